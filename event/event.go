@@ -1,0 +1,57 @@
+package event
+
+// Shard names. Each shard is one Raft group; its index is the X-Consul-Index
+// of the endpoints it serves.
+const (
+	ShardCatalog = "catalog"
+	ShardKV      = "kv"
+)
+
+// Type names what happened. Types are dotted, lower case and in the past
+// tense; they appear verbatim in the JSON payloads on the event stream, so an
+// existing type is never renamed.
+type Type string
+
+const (
+	// KVUpdated: a key was created or its value, flags, session or lock
+	// index changed. KV holds the entry after the change.
+	KVUpdated Type = "kv.updated"
+	// KVDeleted: a key was removed. KV holds the key and the deleting index
+	// as ModifyIndex.
+	KVDeleted Type = "kv.deleted"
+)
+
+// Event is one change caused by one committed command. A command may cause
+// several events (a transaction, a tree delete); they share the Index and keep
+// the order in which the command caused them.
+type Event struct {
+	Type  Type
+	Shard string
+	Index uint64
+	Key   string   `json:",omitempty"`
+	KV    *KVEntry `json:",omitempty"`
+}
+
+// KVEntry is a key/value entry in Consul's KVPair JSON shape.
+type KVEntry struct {
+	Key         string
+	CreateIndex uint64
+	ModifyIndex uint64
+	LockIndex   uint64
+	Flags       uint64
+	Value       []byte
+	Session     string `json:",omitempty"`
+}
+
+// Clone returns a deep copy, so a reader can hand an entry out without
+// sharing the value's backing array with the projection.
+func (e *KVEntry) Clone() *KVEntry {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	if e.Value != nil {
+		c.Value = append([]byte(nil), e.Value...)
+	}
+	return &c
+}

@@ -1,0 +1,110 @@
+package command
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// maxLen bounds any length prefix, so a corrupt length cannot make the decoder
+// allocate gigabytes. Raft entries are far smaller than this.
+const maxLen = 64 << 20
+
+type encoder struct{ buf []byte }
+
+func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *encoder) bytes(b []byte) {
+	e.uvarint(uint64(len(b)))
+	e.buf = append(e.buf, b...)
+}
+func (e *encoder) string(s string) {
+	e.uvarint(uint64(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+// decoder reads sequentially and remembers the first error, so body decoders
+// can read every field and check d.err once.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.buf = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.buf) < 1 {
+		d.fail(ErrTruncated)
+		return 0
+	}
+	b := d.buf[0]
+	d.buf = d.buf[1:]
+	return b
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.fail(ErrTruncated)
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) uvarint16() uint16 {
+	v := d.uvarint()
+	if v > 0xffff {
+		d.fail(fmt.Errorf("%w: type number %d", ErrInvalidCommand, v))
+		return 0
+	}
+	return uint16(v)
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.fail(ErrTruncated)
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) length() int {
+	n := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if n > maxLen || n > uint64(len(d.buf)) {
+		d.fail(ErrTruncated)
+		return 0
+	}
+	return int(n)
+}
+
+// bytes returns a copy, so decoded commands never alias the Raft entry buffer.
+// A zero length decodes as nil.
+func (d *decoder) bytes() []byte {
+	n := d.length()
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	b := append([]byte(nil), d.buf[:n]...)
+	d.buf = d.buf[n:]
+	return b
+}
+
+func (d *decoder) string() string {
+	n := d.length()
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.buf[:n])
+	d.buf = d.buf[n:]
+	return s
+}

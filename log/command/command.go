@@ -1,0 +1,139 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Type identifies a command's body. ONLY ADD TO THE END: a type number, once
+// released, keeps its meaning forever, because committed logs hold it.
+type Type uint16
+
+const (
+	typeInvalid Type = iota // never encoded; catches zero values
+	// TypeKV is a single key/value operation (KVBody).
+	TypeKV
+	// TypeKVTxn is an all-or-nothing list of key/value operations (KVTxnBody).
+	TypeKVTxn
+)
+
+// Flags in the envelope.
+const (
+	// FlagIgnoreUnknown lets a replica that does not know the command's type
+	// skip it instead of stopping. Set it only on commands whose loss cannot
+	// make replicas disagree (hints, caches), never on state changes.
+	FlagIgnoreUnknown byte = 1 << 0
+)
+
+// Version is the envelope version this build writes. Decode accepts versions
+// up to it.
+const Version byte = 1
+
+// Errors a decoder reports. A committed entry that fails to decode with
+// anything but ErrUnknownType on an ignorable command must stop the replica.
+var (
+	ErrTruncated      = errors.New("command: truncated input")
+	ErrVersion        = errors.New("command: unsupported envelope version")
+	ErrUnknownType    = errors.New("command: unknown command type")
+	ErrTrailingBytes  = errors.New("command: trailing bytes after body")
+	ErrInvalidCommand = errors.New("command: invalid field value")
+)
+
+// Body is the type-specific part of a command.
+type Body interface {
+	Type() Type
+	encode(e *encoder)
+	decode(d *decoder) error
+}
+
+// Command is one entry of a shard's log.
+type Command struct {
+	// Flags are envelope flags such as FlagIgnoreUnknown.
+	Flags byte
+	// Time is the proposer's wall clock in Unix nanoseconds. Apply uses it
+	// wherever Consul would read the clock, so replicas agree.
+	Time int64
+	Body Body
+}
+
+// Type is the type of the command's body.
+func (c Command) Type() Type {
+	if c.Body == nil {
+		return typeInvalid
+	}
+	return c.Body.Type()
+}
+
+// newBody is the dispatch table from a type number to an empty body.
+var newBody = map[Type]func() Body{
+	TypeKV:    func() Body { return new(KVBody) },
+	TypeKVTxn: func() Body { return new(KVTxnBody) },
+}
+
+// String names a type for logs and `herald debug log`.
+func (t Type) String() string {
+	switch t {
+	case TypeKV:
+		return "kv"
+	case TypeKVTxn:
+		return "kv-txn"
+	}
+	return fmt.Sprintf("type-%d", uint16(t))
+}
+
+// Encode returns the binary form of c.
+//
+// The envelope, all integers being unsigned varints except where noted:
+//
+//	+---------+---------+----------------+----------------------+---------+
+//	| version | flags   | type           | time (zigzag varint) | body... |
+//	| 1 byte  | 1 byte  | uvarint        |                      |         |
+//	+---------+---------+----------------+----------------------+---------+
+//
+// The body's layout is its type's; strings and byte slices are a uvarint
+// length followed by the bytes.
+func Encode(c Command) ([]byte, error) {
+	if c.Body == nil {
+		return nil, fmt.Errorf("%w: no body", ErrInvalidCommand)
+	}
+	e := &encoder{buf: make([]byte, 0, 64)}
+	e.buf = append(e.buf, Version, c.Flags)
+	e.uvarint(uint64(c.Body.Type()))
+	e.varint(c.Time)
+	c.Body.encode(e)
+	return e.buf, nil
+}
+
+// Decode parses an encoded command. An unknown type yields ErrUnknownType
+// together with the envelope (Flags, Time), so the caller can honour
+// FlagIgnoreUnknown.
+func Decode(b []byte) (Command, error) {
+	d := &decoder{buf: b}
+	var c Command
+	version := d.byte()
+	c.Flags = d.byte()
+	t := Type(d.uvarint16())
+	c.Time = d.varint()
+	if d.err != nil {
+		return c, d.err
+	}
+	if version == 0 || version > Version {
+		return c, fmt.Errorf("%w: %d", ErrVersion, version)
+	}
+	mk, ok := newBody[t]
+	if !ok {
+		return c, fmt.Errorf("%w: %d", ErrUnknownType, t)
+	}
+	body := mk()
+	if err := body.decode(d); err != nil {
+		return c, err
+	}
+	if d.err != nil {
+		return c, d.err
+	}
+	if len(d.buf) != 0 {
+		return c, ErrTrailingBytes
+	}
+	c.Body = body
+	return c, nil
+}
