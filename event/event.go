@@ -55,3 +55,12 @@ func (e *KVEntry) Clone() *KVEntry {
 	}
 	return &c
 }
+
+// Source is a read-only view of a shard's state at one index. The state
+// machine hands one to projections when they must be rebuilt from scratch:
+// at start, and after a snapshot replaced the state.
+type Source interface {
+	// ScanKV calls fn for each KV entry whose key starts with prefix, in key
+	// order, and stops at the first error fn returns.
+	ScanKV(prefix string, fn func(*KVEntry) error) error
+}

@@ -1,0 +1,328 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/httpapi"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/projections"
+	"github.com/heraldhq/herald/statemachine"
+	"github.com/heraldhq/herald/watch"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// Agent is one running Herald agent.
+type Agent struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	dataDir string
+	tempDir bool // dataDir is ours to remove at shutdown (-dev)
+	nodeID  string
+
+	natsServer *watch.EmbeddedServer
+	natsConn   *nats.Conn
+	host       *hlog.Host
+	shards     map[uint64]*statemachine.StateMachine
+	kv         *projections.KV
+
+	httpServers []*http.Server
+	httpAddrs   []net.Addr
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New prepares an agent; Start runs it.
+func New(cfg *config.Config, logger *slog.Logger) *Agent {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{}, kv: projections.NewKV()}
+}
+
+// serverReplicaID is this server's replica ID in every shard. With a single
+// server it is always 1; clusters will derive it from the node ID.
+const serverReplicaID = 1
+
+// Start brings the agent up: state, Raft shards, NATS and the event
+// publishers, then the HTTP API. On error everything started is stopped.
+func (a *Agent) Start() (err error) {
+	defer func() {
+		if err != nil {
+			a.Shutdown()
+		}
+	}()
+	if !a.cfg.Dev && !a.cfg.Server {
+		return errors.New("client agents (without -server) need a cluster, which this version does not support yet: run with -dev or -server")
+	}
+	if a.cfg.BootstrapExpect > 1 {
+		return fmt.Errorf("bootstrap_expect = %d: multi-server clusters are not supported by this version yet; use -bootstrap-expect=1", a.cfg.BootstrapExpect)
+	}
+	if err := a.prepareDataDir(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	if err := a.startNATS(); err != nil {
+		return err
+	}
+	if err := a.startRaft(); err != nil {
+		return err
+	}
+	a.startPublishers(ctx)
+	return a.startHTTP()
+}
+
+func (a *Agent) prepareDataDir() error {
+	if a.cfg.Dev {
+		dir, err := os.MkdirTemp("", "herald-dev-")
+		if err != nil {
+			return err
+		}
+		a.dataDir, a.tempDir = dir, true
+	} else {
+		a.dataDir = a.cfg.DataDir
+		if err := os.MkdirAll(a.dataDir, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+	}
+	id, err := a.loadNodeID()
+	if err != nil {
+		return err
+	}
+	a.nodeID = id
+	return nil
+}
+
+// loadNodeID returns the configured node ID, or the one saved in the data
+// dir, or a new random one that it saves: a node keeps its ID across
+// restarts, as in Consul.
+func (a *Agent) loadNodeID() (string, error) {
+	if a.cfg.NodeID != "" {
+		return a.cfg.NodeID, nil
+	}
+	path := filepath.Join(a.dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+	return id, os.WriteFile(path, []byte(id), 0o600)
+}
+
+func (a *Agent) startNATS() error {
+	url := a.cfg.NATSURL
+	if url == "" && a.cfg.Ports.NATS >= 0 {
+		port := a.cfg.Ports.NATS
+		if port == 0 {
+			port = -1 // watch's word for "any free port"
+		}
+		store := filepath.Join(a.dataDir, "nats")
+		srv, err := watch.StartServer(watch.ServerConfig{
+			Host:       firstAddr(a.cfg.ClientAddr),
+			Port:       port,
+			StoreDir:   store,
+			ServerName: a.cfg.NodeName,
+			Logger:     a.log.With("component", "nats"),
+		})
+		if err != nil {
+			return fmt.Errorf("embedded NATS: %w", err)
+		}
+		a.natsServer = srv
+		url = srv.ClientURL()
+	}
+	if url == "" {
+		a.log.Warn("no NATS: the event stream is off (ports.nats = -1 and no nats_url)")
+		return nil
+	}
+	nc, err := nats.Connect(url, nats.Name("herald "+a.cfg.NodeName), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	a.natsConn = nc
+	return nil
+}
+
+func firstAddr(list string) string {
+	if f := strings.Fields(list); len(f) > 0 {
+		return f[0]
+	}
+	return "127.0.0.1"
+}
+
+func (a *Agent) startRaft() error {
+	raftAddr := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.Server))
+	listen := net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.Ports.Server))
+	if listen == raftAddr {
+		listen = ""
+	}
+	host, err := hlog.Start(hlog.Config{
+		Dir:            filepath.Join(a.dataDir, "raft"),
+		RaftAddress:    raftAddr,
+		ListenAddress:  listen,
+		ReplicaID:      serverReplicaID,
+		RaftMultiplier: a.cfg.RaftMultiplier,
+		Members:        map[uint64]string{serverReplicaID: raftAddr},
+		Logger:         a.log.With("component", "raft"),
+	})
+	if err != nil {
+		return err
+	}
+	a.host = host
+	for _, id := range hlog.Shards {
+		var sink statemachine.Sink
+		if id == hlog.ShardKV {
+			sink = a.kv
+		}
+		s := statemachine.New(statemachine.Config{
+			Dir:            filepath.Join(a.dataDir, "state", hlog.ShardName(id)),
+			Shard:          hlog.ShardName(id),
+			RetainCommands: a.cfg.HistoryRetainCommands,
+			RetainAge:      a.cfg.HistoryRetainAge,
+			Sink:           sink,
+			Logger:         a.log.With("component", "statemachine"),
+		})
+		a.shards[id] = s
+		if err := host.StartShard(id, func() sm.IOnDiskStateMachine { return s }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Agent) startPublishers(ctx context.Context) {
+	if a.natsConn == nil {
+		return
+	}
+	for _, id := range hlog.Shards {
+		p, err := watch.NewPublisher(watch.PublisherConfig{
+			Datacenter: a.cfg.Datacenter,
+			Shard:      hlog.ShardName(id),
+			Log:        a.shards[id],
+			Conn:       a.natsConn,
+			Logger:     a.log.With("component", "publisher"),
+		})
+		if err != nil {
+			// The stream is not worth refusing to start over: reads and
+			// writes work without it, and the outbox keeps the events.
+			a.log.Error("event publisher not started", "shard", hlog.ShardName(id), "error", err)
+			continue
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("event publisher stopped", "shard", hlog.ShardName(id), "error", err)
+			}
+		}()
+	}
+}
+
+func (a *Agent) startHTTP() error {
+	if a.cfg.Ports.HTTP < 0 {
+		return nil
+	}
+	api := httpapi.New(httpapi.Config{
+		Datacenter:     a.cfg.Datacenter,
+		KVMaxValueSize: a.cfg.KVMaxValueSize,
+		TxnMaxOps:      a.cfg.TxnMaxOps,
+		Raft:           a.host,
+		KV:             a.kv,
+		Agent:          a,
+		Logger:         a.log.With("component", "http"),
+	})
+	addrs := strings.Fields(a.cfg.Addresses.HTTP)
+	if len(addrs) == 0 {
+		addrs = []string{firstAddr(a.cfg.ClientAddr)}
+	}
+	for _, host := range addrs {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.HTTP)))
+		if err != nil {
+			return fmt.Errorf("HTTP API: %w", err)
+		}
+		srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+		a.httpServers = append(a.httpServers, srv)
+		a.httpAddrs = append(a.httpAddrs, ln.Addr())
+		go srv.Serve(ln)
+	}
+	return nil
+}
+
+// HTTPAddr is the address the HTTP API listens on (the first, if several).
+func (a *Agent) HTTPAddr() string {
+	if len(a.httpAddrs) == 0 {
+		return ""
+	}
+	return a.httpAddrs[0].String()
+}
+
+// NATSURL is the URL of the NATS server the agent publishes to.
+func (a *Agent) NATSURL() string {
+	if a.natsConn == nil {
+		return ""
+	}
+	return a.natsConn.ConnectedUrl()
+}
+
+// DataDir is where the agent keeps its state.
+func (a *Agent) DataDir() string { return a.dataDir }
+
+// WaitLeader blocks until every shard has a leader or ctx ends.
+func (a *Agent) WaitLeader(ctx context.Context) error {
+	for _, id := range hlog.Shards {
+		if err := a.host.ReadIndex(ctx, id); err != nil {
+			return fmt.Errorf("shard %s: %w", hlog.ShardName(id), err)
+		}
+	}
+	return nil
+}
+
+// Shutdown stops everything the agent started, in reverse order, and removes
+// a -dev agent's data. It is safe to call more than once.
+func (a *Agent) Shutdown() {
+	a.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, srv := range a.httpServers {
+			srv.Shutdown(ctx)
+		}
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		if a.host != nil {
+			a.host.Close()
+		}
+		if a.natsConn != nil {
+			a.natsConn.Close()
+		}
+		if a.natsServer != nil {
+			a.natsServer.Shutdown()
+		}
+		if a.tempDir {
+			os.RemoveAll(a.dataDir)
+		}
+	})
+}
+
+var _ httpapi.Agent = (*Agent)(nil)

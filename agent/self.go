@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"sort"
+	"strconv"
+
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/version"
+)
+
+// Self is the body of /v1/agent/self, in Consul's shape: the official
+// clients read Config.NodeName, Config.Datacenter and Member from it.
+func (a *Agent) Self() any {
+	v := version.Get()
+	role := "node"
+	if a.cfg.Server || a.cfg.Dev {
+		role = "consul" // Consul's tag value for servers
+	}
+	_, leader := a.host.Leader(hlog.ShardCatalog)
+	meta := a.cfg.NodeMeta
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return map[string]any{
+		"Config": map[string]any{
+			"Datacenter":        a.cfg.Datacenter,
+			"PrimaryDatacenter": a.cfg.Datacenter,
+			"NodeName":          a.cfg.NodeName,
+			"NodeID":            a.nodeID,
+			"Server":            a.cfg.Server || a.cfg.Dev,
+			"Revision":          v.Revision,
+			"Version":           version.ConsulCompat,
+			"BuildDate":         v.BuildDate,
+			"HeraldVersion":     v.Human(),
+		},
+		"DebugConfig": map[string]any{
+			"Datacenter":       a.cfg.Datacenter,
+			"NodeName":         a.cfg.NodeName,
+			"NodeID":           a.nodeID,
+			"DataDir":          a.dataDir,
+			"DevMode":          a.cfg.Dev,
+			"ServerMode":       a.cfg.Server || a.cfg.Dev,
+			"BootstrapExpect":  a.cfg.BootstrapExpect,
+			"ClientAddrs":      []string{a.cfg.ClientAddr},
+			"BindAddr":         a.cfg.BindAddr,
+			"AdvertiseAddrLAN": a.cfg.AdvertiseAddr,
+			"HTTPPort":         a.cfg.Ports.HTTP,
+			"DNSPort":          a.cfg.Ports.DNS,
+			"ServerPort":       a.cfg.Ports.Server,
+			"RaftMultiplier":   a.cfg.RaftMultiplier,
+		},
+		"Coord": nil,
+		"Member": map[string]any{
+			"Name": a.cfg.NodeName,
+			"Addr": a.cfg.AdvertiseAddr,
+			"Port": a.cfg.Ports.SerfLAN,
+			"Tags": map[string]string{
+				"role":    role,
+				"dc":      a.cfg.Datacenter,
+				"id":      a.nodeID,
+				"port":    strconv.Itoa(a.cfg.Ports.Server),
+				"build":   version.ConsulCompat + ":" + v.Revision,
+				"vsn":     "2",
+				"vsn_min": "2",
+				"vsn_max": "3",
+			},
+			"Status":      1,
+			"ProtocolMin": 1,
+			"ProtocolMax": 5,
+			"ProtocolCur": 2,
+			"DelegateMin": 2,
+			"DelegateMax": 5,
+			"DelegateCur": 4,
+		},
+		"Meta": meta,
+		"Stats": map[string]any{
+			"agent": map[string]string{"check_monitors": "0", "services": "0"},
+			"raft": map[string]string{
+				"state":         raftState(leader, a.host.IsLeader(hlog.ShardCatalog)),
+				"applied_index": strconv.FormatUint(a.shards[hlog.ShardCatalog].Applied(), 10),
+			},
+			"runtime": map[string]string{
+				"os":         runtime.GOOS,
+				"arch":       runtime.GOARCH,
+				"version":    runtime.Version(),
+				"goroutines": strconv.Itoa(runtime.NumGoroutine()),
+				"cpu_count":  strconv.Itoa(runtime.NumCPU()),
+			},
+		},
+	}
+}
+
+func raftState(known, leading bool) string {
+	switch {
+	case leading:
+		return "Leader"
+	case known:
+		return "Follower"
+	}
+	return "Candidate"
+}
+
+// LeaderAddress is the Raft address of the catalog shard's leader, which
+// stands for "the leader" where Consul has a single Raft group.
+func (a *Agent) LeaderAddress() string {
+	id, ok := a.host.Leader(hlog.ShardCatalog)
+	if !ok {
+		return ""
+	}
+	if id == a.host.ReplicaID() {
+		return a.host.RaftAddress()
+	}
+	members, err := a.host.Membership(context.Background(), hlog.ShardCatalog)
+	if err != nil {
+		return ""
+	}
+	return members[id]
+}
+
+// Peers are the Raft addresses of the catalog shard's voters.
+func (a *Agent) Peers(ctx context.Context) ([]string, error) {
+	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(members))
+	for _, addr := range members {
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			addr = net.JoinHostPort(host, port)
+		}
+		out = append(out, addr)
+	}
+	sort.Strings(out)
+	return out, nil
+}

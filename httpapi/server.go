@@ -1,0 +1,253 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/projections"
+)
+
+// Raft is the part of the command log the API needs.
+type Raft interface {
+	Propose(ctx context.Context, shardID uint64, cmd command.Command) (log.Result, error)
+	ReadIndex(ctx context.Context, shardID uint64) error
+	Leader(shardID uint64) (replicaID uint64, ok bool)
+}
+
+// Agent describes the local agent for /v1/agent/self and /v1/status.
+type Agent interface {
+	// Self is the JSON body of /v1/agent/self.
+	Self() any
+	// LeaderAddress is the leader's server address, "" when there is none.
+	LeaderAddress() string
+	// Peers are the server addresses of the voters.
+	Peers(ctx context.Context) ([]string, error)
+}
+
+// Config is what the API serves from.
+type Config struct {
+	Datacenter     string
+	KVMaxValueSize int
+	TxnMaxOps      int
+	Raft           Raft
+	KV             *projections.KV
+	Agent          Agent
+	Logger         *slog.Logger
+	// Now is the clock commands are stamped with; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the HTTP handler of the /v1 API.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the API's handler.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.route("/v1/kv/", s.kv, "GET", "PUT", "DELETE")
+	s.route("/v1/txn", s.txn, "PUT")
+	s.route("/v1/status/leader", s.statusLeader, "GET")
+	s.route("/v1/status/peers", s.statusPeers, "GET")
+	s.route("/v1/agent/self", s.agentSelf, "GET")
+	return s
+}
+
+// route registers a handler with the methods it accepts; any other method
+// gets Consul's 405 with an Allow header.
+func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) error, methods ...string) {
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		allowed := false
+		for _, m := range methods {
+			allowed = allowed || r.Method == m
+		}
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", strings.Join(append(methods, "OPTIONS"), ","))
+			return
+		}
+		if !allowed {
+			w.Header().Set("Allow", strings.Join(methods, ","))
+			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// apiError is an error with the status code Consul answers it with.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var api *apiError
+	switch {
+	case errors.As(err, &api):
+		httpError(w, api.code, api.msg)
+	case errors.Is(err, log.ErrNoLeader):
+		httpError(w, http.StatusInternalServerError, "No cluster leader")
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody is left to answer.
+	default:
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		httpError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// consistency is a read's mode, as Consul's ?stale and ?consistent choose it.
+type consistency string
+
+const (
+	modeDefault    consistency = "leader"
+	modeStale      consistency = "stale"
+	modeConsistent consistency = "consistent"
+)
+
+// query holds the options every read endpoint accepts.
+type query struct {
+	mode  consistency
+	index uint64
+	wait  time.Duration
+}
+
+const (
+	defaultWait = 5 * time.Minute
+	maxWait     = 10 * time.Minute
+)
+
+// parseQuery reads ?dc ?stale ?consistent ?index ?wait; bad values are
+// Consul's 400s.
+func (s *Server) parseQuery(r *http.Request) (query, error) {
+	q := query{mode: modeDefault, wait: defaultWait}
+	v := r.URL.Query()
+	if err := s.checkDC(r); err != nil {
+		return q, err
+	}
+	_, stale := v["stale"]
+	_, consistent := v["consistent"]
+	switch {
+	case stale && consistent:
+		return q, badRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+	case stale:
+		q.mode = modeStale
+	case consistent:
+		q.mode = modeConsistent
+	}
+	if raw := v.Get("index"); raw != "" {
+		i, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil {
+			return q, badRequest("Invalid index")
+		}
+		q.index = i
+	}
+	if raw := v.Get("wait"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			return q, badRequest("Invalid wait time")
+		}
+		q.wait = min(d, maxWait)
+	}
+	return q, nil
+}
+
+// checkDC refuses requests for another datacenter: federation is not there
+// yet, and Consul answers an unknown datacenter this way.
+func (s *Server) checkDC(r *http.Request) error {
+	if dc := r.URL.Query().Get("dc"); dc != "" && dc != s.cfg.Datacenter {
+		return &apiError{http.StatusInternalServerError, "No path to datacenter"}
+	}
+	return nil
+}
+
+// prepareRead applies the read's consistency mode before the data is read.
+func (s *Server) prepareRead(r *http.Request, q query, shardID uint64) error {
+	if q.mode == modeConsistent {
+		return s.cfg.Raft.ReadIndex(r.Context(), shardID)
+	}
+	return nil
+}
+
+// setMeta writes Consul's query headers.
+func (s *Server) setMeta(w http.ResponseWriter, q query, shardID, index uint64) {
+	h := w.Header()
+	h.Set("X-Consul-Index", strconv.FormatUint(index, 10))
+	_, known := s.cfg.Raft.Leader(shardID)
+	h.Set("X-Consul-KnownLeader", strconv.FormatBool(known))
+	// Reads are served by this server's own replica, which hears from the
+	// leader every heartbeat; with one server it is the leader.
+	h.Set("X-Consul-LastContact", "0")
+	h.Set("X-Consul-Effective-Consistency", string(q.mode))
+	h.Set("X-Consul-Default-ACL-Policy", "allow")
+}
+
+// blocking runs a read as a blocking query (see the package comment).
+// read answers with its index and, when watch is set, a channel closed when
+// its data changes.
+func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uint64, <-chan struct{})) (T, uint64) {
+	if q.index == 0 {
+		v, idx, _ := read(false)
+		return v, idx
+	}
+	wait := q.wait
+	if wait > 0 {
+		wait += rand.N(wait/16 + 1)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		v, idx, changed := read(true)
+		if idx > q.index {
+			return v, idx
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			v, idx, _ = read(false)
+			return v, idx
+		case <-ctx.Done():
+			return v, idx
+		}
+	}
+}

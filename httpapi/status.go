@@ -1,0 +1,31 @@
+package httpapi
+
+import (
+	"net/http"
+)
+
+// statusLeader serves /v1/status/leader: the leader's server address as a
+// JSON string, "" when there is none.
+func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.cfg.Agent.LeaderAddress())
+}
+
+// statusPeers serves /v1/status/peers: the voters' server addresses.
+func (s *Server) statusPeers(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	peers, err := s.cfg.Agent.Peers(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, peers)
+}
+
+// agentSelf serves /v1/agent/self.
+func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.cfg.Agent.Self())
+}

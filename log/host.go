@@ -1,0 +1,257 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	dblogger "github.com/lni/dragonboat/v4/logger"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Shard IDs are fixed: they are part of every replica's on-disk identity.
+const (
+	ShardCatalog uint64 = 1
+	ShardKV      uint64 = 2
+)
+
+// ShardName maps a shard ID to the name used in events, subjects and files.
+func ShardName(id uint64) string {
+	switch id {
+	case ShardCatalog:
+		return event.ShardCatalog
+	case ShardKV:
+		return event.ShardKV
+	}
+	return fmt.Sprintf("shard-%d", id)
+}
+
+// ShardID maps a shard's name back to its ID.
+func ShardID(name string) (uint64, bool) {
+	for _, id := range []uint64{ShardCatalog, ShardKV} {
+		if ShardName(id) == name {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// Shards lists every shard a server hosts, in ID order.
+var Shards = []uint64{ShardCatalog, ShardKV}
+
+// Config describes this server's place in the Raft groups.
+type Config struct {
+	// Dir holds the NodeHost's Raft log and metadata.
+	Dir string
+	// RaftAddress is the host:port other servers reach this one's Raft at.
+	// It is recorded in Dir on first start and must stay the same afterwards.
+	RaftAddress string
+	// ListenAddress is where Raft listens when that differs from
+	// RaftAddress (binding 0.0.0.0 while advertising one address).
+	ListenAddress string
+	// ReplicaID identifies this server in every shard.
+	ReplicaID uint64
+	// RaftMultiplier scales every Raft timeout, as Consul's
+	// performance.raft_multiplier does (1 fastest, 10 slowest).
+	RaftMultiplier int
+	// Members are the initial voters, replica ID to Raft address; empty when
+	// this server joins a running cluster.
+	Members map[uint64]string
+	Logger  *slog.Logger
+}
+
+// Timing derived from the multiplier. A tick is 10 ms; with Consul's default
+// multiplier of 5, heartbeats go out every 50 ms and a follower starts an
+// election after 500–1000 ms of silence, so a leader's death is repaired in
+// about a second on a LAN.
+const tickMillis = 10
+
+func timing(multiplier int) (heartbeat, election uint64) {
+	if multiplier < 1 {
+		multiplier = 5
+	}
+	return uint64(multiplier), uint64(10 * multiplier)
+}
+
+// Host runs this server's replicas of every shard.
+type Host struct {
+	nh  *dragonboat.NodeHost
+	cfg Config
+	log *slog.Logger
+}
+
+// Start creates the NodeHost. Shards are started separately with StartShard.
+func Start(cfg Config) (*Host, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	quietDragonboat()
+	logdb := config.GetTinyMemLogDBConfig()
+	nhc := config.NodeHostConfig{
+		NodeHostDir:    cfg.Dir,
+		WALDir:         cfg.Dir,
+		RTTMillisecond: tickMillis,
+		RaftAddress:    cfg.RaftAddress,
+		ListenAddress:  cfg.ListenAddress,
+		Expert:         config.ExpertConfig{LogDB: logdb},
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("start raft at %s in %s: %w", cfg.RaftAddress, cfg.Dir, err)
+	}
+	return &Host{nh: nh, cfg: cfg, log: cfg.Logger}, nil
+}
+
+// quietDragonboat keeps Dragonboat's own chatter to errors: it reports
+// routine elections as warnings.
+func quietDragonboat() {
+	for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "grpc", "gossip", "registry", "tan"} {
+		dblogger.GetLogger(name).SetLevel(dblogger.ERROR)
+	}
+}
+
+// StartShard starts this server's replica of a shard with the state machine
+// that create returns. It returns once the replica has been started, not
+// when it has a leader.
+func (h *Host) StartShard(shardID uint64, create func() sm.IOnDiskStateMachine) error {
+	heartbeat, election := timing(h.cfg.RaftMultiplier)
+	rc := config.Config{
+		ShardID:            shardID,
+		ReplicaID:          h.cfg.ReplicaID,
+		ElectionRTT:        election,
+		HeartbeatRTT:       heartbeat,
+		CheckQuorum:        true,
+		PreVote:            true,
+		SnapshotEntries:    10000,
+		CompactionOverhead: 5000,
+	}
+	members := map[uint64]dragonboat.Target{}
+	for id, addr := range h.cfg.Members {
+		members[id] = addr
+	}
+	factory := func(uint64, uint64) sm.IOnDiskStateMachine { return create() }
+	if err := h.nh.StartOnDiskReplica(members, len(members) == 0, factory, rc); err != nil {
+		return fmt.Errorf("start shard %s: %w", ShardName(shardID), err)
+	}
+	return nil
+}
+
+// ErrNoLeader is returned when a shard has no leader to take a request
+// before the request's deadline.
+var ErrNoLeader = errors.New("No cluster leader")
+
+// defaultTimeout applies to requests whose context has no deadline; it is
+// Consul's RPC hold timeout.
+const defaultTimeout = 7 * time.Second
+
+func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, defaultTimeout)
+}
+
+// retry runs op until it succeeds, fails for good, or ctx ends; Dragonboat's
+// temporary errors (no leader yet, a busy queue, a dropped proposal) are
+// retried with a short backoff.
+func retry(ctx context.Context, op func(context.Context) error) error {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	backoff := 2 * time.Millisecond
+	for {
+		err := op(ctx)
+		if err == nil || !dragonboat.IsTempError(err) {
+			if errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%w: %v", ErrNoLeader, err)
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", ErrNoLeader, err)
+		case <-time.After(backoff):
+		}
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// Result is what the state machine answered for a command: Value is one of
+// command.ResultFailed or command.ResultSucceeded, Data a type-specific
+// payload such as a command.KVTxnResult.
+type Result struct {
+	Value uint64
+	Data  []byte
+}
+
+// Propose appends cmd to the shard's log and returns the state machine's
+// result once it has been committed and applied on this server.
+func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command) (Result, error) {
+	data, err := command.Encode(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	var res sm.Result
+	err = retry(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), data)
+		return err
+	})
+	return Result{Value: res.Value, Data: res.Data}, err
+}
+
+// ReadIndex is a linearizable read barrier: when it returns, this server's
+// replica of the shard has applied every write committed before the call.
+func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
+	return retry(ctx, func(ctx context.Context) error {
+		_, err := h.nh.SyncRead(ctx, shardID, nil)
+		return err
+	})
+}
+
+// Leader returns the shard's leader as known here.
+func (h *Host) Leader(shardID uint64) (replicaID uint64, ok bool) {
+	id, _, valid, err := h.nh.GetLeaderID(shardID)
+	return id, err == nil && valid && id != 0
+}
+
+// IsLeader reports whether this server leads the shard.
+func (h *Host) IsLeader(shardID uint64) bool {
+	id, ok := h.Leader(shardID)
+	return ok && id == h.cfg.ReplicaID
+}
+
+// Membership returns the shard's voters, replica ID to Raft address.
+func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
+	var m *dragonboat.Membership
+	err := retry(ctx, func(ctx context.Context) error {
+		var err error
+		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]string{}
+	for id, addr := range m.Nodes {
+		out[id] = addr
+	}
+	return out, nil
+}
+
+// RaftAddress is this server's Raft address.
+func (h *Host) RaftAddress() string { return h.cfg.RaftAddress }
+
+// ReplicaID is this server's replica ID.
+func (h *Host) ReplicaID() uint64 { return h.cfg.ReplicaID }
+
+// Close stops every replica and the NodeHost.
+func (h *Host) Close() { h.nh.Close() }

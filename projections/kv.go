@@ -1,0 +1,221 @@
+package projections
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/google/btree"
+
+	"github.com/heraldhq/herald/event"
+)
+
+// maxTombstones bounds the memory of deleted keys kept for prefix indexes.
+// When it is exceeded they are dropped and their highest index becomes a
+// floor for every prefix's index: a waiter may then wake once for nothing,
+// which blocking-query clients handle, but never miss a change.
+const maxTombstones = 100_000
+
+type tombstone struct {
+	key   string
+	index uint64
+}
+
+// KV is the key/value tree of the kv shard.
+type KV struct {
+	mu         sync.RWMutex
+	entries    *btree.BTreeG[*event.KVEntry]
+	tombstones *btree.BTreeG[tombstone]
+	tombFloor  uint64
+	// index is the kvs table's index in Consul's sense: the last Raft index
+	// at which any key changed (or the shard's index when loaded).
+	index     uint64
+	keyWatch  notifier
+	treeWatch notifier // by prefix, "" for the whole tree
+}
+
+// NewKV returns an empty tree.
+func NewKV() *KV {
+	return &KV{
+		entries:    btree.NewG(32, func(a, b *event.KVEntry) bool { return a.Key < b.Key }),
+		tombstones: btree.NewG(32, func(a, b tombstone) bool { return a.key < b.key }),
+		keyWatch:   notifier{},
+		treeWatch:  notifier{},
+	}
+}
+
+// Load replaces the tree with the state in src, read at index.
+func (kv *KV) Load(index uint64, src event.Source) error {
+	entries := btree.NewG(32, func(a, b *event.KVEntry) bool { return a.Key < b.Key })
+	err := src.ScanKV("", func(e *event.KVEntry) error {
+		entries.ReplaceOrInsert(e)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	kv.entries = entries
+	kv.tombstones.Clear(false)
+	kv.tombFloor = index
+	kv.index = index
+	kv.keyWatch.fireAll()
+	kv.treeWatch.fireAll()
+	return nil
+}
+
+// Apply folds the events of one Raft index into the tree and wakes the
+// waiters of exactly the keys and prefixes they touched.
+func (kv *KV) Apply(index uint64, events []event.Event) {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	changed := false
+	for _, ev := range events {
+		switch ev.Type {
+		case event.KVUpdated:
+			kv.entries.ReplaceOrInsert(ev.KV)
+			kv.tombstones.Delete(tombstone{key: ev.Key})
+		case event.KVDeleted:
+			kv.entries.Delete(&event.KVEntry{Key: ev.Key})
+			kv.tombstones.ReplaceOrInsert(tombstone{key: ev.Key, index: index})
+		default:
+			continue
+		}
+		changed = true
+		kv.fire(ev.Key)
+	}
+	if changed {
+		kv.index = index
+	}
+	if kv.tombstones.Len() > maxTombstones {
+		kv.tombstones.Clear(false)
+		kv.tombFloor = index
+	}
+}
+
+// fire wakes the key's waiters and those of every prefix of it.
+func (kv *KV) fire(key string) {
+	kv.keyWatch.fire(key)
+	if len(kv.treeWatch) == 0 {
+		return
+	}
+	for i := 0; i <= len(key); i++ {
+		kv.treeWatch.fire(key[:i])
+	}
+}
+
+// Index is the last index at which any key changed.
+func (kv *KV) Index() uint64 {
+	kv.mu.RLock()
+	defer kv.mu.RUnlock()
+	return nonZero(kv.index)
+}
+
+// nonZero keeps index 0 out of answers: a client that blocks on index 0
+// would not block at all.
+func nonZero(i uint64) uint64 {
+	if i == 0 {
+		return 1
+	}
+	return i
+}
+
+// lock takes the lock a read needs: shared for a plain read, exclusive for
+// one that registers a wake-up channel. It returns the unlock function.
+func (kv *KV) lock(watch bool) func() {
+	if watch {
+		kv.mu.Lock()
+		return kv.mu.Unlock
+	}
+	kv.mu.RLock()
+	return kv.mu.RUnlock
+}
+
+// Get returns the key's entry (nil if absent), the index to answer with,
+// and, when watch is set, a channel closed when the key changes. As in
+// Consul, the index of a present key is its ModifyIndex, and of an absent
+// one the tree's index.
+func (kv *KV) Get(key string, watch bool) (*event.KVEntry, uint64, <-chan struct{}) {
+	defer kv.lock(watch)()
+	var ch <-chan struct{}
+	if watch {
+		ch = kv.keyWatch.watch(key)
+	}
+	if e, ok := kv.entries.Get(&event.KVEntry{Key: key}); ok {
+		return e, nonZero(e.ModifyIndex), ch
+	}
+	return nil, nonZero(kv.index), ch
+}
+
+// List returns the entries under prefix in key order, the index to answer
+// with (the highest change under the prefix, deletions included), and, when
+// watch is set, a channel closed when anything under the prefix changes.
+func (kv *KV) List(prefix string, watch bool) ([]*event.KVEntry, uint64, <-chan struct{}) {
+	defer kv.lock(watch)()
+	var out []*event.KVEntry
+	var index uint64
+	kv.ascendPrefix(prefix, func(e *event.KVEntry) {
+		out = append(out, e)
+		index = max(index, e.ModifyIndex)
+	})
+	return out, kv.prefixIndex(prefix, index), kv.watchPrefix(prefix, watch)
+}
+
+func (kv *KV) watchPrefix(prefix string, watch bool) <-chan struct{} {
+	if !watch {
+		return nil
+	}
+	return kv.treeWatch.watch(prefix)
+}
+
+// Keys returns the keys under prefix, cut after the first separator that
+// follows the prefix (Consul's ?keys&separator=), without duplicates.
+func (kv *KV) Keys(prefix, separator string, watch bool) ([]string, uint64, <-chan struct{}) {
+	defer kv.lock(watch)()
+	var out []string
+	var index uint64
+	kv.ascendPrefix(prefix, func(e *event.KVEntry) {
+		index = max(index, e.ModifyIndex)
+		k := e.Key
+		if separator != "" {
+			if i := strings.Index(k[len(prefix):], separator); i >= 0 {
+				k = k[:len(prefix)+i+len(separator)]
+			}
+		}
+		if len(out) == 0 || out[len(out)-1] != k {
+			out = append(out, k)
+		}
+	})
+	return out, kv.prefixIndex(prefix, index), kv.watchPrefix(prefix, watch)
+}
+
+func (kv *KV) ascendPrefix(prefix string, fn func(*event.KVEntry)) {
+	kv.entries.AscendGreaterOrEqual(&event.KVEntry{Key: prefix}, func(e *event.KVEntry) bool {
+		if !strings.HasPrefix(e.Key, prefix) {
+			return false
+		}
+		fn(e)
+		return true
+	})
+}
+
+// prefixIndex follows Consul: the highest index among the entries and the
+// deletions under the prefix, or the tree's index when that is zero or the
+// prefix is empty.
+func (kv *KV) prefixIndex(prefix string, entriesIndex uint64) uint64 {
+	if prefix == "" {
+		return nonZero(kv.index)
+	}
+	index := max(entriesIndex, kv.tombFloor)
+	kv.tombstones.AscendGreaterOrEqual(tombstone{key: prefix}, func(t tombstone) bool {
+		if !strings.HasPrefix(t.key, prefix) {
+			return false
+		}
+		index = max(index, t.index)
+		return true
+	})
+	if index == 0 {
+		return nonZero(kv.index)
+	}
+	return index
+}

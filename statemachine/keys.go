@@ -1,0 +1,62 @@
+package statemachine
+
+import "encoding/binary"
+
+// Pebble key areas. Each area is a one-byte prefix with a fixed number: the
+// numbers are stored on disk, so they never change and are never reused.
+const (
+	areaMeta    byte = 0x00 // replicated bookkeeping (applied index)
+	areaKV      byte = 0x01 // KV entries: key bytes -> encoded entry
+	areaHistory byte = 0x02 // applied commands: big-endian index -> command bytes
+	areaBaseKV  byte = 0x03 // KV image just before the oldest retained command
+	areaOutbox  byte = 0x04 // events not yet published: big-endian index -> JSON
+	areaLocal   byte = 0x05 // per-replica bookkeeping, never in snapshots
+)
+
+var (
+	keyApplied      = []byte{areaMeta, 'a'}
+	keyHistoryFirst = []byte{areaLocal, 'h'} // first index held in areaHistory
+)
+
+func areaKey(area byte, key string) []byte {
+	b := make([]byte, 1+len(key))
+	b[0] = area
+	copy(b[1:], key)
+	return b
+}
+
+func indexKey(area byte, index uint64) []byte {
+	b := make([]byte, 9)
+	b[0] = area
+	binary.BigEndian.PutUint64(b[1:], index)
+	return b
+}
+
+// areaEnd is the first key after every key of the area.
+func areaEnd(area byte) []byte { return []byte{area + 1} }
+
+// prefixEnd is the first key after every key that starts with p, or nil when
+// there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func u64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func u64Bytes(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

@@ -1,0 +1,75 @@
+package statemachine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/heraldhq/herald/event"
+)
+
+// The outbox is the part of the state machine the event publisher reads:
+// events are written to it in the same batch as the change that caused them,
+// so a crash between commit and publish loses nothing; the publisher reads
+// them in index order and says when they may go.
+
+func (s *StateMachine) notifyOutbox() {
+	s.wakeMu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.wakeMu.Unlock()
+}
+
+// Wait returns a channel that is closed when new events reach the outbox.
+func (s *StateMachine) Wait() <-chan struct{} {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	return s.wake
+}
+
+// Read returns outbox events with an index above after, oldest first. It
+// stops once it has at least max events, but never in the middle of one
+// index's events.
+func (s *StateMachine) Read(after uint64, max int) ([]event.Event, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	it := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: indexKey(areaOutbox, after+1),
+		UpperBound: areaEnd(areaOutbox),
+	})
+	defer it.Close()
+	var out []event.Event
+	for ok := it.First(); ok && len(out) < max; ok = it.Next() {
+		var evs []event.Event
+		if err := json.Unmarshal(it.Value(), &evs); err != nil {
+			return nil, fmt.Errorf("outbox entry %d: %w", binary.BigEndian.Uint64(it.Key()[1:]), err)
+		}
+		out = append(out, evs...)
+	}
+	return out, it.Error()
+}
+
+// outboxTrimEvery is how many published indexes the outbox collects before
+// it deletes them: one range deletion per index would litter Pebble with
+// range tombstones. Left-over published events after a restart are harmless,
+// since the publisher skips what the stream already holds.
+const outboxTrimEvery = 4096
+
+// Published lets the outbox drop its events up to and including index.
+func (s *StateMachine) Published(index uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil || index < s.outboxTrimmed.Load()+outboxTrimEvery {
+		return
+	}
+	if err := s.db.DeleteRange(indexKey(areaOutbox, 0), indexKey(areaOutbox, index+1), pebble.NoSync); err != nil {
+		s.log.Warn("cannot trim the event outbox", "error", err)
+		return
+	}
+	s.outboxTrimmed.Store(index)
+}

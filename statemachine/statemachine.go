@@ -1,0 +1,327 @@
+package statemachine
+
+import (
+	"encoding/json"
+	"io"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Sink receives the state a shard's projections are built from. Load is
+// called when the whole state must be read again (at Open and after a
+// snapshot was recovered); Apply after each committed batch, with the events
+// of one Raft index, in index order. Both are called from Dragonboat's apply
+// goroutine, never concurrently; Apply must not block for long, since the
+// shard applies nothing else meanwhile.
+type Sink interface {
+	Load(index uint64, src event.Source) error
+	Apply(index uint64, events []event.Event)
+}
+
+// Config is what a shard's state machine needs.
+type Config struct {
+	// Dir holds the replica's Pebble database.
+	Dir string
+	// Shard is the shard's name, for logs and errors.
+	Shard string
+	// RetainCommands bounds the command history by count (0: keep all).
+	RetainCommands int
+	// RetainAge bounds it by age, judged by the commands' own timestamps
+	// (0: no bound).
+	RetainAge time.Duration
+	// Sink is fed the shard's changes; nil discards them.
+	Sink   Sink
+	Logger *slog.Logger
+}
+
+// foldBatch bounds how many history entries one Update folds into the base
+// image, so that a large retention change never stalls a single apply.
+const foldBatch = 1024
+
+// StateMachine implements Dragonboat's IOnDiskStateMachine for one shard
+// replica. Create it with New and return it from the factory given to
+// Dragonboat; the same value also serves the shard's outbox (see EventLog).
+type StateMachine struct {
+	cfg Config
+	log *slog.Logger
+
+	// mu guards db: Lookup and the outbox may be called concurrently with
+	// Update and even after Close (Dragonboat allows it), so readers hold it
+	// shared and Close holds it exclusively.
+	mu        sync.RWMutex
+	db        *pebble.DB
+	applied   atomic.Uint64
+	histFirst uint64 // only touched on the apply goroutine
+
+	outboxTrimmed atomic.Uint64 // highest index the outbox deleted
+
+	wakeMu sync.Mutex
+	wake   chan struct{} // closed when new events reach the outbox
+}
+
+var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
+
+// ErrClosed is returned by reads after Close.
+var ErrClosed = errors.New("statemachine: closed")
+
+// New returns a state machine that opens its database when Dragonboat calls
+// Open.
+func New(cfg Config) *StateMachine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Sink == nil {
+		cfg.Sink = discardSink{}
+	}
+	return &StateMachine{cfg: cfg, log: cfg.Logger.With("shard", cfg.Shard), wake: make(chan struct{})}
+}
+
+type discardSink struct{}
+
+func (discardSink) Load(uint64, event.Source) error { return nil }
+func (discardSink) Apply(uint64, []event.Event)     {}
+
+func pebbleOptions() *pebble.Options {
+	return &pebble.Options{
+		// Small memtables and cache keep an idle agent's memory low; the
+		// write path is bounded by Raft's fsync, not by Pebble.
+		MemTableSize: 8 << 20,
+		Cache:        pebble.NewCache(8 << 20),
+		Logger:       quietPebbleLogger{},
+	}
+}
+
+type quietPebbleLogger struct{}
+
+func (quietPebbleLogger) Infof(string, ...interface{}) {}
+func (quietPebbleLogger) Fatalf(format string, args ...interface{}) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+// Open opens (or creates) the database and hands the state to the sink.
+func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
+	if err := os.MkdirAll(s.cfg.Dir, 0o755); err != nil {
+		return 0, err
+	}
+	db, err := pebble.Open(s.cfg.Dir, pebbleOptions())
+	if err != nil {
+		return 0, fmt.Errorf("open state of shard %s: %w", s.cfg.Shard, err)
+	}
+	applied, err := readU64(db, keyApplied)
+	if err == nil {
+		s.histFirst, err = readU64(db, keyHistoryFirst)
+	}
+	if err != nil {
+		db.Close()
+		return 0, err
+	}
+	if s.histFirst == 0 {
+		s.histFirst = 1
+	}
+	if err := s.cfg.Sink.Load(applied, dbSource{db}); err != nil {
+		db.Close()
+		return 0, fmt.Errorf("load projections of shard %s: %w", s.cfg.Shard, err)
+	}
+	s.mu.Lock()
+	s.db = db
+	s.mu.Unlock()
+	s.applied.Store(applied)
+	s.log.Debug("state opened", "applied", applied, "history_first", s.histFirst)
+	return applied, nil
+}
+
+func readU64(r interface {
+	Get([]byte) ([]byte, io.Closer, error)
+}, key []byte) (uint64, error) {
+	v, c, err := r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	return u64(v), nil
+}
+
+// Update applies committed entries in one Pebble batch together with the new
+// applied index, then feeds the events to the sink and the outbox's readers.
+func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	batch := s.db.NewIndexedBatch()
+	defer batch.Close()
+	live := newPebbleKV(batch, areaKV)
+
+	type applied struct {
+		index  uint64
+		events []event.Event
+	}
+	var changes []applied
+	var newest int64
+	for i := range entries {
+		e := &entries[i]
+		cmd, err := command.Decode(e.Cmd)
+		if err != nil {
+			if errors.Is(err, command.ErrUnknownType) && cmd.Flags&command.FlagIgnoreUnknown != 0 {
+				s.log.Warn("skipping command of unknown type", "index", e.Index, "error", err)
+				e.Result = sm.Result{Value: command.ResultFailed}
+				continue
+			}
+			// Stop loudly: applying anything after an entry we cannot read
+			// would make this replica's state differ from the others'.
+			return nil, fmt.Errorf("shard %s: committed entry %d cannot be decoded (upgrade this server?): %w",
+				s.cfg.Shard, e.Index, err)
+		}
+		var events []event.Event
+		res, err := apply(live, e.Index, cmd, func(ev event.Event) { events = append(events, ev) })
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
+		}
+		e.Result = res
+		if err := batch.Set(indexKey(areaHistory, e.Index), e.Cmd, nil); err != nil {
+			return nil, err
+		}
+		if len(events) > 0 {
+			payload, err := json.Marshal(events)
+			if err != nil {
+				return nil, err
+			}
+			if err := batch.Set(indexKey(areaOutbox, e.Index), payload, nil); err != nil {
+				return nil, err
+			}
+			changes = append(changes, applied{e.Index, events})
+		}
+		newest = cmd.Time
+	}
+	last := entries[len(entries)-1].Index
+	if err := s.trimHistory(batch, last, newest); err != nil {
+		return nil, fmt.Errorf("shard %s: trim history: %w", s.cfg.Shard, err)
+	}
+	if err := batch.Set(keyApplied, u64Bytes(last), nil); err != nil {
+		return nil, err
+	}
+	// No fsync: the Raft log is already durable, and after a crash Open
+	// returns the last index Pebble kept, from which Dragonboat re-applies.
+	if err := batch.Commit(pebble.NoSync); err != nil {
+		return nil, fmt.Errorf("shard %s: commit: %w", s.cfg.Shard, err)
+	}
+	s.applied.Store(last)
+	for _, c := range changes {
+		s.cfg.Sink.Apply(c.index, c.events)
+	}
+	if len(changes) > 0 {
+		s.notifyOutbox()
+	}
+	return entries, nil
+}
+
+// apply dispatches one command to the rules of its type.
+func apply(kv kvStore, idx uint64, cmd command.Command, emit func(event.Event)) (sm.Result, error) {
+	switch body := cmd.Body.(type) {
+	case *command.KVBody:
+		_, err := applyKVOp(kv, idx, &body.Op, emit)
+		var refused *kvOpFailed
+		if errors.As(err, &refused) {
+			return sm.Result{Value: command.ResultFailed}, nil
+		}
+		if err != nil {
+			return sm.Result{}, err
+		}
+		return sm.Result{Value: command.ResultSucceeded}, nil
+
+	case *command.KVTxnBody:
+		return applyKVTxn(kv, idx, body.Ops, emit)
+	}
+	return sm.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
+}
+
+// applyKVTxn applies every operation or none. Like Consul, it runs all the
+// operations even after one failed, so the client learns every reason at once.
+func applyKVTxn(kv kvStore, idx uint64, ops []command.KVOp, emit func(event.Event)) (sm.Result, error) {
+	tx := newOverlayKV(kv)
+	var out command.KVTxnResult
+	var events []event.Event
+	for i := range ops {
+		entries, err := applyKVOp(tx, idx, &ops[i], func(ev event.Event) { events = append(events, ev) })
+		var refused *kvOpFailed
+		if errors.As(err, &refused) {
+			out.Errors = append(out.Errors, command.KVTxnError{OpIndex: i, What: refused.what})
+			continue
+		}
+		if err != nil {
+			return sm.Result{}, err
+		}
+		out.Results = append(out.Results, entries...)
+	}
+	result := sm.Result{Value: command.ResultFailed}
+	if len(out.Errors) == 0 {
+		if err := tx.flush(); err != nil {
+			return sm.Result{}, err
+		}
+		for _, ev := range events {
+			emit(ev)
+		}
+		result.Value = command.ResultSucceeded
+	} else {
+		out.Results = nil
+	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		return sm.Result{}, err
+	}
+	result.Data = data
+	return result, nil
+}
+
+// Lookup answers Dragonboat's SyncRead. Herald reads its data from the
+// projections, so the only question asked here is the applied index, which a
+// linearizable read waits for.
+func (s *StateMachine) Lookup(query interface{}) (interface{}, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	return s.applied.Load(), nil
+}
+
+// Applied is the index of the last applied entry.
+func (s *StateMachine) Applied() uint64 { return s.applied.Load() }
+
+// Sync makes everything applied so far durable.
+func (s *StateMachine) Sync() error {
+	return s.db.LogData(nil, pebble.Sync)
+}
+
+// Close closes the database. Reads after it return ErrClosed.
+func (s *StateMachine) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// dbSource reads the live KV area of a database or snapshot.
+type dbSource struct {
+	r interface {
+		NewIter(*pebble.IterOptions) *pebble.Iterator
+	}
+}
+
+func (d dbSource) ScanKV(prefix string, fn func(*event.KVEntry) error) error {
+	return scanArea(d.r.NewIter, areaKV, prefix, fn)
+}
