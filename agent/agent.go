@@ -220,7 +220,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 			Shard:      hlog.ShardName(id),
 			Log:        a.shards[id],
 			Conn:       a.natsConn,
-			Logger:     a.log.With("component", "publisher"),
+			Logger:     a.log,
 		})
 		if err != nil {
 			// The stream is not worth refusing to start over: reads and
@@ -231,6 +231,11 @@ func (a *Agent) startPublishers(ctx context.Context) {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
+			select {
+			case <-a.shards[id].Opened():
+			case <-ctx.Done():
+				return
+			}
 			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("event publisher stopped", "shard", hlog.ShardName(id), "error", err)
 			}

@@ -2,9 +2,9 @@ package statemachine
 
 import (
 	"encoding/json"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -68,6 +68,9 @@ type StateMachine struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed when new events reach the outbox
+
+	opened     chan struct{} // closed when Open has succeeded
+	openedOnce sync.Once
 }
 
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
@@ -84,7 +87,8 @@ func New(cfg Config) *StateMachine {
 	if cfg.Sink == nil {
 		cfg.Sink = discardSink{}
 	}
-	return &StateMachine{cfg: cfg, log: cfg.Logger.With("shard", cfg.Shard), wake: make(chan struct{})}
+	return &StateMachine{cfg: cfg, log: cfg.Logger.With("shard", cfg.Shard),
+		wake: make(chan struct{}), opened: make(chan struct{})}
 }
 
 type discardSink struct{}
@@ -137,6 +141,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	s.db = db
 	s.mu.Unlock()
 	s.applied.Store(applied)
+	s.openedOnce.Do(func() { close(s.opened) })
 	s.log.Debug("state opened", "applied", applied, "history_first", s.histFirst)
 	return applied, nil
 }
@@ -294,6 +299,10 @@ func (s *StateMachine) Lookup(query interface{}) (interface{}, error) {
 	}
 	return s.applied.Load(), nil
 }
+
+// Opened is closed once Dragonboat has opened the state machine; the
+// outbox can be read from then on.
+func (s *StateMachine) Opened() <-chan struct{} { return s.opened }
 
 // Applied is the index of the last applied entry.
 func (s *StateMachine) Applied() uint64 { return s.applied.Load() }

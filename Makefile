@@ -1,0 +1,43 @@
+# Herald's build. `make test` is exactly what CI runs (through .ci/run).
+
+GO        ?= go
+BIN       := bin/herald
+PKGS      := ./...
+# The tests start real Raft shards, Pebble, NATS and HTTP listeners; two
+# packages at a time keeps a 2-core machine responsive.
+TESTFLAGS ?= -p 2 -timeout 20m
+
+.PHONY: build run test test-race bench lint fmt vet fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/herald
+
+## run: a dev agent (HTTP 127.0.0.1:8500, DNS 8600, NATS 4222), nothing kept
+run: build
+	./$(BIN) agent -dev
+
+test: build vet
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+test-race:
+	$(GO) test -race $(TESTFLAGS) $(PKGS)
+
+## bench: Herald against etcd on this machine, same run (needs etcd-server)
+bench: build
+	$(GO) run ./bench/cmd/kvbench -herald ./$(BIN)
+
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## fuzz: a short run of every fuzz target (crashers land in testdata/)
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./log/command/
+
+clean:
+	rm -rf bin

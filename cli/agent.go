@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/heraldhq/herald/agent"
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/version"
+)
+
+func init() {
+	Register(Command{
+		Name:     "agent",
+		Synopsis: "Runs a Herald agent",
+		Help: `Usage: {{prog}} agent [options]
+
+  Starts a Herald agent and runs until an interrupt is received. The flags
+  and configuration files are Consul's (-dev, -server, -bootstrap-expect,
+  -data-dir, -node, -bind, -client, -config-file, -config-dir, ...); keys
+  Herald does not implement are accepted with a warning.
+
+  -dev                 One in-memory server, leader at once, nothing kept.
+  -server              Run as a server (Raft voter).
+  -bootstrap-expect=N  Servers to wait for before electing a leader.
+  -data-dir=DIR        Where state is kept (required unless -dev).
+  -node=NAME           Node name (default: the host name).
+  -bind=ADDR           Address for cluster traffic.
+  -client=ADDR         Address for the HTTP, DNS and NATS listeners.
+  -http-port=N, -dns-port=N, -server-port=N, -nats-port=N
+  -config-file=FILE, -config-dir=DIR (repeatable), -log-level=LEVEL
+  -nats-url=URL        Publish events to an existing NATS instead of the
+                       embedded server.`,
+		Run: runAgent,
+	})
+}
+
+func runAgent(args []string, cio IO) int {
+	cfg, err := config.Load(args)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "==> %v\n", err)
+		return 1
+	}
+	logger := newLogger(cfg, cio)
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
+	fmt.Fprintln(cio.Stdout, "==> Starting Herald agent...")
+	a := agent.New(cfg, logger)
+	if err := a.Start(); err != nil {
+		fmt.Fprintf(cio.Stderr, "==> Error starting agent: %v\n", err)
+		return 1
+	}
+	if cfg.PidFile != "" {
+		if err := os.WriteFile(cfg.PidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			logger.Error("cannot write pid file", "path", cfg.PidFile, "error", err)
+		}
+		defer os.Remove(cfg.PidFile)
+	}
+	printBanner(cio, cfg, a)
+
+	// Signals before waiting for a leader, so Ctrl+C works at once.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	leader := make(chan error, 1)
+	go func() { leader <- a.WaitLeader(context.Background()) }()
+
+	for {
+		select {
+		case err := <-leader:
+			if err != nil {
+				logger.Warn("no cluster leader yet", "error", err)
+				go func() { leader <- a.WaitLeader(context.Background()) }()
+				continue
+			}
+			logger.Info("cluster leadership acquired")
+		case sig := <-signals:
+			fmt.Fprintf(cio.Stdout, "==> Caught signal: %v\n", sig)
+			if sig == syscall.SIGHUP {
+				// Services and checks from config files come with the
+				// catalog; nothing else is reloadable yet.
+				logger.Info("reload requested: nothing to reload in this version")
+				continue
+			}
+			fmt.Fprintln(cio.Stdout, "==> Gracefully shutting down agent...")
+			return shutdown(a, signals, cio)
+		}
+	}
+}
+
+// shutdown stops the agent; a second interrupt, or a shutdown that takes too
+// long, exits without waiting. Signals that arrive within a second of the
+// first are the same request delivered twice (to the process and its group)
+// and are ignored.
+func shutdown(a *agent.Agent, signals <-chan os.Signal, cio IO) int {
+	done := make(chan struct{})
+	go func() { a.Shutdown(); close(done) }()
+	patience := time.After(time.Second)
+	for {
+		select {
+		case <-done:
+			return 0
+		case <-signals:
+			select {
+			case <-patience:
+				fmt.Fprintln(cio.Stdout, "==> Second signal: exiting at once")
+				return 1
+			default:
+			}
+		case <-time.After(15 * time.Second):
+			fmt.Fprintln(cio.Stdout, "==> Shutdown timed out")
+			return 1
+		}
+	}
+}
+
+func newLogger(cfg *config.Config, cio IO) *slog.Logger {
+	var level slog.Level
+	switch cfg.LogLevel {
+	case "trace", "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(cio.Stdout, opts))
+	}
+	return slog.New(slog.NewTextHandler(cio.Stdout, opts))
+}
+
+// printBanner tells the operator what runs where, in the layout of Consul's
+// start-up banner, which people and scripts look for.
+func printBanner(cio IO, cfg *config.Config, a *agent.Agent) {
+	w := cio.Stdout
+	fmt.Fprintln(w, "==> Herald agent running!")
+	fmt.Fprintf(w, "           Version: '%s' (Consul API %s)\n", version.Get().Human(), version.ConsulCompat)
+	fmt.Fprintf(w, "         Node name: '%s'\n", cfg.NodeName)
+	fmt.Fprintf(w, "        Datacenter: '%s'\n", cfg.Datacenter)
+	fmt.Fprintf(w, "            Server: %v (Bootstrap: %v)\n", cfg.Server || cfg.Dev, cfg.Bootstrap || cfg.BootstrapExpect == 1 || cfg.Dev)
+	fmt.Fprintf(w, "       Client Addr: [%s] (HTTP: %s, DNS: %d)\n", cfg.ClientAddr, a.HTTPAddr(), cfg.Ports.DNS)
+	fmt.Fprintf(w, "      Cluster Addr: %s (Raft: %d)\n", cfg.AdvertiseAddr, cfg.Ports.Server)
+	fmt.Fprintf(w, "      Event stream: %s (subjects herald.%s.>)\n", a.NATSURL(), cfg.Datacenter)
+	fmt.Fprintf(w, "          Data dir: %s\n", a.DataDir())
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "==> Log data will now stream in as it occurs:")
+	fmt.Fprintln(w)
+}
