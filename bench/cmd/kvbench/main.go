@@ -1,0 +1,336 @@
+// Command kvbench compares Herald with etcd on this machine: it starts a
+// one-server Herald and a one-member etcd, both persisting with fsync, on
+// free loopback ports, runs the same key/value scenarios against both,
+// interleaved to spread machine noise, prints latency and throughput side
+// by side with the targets Herald aims for, and measures an idle
+// `herald agent -dev`'s memory. Everything it starts is stopped and its
+// temporary directories removed when it ends, also on Ctrl+C.
+//
+// Usage, from the repository root after `go build -o bin/herald ./cmd/herald`:
+//
+//	go run ./bench/cmd/kvbench [-duration=10s] [-scenarios=put@1,put@64,get@32] [-json=FILE]
+//
+// With -only=etcd it runs without a Herald binary, to check the harness.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/heraldhq/herald/bench"
+)
+
+// options are the command-line flags.
+type options struct {
+	herald, etcd string
+	heraldArgs   string
+	only         string
+	duration     time.Duration
+	warmup       time.Duration
+	rounds       int
+	scenarios    []bench.Scenario
+	keys         int
+	valueSize    int
+	jsonPath     string
+	rss          bool
+	idle         time.Duration
+	startTimeout time.Duration
+	keep, strict bool
+	tmp          string
+}
+
+func main() { os.Exit(run()) }
+
+func parseFlags() (options, error) {
+	var o options
+	var scenarios string
+	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: go build -o bin/herald ./cmd/herald)")
+	flag.StringVar(&o.etcd, "etcd", "/usr/bin/etcd", "etcd binary (Debian: apt-get install etcd-server)")
+	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
+	flag.StringVar(&o.only, "only", "", "run one target only: etcd or herald (default both)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per target")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario per target")
+	flag.IntVar(&o.rounds, "rounds", 2, "split each measurement into this many slices, alternating targets A B B A ...")
+	flag.StringVar(&scenarios, "scenarios", "put@1,put@64,get@32", "comma-separated op@clients list; op is put or get")
+	flag.IntVar(&o.keys, "keys", bench.DefaultKeys, "keyspace size; gets read keys preloaded before measuring")
+	flag.IntVar(&o.valueSize, "value-size", bench.DefaultValueSize, "bytes per value")
+	flag.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
+	flag.BoolVar(&o.rss, "rss", true, "measure the resident memory of an idle `herald agent -dev`")
+	flag.DurationVar(&o.idle, "idle", 2*time.Second, "how long the -dev agent idles before its memory is read")
+	flag.DurationVar(&o.startTimeout, "start-timeout", 30*time.Second, "how long a server may take to accept its first write")
+	flag.StringVar(&o.tmp, "tmp", "", "parent of the temporary directory holding both servers' data (default $TMPDIR or /tmp); on tmpfs fsync costs nothing")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data and server logs) for inspection")
+	flag.BoolVar(&o.strict, "strict", false, "exit with status 3 if a target is missed")
+	flag.Parse()
+
+	var err error
+	if o.scenarios, err = bench.ParseScenarios(scenarios); err != nil {
+		return o, err
+	}
+	if o.only != "" && o.only != "etcd" && o.only != "herald" {
+		return o, fmt.Errorf("-only=%q: want etcd or herald", o.only)
+	}
+	if o.rounds < 1 || o.duration < time.Duration(o.rounds)*time.Millisecond {
+		return o, errors.New("-rounds must be at least 1 and -duration long enough to split")
+	}
+	// Fail before starting anything if a binary is missing, saying how to
+	// get it.
+	if o.only != "herald" {
+		if o.etcd, err = exec.LookPath(o.etcd); err != nil {
+			return o, fmt.Errorf("etcd not found (%v): install it with `apt-get install etcd-server`, pass -etcd=PATH, or use -only=herald", err)
+		}
+	}
+	if o.only != "etcd" {
+		if o.herald, err = exec.LookPath(o.herald); err != nil {
+			return o, fmt.Errorf("herald binary not found (%v): build it with `go build -o bin/herald ./cmd/herald`, pass -herald=PATH, or use -only=etcd", err)
+		}
+	}
+	return o, nil
+}
+
+// kvTarget is a bench.Target whose idle connections can be released.
+type kvTarget interface {
+	bench.Target
+	Close()
+}
+
+// contender is one server under test.
+type contender struct {
+	name   string
+	srv    *server
+	target func(concurrency int) kvTarget
+}
+
+func run() int {
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kvbench:", err)
+		return 2
+	}
+	// Ctrl+C cancels ctx; the deferred calls below then stop the servers
+	// and remove their data. A second Ctrl+C kills kvbench at once, and the
+	// kernel then kills the servers (see sysProcAttr).
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	go func() { <-ctx.Done(); stopSignals() }()
+
+	dir, err := os.MkdirTemp(o.tmp, "kvbench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kvbench:", err)
+		return 1
+	}
+	if o.keep {
+		defer fmt.Fprintln(os.Stderr, "kvbench: kept", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+
+	rep := report{
+		Started: time.Now().UTC(), CPUs: runtime.NumCPU(),
+		Duration: o.duration.String(), Rounds: o.rounds, Keys: o.keys, ValueSize: o.valueSize,
+		PeakRSS: map[string]int64{},
+	}
+	extra := strings.Fields(o.heraldArgs)
+
+	// Start both servers before waiting for either: their start-ups overlap.
+	var cs []*contender
+	if o.only != "herald" {
+		rep.EtcdVersion = version(o.etcd)
+		s, err := startEtcd(o.etcd, dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench:", err)
+			return 1
+		}
+		servers = append(servers, s)
+		cs = append(cs, &contender{name: "etcd", srv: s,
+			target: func(n int) kvTarget { return bench.NewEtcdKV(s.addr, n) }})
+	}
+	if o.only != "etcd" {
+		rep.HeraldBinary = o.herald
+		s, err := startHerald("herald", o.herald, dir, false, extra)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench:", err)
+			return 1
+		}
+		servers = append(servers, s)
+		cs = append(cs, &contender{name: "herald", srv: s,
+			target: func(n int) kvTarget { return bench.NewConsulKV(s.addr, n) }})
+	}
+	for _, c := range cs {
+		t := c.target(1)
+		err := c.srv.waitReady(ctx, t, o.startTimeout)
+		t.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench:", err)
+			return exitCode(ctx, 1)
+		}
+		fmt.Fprintf(os.Stderr, "kvbench: %s ready on %s\n", c.name, c.srv.addr)
+	}
+
+	// Gets must find their keys; puts overwrite the same keyspace, so one
+	// preload serves every scenario.
+	if slices.ContainsFunc(o.scenarios, func(s bench.Scenario) bool { return s.Op == bench.OpGet }) {
+		for _, c := range cs {
+			t := c.target(32)
+			err := bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
+			t.Close()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "kvbench: preloading %s: %v\n", c.name, err)
+				return exitCode(ctx, 1)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "kvbench: preloaded %d keys\n", o.keys)
+	}
+
+	before, cpuOK := snapshotCPU(servers)
+	for i, sc := range o.scenarios {
+		res, err := runScenario(ctx, o, i, sc, cs)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench:", err)
+			return exitCode(ctx, 1)
+		}
+		rep.Results = append(rep.Results, res...)
+	}
+
+	if after, ok := snapshotCPU(servers); ok && cpuOK {
+		share := foreignShare(before, after)
+		rep.ForeignCPU = &share
+	}
+
+	// Peak memory under load, before the servers go away.
+	for _, c := range cs {
+		if b, err := c.srv.procStatus("VmHWM"); err == nil {
+			rep.PeakRSS[c.name] = b
+		}
+	}
+	for _, s := range servers {
+		s.stop()
+	}
+
+	if o.only != "etcd" && o.rss {
+		rss, err := idleRSS(ctx, o, dir, extra, &servers)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench: idle RSS:", err)
+			if ctx.Err() != nil {
+				return exitCode(ctx, 1)
+			}
+		}
+		rep.HeraldIdleRSS = rss
+	}
+
+	rep.compute()
+	rep.print(os.Stdout)
+	if o.jsonPath != "" {
+		if err := rep.writeJSON(o.jsonPath); err != nil {
+			fmt.Fprintln(os.Stderr, "kvbench:", err)
+			return 1
+		}
+	}
+	if o.strict && rep.missed() {
+		return 3
+	}
+	return 0
+}
+
+// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
+// by a signal, else code.
+func exitCode(ctx context.Context, code int) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "kvbench: interrupted")
+		return 130
+	}
+	return code
+}
+
+// runScenario measures one scenario on every contender. Each measurement is
+// split into o.rounds slices and the contenders take turns, A B then B A,
+// shifting the first turn from scenario to scenario, so a burst of
+// background load or a drift in CPU clock hits both alike.
+func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs []*contender) ([]row, error) {
+	targets := map[string]kvTarget{}
+	parts := map[string][]bench.Result{}
+	for _, c := range cs {
+		targets[c.name] = c.target(sc.Concurrency)
+		defer targets[c.name].Close()
+	}
+	cfg := bench.Config{Op: sc.Op, Concurrency: sc.Concurrency, Keys: o.keys, ValueSize: o.valueSize}
+	slice := o.duration / time.Duration(o.rounds)
+	for r := range o.rounds {
+		order := slices.Clone(cs)
+		if (idx+r)%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, c := range order {
+			t := targets[c.name]
+			if r == 0 && o.warmup > 0 {
+				// Opens the connections and warms caches; not measured.
+				wcfg := cfg
+				wcfg.Duration = o.warmup
+				bench.Run(ctx, t, wcfg)
+			}
+			mcfg := cfg
+			mcfg.Duration = slice
+			res := bench.Run(ctx, t, mcfg)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			parts[c.name] = append(parts[c.name], res)
+			fmt.Fprintf(os.Stderr, "kvbench: %-8s %-6s slice %d/%d: %8.0f ops/s  p50 %-8s p99 %-8s errors %d\n",
+				sc, c.name, r+1, o.rounds, res.OpsPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors)
+			if c.srv != nil {
+				select {
+				case <-c.srv.exited:
+					return nil, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.err, c.srv.tail(20))
+				default:
+				}
+			}
+		}
+	}
+	var rows []row
+	for _, c := range cs {
+		rows = append(rows, row{Scenario: sc.String(), Target: c.name, Result: bench.Combine(parts[c.name]...)})
+	}
+	return rows, nil
+}
+
+// idleRSS starts `herald agent -dev`, waits until it accepts a write, lets
+// it idle for o.idle so start-up garbage can be collected, and reads its
+// resident set size.
+func idleRSS(ctx context.Context, o options, dir string, extra []string, servers *[]*server) (int64, error) {
+	s, err := startHerald("herald-dev", o.herald, dir, true, extra)
+	if err != nil {
+		return 0, err
+	}
+	*servers = append(*servers, s)
+	defer s.stop()
+	t := bench.NewConsulKV(s.addr, 1)
+	err = s.waitReady(ctx, t, o.startTimeout)
+	t.Close()
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-s.exited:
+		return 0, fmt.Errorf("herald -dev exited while idle (%v); its log:\n%s", s.err, s.tail(20))
+	case <-time.After(o.idle):
+	}
+	return s.procStatus("VmRSS")
+}

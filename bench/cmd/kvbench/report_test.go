@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/bench"
+)
+
+func res(ops float64, p50 time.Duration, errs uint64) bench.Result {
+	return bench.Result{OpsPerSec: ops, P50: p50, Errors: errs}
+}
+
+func statuses(r *report) []string {
+	var s []string
+	for _, c := range r.Checks {
+		s = append(s, c.Status)
+	}
+	return s
+}
+
+func TestChecks(t *testing.T) {
+	r := &report{
+		Results: []row{
+			{Scenario: "put@1", Target: "etcd", Result: res(1000, 800*time.Microsecond, 0)},
+			{Scenario: "put@1", Target: "herald", Result: res(1200, 700*time.Microsecond, 0)},
+			{Scenario: "put@64", Target: "etcd", Result: res(5000, 10*time.Millisecond, 0)},
+			{Scenario: "put@64", Target: "herald", Result: res(9999, 5*time.Millisecond, 0)},
+			{Scenario: "get@32", Target: "herald", Result: res(31000, time.Millisecond, 0)},
+		},
+		HeraldIdleRSS: 40e6,
+	}
+	r.compute()
+	// put@64 is just under 2x: a miss; the others pass.
+	if got, want := strings.Join(statuses(r), ","), "MISS,PASS,PASS,PASS"; got != want {
+		t.Fatalf("statuses %s, want %s: %+v", got, want, r.Checks)
+	}
+	if len(r.Ratios) != 2 || r.Ratios[0].Scenario != "put@1" || r.Ratios[0].Ops != 1.2 || r.Ratios[0].P50 != 0.875 {
+		t.Errorf("ratios %+v", r.Ratios)
+	}
+	if !r.missed() {
+		t.Error("missed() false with a MISS")
+	}
+
+	// Errors spoil a pass; a slower p50 and a big RSS miss; get@32 on etcd
+	// alone is not measured.
+	r.Results[3].Errors, r.Results[3].OpsPerSec = 3, 20000
+	r.Results[1].P50 = 900 * time.Microsecond
+	r.Results = r.Results[:4]
+	r.HeraldIdleRSS = 101e6
+	r.compute()
+	if got, want := strings.Join(statuses(r), ","), "MISS,MISS,n/a,MISS"; got != want {
+		t.Fatalf("statuses %s, want %s: %+v", got, want, r.Checks)
+	}
+	if !strings.Contains(r.Checks[0].Got, "3 errors") {
+		t.Errorf("put@64 check does not mention the errors: %q", r.Checks[0].Got)
+	}
+
+	var out bytes.Buffer
+	r.print(&out)
+	for _, want := range []string{"herald/etcd", "x4.00", "MISS", "n/a"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestChecksEtcdOnly(t *testing.T) {
+	r := &report{Results: []row{{Scenario: "put@64", Target: "etcd", Result: res(5000, time.Millisecond, 0)}}}
+	r.compute()
+	if got := strings.Join(statuses(r), ","); got != "n/a,n/a,n/a,n/a" {
+		t.Fatalf("etcd-only statuses %s, want all n/a", got)
+	}
+	if r.missed() || len(r.Ratios) != 0 {
+		t.Errorf("etcd-only run: missed %v ratios %+v", r.missed(), r.Ratios)
+	}
+}
+
+func TestForeignShare(t *testing.T) {
+	a := cpuSnapshot{total: 1000, busy: 300, own: 100}
+	b := cpuSnapshot{total: 2000, busy: 1100, own: 600}
+	// 1000 ticks passed, 800 busy, 500 of them ours: 30% foreign.
+	if got := foreignShare(a, b); got < 0.2999 || got > 0.3001 {
+		t.Errorf("foreignShare = %v, want 0.3", got)
+	}
+	// Our counters can exceed the machine's busy time (sampling skew);
+	// that is no foreign load, not a negative one.
+	if got := foreignShare(a, cpuSnapshot{total: 2000, busy: 400, own: 900}); got != 0 {
+		t.Errorf("foreignShare with own > busy = %v, want 0", got)
+	}
+	if !strings.Contains(noiseNote(0.5), "busy") || strings.Contains(noiseNote(0.01), "busy") {
+		t.Error("noiseNote warns at the wrong level")
+	}
+	// Spin until this process has used a clock tick, so that a parsing
+	// error reading 0 cannot pass.
+	for end := time.Now().Add(2 * time.Second); procTicks("self") == 0 && time.Now().Before(end); {
+	}
+	s, ok := snapshotCPU(nil)
+	if ok && (s.total == 0 || s.own == 0 || s.busy > s.total) {
+		t.Errorf("snapshot of this machine looks wrong: %+v", s)
+	}
+}
