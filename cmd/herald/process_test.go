@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// heraldBin is the binary built once for the tests in this package, which
+// run Herald as separate processes so that they can kill it for real.
+var heraldBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "herald-bin-")
+	if err != nil {
+		panic(err)
+	}
+	heraldBin = filepath.Join(dir, "herald")
+	build := exec.Command("go", "build", "-o", heraldBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build herald:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// server is a persistent single-server Herald process with fixed ports, so
+// it can be killed and started again on the same data.
+type server struct {
+	t         *testing.T
+	dataDir   string
+	httpPort  int
+	natsPort  int
+	raftPort  int
+	cmd       *exec.Cmd
+	logPath   string
+	startedAt int
+}
+
+func newServer(t *testing.T) *server {
+	return &server{t: t, dataDir: t.TempDir(), httpPort: freePort(t), natsPort: freePort(t), raftPort: freePort(t),
+		logPath: filepath.Join(t.TempDir(), "herald.log")}
+}
+
+func (s *server) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.httpPort) }
+func (s *server) natsURL() string  { return fmt.Sprintf("nats://127.0.0.1:%d", s.natsPort) }
+
+// start runs the server and waits until it has a leader.
+func (s *server) start() {
+	s.t.Helper()
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.startedAt++
+	fmt.Fprintf(logFile, "---- start %d ----\n", s.startedAt)
+	s.cmd = exec.Command(heraldBin, "agent", "-server", "-bootstrap-expect=1",
+		"-data-dir="+s.dataDir, "-node=n1", "-bind=127.0.0.1", "-client=127.0.0.1",
+		fmt.Sprintf("-http-port=%d", s.httpPort), "-dns-port=-1",
+		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
+		"-log-level=warn")
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { s.kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if strings.Contains(string(b), ":") {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling, bounded by the deadline
+	}
+	log, _ := os.ReadFile(s.logPath)
+	s.t.Fatalf("server did not get a leader within 30s; log:\n%s", log)
+}
+
+// kill stops the process with SIGKILL: no shutdown code runs.
+func (s *server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+// stop stops the process gracefully.
+func (s *server) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		s.t.Error("server did not stop on SIGTERM within 20s")
+		s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+func withTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
