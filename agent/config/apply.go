@@ -67,7 +67,7 @@ func (l *loader) topLevel() fields {
 		"nats_url":                   stringField(&c.NATSURL),
 		"log_level":                  stringField(&c.LogLevel),
 		"log_json":                   boolField(&c.LogJSON),
-		"ui":                         boolField(&c.UIEnabled), // Consul's older spelling of ui_config.enabled
+		"ui":                         boolField(&c.UIEnabled), // older spelling of ui_config.enabled, which sorts later and so wins, as in Consul
 		"ui_dir":                     stringField(&c.UIDir),
 		"ui_content_path":            stringField(&c.UIContentPath),
 		"enable_script_checks":       boolField(&c.EnableScriptChecks),
@@ -216,10 +216,28 @@ func indexPath(key string, i, n int) string {
 
 func (l *loader) warnKey(path string) {
 	why := "is unknown"
-	if notImplemented[path] {
+	if notImplemented[genericPath(path)] {
 		why = "is not implemented by Herald"
 	}
 	l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf("config key %q %s and is ignored (%s)", path, why, l.source))
+}
+
+// genericPath turns the path of a key inside a list element into the form
+// notImplemented uses: "services[2].Connect" becomes "service.connect".
+func genericPath(path string) string {
+	path = strings.ToLower(path)
+	for {
+		open := strings.IndexByte(path, '[')
+		shut := strings.IndexByte(path, ']')
+		if open < 0 || shut < open {
+			break
+		}
+		path = path[:open] + path[shut+1:]
+	}
+	if strings.HasPrefix(path, "services.") {
+		path = "service." + strings.TrimPrefix(path, "services.")
+	}
+	return path
 }
 
 func (l *loader) addServices(key string, v any) error {
@@ -383,6 +401,8 @@ var notImplemented = func() map[string]bool {
 		"ui_config.metrics_provider", "ui_config.metrics_provider_files",
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",
 		"ui_config.dashboard_url_templates",
+		"service.connect", "service.proxy", "service.namespace", "service.partition",
+		"service.socket_path", "service.locality",
 	}
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {

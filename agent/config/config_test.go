@@ -424,6 +424,7 @@ ports {
   grpc_tls = 8503
   bogus = 1
 }
+services = [{ name = "a" }, { name = "b", Proxy = {} }]
 service {
   name = "web"
   connect { sidecar_service {} }
@@ -446,7 +447,8 @@ service {
 		`config key "ports.grpc_tls" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.docker_container_id" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.intervall" is unknown and is ignored (file ` + f + `)`,
-		`config key "service.connect" is unknown and is ignored (file ` + f + `)`,
+		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,
+		`config key "services[1].Proxy" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "telemetry" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "tls" is not implemented by Herald and is ignored (file ` + f + `)`,
 	}
@@ -454,7 +456,7 @@ service {
 		t.Errorf("warnings:\n got %q\nwant %q", c.Warnings, want)
 	}
 	// What is known still applies, and ignored keys stay out of the check.
-	if c.Ports.HTTP != 8500 || len(c.Services) != 1 || !reflect.DeepEqual(c.Services[0].Checks, []map[string]any{{"http": "http://x"}}) {
+	if c.Ports.HTTP != 8500 || len(c.Services) != 3 || !reflect.DeepEqual(c.Services[0].Checks, []map[string]any{{"http": "http://x"}}) {
 		t.Errorf("known keys not applied: ports %+v services %#v", c.Ports, c.Services)
 	}
 }
@@ -522,6 +524,25 @@ func TestLenientValues(t *testing.T) {
 	}
 	if want := map[string]string{"a": "1", "b": "2"}; !reflect.DeepEqual(c.NodeMeta, want) {
 		t.Errorf("NodeMeta = %v, want %v", c.NodeMeta, want)
+	}
+}
+
+// HCL decodes repeated blocks as a list: repeated service blocks are
+// several services, repeated ports blocks one merged block.
+func TestRepeatedHCLBlocks(t *testing.T) {
+	f := write(t, t.TempDir(), "r.hcl", `
+data_dir = "/d"
+ports { http = 1 }
+ports { dns = 2 }
+service { name = "a" }
+service { name = "b" }
+`)
+	c := mustLoad(t, "-config-file", f)
+	if c.Ports.HTTP != 1 || c.Ports.DNS != 2 {
+		t.Errorf("ports = %+v, want http 1 and dns 2", c.Ports)
+	}
+	if len(c.Services) != 2 || c.Services[0].Name != "a" || c.Services[1].Name != "b" {
+		t.Errorf("services = %+v, want a and b", c.Services)
 	}
 }
 
