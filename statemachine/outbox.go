@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 
@@ -14,6 +16,67 @@ import (
 // events are written to it in the same batch as the change that caused them,
 // so a crash between commit and publish loses nothing; the publisher reads
 // them in index order and says when they may go.
+//
+// A publisher that keeps up reads only the most recent events, so those are
+// also kept in memory (the tail) and served from there, without a Pebble
+// scan or a JSON decode; the Pebble copy is for a publisher that fell behind
+// and for restarts.
+
+// tailMaxEvents bounds the in-memory tail.
+const tailMaxEvents = 16384
+
+type indexEvents struct {
+	index  uint64
+	events []event.Event
+}
+
+// outboxTail holds the newest outbox events. It covers every index from
+// `from` on: an index in that range with no entry in groups caused no event.
+type outboxTail struct {
+	mu     sync.Mutex
+	from   uint64
+	groups []indexEvents
+	count  int
+}
+
+func (t *outboxTail) reset(next uint64) {
+	t.mu.Lock()
+	t.from, t.groups, t.count = next, nil, 0
+	t.mu.Unlock()
+}
+
+func (t *outboxTail) append(groups []indexEvents) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, g := range groups {
+		t.groups = append(t.groups, g)
+		t.count += len(g.events)
+	}
+	drop := 0
+	for t.count > tailMaxEvents && drop < len(t.groups)-1 {
+		t.count -= len(t.groups[drop].events)
+		t.from = t.groups[drop].index + 1
+		drop++
+	}
+	if drop > 0 {
+		t.groups = append([]indexEvents(nil), t.groups[drop:]...)
+	}
+}
+
+// read serves Read from memory when the tail covers every index after
+// `after`; ok is false when the caller must read Pebble instead.
+func (t *outboxTail) read(after uint64, max int) (out []event.Event, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.from == 0 || after+1 < t.from {
+		return nil, false
+	}
+	i := sort.Search(len(t.groups), func(i int) bool { return t.groups[i].index > after })
+	for ; i < len(t.groups) && len(out) < max; i++ {
+		out = append(out, t.groups[i].events...)
+	}
+	return out, true
+}
 
 func (s *StateMachine) notifyOutbox() {
 	s.wakeMu.Lock()
@@ -37,6 +100,9 @@ func (s *StateMachine) Read(after uint64, max int) ([]event.Event, error) {
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return nil, ErrClosed
+	}
+	if out, ok := s.tail.read(after, max); ok {
+		return out, nil
 	}
 	it := s.db.NewIter(&pebble.IterOptions{
 		LowerBound: indexKey(areaOutbox, after+1),

@@ -160,6 +160,7 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 	batch.Close()
 	s.applied.Store(applied)
 	s.outboxTrimmed.Store(applied)
+	s.tail.reset(applied + 1)
 	if err := s.cfg.Sink.Load(applied, dbSource{s.db}); err != nil {
 		return fmt.Errorf("reload projections: %w", err)
 	}

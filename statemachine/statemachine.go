@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/heraldhq/herald/event"
@@ -65,6 +66,7 @@ type StateMachine struct {
 	histFirst uint64 // only touched on the apply goroutine
 
 	outboxTrimmed atomic.Uint64 // highest index the outbox deleted
+	tail          outboxTail    // the newest outbox events, in memory
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed when new events reach the outbox
@@ -97,13 +99,23 @@ func (discardSink) Load(uint64, event.Source) error { return nil }
 func (discardSink) Apply(uint64, []event.Event)     {}
 
 func pebbleOptions() *pebble.Options {
-	return &pebble.Options{
-		// Small memtables and cache keep an idle agent's memory low; the
-		// write path is bounded by Raft's fsync, not by Pebble.
+	opts := &pebble.Options{
+		// Small memtables keep an idle agent's memory low; the write path is
+		// bounded by Raft's fsync, not by Pebble.
 		MemTableSize: 8 << 20,
-		Cache:        pebble.NewCache(8 << 20),
-		Logger:       quietPebbleLogger{},
+		// The cache fills only as blocks are read, so it costs an idle
+		// agent nothing.
+		Cache:  pebble.NewCache(32 << 20),
+		Logger: quietPebbleLogger{},
 	}
+	// Apply looks up every key it writes, most of them new: bloom filters
+	// answer "absent" without reading a block of every level.
+	opts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		opts.Levels[i].FilterType = pebble.TableFilter
+	}
+	return opts
 }
 
 type quietPebbleLogger struct{}
@@ -141,6 +153,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	s.db = db
 	s.mu.Unlock()
 	s.applied.Store(applied)
+	s.tail.reset(applied + 1)
 	s.openedOnce.Do(func() { close(s.opened) })
 	s.log.Debug("state opened", "applied", applied, "history_first", s.histFirst)
 	return applied, nil
@@ -167,11 +180,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	defer batch.Close()
 	live := newPebbleKV(batch, areaKV)
 
-	type applied struct {
-		index  uint64
-		events []event.Event
-	}
-	var changes []applied
+	var changes []indexEvents
 	var newest int64
 	for i := range entries {
 		e := &entries[i]
@@ -204,7 +213,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			if err := batch.Set(indexKey(areaOutbox, e.Index), payload, nil); err != nil {
 				return nil, err
 			}
-			changes = append(changes, applied{e.Index, events})
+			changes = append(changes, indexEvents{e.Index, events})
 		}
 		newest = cmd.Time
 	}
@@ -225,6 +234,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		s.cfg.Sink.Apply(c.index, c.events)
 	}
 	if len(changes) > 0 {
+		s.tail.append(changes)
 		s.notifyOutbox()
 	}
 	return entries, nil

@@ -131,7 +131,7 @@ type Config struct {
 }
 
 // Ports holds the port of every listener. For HTTP, HTTPS, DNS, GRPC, SerfWAN
-// and NATSCluster -1 disables the listener; 0 anywhere asks the operating
+// NATS and NATSCluster -1 disables the listener; 0 anywhere asks the operating
 // system for a free port.
 type Ports struct {
 	HTTP        int // default 8500
@@ -484,7 +484,7 @@ func (p Ports) validate() error {
 		{"serf_lan", p.SerfLAN, false},
 		{"serf_wan", p.SerfWAN, true},
 		{"grpc", p.GRPC, true},
-		{"nats", p.NATS, false},
+		{"nats", p.NATS, true},
 		{"nats_cluster", p.NATSCluster, true},
 	}
 	for _, port := range ports {
