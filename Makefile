@@ -37,7 +37,11 @@ vet:
 
 ## fuzz: a short run of every fuzz target (crashers land in testdata/)
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./log/command/
+	$(GO) test -run XXX -fuzz 'FuzzDecode$$' -fuzztime 30s ./log/command/
+	$(GO) test -run XXX -fuzz FuzzDecodeEntry -fuzztime 30s ./statemachine/
+	$(GO) test -run XXX -fuzz FuzzKeyTokens -fuzztime 30s ./watch/
+	$(GO) test -run XXX -fuzz FuzzLoadJSON -fuzztime 30s ./agent/config/
+	$(GO) test -run XXX -fuzz FuzzLoadHCL -fuzztime 30s ./agent/config/
 
 clean:
 	rm -rf bin
