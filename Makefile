@@ -9,8 +9,14 @@ TESTFLAGS ?= -p 2 -timeout 20m
 
 .PHONY: build run test test-race bench lint fmt vet fuzz clean
 
+# Stamp the binary with its revision and build time (what `herald version`
+# prints); outside a git checkout both stay empty.
+REVISION  := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/heraldhq/herald/version.Revision=$(REVISION) \
+             -X github.com/heraldhq/herald/version.BuildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/herald
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/herald
 
 ## run: a dev agent (HTTP 127.0.0.1:8500, DNS 8600, NATS 4222), nothing kept
 run: build

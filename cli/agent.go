@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -43,6 +45,10 @@ func init() {
 
 func runAgent(args []string, cio IO) int {
 	cfg, err := config.Load(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(cio.Stdout, "Usage: %s agent [options]\n\n%s\n", Prog(cio), config.Usage())
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "==> %v\n", err)
 		return 1
