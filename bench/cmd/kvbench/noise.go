@@ -30,7 +30,10 @@ func snapshotCPU(servers []*server) (s cpuSnapshot, ok bool) {
 			return s, false
 		}
 		s.total += n
-		if i != 3 && i != 4 && i != 7 { // idle, iowait and steal are not work done here
+		// Idle, iowait and steal are not work done here; irq and softirq
+		// are mostly our own loopback traffic, which no process is charged
+		// for, so they must not count as someone else's.
+		if i != 3 && i != 4 && i != 5 && i != 6 && i != 7 {
 			s.busy += n
 		}
 	}
