@@ -30,6 +30,12 @@ type Event struct {
 	Index uint64
 	Key   string   `json:",omitempty"`
 	KV    *KVEntry `json:",omitempty"`
+
+	// Catalog events carry the record that changed; for a deletion, the
+	// record as it was.
+	Node    *Node    `json:",omitempty"`
+	Service *Service `json:",omitempty"`
+	Check   *Check   `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

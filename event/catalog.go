@@ -1,0 +1,105 @@
+package event
+
+// Catalog event types.
+const (
+	// NodeUpdated: a node was registered or changed. Node holds it.
+	NodeUpdated Type = "catalog.node.updated"
+	// NodeDeleted: a node was deregistered, with its services and checks
+	// (each of which also gets its own deleted event first).
+	NodeDeleted Type = "catalog.node.deleted"
+	// ServiceUpdated: a service instance was registered or changed.
+	ServiceUpdated Type = "catalog.service.updated"
+	// ServiceDeleted: a service instance was deregistered.
+	ServiceDeleted Type = "catalog.service.deleted"
+	// CheckUpdated: a check was registered, changed, or changed status.
+	CheckUpdated Type = "catalog.check.updated"
+	// CheckDeleted: a check was deregistered.
+	CheckDeleted Type = "catalog.check.deleted"
+)
+
+// Node is a catalog node in Consul's api.Node JSON shape.
+type Node struct {
+	ID              string
+	Node            string
+	Address         string
+	Datacenter      string
+	TaggedAddresses map[string]string
+	Meta            map[string]string
+	CreateIndex     uint64
+	ModifyIndex     uint64
+}
+
+// ServiceAddress is an address and port of a tagged service address.
+type ServiceAddress struct {
+	Address string
+	Port    int
+}
+
+// Weights are a service instance's DNS SRV weights by health.
+type Weights struct {
+	Passing int
+	Warning int
+}
+
+// Service is a service instance on a node, in the shape of Consul's
+// api.AgentService plus the node it runs on.
+type Service struct {
+	// Node is the name of the node the instance runs on (not a field of
+	// Consul's AgentService; clients ignore it).
+	Node              string `json:",omitempty"`
+	Kind              string `json:",omitempty"`
+	ID                string
+	Service           string
+	Tags              []string
+	Meta              map[string]string
+	Port              int
+	Address           string
+	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
+	Weights           Weights
+	EnableTagOverride bool
+	CreateIndex       uint64
+	ModifyIndex       uint64
+}
+
+// Health states of a check, as Consul spells them.
+const (
+	HealthPassing  = "passing"
+	HealthWarning  = "warning"
+	HealthCritical = "critical"
+	HealthMaint    = "maintenance"
+)
+
+// CheckDefinition is how a check runs, in the shape of Consul's
+// api.HealthCheckDefinition. Durations are Go duration strings.
+type CheckDefinition struct {
+	HTTP                           string              `json:",omitempty"`
+	Header                         map[string][]string `json:",omitempty"`
+	Method                         string              `json:",omitempty"`
+	Body                           string              `json:",omitempty"`
+	TLSServerName                  string              `json:",omitempty"`
+	TLSSkipVerify                  bool                `json:",omitempty"`
+	TCP                            string              `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
+	GRPC                           string              `json:",omitempty"`
+	GRPCUseTLS                     bool                `json:",omitempty"`
+	Interval                       string              `json:",omitempty"`
+	Timeout                        string              `json:",omitempty"`
+	DeregisterCriticalServiceAfter string              `json:",omitempty"`
+}
+
+// Check is a health check in Consul's api.HealthCheck JSON shape.
+type Check struct {
+	Node        string
+	CheckID     string
+	Name        string
+	Status      string
+	Notes       string
+	Output      string
+	ServiceID   string
+	ServiceName string
+	ServiceTags []string
+	Type        string
+	Definition  CheckDefinition
+	CreateIndex uint64
+	ModifyIndex uint64
+}
