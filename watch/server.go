@@ -1,0 +1,195 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ServerConfig configures the embedded NATS server.
+type ServerConfig struct {
+	// Host is the client listen address; empty means NATS's default,
+	// 0.0.0.0.
+	Host string
+	// Port is the client port: 0 means NATS's default 4222, -1 a random
+	// free port (tests; read it back from ClientURL).
+	Port int
+	// StoreDir is where JetStream keeps its file store. Empty means a
+	// temporary directory that Shutdown removes (for -dev and tests).
+	StoreDir string
+	// ServerName names the server in NATS (and in a JetStream cluster,
+	// where it must be unique and stable). Empty lets NATS pick one.
+	ServerName string
+	// LogLevel is the least severe NATS log message passed on: "error"
+	// (the default), "warn", "info", "debug" or "trace".
+	LogLevel string
+	// Logger receives NATS's log messages; nil means slog.Default().
+	Logger *slog.Logger
+	// ReadyTimeout bounds how long StartServer waits for the server to
+	// accept clients; zero means 10s.
+	ReadyTimeout time.Duration
+}
+
+// EmbeddedServer is a nats-server running in this process with JetStream.
+type EmbeddedServer struct {
+	ns      *server.Server
+	tempDir string // removed at Shutdown when StartServer created it
+	once    sync.Once
+}
+
+// StartServer starts nats-server in-process with JetStream enabled and waits
+// until it accepts client connections. It fails (having stopped what it
+// started) if the server cannot listen, for example because the port is in
+// use, or JetStream cannot start.
+func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
+	level, err := parseLogLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	es := &EmbeddedServer{}
+	storeDir := cfg.StoreDir
+	if storeDir == "" {
+		storeDir, err = os.MkdirTemp("", "herald-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("watch: embedded NATS: temporary store dir: %w", err)
+		}
+		es.tempDir = storeDir
+	}
+	opts := &server.Options{
+		ServerName: cfg.ServerName,
+		Host:       cfg.Host,
+		Port:       cfg.Port,
+		JetStream:  true,
+		StoreDir:   storeDir,
+		// Herald owns the process's signals (SIGHUP reloads Herald's
+		// config, SIGTERM leaves gracefully); NATS must not act on them.
+		NoSigs: true,
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		es.removeTemp()
+		return nil, fmt.Errorf("watch: embedded NATS: %w", err)
+	}
+	es.ns = ns
+	sl := &slogAdapter{log: logger.With("component", "nats"), level: level, fatal: make(chan string, 1)}
+	ns.SetLoggerV2(sl, level <= slog.LevelDebug, level < slog.LevelDebug, false)
+
+	ns.Start()
+
+	timeout := cfg.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	if err := waitReady(ns, sl.fatal, timeout); err != nil {
+		es.Shutdown()
+		addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+		return nil, fmt.Errorf("watch: embedded NATS server on %s did not start: %w", addr, err)
+	}
+	return es, nil
+}
+
+// waitReady polls in short steps rather than one long ReadyForConnections,
+// because NATS reports a failure to listen only through its logger and would
+// otherwise keep the caller waiting for the whole timeout.
+func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		select {
+		case msg := <-fatal:
+			return errors.New(msg)
+		default:
+		}
+		if ns.ReadyForConnections(50*time.Millisecond) && ns.JetStreamEnabled() {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("not ready for connections after %s", timeout)
+		}
+	}
+}
+
+// ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
+func (s *EmbeddedServer) ClientURL() string {
+	return s.ns.ClientURL()
+}
+
+// Shutdown stops the server and waits until it has stopped. It is safe to
+// call more than once.
+func (s *EmbeddedServer) Shutdown() {
+	s.once.Do(func() {
+		if s.ns != nil {
+			s.ns.Shutdown()
+			s.ns.WaitForShutdown()
+		}
+		s.removeTemp()
+	})
+}
+
+func (s *EmbeddedServer) removeTemp() {
+	if s.tempDir != "" {
+		_ = os.RemoveAll(s.tempDir)
+	}
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "", "error", "err":
+		return slog.LevelError, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "info", "notice":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "trace":
+		return levelTrace, nil
+	}
+	return 0, fmt.Errorf("watch: unknown NATS log level %q (want error, warn, info, debug or trace)", s)
+}
+
+// levelTrace is below slog's Debug for NATS's protocol traces.
+const levelTrace = slog.LevelDebug - 4
+
+// slogAdapter is NATS's server.Logger writing to slog. NATS calls Fatalf
+// when it cannot go on (for example, it cannot listen); a standalone
+// nats-server would exit, here the message is logged and handed to
+// StartServer so it can fail with it.
+type slogAdapter struct {
+	log   *slog.Logger
+	level slog.Level
+	fatal chan string
+}
+
+func (a *slogAdapter) logf(l slog.Level, format string, v []any) {
+	if l < a.level || !a.log.Enabled(context.Background(), l) {
+		return
+	}
+	a.log.Log(context.Background(), l, fmt.Sprintf(format, v...))
+}
+
+func (a *slogAdapter) Noticef(format string, v ...any) { a.logf(slog.LevelInfo, format, v) }
+func (a *slogAdapter) Warnf(format string, v ...any)   { a.logf(slog.LevelWarn, format, v) }
+func (a *slogAdapter) Errorf(format string, v ...any)  { a.logf(slog.LevelError, format, v) }
+func (a *slogAdapter) Debugf(format string, v ...any)  { a.logf(slog.LevelDebug, format, v) }
+func (a *slogAdapter) Tracef(format string, v ...any)  { a.logf(levelTrace, format, v) }
+
+func (a *slogAdapter) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	a.log.Error(msg, "fatal", true)
+	select {
+	case a.fatal <- msg:
+	default:
+	}
+}
