@@ -32,15 +32,47 @@ const truncatedMarker = "%~"
 var ErrTruncatedKey = errors.New("watch: key was truncated in the subject; read it from the payload")
 
 // Subject returns the subject event e is published on in datacenter dc:
-// herald.<dc>.<shard>.<tokens>, where tokens are KeyTokens(e.Key). Shards
-// other than kv use the same rule on their events' Key.
+// herald.<dc>.<shard>.<tokens>. For KV events the tokens are KeyTokens(e.Key).
+// Catalog events name the record that changed, each name one escaped token:
+//
+//	herald.<dc>.catalog.node.<node>
+//	herald.<dc>.catalog.service.<service name>.<node>.<service id>
+//	herald.<dc>.catalog.check.<node>.<check id>
+//
+// so that, for example, herald.dc1.catalog.service.web.> follows every
+// instance of web. Any other event uses KeyTokens(e.Key).
 func Subject(dc string, e event.Event) string {
 	prefix := subjectPrefix(dc, e.Shard)
-	tokens := KeyTokens(e.Key)
+	tokens := eventTokens(e)
 	if len(prefix)+len(tokens) <= MaxSubjectLen {
 		return prefix + tokens
 	}
-	return prefix + truncateTokens(tokens, e.Key, MaxSubjectLen-len(prefix))
+	return prefix + truncateTokens(tokens, MaxSubjectLen-len(prefix))
+}
+
+// eventTokens is the part of an event's subject after the shard.
+func eventTokens(e event.Event) string {
+	switch {
+	case e.Service != nil:
+		return joinTokens("service", e.Service.Service, e.Service.Node, e.Service.ID)
+	case e.Check != nil:
+		return joinTokens("check", e.Check.Node, e.Check.CheckID)
+	case e.Node != nil:
+		return joinTokens("node", e.Node.Node)
+	}
+	return KeyTokens(e.Key)
+}
+
+// joinTokens escapes each name as one token.
+func joinTokens(names ...string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		escapeSegment(&b, n)
+	}
+	return b.String()
 }
 
 // subjectPrefix is "herald.<dc>.<shard>." with dc and shard escaped like key
@@ -64,11 +96,12 @@ func StreamSubjects(dc, shard string) string {
 }
 
 // truncateTokens keeps as many whole leading tokens as fit in budget together
-// with a final marker token naming a hash of the full key. Keeping the leading
-// tokens lets prefix subscriptions (herald.dc1.kv.app.>) still match, and the
-// hash keeps distinct long keys on distinct subjects.
-func truncateTokens(tokens, key string, budget int) string {
-	sum := sha256.Sum256([]byte(key))
+// with a final marker token naming a hash of all the tokens. Keeping the
+// leading tokens lets prefix subscriptions (herald.dc1.kv.app.>) still match,
+// and the hash keeps distinct long keys on distinct subjects (tokens are
+// one-to-one with keys).
+func truncateTokens(tokens string, budget int) string {
+	sum := sha256.Sum256([]byte(tokens))
 	marker := truncatedMarker + hex.EncodeToString(sum[:8])
 	keep := tokens
 	for len(keep)+1+len(marker) > budget {

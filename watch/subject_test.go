@@ -85,7 +85,15 @@ func TestSubject(t *testing.T) {
 		{"dc1", event.Event{Shard: event.ShardKV, Key: ""}, "herald.dc1.kv.%"},
 		{"dc1", event.Event{Shard: event.ShardKV, Key: "web/config"}, "herald.dc1.kv.web.config"},
 		{"eu.west", event.Event{Shard: event.ShardKV, Key: "x"}, "herald.eu%2Ewest.kv.x"},
-		{"dc1", event.Event{Shard: event.ShardCatalog, Key: "node1"}, "herald.dc1.catalog.node1"},
+		{"dc1", event.Event{Shard: event.ShardCatalog, Type: event.NodeUpdated, Node: &event.Node{Node: "n1.example"}},
+			"herald.dc1.catalog.node.n1%2Eexample"},
+		{"dc1", event.Event{Shard: event.ShardCatalog, Type: event.ServiceDeleted, Service: &event.Service{Service: "web", Node: "n1", ID: "web-1"}},
+			"herald.dc1.catalog.service.web.n1.web-1"},
+		{"dc1", event.Event{Shard: event.ShardCatalog, Type: event.CheckUpdated, Check: &event.Check{Node: "n1", CheckID: "service:web 1"}},
+			"herald.dc1.catalog.check.n1.service:web%201"},
+		{"dc1", event.Event{Shard: event.ShardCatalog, Type: event.CheckUpdated, Check: &event.Check{Node: "n1", CheckID: ""}},
+			"herald.dc1.catalog.check.n1.%"},
+		{"dc1", event.Event{Shard: event.ShardCatalog, Key: "other"}, "herald.dc1.catalog.other"},
 	}
 	for _, c := range cases {
 		if got := Subject(c.dc, c.ev); got != c.want {
