@@ -22,6 +22,33 @@ func (e *encoder) string(s string) {
 	e.buf = append(e.buf, s...)
 }
 
+func (e *encoder) bool(b bool) {
+	if b {
+		e.buf = append(e.buf, 1)
+	} else {
+		e.buf = append(e.buf, 0)
+	}
+}
+
+// strings encodes a list; nil and empty are the same on the wire and decode
+// as nil.
+func (e *encoder) strings(list []string) {
+	e.uvarint(uint64(len(list)))
+	for _, s := range list {
+		e.string(s)
+	}
+}
+
+// stringMap encodes a map in key order, so equal maps encode equally.
+func (e *encoder) stringMap(m map[string]string) {
+	keys := sortedKeys(m)
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.string(k)
+		e.string(m[k])
+	}
+}
+
 // decoder reads sequentially and remembers the first error, so body decoders
 // can read every field and check d.err once.
 type decoder struct {
@@ -97,6 +124,56 @@ func (d *decoder) bytes() []byte {
 	b := append([]byte(nil), d.buf[:n]...)
 	d.buf = d.buf[n:]
 	return b
+}
+
+func (d *decoder) bool() bool {
+	switch d.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	d.fail(fmt.Errorf("%w: boolean out of range", ErrInvalidCommand))
+	return false
+}
+
+// count reads a element count, refusing one that the remaining input cannot
+// hold when each element takes at least minSize bytes.
+func (d *decoder) count(minSize int) int {
+	n := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if n > uint64(len(d.buf)/minSize) {
+		d.fail(ErrTruncated)
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) strings() []string {
+	n := d.count(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.string()
+	}
+	return out
+}
+
+func (d *decoder) stringMap() map[string]string {
+	n := d.count(2)
+	if n == 0 {
+		return nil
+	}
+	m := make(map[string]string, n)
+	for i := 0; i < n; i++ {
+		k := d.string()
+		m[k] = d.string()
+	}
+	return m
 }
 
 func (d *decoder) string() string {

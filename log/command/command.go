@@ -15,6 +15,12 @@ const (
 	TypeKV
 	// TypeKVTxn is an all-or-nothing list of key/value operations (KVTxnBody).
 	TypeKVTxn
+	// TypeCatalogRegister registers a node, a service and checks.
+	TypeCatalogRegister
+	// TypeCatalogDeregister removes a check, a service or a node.
+	TypeCatalogDeregister
+	// TypeCheckStatus records a check's status transition.
+	TypeCheckStatus
 )
 
 // Flags in the envelope.
@@ -66,8 +72,11 @@ func (c Command) Type() Type {
 
 // newBody is the dispatch table from a type number to an empty body.
 var newBody = map[Type]func() Body{
-	TypeKV:    func() Body { return new(KVBody) },
-	TypeKVTxn: func() Body { return new(KVTxnBody) },
+	TypeKV:                func() Body { return new(KVBody) },
+	TypeKVTxn:             func() Body { return new(KVTxnBody) },
+	TypeCatalogRegister:   func() Body { return new(CatalogRegisterBody) },
+	TypeCatalogDeregister: func() Body { return new(CatalogDeregisterBody) },
+	TypeCheckStatus:       func() Body { return new(CheckStatusBody) },
 }
 
 // String names a type for logs and `herald debug log`.
@@ -77,6 +86,12 @@ func (t Type) String() string {
 		return "kv"
 	case TypeKVTxn:
 		return "kv-txn"
+	case TypeCatalogRegister:
+		return "register"
+	case TypeCatalogDeregister:
+		return "deregister"
+	case TypeCheckStatus:
+		return "check-status"
 	}
 	return fmt.Sprintf("type-%d", uint16(t))
 }

@@ -4,12 +4,25 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/heraldhq/herald/event"
 )
 
 func TestRoundTrip(t *testing.T) {
 	cases := []Command{
 		{Time: 1700000000000000000, Body: &KVBody{Op: KVOp{Verb: KVSet, Key: "a/b", Value: []byte("v"), Flags: 42}}},
 		{Time: -5, Body: &KVBody{Op: KVOp{Verb: KVDeleteCAS, Key: "x", Index: 7}}},
+		{Time: 5, Body: &CatalogRegisterBody{
+			Node:           event.Node{ID: "id", Node: "n1", Address: "10.0.0.1", Datacenter: "dc1", TaggedAddresses: map[string]string{"lan": "10.0.0.1"}, Meta: map[string]string{"rack": "r1", "a": ""}},
+			SkipNodeUpdate: true,
+			Service: &event.Service{Node: "n1", ID: "web1", Service: "web", Tags: []string{"a", "b"}, Meta: map[string]string{"v": "1"}, Port: 8080, Address: "10.0.0.2",
+				TaggedAddresses: map[string]event.ServiceAddress{"wan": {Address: "1.2.3.4", Port: 80}}, Weights: event.Weights{Passing: 3, Warning: 1}, EnableTagOverride: true},
+			Checks: []event.Check{{Node: "n1", CheckID: "c1", Name: "http", Status: "passing", ServiceID: "web1", ServiceName: "web", ServiceTags: []string{"a"}, Type: "http",
+				Definition: event.CheckDefinition{HTTP: "http://x/health", Header: map[string][]string{"X": {"1", "2"}}, Interval: "10s", TLSSkipVerify: true}}},
+		}},
+		{Body: &CatalogRegisterBody{Node: event.Node{Node: "bare"}}},
+		{Body: &CatalogDeregisterBody{Node: "n1", ServiceID: "web1"}},
+		{Body: &CheckStatusBody{Node: "n1", CheckID: "c1", Status: "critical", Output: "down"}},
 		{Flags: FlagIgnoreUnknown, Body: &KVTxnBody{Ops: []KVOp{
 			{Verb: KVCAS, Key: "k", Value: []byte{0, 1, 2}, Index: 0},
 			{Verb: KVDeleteTree, Key: "p/"},
@@ -82,6 +95,9 @@ func FuzzDecode(f *testing.F) {
 	for _, c := range []Command{
 		{Body: &KVBody{Op: KVOp{Verb: KVSet, Key: "a", Value: []byte("b")}}},
 		{Time: 99, Body: &KVTxnBody{Ops: []KVOp{{Verb: KVGet, Key: "x"}, {Verb: KVDelete, Key: "y"}}}},
+		{Body: &CatalogRegisterBody{Node: event.Node{Node: "n", Meta: map[string]string{"k": "v"}},
+			Service: &event.Service{ID: "s", Tags: []string{"t"}}, Checks: []event.Check{{CheckID: "c"}}}},
+		{Body: &CheckStatusBody{Node: "n", CheckID: "c", Status: "passing"}},
 	} {
 		b, _ := Encode(c)
 		f.Add(b)
