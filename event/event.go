@@ -69,4 +69,7 @@ type Source interface {
 	// ScanKV calls fn for each KV entry whose key starts with prefix, in key
 	// order, and stops at the first error fn returns.
 	ScanKV(prefix string, fn func(*KVEntry) error) error
+	// ScanCatalog calls the functions for every node, service instance and
+	// check; any of them may be nil.
+	ScanCatalog(node func(*Node) error, service func(*Service) error, check func(*Check) error) error
 }

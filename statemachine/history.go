@@ -17,7 +17,7 @@ import (
 // command applied; ages are measured against it rather than the clock, so
 // every replica trims identically.
 func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int64) error {
-	base := newPebbleKV(batch, areaBaseKV)
+	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), catalog: newPebbleCatalog(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1
@@ -149,7 +149,7 @@ func (o *Offline) ReplayKV(index uint64) ([]*event.KVEntry, error) {
 		return nil, fmt.Errorf("index %d is beyond the last applied index %d", index, o.applied)
 	}
 	state := memKV{}
-	if err := scanArea(o.db.NewIter, areaBaseKV, "", func(e *event.KVEntry) error {
+	if err := scanArea(o.db.NewIter, baseOf(areaKV), "", func(e *event.KVEntry) error {
 		return state.put(e)
 	}); err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (o *Offline) ReplayKV(index uint64) ([]*event.KVEntry, error) {
 		if h.Err != nil {
 			return fmt.Errorf("history entry %d: %w", h.Index, h.Err)
 		}
-		_, err := apply(state, h.Index, h.Command, func(event.Event) {})
+		_, err := apply(stores{kv: state}, h.Index, h.Command, func(event.Event) {})
 		return err
 	})
 	if err != nil {

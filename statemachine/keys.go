@@ -6,12 +6,25 @@ import "encoding/binary"
 // numbers are stored on disk, so they never change and are never reused.
 const (
 	areaMeta    byte = 0x00 // replicated bookkeeping (applied index)
-	areaKV      byte = 0x01 // KV entries: key bytes -> encoded entry
-	areaHistory byte = 0x02 // applied commands: big-endian index -> command bytes
-	areaBaseKV  byte = 0x03 // KV image just before the oldest retained command
-	areaOutbox  byte = 0x04 // events not yet published: big-endian index -> JSON
-	areaLocal   byte = 0x05 // per-replica bookkeeping, never in snapshots
+	areaHistory byte = 0x01 // applied commands: big-endian index -> command bytes
+	areaOutbox  byte = 0x02 // events not yet published: big-endian index -> JSON
+	areaLocal   byte = 0x03 // per-replica bookkeeping, never in snapshots
+
+	// The state itself. Each data area has a base twin (baseOf) holding its
+	// image just before the oldest retained command of the history.
+	areaKV       byte = 0x10 // KV key -> encoded entry
+	areaNodes    byte = 0x11 // lower-case node name -> JSON event.Node
+	areaServices byte = 0x12 // node \x00 service ID (lower case) -> JSON event.Service
+	areaChecks   byte = 0x13 // node \x00 check ID (lower case) -> JSON event.Check
+
+	baseFlag byte = 0x80
 )
+
+// dataAreas are the areas that hold the state, and that snapshots carry.
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks}
+
+// baseOf is the base-image twin of a data area.
+func baseOf(area byte) byte { return area | baseFlag }
 
 var (
 	keyApplied      = []byte{areaMeta, 'a'}

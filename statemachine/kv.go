@@ -7,19 +7,19 @@ import (
 	"github.com/heraldhq/herald/log/command"
 )
 
-// kvOpFailed is an operation that Consul's rules refuse (a stale CAS index, a
+// refusedError is an operation that Consul's rules refuse (a stale CAS index, a
 // missing key in a txn get). It is an answer for the client, not a fault of
 // the replica: apply goes on and the entry's result says what failed.
-type kvOpFailed struct{ what string }
+type refusedError struct{ what string }
 
-func (e *kvOpFailed) Error() string { return e.what }
+func (e *refusedError) Error() string { return e.what }
 
 func failed(format string, args ...any) error {
-	return &kvOpFailed{what: fmt.Sprintf(format, args...)}
+	return &refusedError{what: fmt.Sprintf(format, args...)}
 }
 
 // applyKVOp applies one KV operation at Raft index idx. It returns the
-// entries a transaction reports for the operation, a *kvOpFailed when the
+// entries a transaction reports for the operation, a *refusedError when the
 // operation is refused, or another error when the store failed. Changes are
 // reported through emit in the order they happen.
 func applyKVOp(s kvStore, idx uint64, op *command.KVOp, emit func(event.Event)) ([]*event.KVEntry, error) {

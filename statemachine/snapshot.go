@@ -31,9 +31,6 @@ const (
 	recoverChunk = 4 << 20
 )
 
-// replicatedAreas are the areas snapshots carry.
-var replicatedAreas = []byte{areaKV}
-
 type snapshotState struct {
 	snap    *pebble.Snapshot
 	applied uint64
@@ -54,7 +51,7 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 	bw.WriteByte(snapshotFormat)
 	bw.Write(u64Bytes(st.applied))
 	var lenBuf [binary.MaxVarintLen64]byte
-	for _, area := range replicatedAreas {
+	for _, area := range dataAreas {
 		it := st.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
 		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
@@ -102,6 +99,9 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 	if err := batch.DeleteRange([]byte{areaMeta}, []byte{areaLocal}, nil); err != nil {
 		return err
 	}
+	if err := batch.DeleteRange([]byte{areaKV}, []byte{0xff}, nil); err != nil {
+		return err
+	}
 	commit := func(final bool) error {
 		if batch.Empty() && !final {
 			return nil
@@ -133,10 +133,11 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 		if err != nil {
 			return err
 		}
-		batch.Set(append([]byte{area}, key...), value, nil)
-		if area == areaKV {
-			batch.Set(append([]byte{areaBaseKV}, key...), value, nil)
+		if area&baseFlag != 0 || area < areaKV {
+			return fmt.Errorf("snapshot record in area %#x, which snapshots never carry", area)
 		}
+		batch.Set(append([]byte{area}, key...), value, nil)
+		batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
 		if batch.Len() > recoverChunk {
 			select {
 			case <-done:

@@ -178,7 +178,7 @@ func readU64(r interface {
 func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	batch := s.db.NewIndexedBatch()
 	defer batch.Close()
-	live := newPebbleKV(batch, areaKV)
+	live := stores{kv: newPebbleKV(batch, areaKV), catalog: newPebbleCatalog(batch, false)}
 
 	var changes []indexEvents
 	var newest int64
@@ -240,24 +240,39 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	return entries, nil
 }
 
-// apply dispatches one command to the rules of its type.
-func apply(kv kvStore, idx uint64, cmd command.Command, emit func(event.Event)) (sm.Result, error) {
+// stores are the views of the state that apply logic writes through.
+type stores struct {
+	kv      kvStore
+	catalog catalogStore
+}
+
+// apply dispatches one command to the rules of its type. A refused command
+// (Consul's rules said no) is a result, not an error: the error return is
+// for faults of the replica itself.
+func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (sm.Result, error) {
+	var err error
 	switch body := cmd.Body.(type) {
 	case *command.KVBody:
-		_, err := applyKVOp(kv, idx, &body.Op, emit)
-		var refused *kvOpFailed
-		if errors.As(err, &refused) {
-			return sm.Result{Value: command.ResultFailed}, nil
-		}
-		if err != nil {
-			return sm.Result{}, err
-		}
-		return sm.Result{Value: command.ResultSucceeded}, nil
-
+		_, err = applyKVOp(st.kv, idx, &body.Op, emit)
 	case *command.KVTxnBody:
-		return applyKVTxn(kv, idx, body.Ops, emit)
+		return applyKVTxn(st.kv, idx, body.Ops, emit)
+	case *command.CatalogRegisterBody:
+		err = applyRegister(st.catalog, idx, body, emit)
+	case *command.CatalogDeregisterBody:
+		err = applyDeregister(st.catalog, idx, body, emit)
+	case *command.CheckStatusBody:
+		err = applyCheckStatus(st.catalog, idx, body, emit)
+	default:
+		return sm.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}
-	return sm.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil
+	}
+	if err != nil {
+		return sm.Result{}, err
+	}
+	return sm.Result{Value: command.ResultSucceeded}, nil
 }
 
 // applyKVTxn applies every operation or none. Like Consul, it runs all the
@@ -268,7 +283,7 @@ func applyKVTxn(kv kvStore, idx uint64, ops []command.KVOp, emit func(event.Even
 	var events []event.Event
 	for i := range ops {
 		entries, err := applyKVOp(tx, idx, &ops[i], func(ev event.Event) { events = append(events, ev) })
-		var refused *kvOpFailed
+		var refused *refusedError
 		if errors.As(err, &refused) {
 			out.Errors = append(out.Errors, command.KVTxnError{OpIndex: i, What: refused.what})
 			continue
@@ -343,4 +358,21 @@ type dbSource struct {
 
 func (d dbSource) ScanKV(prefix string, fn func(*event.KVEntry) error) error {
 	return scanArea(d.r.NewIter, areaKV, prefix, fn)
+}
+
+func (d dbSource) ScanCatalog(node func(*event.Node) error, service func(*event.Service) error, check func(*event.Check) error) error {
+	if node != nil {
+		if err := scanJSON(d.r.NewIter, []byte{areaNodes}, node); err != nil {
+			return err
+		}
+	}
+	if service != nil {
+		if err := scanJSON(d.r.NewIter, []byte{areaServices}, service); err != nil {
+			return err
+		}
+	}
+	if check != nil {
+		return scanJSON(d.r.NewIter, []byte{areaChecks}, check)
+	}
+	return nil
 }
