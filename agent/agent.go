@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/projections"
@@ -39,6 +40,11 @@ type Agent struct {
 	host       *hlog.Host
 	shards     map[uint64]*statemachine.StateMachine
 	kv         *projections.KV
+	catalog    *projections.Catalog
+	local      *local.State
+	// reloadConfig reads the configuration again for a reload; nil means
+	// there is nothing to re-read (tests).
+	reloadConfig func() (*config.Config, error)
 
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
@@ -53,8 +59,15 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{}, kv: projections.NewKV()}
+	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{},
+		kv: projections.NewKV(), catalog: projections.NewCatalog()}
 }
+
+// SetReload tells the agent how to read its configuration again, for
+// SIGHUP, `herald reload` and /v1/agent/reload.
+func (a *Agent) SetReload(load func() (*config.Config, error)) { a.reloadConfig = load }
+
+func nowNano() int64 { return time.Now().UnixNano() }
 
 // serverReplicaID is this server's replica ID in every shard. With a single
 // server it is always 1; clusters will derive it from the node ID.
@@ -87,7 +100,26 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startPublishers(ctx)
+	a.startLocal()
+	if err := a.registerSelf(); err != nil {
+		return err
+	}
 	return a.startHTTP()
+}
+
+// startLocal creates the agent's own services-and-checks state, which syncs
+// itself into the catalog once a leader is there.
+func (a *Agent) startLocal() {
+	tagged := map[string]string{"lan": a.cfg.AdvertiseAddr, "lan_ipv4": a.cfg.AdvertiseAddr,
+		"wan": a.cfg.AdvertiseAddr, "wan_ipv4": a.cfg.AdvertiseAddr}
+	a.local = local.New(local.Config{
+		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Address: a.cfg.AdvertiseAddr, Datacenter: a.cfg.Datacenter,
+		NodeMeta: a.cfg.NodeMeta, TaggedAddresses: tagged, Writer: catalogWriter{a},
+		EnableScriptChecks: a.cfg.EnableScriptChecks, EnableLocalScriptChecks: a.cfg.EnableLocalScriptChecks,
+		Alias:  aliasSource{a.catalog},
+		Logger: a.log,
+	})
+	a.local.Start()
 }
 
 func (a *Agent) prepareDataDir() error {
@@ -190,7 +222,7 @@ func (a *Agent) startRaft() error {
 	}
 	a.host = host
 	for _, id := range hlog.Shards {
-		var sink statemachine.Sink
+		var sink statemachine.Sink = a.catalog
 		if id == hlog.ShardKV {
 			sink = a.kv
 		}
@@ -253,7 +285,9 @@ func (a *Agent) startHTTP() error {
 		TxnMaxOps:      a.cfg.TxnMaxOps,
 		Raft:           a.host,
 		KV:             a.kv,
+		Catalog:        a.catalog,
 		Agent:          a,
+		Local:          a,
 		Logger:         a.log.With("component", "http"),
 	})
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
@@ -310,6 +344,9 @@ func (a *Agent) Shutdown() {
 		defer cancel()
 		for _, srv := range a.httpServers {
 			srv.Shutdown(ctx)
+		}
+		if a.local != nil {
+			a.local.Stop()
 		}
 		if a.cancel != nil {
 			a.cancel()

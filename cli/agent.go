@@ -59,6 +59,7 @@ func runAgent(args []string, cio IO) int {
 	}
 	fmt.Fprintln(cio.Stdout, "==> Starting Herald agent...")
 	a := agent.New(cfg, logger)
+	a.SetReload(func() (*config.Config, error) { return config.Load(args) })
 	if err := a.Start(); err != nil {
 		fmt.Fprintf(cio.Stderr, "==> Error starting agent: %v\n", err)
 		return 1
@@ -90,9 +91,11 @@ func runAgent(args []string, cio IO) int {
 		case sig := <-signals:
 			fmt.Fprintf(cio.Stdout, "==> Caught signal: %v\n", sig)
 			if sig == syscall.SIGHUP {
-				// Services and checks from config files come with the
-				// catalog; nothing else is reloadable yet.
-				logger.Info("reload requested: nothing to reload in this version")
+				if err := a.Reload(); err != nil {
+					logger.Error("reload failed", "error", err)
+				} else {
+					logger.Info("reloaded services and checks from the configuration")
+				}
 				continue
 			}
 			fmt.Fprintln(cio.Stdout, "==> Gracefully shutting down agent...")

@@ -41,7 +41,10 @@ type Config struct {
 	TxnMaxOps      int
 	Raft           Raft
 	KV             *projections.KV
+	Catalog        *projections.Catalog
 	Agent          Agent
+	// Local serves /v1/agent/* for the agent's own services and checks.
+	Local LocalAgent
 	Logger         *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
@@ -68,6 +71,33 @@ func New(cfg Config) *Server {
 	s.route("/v1/status/leader", s.statusLeader, "GET")
 	s.route("/v1/status/peers", s.statusPeers, "GET")
 	s.route("/v1/agent/self", s.agentSelf, "GET")
+
+	s.route("/v1/agent/services", s.agentServices, "GET")
+	s.route("/v1/agent/service/register", s.agentServiceRegister, "PUT")
+	s.route("/v1/agent/service/deregister/", s.agentServiceDeregister, "PUT")
+	s.route("/v1/agent/service/maintenance/", s.agentServiceMaintenance, "PUT")
+	s.route("/v1/agent/service/", s.agentService, "GET")
+	s.route("/v1/agent/checks", s.agentChecks, "GET")
+	s.route("/v1/agent/check/register", s.agentCheckRegister, "PUT")
+	s.route("/v1/agent/check/deregister/", s.agentCheckDeregister, "PUT")
+	s.route("/v1/agent/check/", s.agentCheckTTL, "PUT")
+	s.route("/v1/agent/maintenance", s.agentMaintenance, "PUT")
+	s.route("/v1/agent/reload", s.agentReload, "PUT")
+	s.route("/v1/agent/health/service/id/", s.agentHealthByID, "GET")
+	s.route("/v1/agent/health/service/name/", s.agentHealthByName, "GET")
+
+	s.route("/v1/catalog/register", s.catalogRegister, "PUT")
+	s.route("/v1/catalog/deregister", s.catalogDeregister, "PUT")
+	s.route("/v1/catalog/datacenters", s.catalogDatacenters, "GET")
+	s.route("/v1/catalog/nodes", s.catalogNodes, "GET")
+	s.route("/v1/catalog/services", s.catalogServices, "GET")
+	s.route("/v1/catalog/service/", s.catalogService, "GET")
+	s.route("/v1/catalog/node/", s.catalogNode, "GET")
+	s.route("/v1/catalog/node-services/", s.catalogNodeServices, "GET")
+	s.route("/v1/health/node/", s.healthNode, "GET")
+	s.route("/v1/health/checks/", s.healthChecks, "GET")
+	s.route("/v1/health/state/", s.healthState, "GET")
+	s.route("/v1/health/service/", s.healthService, "GET")
 	return s
 }
 
@@ -111,9 +141,12 @@ func badRequest(format string, args ...any) error {
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var api *apiError
+	var coded *StatusError
 	switch {
 	case errors.As(err, &api):
 		httpError(w, api.code, api.msg)
+	case errors.As(err, &coded):
+		httpError(w, coded.Code, coded.Err.Error())
 	case errors.Is(err, log.ErrNoLeader):
 		httpError(w, http.StatusInternalServerError, "No cluster leader")
 	case errors.Is(err, context.Canceled):

@@ -1,0 +1,34 @@
+package agent
+
+import (
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/projections"
+)
+
+// aliasSource answers alias checks from the catalog projection: the worst
+// status of a node's checks, or of one service instance's (with its node's).
+type aliasSource struct{ catalog *projections.Catalog }
+
+func (s aliasSource) Health(node, serviceID string) (string, <-chan struct{}) {
+	info, _, changed := s.catalog.Node(node, true)
+	if info == nil {
+		return event.HealthCritical, changed
+	}
+	if serviceID == "" {
+		return projections.AggregateHealth(info.Checks), changed
+	}
+	found := false
+	var relevant []*event.Check
+	for _, sv := range info.Services {
+		found = found || sv.ID == serviceID
+	}
+	if !found {
+		return event.HealthCritical, changed
+	}
+	for _, c := range info.Checks {
+		if c.ServiceID == "" || c.ServiceID == serviceID {
+			relevant = append(relevant, c)
+		}
+	}
+	return projections.AggregateHealth(relevant), changed
+}

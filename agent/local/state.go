@@ -1,0 +1,631 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald/agent/checks"
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Writer applies catalog commands; a refused command comes back as an
+// error carrying the refusal's message.
+type Writer interface {
+	ApplyCatalog(ctx context.Context, body command.Body) error
+}
+
+// Source says where a definition came from: config files may hold script
+// checks under enable_local_script_checks, the API only under
+// enable_script_checks, and a reload replaces only what came from files.
+type Source int
+
+const (
+	SourceAPI Source = iota
+	SourceConfig
+	// SourceInternal marks what the agent registers for itself (the
+	// "consul" service of a server): in the catalog, but not among the
+	// agent's services, as in Consul.
+	SourceInternal
+)
+
+// Config describes the node the state belongs to and its policies.
+type Config struct {
+	NodeName, NodeID, Address, Datacenter string
+	NodeMeta                              map[string]string
+	TaggedAddresses                       map[string]string
+	Writer                                Writer
+	EnableScriptChecks                    bool
+	EnableLocalScriptChecks               bool
+	// OutputUpdateInterval coalesces output-only check changes (Consul's
+	// check_update_interval, default 5m).
+	OutputUpdateInterval time.Duration
+	// SyncInterval is how often a full anti-entropy pass runs even when
+	// nothing changed locally (default 1m).
+	SyncInterval time.Duration
+	Alias        checks.AliasSource
+	Logger       *slog.Logger
+}
+
+// Errors the API turns into status codes.
+var (
+	ErrUnknownService = errors.New("unknown service")
+	ErrUnknownCheck   = errors.New("unknown check")
+	ErrScriptsOff     = errors.New("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' to true")
+)
+
+type service struct {
+	def     ServiceDefinition
+	record  event.Service
+	source  Source
+	inSync  bool
+	deleted bool
+}
+
+type check struct {
+	def    CheckDefinition
+	record event.Check
+	source Source
+	runner bool // driven by the check runner (not maintenance or serfHealth)
+	inSync bool // registration (definition) is in the catalog
+	// statusDirty: the status or output changed since the catalog last
+	// heard; sent as a check-status command, not a whole registration.
+	statusDirty bool
+	deleted     bool
+	// criticalSince is when the check last turned critical; deregistration
+	// after DeregisterCriticalServiceAfter counts from it.
+	criticalSince time.Time
+	reaper        *time.Timer
+}
+
+// State is the agent's own services and checks.
+type State struct {
+	cfg    Config
+	log    *slog.Logger
+	runner *checks.Runner
+
+	mu       sync.Mutex
+	services map[string]*service
+	checks   map[string]*check
+	nodeSync bool // the node itself is registered
+
+	syncMu  sync.Mutex // one sync pass at a time
+	trigger chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// New returns the state; Start begins syncing it to the catalog.
+func New(cfg Config) *State {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = time.Minute
+	}
+	s := &State{cfg: cfg, log: cfg.Logger.With("component", "local"),
+		services: map[string]*service{}, checks: map[string]*check{},
+		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s.runner = checks.NewRunner(checks.Config{
+		Notify:               s.checkChanged,
+		OutputUpdateInterval: cfg.OutputUpdateInterval,
+		EnableScriptChecks:   cfg.EnableScriptChecks || cfg.EnableLocalScriptChecks,
+		Alias:                cfg.Alias,
+		Logger:               cfg.Logger,
+	})
+	return s
+}
+
+// Start runs the sync loop: a pass whenever something changed, and a full
+// anti-entropy pass every SyncInterval.
+func (s *State) Start() {
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(s.cfg.SyncInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-s.trigger:
+			case <-tick.C:
+				s.mu.Lock()
+				s.markAllOutOfSync()
+				s.mu.Unlock()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := s.Sync(ctx); err != nil {
+				s.log.Warn("catalog sync failed; will retry", "error", err)
+				// Retry soon rather than at the next periodic pass: a
+				// leader may only just be on its way.
+				time.AfterFunc(time.Second, s.kick)
+			}
+			cancel()
+		}
+	}()
+}
+
+// Stop ends the sync loop and the check runners.
+func (s *State) Stop() {
+	close(s.stop)
+	<-s.done
+	s.runner.Stop()
+	s.mu.Lock()
+	for _, c := range s.checks {
+		if c.reaper != nil {
+			c.reaper.Stop()
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *State) kick() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+func (s *State) markAllOutOfSync() {
+	s.nodeSync = false
+	for _, sv := range s.services {
+		sv.inSync = false
+	}
+	for _, c := range s.checks {
+		c.inSync = false
+	}
+}
+
+// AddService registers a service with its checks, replacing a service of
+// the same ID. With replaceChecks, checks of the service that the new
+// definition lacks are removed (Consul's ?replace-existing-checks).
+func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks bool) error {
+	if err := def.Validate(); err != nil {
+		return err
+	}
+	if def.ID == "" {
+		def.ID = def.Name
+	}
+	defs := def.allChecks()
+	for i := range defs {
+		c := &defs[i]
+		c.ServiceID = def.ID
+		if c.ID == "" {
+			c.ID = "service:" + def.ID
+			if len(defs) > 1 {
+				c.ID = fmt.Sprintf("service:%s:%d", def.ID, i+1)
+			}
+		}
+		if c.Name == "" {
+			c.Name = fmt.Sprintf("Service '%s' check", def.Name)
+		}
+		if err := s.allowed(c, source); err != nil {
+			return err
+		}
+	}
+	weights := event.Weights{Passing: 1, Warning: 1}
+	if def.Weights != nil {
+		weights = *def.Weights
+	}
+	rec := event.Service{Node: s.cfg.NodeName, Kind: def.Kind, ID: def.ID, Service: def.Name, Tags: def.Tags,
+		Meta: def.Meta, Port: def.Port, Address: def.Address, TaggedAddresses: def.TaggedAddresses,
+		Weights: weights, EnableTagOverride: def.EnableTagOverride}
+
+	s.mu.Lock()
+	if replaceChecks {
+		keep := map[string]bool{}
+		for _, c := range defs {
+			keep[c.ID] = true
+		}
+		for id, c := range s.checks {
+			if c.record.ServiceID == def.ID && !keep[id] && c.runner {
+				s.removeCheckLocked(id)
+			}
+		}
+	}
+	s.services[def.ID] = &service{def: def, record: rec, source: source}
+	s.mu.Unlock()
+
+	for _, c := range defs {
+		if err := s.addCheck(c, source); err != nil {
+			return err
+		}
+	}
+	s.kick()
+	return nil
+}
+
+// allowed applies the script-check policy.
+func (s *State) allowed(c *CheckDefinition, source Source) error {
+	if len(c.Args) == 0 {
+		return nil
+	}
+	if s.cfg.EnableScriptChecks || (source == SourceConfig && s.cfg.EnableLocalScriptChecks) {
+		return nil
+	}
+	return ErrScriptsOff
+}
+
+// RemoveService deregisters a service and its checks.
+func (s *State) RemoveService(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv, ok := s.services[id]
+	if !ok || sv.deleted {
+		return fmt.Errorf("%w: Unknown service ID %q. Ensure that the service ID is passed, not the service name.", ErrUnknownService, id)
+	}
+	for cid, c := range s.checks {
+		if c.record.ServiceID == id {
+			s.removeCheckLocked(cid)
+		}
+	}
+	sv.deleted, sv.inSync = true, false
+	s.kick()
+	return nil
+}
+
+// AddCheck registers a check, on the node or on one of this agent's services.
+func (s *State) AddCheck(def CheckDefinition, source Source) error {
+	if def.ID == "" {
+		def.ID = def.Name
+	}
+	if err := def.validate(false); err != nil {
+		return err
+	}
+	if err := s.allowed(&def, source); err != nil {
+		return err
+	}
+	if def.ServiceID != "" {
+		s.mu.Lock()
+		sv, ok := s.services[def.ServiceID]
+		s.mu.Unlock()
+		if !ok || sv.deleted {
+			return fmt.Errorf("%w: ServiceID %q does not exist", ErrUnknownService, def.ServiceID)
+		}
+	}
+	if err := s.addCheck(def, source); err != nil {
+		return err
+	}
+	s.kick()
+	return nil
+}
+
+func (s *State) addCheck(def CheckDefinition, source Source) error {
+	status := def.Status
+	if status == "" {
+		status = event.HealthCritical
+	}
+	rec := event.Check{Node: s.cfg.NodeName, CheckID: def.ID, Name: def.Name, Notes: def.Notes, Status: status,
+		ServiceID: def.ServiceID, Type: def.runnerDefinition().Kind(), Definition: definitionRecord(def)}
+	s.mu.Lock()
+	if old, ok := s.checks[def.ID]; ok && !old.deleted {
+		// Keep the observed status over a re-registration, as Consul does
+		// when the definition does not set one.
+		if def.Status == "" {
+			rec.Status, rec.Output = old.record.Status, old.record.Output
+		}
+		if old.reaper != nil {
+			old.reaper.Stop()
+		}
+	}
+	if def.ServiceID != "" {
+		if sv := s.services[def.ServiceID]; sv != nil {
+			rec.ServiceName, rec.ServiceTags = sv.record.Service, sv.record.Tags
+		}
+	}
+	c := &check{def: def, record: rec, source: source, runner: true}
+	s.checks[def.ID] = c
+	s.mu.Unlock()
+	if err := s.runner.Add(def.runnerDefinition()); err != nil {
+		s.mu.Lock()
+		delete(s.checks, def.ID)
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func definitionRecord(d CheckDefinition) event.CheckDefinition {
+	return event.CheckDefinition{HTTP: d.HTTP, Header: d.Header, Method: d.Method, Body: d.Body,
+		TLSServerName: d.TLSServerName, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC,
+		GRPCUseTLS: d.GRPCUseTLS, Interval: d.Interval.String(), Timeout: d.Timeout.String(),
+		DeregisterCriticalServiceAfter: d.DeregisterCriticalServiceAfter.String()}
+}
+
+// RemoveCheck deregisters a check.
+func (s *State) RemoveCheck(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.checks[id]
+	if !ok || c.deleted {
+		return fmt.Errorf("%w: Unknown check ID %q. Ensure that the check ID is passed, not the check name.", ErrUnknownCheck, id)
+	}
+	s.removeCheckLocked(id)
+	s.kick()
+	return nil
+}
+
+func (s *State) removeCheckLocked(id string) {
+	c := s.checks[id]
+	if c.runner {
+		s.runner.Remove(id)
+	}
+	if c.reaper != nil {
+		c.reaper.Stop()
+	}
+	c.deleted, c.inSync = true, false
+}
+
+// UpdateTTL sets a TTL check's status (pass, warn, fail, update).
+func (s *State) UpdateTTL(id, status, output string) error {
+	s.mu.Lock()
+	c, ok := s.checks[id]
+	s.mu.Unlock()
+	if !ok || c.deleted {
+		return fmt.Errorf("%w: Unknown check ID %q. Ensure that the check ID is passed, not the check name.", ErrUnknownCheck, id)
+	}
+	return s.runner.UpdateTTL(id, status, output)
+}
+
+// checkChanged receives the runner's transitions and coalesced outputs.
+func (s *State) checkChanged(u checks.Update) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.checks[u.CheckID]
+	if !ok || c.deleted {
+		return
+	}
+	wasCritical := c.record.Status == event.HealthCritical
+	c.record.Status, c.record.Output = u.Status, u.Output
+	c.statusDirty = true
+	isCritical := u.Status == event.HealthCritical
+	switch {
+	case isCritical && (!wasCritical || c.criticalSince.IsZero()):
+		c.criticalSince = time.Now()
+		s.armReaper(c)
+	case !isCritical:
+		c.criticalSince = time.Time{}
+		if c.reaper != nil {
+			c.reaper.Stop()
+			c.reaper = nil
+		}
+	}
+	s.kick()
+}
+
+// armReaper removes the check's service once the check has been critical
+// for DeregisterCriticalServiceAfter. The timer runs from the moment the
+// check turned critical, so the service goes on time, not at the next sweep.
+func (s *State) armReaper(c *check) {
+	after := time.Duration(c.def.DeregisterCriticalServiceAfter)
+	if after <= 0 || c.record.ServiceID == "" {
+		return
+	}
+	since := c.criticalSince
+	id, serviceID := c.def.ID, c.record.ServiceID
+	c.reaper = time.AfterFunc(after, func() {
+		s.mu.Lock()
+		cur, ok := s.checks[id]
+		still := ok && !cur.deleted && cur.criticalSince.Equal(since)
+		s.mu.Unlock()
+		if !still {
+			return
+		}
+		s.log.Info("deregistering service: check critical for too long", "service", serviceID, "check", id, "after", after)
+		if err := s.RemoveService(serviceID); err != nil && !errors.Is(err, ErrUnknownService) {
+			s.log.Warn("cannot deregister critical service", "service", serviceID, "error", err)
+		}
+	})
+}
+
+// SetSpecialCheck adds or updates a check the agent itself owns, with no
+// runner: serfHealth and the maintenance checks.
+func (s *State) SetSpecialCheck(rec event.Check) {
+	rec.Node = s.cfg.NodeName
+	s.mu.Lock()
+	if rec.ServiceID != "" {
+		if sv := s.services[rec.ServiceID]; sv != nil {
+			rec.ServiceName, rec.ServiceTags = sv.record.Service, sv.record.Tags
+		}
+	}
+	s.checks[rec.CheckID] = &check{def: CheckDefinition{ID: rec.CheckID, Name: rec.Name, ServiceID: rec.ServiceID}, record: rec}
+	s.mu.Unlock()
+	s.kick()
+}
+
+// RemoveSpecialCheck removes a check set by SetSpecialCheck; it reports
+// whether there was one.
+func (s *State) RemoveSpecialCheck(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.checks[id]
+	if !ok || c.deleted || c.runner {
+		return false
+	}
+	c.deleted, c.inSync = true, false
+	s.kick()
+	return true
+}
+
+// Services returns the live services, by ID.
+func (s *State) Services() map[string]event.Service {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]event.Service{}
+	for id, sv := range s.services {
+		if !sv.deleted && sv.source != SourceInternal {
+			out[id] = sv.record
+		}
+	}
+	return out
+}
+
+// Service returns one live service.
+func (s *State) Service(id string) (event.Service, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sv, ok := s.services[id]
+	if !ok || sv.deleted || sv.source == SourceInternal {
+		return event.Service{}, false
+	}
+	return sv.record, true
+}
+
+// Checks returns the live checks, by ID, with their current status.
+func (s *State) Checks() map[string]event.Check {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]event.Check{}
+	for id, c := range s.checks {
+		if !c.deleted {
+			out[id] = c.record
+		}
+	}
+	return out
+}
+
+// ServiceSources lists the IDs of live services from a source.
+func (s *State) ServiceSources(src Source) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, sv := range s.services {
+		if !sv.deleted && sv.source == src {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckSources lists the IDs of live node-level runner checks from a source.
+func (s *State) CheckSources(src Source) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, c := range s.checks {
+		if !c.deleted && c.runner && c.source == src && c.record.ServiceID == "" {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sync writes every change the catalog lacks: the node, services and checks
+// registered or removed, and check statuses. It is what the sync loop runs;
+// API calls run it too, so that a registration is in the catalog when the
+// call returns. Only what is out of sync is written.
+func (s *State) Sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+
+	s.mu.Lock()
+	nodeSync := s.nodeSync
+	s.mu.Unlock()
+	node := event.Node{ID: s.cfg.NodeID, Node: s.cfg.NodeName, Address: s.cfg.Address, Datacenter: s.cfg.Datacenter,
+		TaggedAddresses: s.cfg.TaggedAddresses, Meta: s.cfg.NodeMeta}
+	if !nodeSync {
+		if err := s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node}); err != nil {
+			return fmt.Errorf("register node: %w", err)
+		}
+		s.mu.Lock()
+		s.nodeSync = true
+		s.mu.Unlock()
+	}
+
+	var errs []error
+	for _, id := range s.outOfSyncServices() {
+		s.mu.Lock()
+		sv := s.services[id]
+		deleted, rec := sv.deleted, sv.record
+		s.mu.Unlock()
+		var err error
+		if deleted {
+			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, ServiceID: id})
+		} else {
+			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Service: &rec})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", id, err))
+			continue
+		}
+		s.mu.Lock()
+		if cur := s.services[id]; cur == sv && cur.deleted == deleted {
+			if deleted {
+				delete(s.services, id)
+			} else {
+				cur.inSync = true
+			}
+		}
+		s.mu.Unlock()
+	}
+	for _, id := range s.outOfSyncChecks() {
+		s.mu.Lock()
+		c := s.checks[id]
+		deleted, rec, registered := c.deleted, c.record, c.inSync
+		s.mu.Unlock()
+		var err error
+		switch {
+		case deleted:
+			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, CheckID: id})
+		case registered:
+			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CheckStatusBody{Node: s.cfg.NodeName, CheckID: id, Status: rec.Status, Output: rec.Output})
+		default:
+			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Checks: []event.Check{rec}})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("check %s: %w", id, err))
+			continue
+		}
+		s.mu.Lock()
+		if cur := s.checks[id]; cur == c && cur.deleted == deleted {
+			switch {
+			case deleted:
+				delete(s.checks, id)
+			case cur.record.Status == rec.Status && cur.record.Output == rec.Output:
+				cur.inSync, cur.statusDirty = true, false
+			default:
+				cur.inSync = true // registered; the newer status goes next pass
+			}
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *State) outOfSyncServices() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, sv := range s.services {
+		if !sv.inSync {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// outOfSyncChecks lists checks whose registration or status the catalog
+// lacks.
+func (s *State) outOfSyncChecks() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, c := range s.checks {
+		if !c.inSync || c.statusDirty {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NodeName is the node this state belongs to.
+func (s *State) NodeName() string { return s.cfg.NodeName }

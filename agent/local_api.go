@@ -1,0 +1,250 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/local"
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/httpapi"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// catalogWriter proposes catalog commands on this server's Raft host.
+type catalogWriter struct{ a *Agent }
+
+func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) error {
+	res, err := w.a.host.Propose(ctx, hlog.ShardCatalog, command.Command{Time: nowNano(), Body: body})
+	if err != nil {
+		return err
+	}
+	if res.Value != command.ResultSucceeded {
+		var msg string
+		json.Unmarshal(res.Data, &msg)
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// The checks an agent owns itself, with Consul's IDs and texts.
+const (
+	serfCheckID        = "serfHealth"
+	nodeMaintCheckID   = "_node_maintenance"
+	serviceMaintPrefix = "_service_maintenance:"
+)
+
+// registerSelf puts the agent's own node in the catalog with its serfHealth
+// check and, on servers, the "consul" service that DNS answers
+// consul.service.consul with.
+func (a *Agent) registerSelf() error {
+	a.local.SetSpecialCheck(event.Check{CheckID: serfCheckID, Name: "Serf Health Status", Status: event.HealthPassing,
+		Output: "Agent alive and reachable", Type: ""})
+	if a.cfg.Server || a.cfg.Dev {
+		err := a.local.AddService(local.ServiceDefinition{ID: "consul", Name: "consul", Port: a.cfg.Ports.Server,
+			Meta: map[string]string{"raft_version": "3", "serf_protocol_current": "2", "version": "herald"}}, local.SourceInternal, false)
+		if err != nil {
+			return err
+		}
+	}
+	return a.loadDefinitions(a.cfg)
+}
+
+// loadDefinitions adds the services and checks of config files.
+func (a *Agent) loadDefinitions(cfg *config.Config) error {
+	for _, sd := range cfg.Services {
+		def, err := serviceFromConfig(sd)
+		if err != nil {
+			return err
+		}
+		if err := a.local.AddService(*def, local.SourceConfig, true); err != nil {
+			return fmt.Errorf("service %q in config: %w", def.Name, err)
+		}
+	}
+	for _, raw := range cfg.Checks {
+		def, err := local.DecodeCheck(raw)
+		if err != nil {
+			return err
+		}
+		if err := a.local.AddCheck(*def, local.SourceConfig); err != nil {
+			return fmt.Errorf("check %q in config: %w", def.Name, err)
+		}
+	}
+	return nil
+}
+
+// serviceFromConfig turns a config file's service block into a definition.
+func serviceFromConfig(sd config.ServiceDefinition) (*local.ServiceDefinition, error) {
+	def := &local.ServiceDefinition{Kind: sd.Kind, ID: sd.ID, Name: sd.Name, Tags: sd.Tags, Port: sd.Port,
+		Address: sd.Address, EnableTagOverride: sd.EnableTagOverride, Meta: sd.Meta,
+		Weights: &event.Weights{Passing: sd.Weights.Passing, Warning: sd.Weights.Warning}}
+	if len(sd.TaggedAddresses) > 0 {
+		def.TaggedAddresses = map[string]event.ServiceAddress{}
+		for k, v := range sd.TaggedAddresses {
+			def.TaggedAddresses[k] = event.ServiceAddress{Address: v.Address, Port: v.Port}
+		}
+	}
+	for _, raw := range sd.Checks {
+		c, err := local.DecodeCheck(raw)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", sd.Name, err)
+		}
+		def.Checks = append(def.Checks, *c)
+	}
+	return def, nil
+}
+
+// Reload re-reads the config files: services and checks that came from
+// files are added, replaced or removed to match them; those registered
+// through the API stay.
+func (a *Agent) Reload() error {
+	if a.reloadConfig == nil {
+		return nil
+	}
+	cfg, err := a.reloadConfig()
+	if err != nil {
+		return badRequest(fmt.Errorf("reload: %w", err))
+	}
+	keep := map[string]bool{"consul": true}
+	for _, sd := range cfg.Services {
+		id := sd.ID
+		if id == "" {
+			id = sd.Name
+		}
+		keep[id] = true
+	}
+	for _, id := range a.local.ServiceSources(local.SourceConfig) {
+		if !keep[id] {
+			a.local.RemoveService(id)
+		}
+	}
+	keepChecks := map[string]bool{}
+	for _, raw := range cfg.Checks {
+		if def, err := local.DecodeCheck(raw); err == nil {
+			id := def.ID
+			if id == "" {
+				id = def.Name
+			}
+			keepChecks[id] = true
+		}
+	}
+	for _, id := range a.local.CheckSources(local.SourceConfig) {
+		if !keepChecks[id] {
+			a.local.RemoveCheck(id)
+		}
+	}
+	if err := a.loadDefinitions(cfg); err != nil {
+		return badRequest(err)
+	}
+	return a.syncNow()
+}
+
+// syncNow writes local changes to the catalog before an API call returns,
+// so a client that registers and then reads the catalog sees its service.
+func (a *Agent) syncNow() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
+	defer cancel()
+	if err := a.local.Sync(ctx); err != nil {
+		a.log.Warn("catalog sync after a local change failed; it will be retried", "error", err)
+	}
+	return nil
+}
+
+func badRequest(err error) error { return &httpapi.StatusError{Code: http.StatusBadRequest, Err: err} }
+
+// apiError maps the local state's errors to HTTP statuses.
+func apiError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, local.ErrUnknownService), errors.Is(err, local.ErrUnknownCheck):
+		return &httpapi.StatusError{Code: http.StatusNotFound, Err: err}
+	}
+	return badRequest(err)
+}
+
+// The httpapi.LocalAgent methods.
+
+func (a *Agent) Services() map[string]event.Service      { return a.local.Services() }
+func (a *Agent) Service(id string) (event.Service, bool) { return a.local.Service(id) }
+func (a *Agent) Checks() map[string]event.Check          { return a.local.Checks() }
+
+func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {
+	def, err := local.DecodeService(doc)
+	if err != nil {
+		return badRequest(err)
+	}
+	if err := a.local.AddService(*def, local.SourceAPI, replaceExistingChecks); err != nil {
+		return apiError(err)
+	}
+	return a.syncNow()
+}
+
+func (a *Agent) DeregisterService(id string) error {
+	if err := a.local.RemoveService(id); err != nil {
+		return apiError(err)
+	}
+	return a.syncNow()
+}
+
+func (a *Agent) RegisterCheck(doc any) error {
+	def, err := local.DecodeCheck(doc)
+	if err != nil {
+		return badRequest(err)
+	}
+	if err := a.local.AddCheck(*def, local.SourceAPI); err != nil {
+		return apiError(err)
+	}
+	return a.syncNow()
+}
+
+func (a *Agent) DeregisterCheck(id string) error {
+	if err := a.local.RemoveCheck(id); err != nil {
+		return apiError(err)
+	}
+	return a.syncNow()
+}
+
+func (a *Agent) UpdateTTL(id, status, output string) error {
+	if err := a.local.UpdateTTL(id, status, output); err != nil {
+		return apiError(err)
+	}
+	return a.syncNow()
+}
+
+func (a *Agent) ServiceMaintenance(id string, enable bool, reason string) error {
+	if _, ok := a.local.Service(id); !ok {
+		return apiError(fmt.Errorf("%w: Unknown service ID %q", local.ErrUnknownService, id))
+	}
+	checkID := serviceMaintPrefix + id
+	if !enable {
+		a.local.RemoveSpecialCheck(checkID)
+		return a.syncNow()
+	}
+	if reason == "" {
+		reason = "Maintenance mode is enabled for this service, but no reason was provided. This is a default message."
+	}
+	a.local.SetSpecialCheck(event.Check{CheckID: checkID, Name: "Service Maintenance Mode", Notes: reason,
+		ServiceID: id, Status: event.HealthCritical, Type: "maintenance"})
+	return a.syncNow()
+}
+
+func (a *Agent) NodeMaintenance(enable bool, reason string) error {
+	if !enable {
+		a.local.RemoveSpecialCheck(nodeMaintCheckID)
+		return a.syncNow()
+	}
+	if reason == "" {
+		reason = "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
+	}
+	a.local.SetSpecialCheck(event.Check{CheckID: nodeMaintCheckID, Name: "Node Maintenance Mode", Notes: reason,
+		Status: event.HealthCritical, Type: "maintenance"})
+	return a.syncNow()
+}
+
+var _ httpapi.LocalAgent = (*Agent)(nil)

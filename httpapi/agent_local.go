@@ -1,0 +1,339 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/projections"
+)
+
+// LocalAgent is the agent's own services and checks, behind /v1/agent/*.
+// Registrations arrive as decoded JSON documents: the agent owns the rules
+// for reading them, the same for the API and for config files.
+type LocalAgent interface {
+	Services() map[string]event.Service
+	Service(id string) (event.Service, bool)
+	Checks() map[string]event.Check
+	RegisterService(doc any, replaceExistingChecks bool) error
+	DeregisterService(id string) error
+	RegisterCheck(doc any) error
+	DeregisterCheck(id string) error
+	UpdateTTL(id, status, output string) error
+	ServiceMaintenance(id string, enable bool, reason string) error
+	NodeMaintenance(enable bool, reason string) error
+	Reload() error
+}
+
+// StatusError is an error that says which HTTP status answers it; the
+// agent uses it for "unknown service" (404) and invalid definitions (400).
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+func (s *Server) local() (LocalAgent, error) {
+	if s.cfg.Local == nil {
+		return nil, &apiError{http.StatusNotImplemented, "this agent has no local services"}
+	}
+	return s.cfg.Local, nil
+}
+
+func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	out := map[string]apiService{}
+	for id, sv := range la.Services() {
+		out[id] = toService(&sv, s.cfg.Datacenter)
+	}
+	if out, err = filterMap(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/")
+	sv, ok := la.Service(id)
+	if !ok {
+		return &apiError{http.StatusNotFound, fmt.Sprintf("unknown service ID: %s", id)}
+	}
+	out := struct {
+		apiService
+		ContentHash string
+	}{toService(&sv, s.cfg.Datacenter), strconv.FormatUint(sv.ModifyIndex, 16)}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// decodeDoc reads a JSON body as a generic document.
+func decodeDoc(r *http.Request) (any, error) {
+	var doc any
+	if err := decodeBody(r, &doc); err != nil {
+		return nil, err
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return nil, badRequest("Request decode failed: expected a JSON object")
+	}
+	return doc, nil
+}
+
+func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	doc, err := decodeDoc(r)
+	if err != nil {
+		return err
+	}
+	replace, _ := strconv.ParseBool(r.URL.Query().Get("replace-existing-checks"))
+	if err := la.RegisterService(doc, replace); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	if err := la.DeregisterService(strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	out := map[string]apiCheck{}
+	for id, c := range la.Checks() {
+		out[id] = toCheck(&c)
+	}
+	if out, err = filterMap(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	doc, err := decodeDoc(r)
+	if err != nil {
+		return err
+	}
+	if err := la.RegisterCheck(doc); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	if err := la.DeregisterCheck(strings.TrimPrefix(r.URL.Path, "/v1/agent/check/deregister/")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// agentCheckTTL serves /v1/agent/check/pass|warn|fail/:id?note= and
+// /v1/agent/check/update/:id with a {Status, Output} body.
+func (s *Server) agentCheckTTL(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	rest := strings.TrimPrefix(r.URL.Path, "/v1/agent/check/")
+	verb, id, _ := strings.Cut(rest, "/")
+	var status, output string
+	switch verb {
+	case "pass":
+		status, output = event.HealthPassing, r.URL.Query().Get("note")
+	case "warn":
+		status, output = event.HealthWarning, r.URL.Query().Get("note")
+	case "fail":
+		status, output = event.HealthCritical, r.URL.Query().Get("note")
+	case "update":
+		var body struct{ Status, Output string }
+		if err := decodeBody(r, &body); err != nil {
+			return err
+		}
+		switch body.Status {
+		case event.HealthPassing, event.HealthWarning, event.HealthCritical:
+		default:
+			return badRequest("Invalid check status: '%s'", body.Status)
+		}
+		status, output = body.Status, body.Output
+	default:
+		return &apiError{http.StatusNotFound, "404 page not found"}
+	}
+	if err := la.UpdateTTL(id, status, output); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func maintenanceParams(r *http.Request) (enable bool, reason string, err error) {
+	raw := r.URL.Query().Get("enable")
+	if raw == "" {
+		return false, "", badRequest("Missing value for enable")
+	}
+	enable, perr := strconv.ParseBool(raw)
+	if perr != nil {
+		return false, "", badRequest("Invalid value for enable: %q", raw)
+	}
+	return enable, r.URL.Query().Get("reason"), nil
+}
+
+func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	enable, reason, err := maintenanceParams(r)
+	if err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/maintenance/")
+	if id == "" {
+		return badRequest("Missing service ID")
+	}
+	if err := la.ServiceMaintenance(id, enable, reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	enable, reason, err := maintenanceParams(r)
+	if err != nil {
+		return err
+	}
+	if err := la.NodeMaintenance(enable, reason); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentReload(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	if err := la.Reload(); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// agentHealthEntry is Consul's answer of /v1/agent/health/service/*.
+type agentHealthEntry struct {
+	AggregatedStatus string
+	Service          apiService
+	Checks           []apiCheck
+}
+
+// healthCode is the status code Consul gives an aggregated status.
+func healthCode(status string) int {
+	switch status {
+	case event.HealthPassing:
+		return http.StatusOK
+	case event.HealthWarning:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusServiceUnavailable
+}
+
+func (s *Server) localHealth(la LocalAgent, sv event.Service) agentHealthEntry {
+	var list []*event.Check
+	for _, c := range la.Checks() {
+		if c.ServiceID == sv.ID || c.ServiceID == "" {
+			c := c
+			list = append(list, &c)
+		}
+	}
+	return agentHealthEntry{AggregatedStatus: projections.AggregateHealth(list),
+		Service: toService(&sv, s.cfg.Datacenter), Checks: toChecks(list)}
+}
+
+func (s *Server) agentHealthByID(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/health/service/id/")
+	sv, ok := la.Service(id)
+	if !ok {
+		return &apiError{http.StatusNotFound, fmt.Sprintf("ServiceId %s not found", id)}
+	}
+	e := s.localHealth(la, sv)
+	if r.URL.Query().Get("format") == "text" {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(healthCode(e.AggregatedStatus))
+		_, err := fmt.Fprint(w, e.AggregatedStatus)
+		return err
+	}
+	return writeJSON(w, healthCode(e.AggregatedStatus), e)
+}
+
+func (s *Server) agentHealthByName(w http.ResponseWriter, r *http.Request) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/v1/agent/health/service/name/")
+	var out []agentHealthEntry
+	worst := event.HealthPassing
+	for _, sv := range la.Services() {
+		if sv.Service != name {
+			continue
+		}
+		e := s.localHealth(la, sv)
+		out = append(out, e)
+		if healthCode(e.AggregatedStatus) > healthCode(worst) {
+			worst = e.AggregatedStatus
+		}
+	}
+	if len(out) == 0 {
+		return &apiError{http.StatusNotFound, fmt.Sprintf("ServiceName %s Not Found", name)}
+	}
+	if r.URL.Query().Get("format") == "text" {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(healthCode(worst))
+		_, err := fmt.Fprint(w, worst)
+		return err
+	}
+	return writeJSON(w, healthCode(worst), out)
+}

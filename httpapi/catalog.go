@@ -1,0 +1,320 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/projections"
+)
+
+// proposeCatalog writes a catalog command; a refusal is a 400 with the
+// state machine's message.
+func (s *Server) proposeCatalog(r *http.Request, body command.Body) error {
+	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardCatalog, command.Command{Time: s.cfg.Now().UnixNano(), Body: body})
+	if err != nil {
+		return err
+	}
+	if res.Value != command.ResultSucceeded {
+		var msg string
+		if json.Unmarshal(res.Data, &msg) != nil || msg == "" {
+			msg = "request refused"
+		}
+		return badRequest("%s", msg)
+	}
+	return nil
+}
+
+// decodeBody reads a JSON request body into v; malformed JSON is a 400.
+func decodeBody(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return badRequest("Failed to read body: %v", err)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return badRequest("Request decode failed: empty body")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badRequest("Request decode failed: %v", err)
+	}
+	return nil
+}
+
+// registerRequest is the body of /v1/catalog/register.
+type registerRequest struct {
+	ID              string
+	Node            string
+	Address         string
+	Datacenter      string
+	TaggedAddresses map[string]string
+	NodeMeta        map[string]string
+	Service         *struct {
+		Kind              string
+		ID                string
+		Service           string
+		Tags              []string
+		Address           string
+		TaggedAddresses   map[string]event.ServiceAddress
+		Meta              map[string]string
+		Port              int
+		Weights           *event.Weights
+		EnableTagOverride bool
+	}
+	Check          *catalogCheck
+	Checks         []catalogCheck
+	SkipNodeUpdate bool
+}
+
+type catalogCheck struct {
+	Node       string
+	CheckID    string
+	Name       string
+	Status     string
+	Notes      string
+	Output     string
+	ServiceID  string
+	Definition event.CheckDefinition
+}
+
+func (c catalogCheck) record() event.Check {
+	return event.Check{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Notes: c.Notes,
+		Output: c.Output, ServiceID: c.ServiceID, Definition: c.Definition}
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case "", event.HealthPassing, event.HealthWarning, event.HealthCritical:
+		return true
+	}
+	return false
+}
+
+func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	var req registerRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Node == "" {
+		return badRequest("Must provide node")
+	}
+	if req.Address == "" && !req.SkipNodeUpdate {
+		return badRequest("Must provide address if SkipNodeUpdate is not set")
+	}
+	body := &command.CatalogRegisterBody{
+		Node: event.Node{ID: req.ID, Node: req.Node, Address: req.Address, Datacenter: s.cfg.Datacenter,
+			TaggedAddresses: req.TaggedAddresses, Meta: req.NodeMeta},
+		SkipNodeUpdate: req.SkipNodeUpdate,
+	}
+	if sv := req.Service; sv != nil {
+		if sv.Service == "" {
+			return badRequest("Must provide service name with ID")
+		}
+		weights := event.Weights{Passing: 1, Warning: 1}
+		if sv.Weights != nil {
+			weights = *sv.Weights
+		}
+		body.Service = &event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
+			TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Weights: weights,
+			EnableTagOverride: sv.EnableTagOverride}
+	}
+	checks := req.Checks
+	if req.Check != nil {
+		checks = append([]catalogCheck{*req.Check}, checks...)
+	}
+	for _, c := range checks {
+		if !validStatus(c.Status) {
+			return badRequest("Invalid check status %q", c.Status)
+		}
+		rec := c.record()
+		if rec.CheckID == "" {
+			rec.CheckID = rec.Name
+		}
+		body.Checks = append(body.Checks, rec)
+	}
+	if err := s.proposeCatalog(r, body); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, true)
+}
+
+func (s *Server) catalogDeregister(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	var req struct{ Node, ServiceID, CheckID, Datacenter string }
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Node == "" {
+		return badRequest("Must provide node")
+	}
+	if err := s.proposeCatalog(r, &command.CatalogDeregisterBody{Node: req.Node, ServiceID: req.ServiceID, CheckID: req.CheckID}); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, true)
+}
+
+func (s *Server) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, []string{s.cfg.Datacenter})
+}
+
+// readCatalog runs the common part of a catalog read: query options,
+// consistency, blocking, headers.
+func readCatalog[T any](s *Server, w http.ResponseWriter, r *http.Request, read func(watch bool) (T, uint64, <-chan struct{})) (T, bool, error) {
+	var zero T
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return zero, false, err
+	}
+	if err := s.prepareRead(r, q, log.ShardCatalog); err != nil {
+		return zero, false, err
+	}
+	v, index := blocking(r.Context(), q, read)
+	s.setMeta(w, q, log.ShardCatalog, index)
+	return v, true, nil
+}
+
+func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
+	nodes, ok, err := readCatalog(s, w, r, s.cfg.Catalog.Nodes)
+	if !ok {
+		return err
+	}
+	meta := nodeMetaFilter(r)
+	out := make([]apiNode, 0, len(nodes))
+	for _, n := range nodes {
+		if metaMatches(n.Meta, meta) {
+			out = append(out, toNode(n))
+		}
+	}
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
+	meta := nodeMetaFilter(r)
+	services, ok, err := readCatalog(s, w, r, func(watch bool) (map[string][]string, uint64, <-chan struct{}) {
+		if meta == nil {
+			return s.cfg.Catalog.Services(watch)
+		}
+		// With ?node-meta, only services on matching nodes count.
+		all, index, ch := s.cfg.Catalog.Services(watch)
+		out := map[string][]string{}
+		for name := range all {
+			instances, _, _ := s.cfg.Catalog.ServiceInstances(name, false)
+			tags := map[string]bool{}
+			found := false
+			for _, in := range instances {
+				if metaMatches(in.Node.Meta, meta) {
+					found = true
+					for _, t := range in.Service.Tags {
+						tags[t] = true
+					}
+				}
+			}
+			if found {
+				list := []string{}
+				for t := range tags {
+					list = append(list, t)
+				}
+				out[name] = list
+			}
+		}
+		return out, index, ch
+	})
+	if !ok {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, services)
+}
+
+// instancesOf reads a service's instances with ?tag and ?node-meta applied.
+func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string) ([]projections.Instance, bool, error) {
+	tags := r.URL.Query()["tag"]
+	meta := nodeMetaFilter(r)
+	return readCatalog(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
+		all, index, ch := s.cfg.Catalog.ServiceInstances(name, watch)
+		out := all[:0:0]
+		for _, in := range all {
+			if hasTags(in.Service.Tags, tags) && metaMatches(in.Node.Meta, meta) {
+				out = append(out, in)
+			}
+		}
+		return out, index, ch
+	})
+}
+
+func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/service/")
+	if name == "" {
+		return badRequest("Missing service name")
+	}
+	instances, ok, err := s.instancesOf(r, w, name)
+	if !ok {
+		return err
+	}
+	out := make([]apiCatalogService, len(instances))
+	for i, in := range instances {
+		out[i] = toCatalogService(in)
+	}
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/node/")
+	if name == "" {
+		return badRequest("Missing node name")
+	}
+	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
+		return s.cfg.Catalog.Node(name, watch)
+	})
+	if !ok {
+		return err
+	}
+	if info == nil {
+		return writeJSON(w, http.StatusOK, nil)
+	}
+	services := map[string]apiService{}
+	for _, sv := range info.Services {
+		services[sv.ID] = toService(sv, "")
+	}
+	if services, err = filterMap(r, services); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"Node": toNode(info.Node), "Services": services})
+}
+
+func (s *Server) catalogNodeServices(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/node-services/")
+	if name == "" {
+		return badRequest("Missing node name")
+	}
+	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
+		return s.cfg.Catalog.Node(name, watch)
+	})
+	if !ok {
+		return err
+	}
+	if info == nil {
+		return writeJSON(w, http.StatusOK, nil)
+	}
+	services := make([]apiService, len(info.Services))
+	for i, sv := range info.Services {
+		services[i] = toService(sv, "")
+	}
+	if services, err = filterList(r, services); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"Node": toNode(info.Node), "Services": services})
+}

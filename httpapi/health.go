@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/projections"
+)
+
+func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/health/node/")
+	if name == "" {
+		return badRequest("Missing node name")
+	}
+	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
+		return s.cfg.Catalog.Node(name, watch)
+	})
+	if !ok {
+		return err
+	}
+	out := []apiCheck{}
+	if info != nil {
+		out = toChecks(info.Checks)
+	}
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/health/checks/")
+	if name == "" {
+		return badRequest("Missing service name")
+	}
+	checks, ok, err := readCatalog(s, w, r, func(watch bool) ([]*event.Check, uint64, <-chan struct{}) {
+		return s.cfg.Catalog.ServiceChecks(name, watch)
+	})
+	if !ok {
+		return err
+	}
+	out := toChecks(checks)
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
+	state := strings.TrimPrefix(r.URL.Path, "/v1/health/state/")
+	switch state {
+	case "any", event.HealthPassing, event.HealthWarning, event.HealthCritical:
+	default:
+		return badRequest("Bad state %q: must be one of any, passing, warning, critical", state)
+	}
+	checks, ok, err := readCatalog(s, w, r, func(watch bool) ([]*event.Check, uint64, <-chan struct{}) {
+		return s.cfg.Catalog.Checks(func(c *event.Check) bool { return state == "any" || c.Status == state }, watch)
+	})
+	if !ok {
+		return err
+	}
+	out := toChecks(checks)
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
+	name := strings.TrimPrefix(r.URL.Path, "/v1/health/service/")
+	if name == "" {
+		return badRequest("Missing service name")
+	}
+	instances, ok, err := s.instancesOf(r, w, name)
+	if !ok {
+		return err
+	}
+	_, passingOnly := r.URL.Query()["passing"]
+	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
+		passingOnly = false
+	}
+	out := make([]apiServiceEntry, 0, len(instances))
+	for _, in := range instances {
+		if passingOnly && projections.AggregateHealth(in.Checks) != event.HealthPassing {
+			continue
+		}
+		out = append(out, apiServiceEntry{Node: toNode(in.Node), Service: toService(in.Service, ""), Checks: toChecks(in.Checks)})
+	}
+	if out, err = filterList(r, out); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,153 @@
+package httpapi
+
+import (
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/projections"
+)
+
+// The JSON shapes of Consul's catalog and health endpoints. Field names are
+// Consul's, and ?filter expressions select on them. Empty lists and maps
+// are [] and {}, never null, as Consul writes them.
+
+type apiNode struct {
+	ID              string
+	Node            string
+	Address         string
+	Datacenter      string
+	TaggedAddresses map[string]string
+	Meta            map[string]string
+	CreateIndex     uint64
+	ModifyIndex     uint64
+}
+
+type apiService struct {
+	Kind              string `json:",omitempty"`
+	ID                string
+	Service           string
+	Tags              []string
+	Address           string
+	TaggedAddresses   map[string]event.ServiceAddress `json:",omitempty"`
+	Meta              map[string]string
+	Port              int
+	Weights           event.Weights
+	EnableTagOverride bool
+	Datacenter        string `json:",omitempty"`
+	CreateIndex       uint64
+	ModifyIndex       uint64
+}
+
+type apiCheck struct {
+	Node        string
+	CheckID     string
+	Name        string
+	Status      string
+	Notes       string
+	Output      string
+	ServiceID   string
+	ServiceName string
+	ServiceTags []string
+	Type        string
+	Interval    string
+	Timeout     string
+	ExposedPort int
+	Definition  apiCheckDefinition
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+type apiCheckDefinition struct {
+	HTTP                           string              `json:",omitempty"`
+	Header                         map[string][]string `json:",omitempty"`
+	Method                         string              `json:",omitempty"`
+	Body                           string              `json:",omitempty"`
+	TLSServerName                  string              `json:",omitempty"`
+	TLSSkipVerify                  bool                `json:",omitempty"`
+	TCP                            string              `json:",omitempty"`
+	UDP                            string              `json:",omitempty"`
+	GRPC                           string              `json:",omitempty"`
+	GRPCUseTLS                     bool                `json:",omitempty"`
+	Interval                       string              `json:",omitempty"`
+	Timeout                        string              `json:",omitempty"`
+	DeregisterCriticalServiceAfter string              `json:",omitempty"`
+}
+
+// apiCatalogService is an element of /v1/catalog/service/:name.
+type apiCatalogService struct {
+	ID                       string
+	Node                     string
+	Address                  string
+	Datacenter               string
+	TaggedAddresses          map[string]string
+	NodeMeta                 map[string]string
+	ServiceKind              string
+	ServiceID                string
+	ServiceName              string
+	ServiceTags              []string
+	ServiceAddress           string
+	ServiceTaggedAddresses   map[string]event.ServiceAddress `json:",omitempty"`
+	ServiceWeights           event.Weights
+	ServiceMeta              map[string]string
+	ServicePort              int
+	ServiceEnableTagOverride bool
+	CreateIndex              uint64
+	ModifyIndex              uint64
+}
+
+// apiServiceEntry is an element of /v1/health/service/:name.
+type apiServiceEntry struct {
+	Node    apiNode
+	Service apiService
+	Checks  []apiCheck
+}
+
+func strs(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func strMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func toNode(n *event.Node) apiNode {
+	return apiNode{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
+		TaggedAddresses: strMap(n.TaggedAddresses), Meta: strMap(n.Meta),
+		CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex}
+}
+
+func toService(s *event.Service, dc string) apiService {
+	return apiService{Kind: s.Kind, ID: s.ID, Service: s.Service, Tags: strs(s.Tags), Address: s.Address,
+		TaggedAddresses: s.TaggedAddresses, Meta: strMap(s.Meta), Port: s.Port, Weights: s.Weights,
+		EnableTagOverride: s.EnableTagOverride, Datacenter: dc, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+}
+
+func toCheck(c *event.Check) apiCheck {
+	d := c.Definition
+	return apiCheck{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Notes: c.Notes,
+		Output: c.Output, ServiceID: c.ServiceID, ServiceName: c.ServiceName, ServiceTags: strs(c.ServiceTags),
+		Type: c.Type, Interval: d.Interval, Timeout: d.Timeout,
+		Definition: apiCheckDefinition(d), CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex}
+}
+
+func toChecks(list []*event.Check) []apiCheck {
+	out := make([]apiCheck, len(list))
+	for i, c := range list {
+		out[i] = toCheck(c)
+	}
+	return out
+}
+
+func toCatalogService(in projections.Instance) apiCatalogService {
+	n, s := in.Node, in.Service
+	return apiCatalogService{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
+		TaggedAddresses: strMap(n.TaggedAddresses), NodeMeta: strMap(n.Meta), ServiceKind: s.Kind,
+		ServiceID: s.ID, ServiceName: s.Service, ServiceTags: strs(s.Tags), ServiceAddress: s.Address,
+		ServiceTaggedAddresses: s.TaggedAddresses, ServiceWeights: s.Weights, ServiceMeta: strMap(s.Meta),
+		ServicePort: s.Port, ServiceEnableTagOverride: s.EnableTagOverride,
+		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+}
