@@ -77,10 +77,6 @@ type check struct {
 	// heard; sent as a check-status command, not a whole registration.
 	statusDirty bool
 	deleted     bool
-	// criticalSince is when the check last turned critical; deregistration
-	// after DeregisterCriticalServiceAfter counts from it.
-	criticalSince time.Time
-	reaper        *time.Timer
 }
 
 // State is the agent's own services and checks.
@@ -112,11 +108,13 @@ func New(cfg Config) *State {
 		services: map[string]*service{}, checks: map[string]*check{},
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.runner = checks.NewRunner(checks.Config{
-		Notify:               s.checkChanged,
-		OutputUpdateInterval: cfg.OutputUpdateInterval,
-		EnableScriptChecks:   cfg.EnableScriptChecks || cfg.EnableLocalScriptChecks,
-		Alias:                cfg.Alias,
-		Logger:               cfg.Logger,
+		Notify:                  s.checkChanged,
+		DeregisterCritical:      s.deregisterCritical,
+		OutputUpdateInterval:    cfg.OutputUpdateInterval,
+		EnableScriptChecks:      cfg.EnableScriptChecks,
+		EnableLocalScriptChecks: cfg.EnableLocalScriptChecks,
+		Alias:                   cfg.Alias,
+		Logger:                  cfg.Logger,
 	})
 	return s
 }
@@ -155,13 +153,6 @@ func (s *State) Stop() {
 	close(s.stop)
 	<-s.done
 	s.runner.Stop()
-	s.mu.Lock()
-	for _, c := range s.checks {
-		if c.reaper != nil {
-			c.reaper.Stop()
-		}
-	}
-	s.mu.Unlock()
 }
 
 func (s *State) kick() {
@@ -309,9 +300,6 @@ func (s *State) addCheck(def CheckDefinition, source Source) error {
 		if def.Status == "" {
 			rec.Status, rec.Output = old.record.Status, old.record.Output
 		}
-		if old.reaper != nil {
-			old.reaper.Stop()
-		}
 	}
 	if def.ServiceID != "" {
 		if sv := s.services[def.ServiceID]; sv != nil {
@@ -321,7 +309,9 @@ func (s *State) addCheck(def CheckDefinition, source Source) error {
 	c := &check{def: def, record: rec, source: source, runner: true}
 	s.checks[def.ID] = c
 	s.mu.Unlock()
-	if err := s.runner.Add(def.runnerDefinition()); err != nil {
+	rd := def.runnerDefinition()
+	rd.Local = source != SourceAPI
+	if err := s.runner.Add(rd); err != nil {
 		s.mu.Lock()
 		delete(s.checks, def.ID)
 		s.mu.Unlock()
@@ -355,9 +345,6 @@ func (s *State) removeCheckLocked(id string) {
 	if c.runner {
 		s.runner.Remove(id)
 	}
-	if c.reaper != nil {
-		c.reaper.Stop()
-	}
 	c.deleted, c.inSync = true, false
 }
 
@@ -380,47 +367,18 @@ func (s *State) checkChanged(u checks.Update) {
 	if !ok || c.deleted {
 		return
 	}
-	wasCritical := c.record.Status == event.HealthCritical
 	c.record.Status, c.record.Output = u.Status, u.Output
 	c.statusDirty = true
-	isCritical := u.Status == event.HealthCritical
-	switch {
-	case isCritical && (!wasCritical || c.criticalSince.IsZero()):
-		c.criticalSince = time.Now()
-		s.armReaper(c)
-	case !isCritical:
-		c.criticalSince = time.Time{}
-		if c.reaper != nil {
-			c.reaper.Stop()
-			c.reaper = nil
-		}
-	}
 	s.kick()
 }
 
-// armReaper removes the check's service once the check has been critical
-// for DeregisterCriticalServiceAfter. The timer runs from the moment the
-// check turned critical, so the service goes on time, not at the next sweep.
-func (s *State) armReaper(c *check) {
-	after := time.Duration(c.def.DeregisterCriticalServiceAfter)
-	if after <= 0 || c.record.ServiceID == "" {
-		return
+// deregisterCritical is the runner's word that a service check has been
+// critical for its DeregisterCriticalServiceAfter: the service goes.
+func (s *State) deregisterCritical(serviceID, checkID string) {
+	s.log.Info("deregistering service: check critical for too long", "service", serviceID, "check", checkID)
+	if err := s.RemoveService(serviceID); err != nil && !errors.Is(err, ErrUnknownService) {
+		s.log.Warn("cannot deregister critical service", "service", serviceID, "error", err)
 	}
-	since := c.criticalSince
-	id, serviceID := c.def.ID, c.record.ServiceID
-	c.reaper = time.AfterFunc(after, func() {
-		s.mu.Lock()
-		cur, ok := s.checks[id]
-		still := ok && !cur.deleted && cur.criticalSince.Equal(since)
-		s.mu.Unlock()
-		if !still {
-			return
-		}
-		s.log.Info("deregistering service: check critical for too long", "service", serviceID, "check", id, "after", after)
-		if err := s.RemoveService(serviceID); err != nil && !errors.Is(err, ErrUnknownService) {
-			s.log.Warn("cannot deregister critical service", "service", serviceID, "error", err)
-		}
-	})
 }
 
 // SetSpecialCheck adds or updates a check the agent itself owns, with no
