@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
+	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/projections"
@@ -46,6 +47,7 @@ type Agent struct {
 	// there is nothing to re-read (tests).
 	reloadConfig func() (*config.Config, error)
 
+	dns         *dnsserver.Server
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
@@ -103,6 +105,9 @@ func (a *Agent) Start() (err error) {
 	a.startLocal()
 	if err := a.registerSelf(); err != nil {
 		return err
+	}
+	if err := a.startDNS(); err != nil {
+		return fmt.Errorf("DNS interface: %w", err)
 	}
 	return a.startHTTP()
 }
@@ -344,6 +349,9 @@ func (a *Agent) Shutdown() {
 		defer cancel()
 		for _, srv := range a.httpServers {
 			srv.Shutdown(ctx)
+		}
+		if a.dns != nil {
+			a.dns.Shutdown()
 		}
 		if a.local != nil {
 			a.local.Stop()

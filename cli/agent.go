@@ -156,7 +156,7 @@ func printBanner(cio IO, cfg *config.Config, a *agent.Agent) {
 	fmt.Fprintf(w, "         Node name: '%s'\n", cfg.NodeName)
 	fmt.Fprintf(w, "        Datacenter: '%s'\n", cfg.Datacenter)
 	fmt.Fprintf(w, "            Server: %v (Bootstrap: %v)\n", cfg.Server || cfg.Dev, cfg.Bootstrap || cfg.BootstrapExpect == 1 || cfg.Dev)
-	fmt.Fprintf(w, "       Client Addr: [%s] (HTTP: %s, DNS: %d)\n", cfg.ClientAddr, a.HTTPAddr(), cfg.Ports.DNS)
+	fmt.Fprintf(w, "       Client Addr: [%s] (HTTP: %s, DNS: %s)\n", cfg.ClientAddr, a.HTTPAddr(), a.DNSAddr())
 	fmt.Fprintf(w, "      Cluster Addr: %s (Raft: %d)\n", cfg.AdvertiseAddr, cfg.Ports.Server)
 	fmt.Fprintf(w, "      Event stream: %s (subjects herald.%s.>)\n", a.NATSURL(), cfg.Datacenter)
 	fmt.Fprintf(w, "          Data dir: %s\n", a.DataDir())
