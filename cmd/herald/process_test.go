@@ -54,6 +54,8 @@ type server struct {
 	httpPort  int
 	natsPort  int
 	raftPort  int
+	dnsPort   int
+	extraArgs []string
 	cmd       *exec.Cmd
 	logPath   string
 	startedAt int
@@ -61,11 +63,12 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	return &server{t: t, dataDir: t.TempDir(), httpPort: freePort(t), natsPort: freePort(t), raftPort: freePort(t),
-		logPath: filepath.Join(t.TempDir(), "herald.log")}
+		dnsPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")}
 }
 
 func (s *server) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.httpPort) }
 func (s *server) natsURL() string  { return fmt.Sprintf("nats://127.0.0.1:%d", s.natsPort) }
+func (s *server) dnsAddr() string  { return fmt.Sprintf("127.0.0.1:%d", s.dnsPort) }
 
 // start runs the server and waits until it has a leader.
 func (s *server) start() {
@@ -76,11 +79,12 @@ func (s *server) start() {
 	}
 	s.startedAt++
 	fmt.Fprintf(logFile, "---- start %d ----\n", s.startedAt)
-	s.cmd = exec.Command(heraldBin, "agent", "-server", "-bootstrap-expect=1",
-		"-data-dir="+s.dataDir, "-node=n1", "-bind=127.0.0.1", "-client=127.0.0.1",
-		fmt.Sprintf("-http-port=%d", s.httpPort), "-dns-port=-1",
+	args := []string{"agent", "-server", "-bootstrap-expect=1",
+		"-data-dir=" + s.dataDir, "-node=n1", "-bind=127.0.0.1", "-client=127.0.0.1",
+		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
-		"-log-level=warn")
+		"-log-level=warn"}
+	s.cmd = exec.Command(heraldBin, append(args, s.extraArgs...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -110,6 +114,14 @@ func (s *server) kill() {
 	s.cmd.Process.Signal(syscall.SIGKILL)
 	s.cmd.Wait()
 	s.cmd = nil
+}
+
+// signal sends the process a signal.
+func (s *server) signal(sig os.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // stop stops the process gracefully.
