@@ -44,8 +44,8 @@ type Config struct {
 	Catalog        *projections.Catalog
 	Agent          Agent
 	// Local serves /v1/agent/* for the agent's own services and checks.
-	Local LocalAgent
-	Logger         *slog.Logger
+	Local  LocalAgent
+	Logger *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
 }
