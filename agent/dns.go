@@ -47,7 +47,7 @@ func (a *Agent) startDNS() error {
 		EnableTruncate: d.EnableTruncate, UDPAnswerLimit: d.UDPAnswerLimit, ARecordLimit: d.ARecordLimit,
 		Recursors: a.cfg.Recursors, RecursorTimeout: d.RecursorTimeout,
 		Catalog: dnsCatalog{a.catalog},
-		Logger:  a.log.With("component", "dns"),
+		Logger:  a.log,
 	})
 	if err != nil {
 		return err

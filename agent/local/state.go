@@ -119,6 +119,12 @@ func New(cfg Config) *State {
 	return s
 }
 
+// Backoff of the sync loop after a failed pass.
+const (
+	retryMin = 100 * time.Millisecond
+	retryMax = 5 * time.Second
+)
+
 // Start runs the sync loop: a pass whenever something changed, and a full
 // anti-entropy pass every SyncInterval.
 func (s *State) Start() {
@@ -126,6 +132,7 @@ func (s *State) Start() {
 		defer close(s.done)
 		tick := time.NewTicker(s.cfg.SyncInterval)
 		defer tick.Stop()
+		retry := retryMin
 		for {
 			select {
 			case <-s.stop:
@@ -138,10 +145,13 @@ func (s *State) Start() {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := s.Sync(ctx); err != nil {
-				s.log.Warn("catalog sync failed; will retry", "error", err)
+				s.log.Warn("catalog sync failed; will retry", "error", err, "in", retry)
 				// Retry soon rather than at the next periodic pass: a
 				// leader may only just be on its way.
-				time.AfterFunc(time.Second, s.kick)
+				time.AfterFunc(retry, s.kick)
+				retry = min(2*retry, retryMax)
+			} else {
+				retry = retryMin
 			}
 			cancel()
 		}
