@@ -1,0 +1,104 @@
+package dnsserver
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ServeDNS answers one query; Server is the dns.Handler of its own UDP and
+// TCP listeners and can be mounted on any other miekg/dns server.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	start := time.Now()
+	_, tcp := w.RemoteAddr().(*net.TCPAddr)
+	defer func() {
+		// A bug in one answer must not take the listener down with it.
+		if p := recover(); p != nil {
+			s.log.Error("panic answering a query", "panic", p, "stack", string(debug.Stack()))
+			m := new(dns.Msg)
+			m.SetRcode(req, dns.RcodeServerFailure)
+			_ = w.WriteMsg(m)
+		}
+	}()
+
+	m := s.Answer(req, tcp)
+	if err := w.WriteMsg(m); err != nil {
+		s.log.Warn("failed to write a DNS response", "client", w.RemoteAddr().String(), "error", err)
+	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) && len(req.Question) > 0 {
+		q := req.Question[0]
+		s.log.Debug("answered",
+			"name", q.Name, "type", dns.TypeToString[q.Qtype],
+			"rcode", dns.RcodeToString[m.Rcode], "answers", len(m.Answer), "truncated", m.Truncated,
+			"client", w.RemoteAddr().String(), "tcp", tcp, "latency", time.Since(start))
+	}
+}
+
+// Answer computes the response to req as it would be sent over UDP (tcp
+// false) or TCP. It is ServeDNS without the socket, for tests and callers
+// that embed the server.
+func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
+	m := new(dns.Msg)
+	if len(req.Question) != 1 {
+		m.SetRcode(req, dns.RcodeFormatError)
+		return m
+	}
+	if req.Opcode != dns.OpcodeQuery {
+		m.SetRcode(req, dns.RcodeNotImplemented)
+		return m
+	}
+	q := req.Question[0]
+	n, inZone := s.st.zones.parse(q.Name, q.Qtype)
+	if !inZone {
+		return s.recurse(req, tcp)
+	}
+
+	m.SetReply(req)
+	m.Authoritative = true
+	m.RecursionAvailable = len(s.st.recursors) > 0
+	m.Compress = true
+	switch q.Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		// The zone changes with every registration; there is nothing
+		// sensible to transfer, and Consul does not either.
+		m.Rcode = dns.RcodeNotImplemented
+	default:
+		r := s.lookup(q, n, maxDepth)
+		m.Rcode, m.Answer, m.Ns, m.Extra = r.rcode, r.answer, r.ns, r.extra
+	}
+	setEDNS(req, m)
+
+	size, answers := s.limits(req, tcp)
+	trimmed, empty := fit(m, size, answers)
+	if empty || (trimmed && s.st.enableTruncate) {
+		m.Truncated = true
+	}
+	return m
+}
+
+// setEDNS echoes the client's OPT record: its buffer size, and its client
+// subnet with scope 0 because catalog answers do not depend on who asks.
+func setEDNS(req, m *dns.Msg) {
+	opt := req.IsEdns0()
+	if opt == nil {
+		return
+	}
+	out := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+	out.SetUDPSize(max(opt.UDPSize(), dns.MinMsgSize))
+	for _, o := range opt.Option {
+		if sub, ok := o.(*dns.EDNS0_SUBNET); ok {
+			out.Option = append(out.Option, &dns.EDNS0_SUBNET{
+				Code:          dns.EDNS0SUBNET,
+				Family:        sub.Family,
+				SourceNetmask: sub.SourceNetmask,
+				SourceScope:   0,
+				Address:       sub.Address,
+			})
+		}
+	}
+	m.Extra = append(m.Extra, out)
+}
