@@ -155,6 +155,11 @@ func (a *Agent) syncNow() error {
 	return nil
 }
 
+// Sync writes the agent's node, services and checks to the catalog now,
+// rather than waiting for the sync loop: for callers (tests, tools) that
+// need the catalog complete before they go on.
+func (a *Agent) Sync(ctx context.Context) error { return a.local.Sync(ctx) }
+
 func badRequest(err error) error { return &httpapi.StatusError{Code: http.StatusBadRequest, Err: err} }
 
 // apiError maps the local state's errors to HTTP statuses.

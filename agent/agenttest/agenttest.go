@@ -51,6 +51,9 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 	if err := a.WaitLeader(ctx); err != nil {
 		t.Fatalf("agent has no leader: %v", err)
 	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatalf("agent cannot register itself in the catalog: %v", err)
+	}
 	return a
 }
 
