@@ -209,7 +209,7 @@ type checkJSON struct {
 	GRPC                           string              `json:"grpc"`
 	GRPCUseTLS                     bool                `json:"grpcusetls"`
 	H2Ping                         string              `json:"h2ping"`
-	H2PingUseTLS                   bool                `json:"h2pingusetls"`
+	H2PingUseTLS                   *bool               `json:"h2pingusetls"` // Consul's default is true
 	TTL                            Duration            `json:"ttl"`
 	AliasNode                      string              `json:"aliasnode"`
 	AliasService                   string              `json:"aliasservice"`
@@ -238,7 +238,16 @@ func (d *serviceJSON) definition() *ServiceDefinition {
 	return s
 }
 
-func (d *checkJSON) definition() CheckDefinition { return CheckDefinition(*d) }
+func (d *checkJSON) definition() CheckDefinition {
+	useTLS := d.H2PingUseTLS == nil || *d.H2PingUseTLS
+	return CheckDefinition{ID: d.ID, Name: d.Name, Notes: d.Notes, ServiceID: d.ServiceID, Status: d.Status,
+		HTTP: d.HTTP, Header: d.Header, Method: d.Method, Body: d.Body, DisableRedirects: d.DisableRedirects,
+		TLSServerName: d.TLSServerName, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC,
+		GRPCUseTLS: d.GRPCUseTLS, H2Ping: d.H2Ping, H2PingUseTLS: useTLS, TTL: d.TTL, AliasNode: d.AliasNode,
+		AliasService: d.AliasService, Args: d.Args, Interval: d.Interval, Timeout: d.Timeout,
+		DeregisterCriticalServiceAfter: d.DeregisterCriticalServiceAfter, SuccessBeforePassing: d.SuccessBeforePassing,
+		FailuresBeforeWarning: d.FailuresBeforeWarning, FailuresBeforeCritical: d.FailuresBeforeCritical}
+}
 
 // Validate checks a service definition the way Consul's agent endpoint does.
 func (s *ServiceDefinition) Validate() error {

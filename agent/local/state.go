@@ -104,6 +104,9 @@ func New(cfg Config) *State {
 	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = time.Minute
 	}
+	if cfg.OutputUpdateInterval == 0 {
+		cfg.OutputUpdateInterval = checks.DefaultOutputUpdateInterval
+	}
 	s := &State{cfg: cfg, log: cfg.Logger.With("component", "local"),
 		services: map[string]*service{}, checks: map[string]*check{},
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
