@@ -1,0 +1,262 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/heraldhq/herald/bench"
+)
+
+// The targets Herald is held to (see bench/README.md).
+const (
+	dnsRatioTarget = 0.7                   // Herald's DNS SRV ops/s over the bare server's
+	watchP99Target = 50 * time.Millisecond // watchers woken by one change, p99
+)
+
+// row is one scenario's result on one target.
+type row struct {
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"`
+	bench.Result
+}
+
+// check is one target with its outcome: PASS, MISS, or n/a when the run
+// did not measure it.
+type check struct {
+	Name   string `json:"name"`
+	Got    string `json:"got"`
+	Status string `json:"status"`
+}
+
+// watchReport is the watch fan-out with the server's memory around it.
+type watchReport struct {
+	bench.FanoutResult
+	Asked     int    `json:"watchers_asked"`
+	CapNote   string `json:"cap_note,omitempty"` // why fewer watchers ran than asked
+	Path      string `json:"path"`
+	Instances int    `json:"instances"`
+	RSSBefore int64  `json:"rss_before_bytes"`
+	RSSDuring int64  `json:"rss_during_bytes"`
+	// CPU time Herald and discobench used from the change until every
+	// watcher had answered (WakeWall), to tell server from client cost.
+	WakeWall      time.Duration `json:"wake_wall_ns,omitempty"`
+	WakeHeraldCPU time.Duration `json:"wake_herald_cpu_ns,omitempty"`
+	WakeOwnCPU    time.Duration `json:"wake_discobench_cpu_ns,omitempty"`
+}
+
+// registerReport says how far the catalog had followed the agent
+// registrations when the register scenario ended.
+type registerReport struct {
+	Registered int    `json:"registered"` // successful registrations, warm-up included
+	InCatalog  int    `json:"in_catalog"` // of them, in the catalog at the end
+	Error      string `json:"error,omitempty"`
+}
+
+// report is everything a run measured; it is printed and written as JSON.
+type report struct {
+	Started      time.Time       `json:"started"`
+	CPUs         int             `json:"cpus"`
+	HeraldBinary string          `json:"herald_binary"`
+	Duration     string          `json:"duration_per_target"`
+	Rounds       int             `json:"dns_rounds"`
+	DNSAnswer    string          `json:"dns_answer,omitempty"` // the answer both DNS targets give
+	Bare         string          `json:"bare_server"`          // inproc or process
+	Results      []row           `json:"results"`
+	DNSRatio     float64         `json:"dns_ops_ratio,omitempty"` // Herald's over the bare server's
+	DNSP50Ratio  float64         `json:"dns_p50_ratio,omitempty"`
+	Watch        *watchReport    `json:"watch,omitempty"`
+	Register     *registerReport `json:"register,omitempty"`
+	PeakRSS      int64           `json:"herald_peak_rss_bytes,omitempty"`
+	OpenFiles    uint64          `json:"open_file_limit"`
+	OpenFilesMsg string          `json:"open_file_note,omitempty"`
+	// ForeignCPU is the share of CPU time other processes took while the
+	// scenarios ran; nil where it cannot be read.
+	ForeignCPU *float64 `json:"foreign_cpu_share,omitempty"`
+	Checks     []check  `json:"checks"`
+}
+
+func (r *report) find(scenario, target string) (bench.Result, bool) {
+	for _, x := range r.Results {
+		if x.Scenario == scenario && x.Target == target {
+			return x.Result, true
+		}
+	}
+	return bench.Result{}, false
+}
+
+// compute fills the ratios and checks.
+func (r *report) compute(dnsScenario string) {
+	r.Checks = nil
+	add := func(name, got string, ok, measured bool) {
+		status := "n/a"
+		if measured {
+			status = map[bool]string{true: "PASS", false: "MISS"}[ok]
+		}
+		r.Checks = append(r.Checks, check{Name: name, Got: got, Status: status})
+	}
+
+	h, hok := r.find(dnsScenario, "herald")
+	b, bok := r.find(dnsScenario, "bare")
+	got := "not measured"
+	ok := false
+	if hok && bok && b.OpsPerSec > 0 && b.P50 > 0 {
+		r.DNSRatio = h.OpsPerSec / b.OpsPerSec
+		r.DNSP50Ratio = float64(h.P50) / float64(b.P50)
+		got = fmt.Sprintf("x%.3f (%.0f vs %.0f ops/s)", r.DNSRatio, h.OpsPerSec, b.OpsPerSec)
+		ok = r.DNSRatio >= dnsRatioTarget && h.Errors == 0 && b.Errors == 0
+		if h.Errors+b.Errors > 0 {
+			got += fmt.Sprintf(" (%d errors)", h.Errors+b.Errors)
+		}
+	}
+	add(fmt.Sprintf("dns SRV ops/s herald/bare >= %.1f", dnsRatioTarget), got, ok, hok && bok)
+
+	name := fmt.Sprintf("watchers p99 < %s", fmtDur(watchP99Target))
+	got, ok = "not measured", false
+	if w := r.Watch; w != nil {
+		name = fmt.Sprintf("%d watchers p99 < %s", w.Watchers, fmtDur(watchP99Target))
+		got = fmt.Sprintf("p99 %s, %d of %d woken", fmtDur(w.P99), w.Woken, w.Watchers)
+		if w.Early+w.Errors > 0 {
+			got += fmt.Sprintf(" (%d early, %d errors)", w.Early, w.Errors)
+		}
+		if w.Watchers < w.Asked {
+			got += fmt.Sprintf("; %d asked, capped by the open-file limit", w.Asked)
+		}
+		ok = w.Woken == w.Watchers && w.Woken > 0 && w.P99 < watchP99Target
+	}
+	add(name, got, ok, r.Watch != nil)
+}
+
+func (r *report) missed() bool {
+	for _, c := range r.Checks {
+		if c.Status == "MISS" {
+			return true
+		}
+	}
+	return false
+}
+
+// print writes the human-readable report.
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "\ndiscobench: %s measured per target per scenario (DNS in %d slices, targets alternating), %d CPUs, %s\n",
+		r.Duration, r.Rounds, r.CPUs, r.HeraldBinary)
+	if r.DNSAnswer != "" {
+		where := "in discobench's process"
+		if r.Bare == "process" {
+			where = "in a process of its own"
+		}
+		fmt.Fprintf(w, "DNS answer, from Herald and replayed by the bare server (%s): %s\n", where, r.DNSAnswer)
+	}
+	fmt.Fprintln(w)
+
+	if len(r.Results) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "scenario\ttarget\tops/s\tp50\tp90\tp99\tmax\terrors\t")
+		for i, x := range r.Results {
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", x.Scenario, x.Target, x.OpsPerSec,
+				fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), x.Errors)
+			if x.Target == "bare" && r.DNSRatio > 0 && (i+1 == len(r.Results) || r.Results[i+1].Scenario != x.Scenario) {
+				fmt.Fprintf(tw, "\therald/bare\tx%.2f\tx%.2f\t\t\t\t\t\n", r.DNSRatio, r.DNSP50Ratio)
+			}
+		}
+		tw.Flush()
+		for _, x := range r.Results {
+			if x.FirstError != "" {
+				fmt.Fprintf(w, "first error in %s on %s: %s\n", x.Scenario, x.Target, x.FirstError)
+			}
+		}
+	}
+	if g := r.Register; g != nil {
+		if g.Error != "" {
+			fmt.Fprintf(w, "register: %d services registered with the agent; catalog not read: %s\n", g.Registered, g.Error)
+		} else {
+			fmt.Fprintf(w, "register: %d services registered with the agent, %d of them (%.0f%%) in the catalog when the scenario ended\n",
+				g.Registered, g.InCatalog, 100*float64(g.InCatalog)/float64(max(g.Registered, 1)))
+		}
+	}
+
+	if x := r.Watch; x != nil {
+		if len(r.Results) > 0 || r.Register != nil {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "watch: %d blocking queries on %s?index=%d (%d instances), then one check passing -> warning\n",
+			x.Watchers, x.Path, x.Index, x.Instances)
+		if x.CapNote != "" {
+			fmt.Fprintf(w, "  %s\n", x.CapNote)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "in flight\twoken\tearly\terrors\tp50\tp90\tp99\tmax\tchange took\t")
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.InFlight, x.Woken, x.Early, x.Errors,
+			fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), fmtDur(x.ChangeTook))
+		tw.Flush()
+		if x.FirstError != "" {
+			fmt.Fprintf(w, "  first watcher error: %s\n", x.FirstError)
+		}
+		settled := "settled"
+		if !x.Settled {
+			settled = "had NOT settled (timed out)"
+		}
+		fmt.Fprintf(w, "  sending every query took %s; the server then %s in %s\n",
+			fmtDur(x.Connect), settled, fmtDur(x.Settle))
+		if x.WakeWall > 0 {
+			fmt.Fprintf(w, "  from the change to the last answer (%s): herald used %s of CPU, discobench (the watchers) %s, on %d CPUs\n",
+				fmtDur(x.WakeWall), fmtDur(x.WakeHeraldCPU), fmtDur(x.WakeOwnCPU), r.CPUs)
+		}
+		if x.RSSBefore > 0 && x.RSSDuring > 0 {
+			fmt.Fprintf(w, "  herald RSS: %s before, %s during the watches (%+.1f kB per watch)\n",
+				fmtMB(x.RSSBefore), fmtMB(x.RSSDuring), float64(x.RSSDuring-x.RSSBefore)/1e3/float64(max(x.InFlight, 1)))
+		}
+	}
+
+	var notes []string
+	if r.PeakRSS > 0 {
+		notes = append(notes, "herald peak RSS during the run: "+fmtMB(r.PeakRSS))
+	}
+	if r.OpenFilesMsg != "" {
+		notes = append(notes, "open files: "+r.OpenFilesMsg)
+	}
+	if r.ForeignCPU != nil {
+		notes = append(notes, noiseNote(*r.ForeignCPU))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
+	}
+
+	fmt.Fprint(w, "\ntargets:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range r.Checks {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Status, c.Name, c.Got)
+	}
+	tw.Flush()
+}
+
+func (r *report) writeJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// fmtDur prints a latency with three significant figures or so.
+func fmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+}
+
+// fmtMB prints bytes in decimal megabytes.
+func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }

@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFanoutWakesEveryWatcher(t *testing.T) {
+	f, addr := newFakeDisco(t)
+	c := NewConsulHTTP(addr)
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.RegisterInstances(ctx, "api", 3); err != nil {
+		t.Fatal(err)
+	}
+	f.wakeDelay.Store(int64(30 * time.Millisecond))
+	const watchers = 300
+	parkedBefore, afterRan := int64(-1), false
+	res, err := Fanout(ctx, FanoutConfig{
+		Addr: addr, Path: "/v1/health/service/api", Watchers: watchers, Dials: 32,
+		Pending: func() (int, error) { return watchers - int(f.blocked.Load()), nil },
+		Before:  func() { parkedBefore = f.blocked.Load() },
+		After:   func() { afterRan = true },
+		Change:  func(ctx context.Context) error { return c.RegisterInstance(ctx, "api", 1, "warning") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 0 || res.Early != 0 || res.Woken != watchers || res.InFlight != watchers {
+		t.Fatalf("woken %d early %d errors %d (%s) in flight %d, want all %d woken",
+			res.Woken, res.Early, res.Errors, res.FirstError, res.InFlight, watchers)
+	}
+	if !afterRan {
+		t.Error("After did not run")
+	}
+	// The server had every watch parked when the change came: what the
+	// settling is for.
+	if parkedBefore != watchers {
+		t.Errorf("%d watches parked on the server at the change, want %d", parkedBefore, watchers)
+	}
+	if !res.Settled || res.Pending != 0 || res.Index == 0 || res.ChangeTook <= 0 {
+		t.Errorf("settled %v pending %d index %d change took %v", res.Settled, res.Pending, res.Index, res.ChangeTook)
+	}
+	// Latency runs from the change, so it includes the server's 30ms.
+	if res.P50 < 30*time.Millisecond || res.P99 < res.P50 || res.Max < res.P99 || res.Max > 10*time.Second {
+		t.Errorf("p50 %v p99 %v max %v", res.P50, res.P99, res.Max)
+	}
+}
+
+func TestFanoutCountsEarlyAnswersAndFailures(t *testing.T) {
+	f, addr := newFakeDisco(t)
+	c := NewConsulHTTP(addr)
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.RegisterInstances(ctx, "api", 2); err != nil {
+		t.Fatal(err)
+	}
+	// A server that answers blocking queries at once: nobody is woken by
+	// the change.
+	f.ignoreIndex.Store(true)
+	res, err := Fanout(ctx, FanoutConfig{Addr: addr, Path: "/v1/health/service/api", Watchers: 20,
+		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, "api", 0, "critical") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Early != 20 || res.Woken != 0 || res.P99 != 0 {
+		t.Errorf("early %d woken %d p99 %v, want 20 early", res.Early, res.Woken, res.P99)
+	}
+
+	// Watchers still open at the wake timeout are errors; a failed change
+	// is reported.
+	f.ignoreIndex.Store(false)
+	res, err = Fanout(ctx, FanoutConfig{Addr: addr, Path: "/v1/health/service/api", Watchers: 5,
+		WakeTimeout: 100 * time.Millisecond, Change: func(context.Context) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Errors != 5 || res.Woken != 0 || !strings.Contains(res.FirstError, "context canceled") {
+		t.Errorf("errors %d woken %d first %q, want 5 cancelled", res.Errors, res.Woken, res.FirstError)
+	}
+	_, err = Fanout(ctx, FanoutConfig{Addr: addr, Path: "/v1/health/service/api", Watchers: 5,
+		Change: func(context.Context) error { return errors.New("refused") }})
+	if err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("failed change: %v", err)
+	}
+	// No index to watch.
+	if _, err := Fanout(ctx, FanoutConfig{Addr: addr, Path: "/v1/status/leader", Watchers: 1,
+		Change: func(context.Context) error { return nil }}); err == nil {
+		t.Error("a path without X-Consul-Index accepted")
+	}
+}
