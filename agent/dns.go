@@ -15,11 +15,7 @@ type dnsCatalog struct{ c *projections.Catalog }
 
 func (d dnsCatalog) ServiceInstances(service string) []dnsserver.Instance {
 	list, _, _ := d.c.ServiceInstances(service, false)
-	out := make([]dnsserver.Instance, len(list))
-	for i, in := range list {
-		out[i] = dnsserver.Instance{Node: in.Node, Service: in.Service, Checks: in.Checks}
-	}
-	return out
+	return list
 }
 
 func (d dnsCatalog) Node(name string) (*event.Node, bool) {

@@ -1,14 +1,14 @@
 package dnsserver
 
-import "github.com/heraldhq/herald/event"
+import (
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/projections"
+)
 
 // Instance is one service instance with the node it runs on and every check
-// that applies to it (the node's checks and the service's).
-type Instance struct {
-	Node    *event.Node
-	Service *event.Service
-	Checks  []*event.Check
-}
+// that applies to it (the node's checks and the service's). It is the
+// catalog projection's own type, so answers need no copying.
+type Instance = projections.Instance
 
 // Catalog is the read model the DNS server answers from. Its methods are
 // called concurrently from every query in flight, so they must be safe for

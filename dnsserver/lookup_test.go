@@ -301,10 +301,10 @@ func TestWeights(t *testing.T) {
 		h    health
 		want uint16
 	}{
-		{Instance{n, plain, nil}, healthPassing, 1},
-		{Instance{n, plain, nil}, healthWarning, 1},
-		{Instance{n, weighted, nil}, healthPassing, 7},
-		{Instance{n, weighted, nil}, healthWarning, 3},
+		{Instance{Node: n, Service: plain}, healthPassing, 1},
+		{Instance{Node: n, Service: plain}, healthWarning, 1},
+		{Instance{Node: n, Service: weighted}, healthPassing, 7},
+		{Instance{Node: n, Service: weighted}, healthWarning, 3},
 	} {
 		if got := weight(tc.s.Service, tc.h); got != tc.want {
 			t.Errorf("weight(%+v, %d) = %d, want %d", tc.s.Service.Weights, tc.h, got, tc.want)

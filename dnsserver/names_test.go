@@ -77,7 +77,7 @@ func TestHealth(t *testing.T) {
 		{[]*event.Check{check("n", "c", "other", event.HealthCritical)}, healthPassing},
 		{[]*event.Check{nil, check("n", "d", "", "")}, healthWarning},
 	} {
-		if got := instanceHealth(Instance{n, s, tc.checks}); got != tc.want {
+		if got := instanceHealth(Instance{Node: n, Service: s, Checks: tc.checks}); got != tc.want {
 			t.Errorf("checks %v: health %d, want %d", tc.checks, got, tc.want)
 		}
 	}

@@ -168,17 +168,23 @@ func (s *Server) catalogDatacenters(w http.ResponseWriter, r *http.Request) erro
 // readCatalog runs the common part of a catalog read: query options,
 // consistency, blocking, headers.
 func readCatalog[T any](s *Server, w http.ResponseWriter, r *http.Request, read func(watch bool) (T, uint64, <-chan struct{})) (T, bool, error) {
+	v, _, ok, err := readCatalogIndex(s, w, r, read)
+	return v, ok, err
+}
+
+// readCatalogIndex is readCatalog that also returns the answer's index.
+func readCatalogIndex[T any](s *Server, w http.ResponseWriter, r *http.Request, read func(watch bool) (T, uint64, <-chan struct{})) (T, uint64, bool, error) {
 	var zero T
 	q, err := s.parseQuery(r)
 	if err != nil {
-		return zero, false, err
+		return zero, 0, false, err
 	}
 	if err := s.prepareRead(r, q, log.ShardCatalog); err != nil {
-		return zero, false, err
+		return zero, 0, false, err
 	}
 	v, index := blocking(r.Context(), q, read)
 	s.setMeta(w, q, log.ShardCatalog, index)
-	return v, true, nil
+	return v, index, true, nil
 }
 
 func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
@@ -237,11 +243,14 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 }
 
 // instancesOf reads a service's instances with ?tag and ?node-meta applied.
-func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string) ([]projections.Instance, bool, error) {
+func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string) ([]projections.Instance, uint64, bool, error) {
 	tags := r.URL.Query()["tag"]
 	meta := nodeMetaFilter(r)
-	return readCatalog(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
+	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
 		all, index, ch := s.cfg.Catalog.ServiceInstances(name, watch)
+		if len(tags) == 0 && meta == nil {
+			return all, index, ch
+		}
 		out := all[:0:0]
 		for _, in := range all {
 			if hasTags(in.Service.Tags, tags) && metaMatches(in.Node.Meta, meta) {
@@ -257,18 +266,17 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	instances, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesOf(r, w, name)
 	if !ok {
 		return err
 	}
-	out := make([]apiCatalogService, len(instances))
-	for i, in := range instances {
-		out[i] = toCatalogService(in)
-	}
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return s.writeCachedJSON(w, r, index, func() (any, error) {
+		out := make([]apiCatalogService, len(instances))
+		for i, in := range instances {
+			out[i] = toCatalogService(in)
+		}
+		return filterList(r, out)
+	})
 }
 
 func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {

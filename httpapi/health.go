@@ -72,7 +72,7 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if name == "" {
 		return badRequest("Missing service name")
 	}
-	instances, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesOf(r, w, name)
 	if !ok {
 		return err
 	}
@@ -80,15 +80,14 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
 		passingOnly = false
 	}
-	out := make([]apiServiceEntry, 0, len(instances))
-	for _, in := range instances {
-		if passingOnly && projections.AggregateHealth(in.Checks) != event.HealthPassing {
-			continue
+	return s.writeCachedJSON(w, r, index, func() (any, error) {
+		out := make([]apiServiceEntry, 0, len(instances))
+		for _, in := range instances {
+			if passingOnly && projections.AggregateHealth(in.Checks) != event.HealthPassing {
+				continue
+			}
+			out = append(out, apiServiceEntry{Node: toNode(in.Node), Service: toService(in.Service, ""), Checks: toChecks(in.Checks)})
 		}
-		out = append(out, apiServiceEntry{Node: toNode(in.Node), Service: toService(in.Service, ""), Checks: toChecks(in.Checks)})
-	}
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+		return filterList(r, out)
+	})
 }

@@ -52,9 +52,10 @@ type Config struct {
 
 // Server is the HTTP handler of the /v1 API.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	cache answerCache
 }
 
 // New returns the API's handler.
@@ -259,8 +260,10 @@ func (s *Server) setMeta(w http.ResponseWriter, q query, shardID, index uint64) 
 // read answers with its index and, when watch is set, a channel closed when
 // its data changes.
 func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uint64, <-chan struct{})) (T, uint64) {
-	if q.index == 0 {
-		v, idx, _ := read(false)
+	// A plain read first: it takes the projection's lock shared, and a
+	// woken waiter usually finds its answer changed and needs nothing more.
+	v, idx, _ := read(false)
+	if q.index == 0 || idx > q.index {
 		return v, idx
 	}
 	wait := q.wait
@@ -270,12 +273,16 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		v, idx, changed := read(true)
+		var changed <-chan struct{}
+		v, idx, changed = read(true)
 		if idx > q.index {
 			return v, idx
 		}
 		select {
 		case <-changed:
+			if v, idx, _ = read(false); idx > q.index {
+				return v, idx
+			}
 		case <-timer.C:
 			v, idx, _ = read(false)
 			return v, idx

@@ -38,6 +38,13 @@ type Catalog struct {
 	serviceWatch notifier // by lower-case service name
 	nodeWatch    notifier // by lower-case node name
 	tableWatch   notifier // "nodes", "services", "checks"
+
+	// built keeps each service's answer of ServiceInstances until the
+	// service changes: one change can wake thousands of waiters that all
+	// read the same list. Readers fill it under the shared lock, so it has
+	// a lock of its own.
+	builtMu sync.Mutex
+	built   map[string][]Instance
 }
 
 // NewCatalog returns an empty catalog.
@@ -54,6 +61,9 @@ func (c *Catalog) reset() {
 	c.byName = map[string]map[string]*event.Service{}
 	c.serviceIndex = map[string]uint64{}
 	c.nodeIndex = map[string]uint64{}
+	c.builtMu.Lock()
+	c.built = map[string][]Instance{}
+	c.builtMu.Unlock()
 }
 
 func lower(s string) string { return strings.ToLower(s) }
@@ -77,6 +87,9 @@ func (c *Catalog) Load(index uint64, src event.Source) error {
 	c.nodes, c.services, c.checks, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.byName
 	c.serviceIndex, c.nodeIndex = fresh.serviceIndex, fresh.nodeIndex
 	c.nodesIndex, c.servicesIndex, c.checksIndex = index, index, index
+	c.builtMu.Lock()
+	c.built = map[string][]Instance{}
+	c.builtMu.Unlock()
 	c.serviceWatch.fireAll()
 	c.nodeWatch.fireAll()
 	c.tableWatch.fireAll()
@@ -123,6 +136,9 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 	touchService := func(name string) {
 		name = lower(name)
 		c.serviceIndex[name] = index
+		c.builtMu.Lock()
+		delete(c.built, name)
+		c.builtMu.Unlock()
 		c.serviceWatch.fire(name)
 	}
 	touchNode := func(node string) {
@@ -243,10 +259,28 @@ func (c *Catalog) Services(watch bool) (map[string][]string, uint64, <-chan stru
 
 // ServiceInstances returns the instances of a service (the name matches
 // without regard to case), each with its node and checks, ordered by node
-// and ID.
+// and ID. The list is shared: callers must not modify it.
 func (c *Catalog) ServiceInstances(name string, watch bool) ([]Instance, uint64, <-chan struct{}) {
 	defer c.lock(watch)()
 	name = lower(name)
+	index, ok := c.serviceIndex[name]
+	if !ok {
+		index = max(c.servicesIndex, c.nodesIndex)
+	}
+	c.builtMu.Lock()
+	out, ok := c.built[name]
+	c.builtMu.Unlock()
+	if !ok {
+		out = c.buildInstances(name)
+		c.builtMu.Lock()
+		c.built[name] = out
+		c.builtMu.Unlock()
+	}
+	return out, nonZero(index), watchOf(c.serviceWatch, name, watch)
+}
+
+// buildInstances assembles a service's instances; callers hold c.mu.
+func (c *Catalog) buildInstances(name string) []Instance {
 	out := make([]Instance, 0, len(c.byName[name]))
 	for _, s := range c.byName[name] {
 		node := c.nodes[lower(s.Node)]
@@ -268,11 +302,7 @@ func (c *Catalog) ServiceInstances(name string, watch bool) ([]Instance, uint64,
 		}
 		return out[i].Service.ID < out[j].Service.ID
 	})
-	index, ok := c.serviceIndex[name]
-	if !ok {
-		index = max(c.servicesIndex, c.nodesIndex)
-	}
-	return out, nonZero(index), watchOf(c.serviceWatch, name, watch)
+	return out
 }
 
 func sortChecks(list []*event.Check) {

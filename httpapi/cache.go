@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sync"
+)
+
+// answerCache keeps the last encoded answer of each distinct read, tagged
+// with its index. When one change wakes thousands of blocking queries for
+// the same data, the first to run encodes the answer and the rest write the
+// same bytes: waking a watcher then costs a map lookup and a write, not a
+// rebuild and a JSON encoding of the whole answer.
+type answerCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedAnswer
+}
+
+type cachedAnswer struct {
+	index uint64
+	body  []byte
+}
+
+// maxCachedAnswers bounds the cache; past it the cache starts afresh, which
+// costs one encoding per distinct read and keeps memory flat.
+const maxCachedAnswers = 1024
+
+// answerKey names a read by its path and the parameters that shape its
+// answer; those that only say how to wait or how consistent to be are left
+// out, since every waiter of the same data must share the entry.
+func answerKey(r *http.Request) string {
+	q := r.URL.Query()
+	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc"} {
+		q.Del(p)
+	}
+	return r.URL.Path + "?" + url.Values(q).Encode()
+}
+
+// writeCachedJSON answers with the JSON of build(), reusing the bytes
+// encoded for the same read at the same index.
+func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
+	key := answerKey(r)
+	s.cache.mu.Lock()
+	hit, ok := s.cache.entries[key]
+	s.cache.mu.Unlock()
+	if !ok || hit.index != index {
+		v, err := build()
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(v); err != nil {
+			return err
+		}
+		hit = cachedAnswer{index: index, body: buf.Bytes()}
+		s.cache.mu.Lock()
+		if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
+			s.cache.entries = map[string]cachedAnswer{}
+		}
+		s.cache.entries[key] = hit
+		s.cache.mu.Unlock()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(hit.body)
+	return err
+}
