@@ -80,7 +80,7 @@ func parseFlags() (options, error) {
 		"comma-separated scenarios, each name or name@clients: dns (default @32), health (@32), register (@16), watch (see -watchers); they always run in the order dns, health, watch, register")
 	flag.IntVar(&o.watchers, "watchers", 20000, "blocking queries held open by the watch scenario")
 	flag.Uint64Var(&o.openFiles, "open-files", 65536, "open-file limit to raise this process (and the server it starts) to")
-	flag.StringVar(&o.bare, "bare", "inproc", "where the bare DNS server runs: inproc (in discobench, sharing its Go runtime with the clients) or process (a child process of its own, like Herald)")
+	flag.StringVar(&o.bare, "bare", "process", "where the bare DNS server runs: process (a child process of its own, like Herald: the like-for-like comparison) or inproc (in discobench, sharing its Go runtime with the clients)")
 	flag.StringVar(&o.serveBare, "serve-bare", "", "internal: serve the packed DNS answer in this file as the bare server of -bare=process")
 	flag.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file")
 	flag.DurationVar(&o.startTimeout, "start-timeout", 30*time.Second, "how long the server may take to accept its first write")
