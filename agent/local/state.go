@@ -510,64 +510,144 @@ func (s *State) Sync(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 
-	var errs []error
-	for _, id := range s.outOfSyncServices() {
-		s.mu.Lock()
-		sv := s.services[id]
-		deleted, rec := sv.deleted, sv.record
-		s.mu.Unlock()
-		var err error
-		if deleted {
-			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, ServiceID: id})
-		} else {
-			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Service: &rec})
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("service %s: %w", id, err))
-			continue
-		}
-		s.mu.Lock()
-		if cur := s.services[id]; cur == sv && cur.deleted == deleted {
-			if deleted {
-				delete(s.services, id)
-			} else {
-				cur.inSync = true
-			}
-		}
-		s.mu.Unlock()
+	// Each write below is independent of the others in its phase, so they
+	// go out together: Raft commits concurrent proposals in one fsync.
+	// Services (with their checks) go first, since a check of a service
+	// needs the service in the catalog.
+	var (
+		errMu sync.Mutex
+		errs  []error
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		errs = append(errs, err)
+		errMu.Unlock()
 	}
-	for _, id := range s.outOfSyncChecks() {
-		s.mu.Lock()
-		c := s.checks[id]
-		deleted, rec, registered := c.deleted, c.record, c.inSync
-		s.mu.Unlock()
-		var err error
-		switch {
-		case deleted:
-			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, CheckID: id})
-		case registered:
-			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CheckStatusBody{Node: s.cfg.NodeName, CheckID: id, Status: rec.Status, Output: rec.Output})
-		default:
-			err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Checks: []event.Check{rec}})
+	parallel(s.outOfSyncServices(), func(id string) {
+		if err := s.syncService(ctx, node, id); err != nil {
+			fail(fmt.Errorf("service %s: %w", id, err))
 		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("check %s: %w", id, err))
-			continue
+	})
+	parallel(s.outOfSyncChecks(), func(id string) {
+		if err := s.syncCheck(ctx, node, id); err != nil {
+			fail(fmt.Errorf("check %s: %w", id, err))
 		}
-		s.mu.Lock()
-		if cur := s.checks[id]; cur == c && cur.deleted == deleted {
-			switch {
-			case deleted:
-				delete(s.checks, id)
-			case cur.record.Status == rec.Status && cur.record.Output == rec.Output:
-				cur.inSync, cur.statusDirty = true, false
-			default:
-				cur.inSync = true // registered; the newer status goes next pass
-			}
-		}
-		s.mu.Unlock()
-	}
+	})
 	return errors.Join(errs...)
+}
+
+// syncParallelism bounds the writes one sync pass has in flight.
+const syncParallelism = 32
+
+func parallel(ids []string, fn func(string)) {
+	sem := make(chan struct{}, syncParallelism)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(id)
+		}()
+	}
+	wg.Wait()
+}
+
+// syncService registers a service together with those of its checks the
+// catalog lacks, in one command, or deregisters it.
+func (s *State) syncService(ctx context.Context, node event.Node, id string) error {
+	s.mu.Lock()
+	sv := s.services[id]
+	deleted, rec := sv.deleted, sv.record
+	type sent struct {
+		c   *check
+		rec event.Check
+	}
+	var withChecks []sent
+	if !deleted {
+		for _, c := range s.checks {
+			if c.record.ServiceID == id && !c.deleted && !c.inSync {
+				withChecks = append(withChecks, sent{c, c.record})
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	var err error
+	if deleted {
+		err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, ServiceID: id})
+	} else {
+		body := &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Service: &rec}
+		for _, w := range withChecks {
+			body.Checks = append(body.Checks, w.rec)
+		}
+		err = s.cfg.Writer.ApplyCatalog(ctx, body)
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.services[id]; cur == sv && cur.deleted == deleted {
+		if deleted {
+			delete(s.services, id)
+		} else {
+			cur.inSync = true
+		}
+	}
+	for _, w := range withChecks {
+		s.checkSent(w.c, w.rec, false)
+	}
+	return nil
+}
+
+// syncCheck writes one check's registration, status or removal.
+func (s *State) syncCheck(ctx context.Context, node event.Node, id string) error {
+	s.mu.Lock()
+	c := s.checks[id]
+	if c == nil { // sent with its service meanwhile
+		s.mu.Unlock()
+		return nil
+	}
+	deleted, rec, registered, dirty := c.deleted, c.record, c.inSync, c.statusDirty
+	s.mu.Unlock()
+	if registered && !deleted && !dirty {
+		return nil
+	}
+	var err error
+	switch {
+	case deleted:
+		err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, CheckID: id})
+	case registered:
+		err = s.cfg.Writer.ApplyCatalog(ctx, &command.CheckStatusBody{Node: s.cfg.NodeName, CheckID: id, Status: rec.Status, Output: rec.Output})
+	default:
+		err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogRegisterBody{Node: node, SkipNodeUpdate: true, Checks: []event.Check{rec}})
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checkSent(c, rec, deleted)
+	return nil
+}
+
+// checkSent records that rec, a copy of c's record, reached the catalog;
+// callers hold s.mu. A status that changed meanwhile stays dirty for the
+// next pass.
+func (s *State) checkSent(c *check, rec event.Check, deleted bool) {
+	cur := s.checks[rec.CheckID]
+	if cur != c || cur.deleted != deleted {
+		return
+	}
+	switch {
+	case deleted:
+		delete(s.checks, rec.CheckID)
+	case cur.record.Status == rec.Status && cur.record.Output == rec.Output:
+		cur.inSync, cur.statusDirty = true, false
+	default:
+		cur.inSync = true
+	}
 }
 
 func (s *State) outOfSyncServices() []string {
