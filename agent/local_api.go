@@ -149,7 +149,7 @@ func (a *Agent) Reload() error {
 func (a *Agent) syncNow() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 7*time.Second)
 	defer cancel()
-	if err := a.local.Sync(ctx); err != nil {
+	if err := a.local.SyncChanges(ctx); err != nil {
 		a.log.Warn("catalog sync after a local change failed; it will be retried", "error", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/agent/checks"
@@ -90,7 +91,12 @@ type State struct {
 	checks   map[string]*check
 	nodeSync bool // the node itself is registered
 
-	syncMu  sync.Mutex // one sync pass at a time
+	syncMu sync.Mutex // one sync pass at a time
+	// changes counts local changes; synced is the count the last
+	// successful pass started from. Callers of SyncChanges that queue
+	// behind a running pass are often covered by it (a group commit).
+	changes atomic.Uint64
+	synced  atomic.Uint64
 	trigger chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -169,6 +175,7 @@ func (s *State) Stop() {
 }
 
 func (s *State) kick() {
+	s.changes.Add(1)
 	select {
 	case s.trigger <- struct{}{}:
 	default:
@@ -495,6 +502,29 @@ func (s *State) CheckSources(src Source) []string {
 func (s *State) Sync(ctx context.Context) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	return s.syncLocked(ctx)
+}
+
+// SyncChanges returns once every local change made before the call is in
+// the catalog, running a pass only if no pass that started after those
+// changes has completed meanwhile.
+func (s *State) SyncChanges(ctx context.Context) error {
+	want := s.changes.Load()
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced.Load() >= want {
+		return nil
+	}
+	return s.syncLocked(ctx)
+}
+
+func (s *State) syncLocked(ctx context.Context) (err error) {
+	start := s.changes.Load()
+	defer func() {
+		if err == nil {
+			s.synced.Store(start)
+		}
+	}()
 
 	s.mu.Lock()
 	nodeSync := s.nodeSync
@@ -523,8 +553,9 @@ func (s *State) Sync(ctx context.Context) error {
 		errs = append(errs, err)
 		errMu.Unlock()
 	}
+	pending := s.pendingServiceChecks()
 	parallel(s.outOfSyncServices(), func(id string) {
-		if err := s.syncService(ctx, node, id); err != nil {
+		if err := s.syncService(ctx, node, id, pending[id]); err != nil {
 			fail(fmt.Errorf("service %s: %w", id, err))
 		}
 	})
@@ -553,9 +584,23 @@ func parallel(ids []string, fn func(string)) {
 	wg.Wait()
 }
 
+// pendingServiceChecks maps each service ID to its checks that the catalog
+// lacks, found in one scan for the whole pass.
+func (s *State) pendingServiceChecks() map[string][]*check {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]*check{}
+	for _, c := range s.checks {
+		if c.record.ServiceID != "" && !c.deleted && !c.inSync {
+			out[c.record.ServiceID] = append(out[c.record.ServiceID], c)
+		}
+	}
+	return out
+}
+
 // syncService registers a service together with those of its checks the
-// catalog lacks, in one command, or deregisters it.
-func (s *State) syncService(ctx context.Context, node event.Node, id string) error {
+// catalog lacks (pending), in one command, or deregisters it.
+func (s *State) syncService(ctx context.Context, node event.Node, id string, pending []*check) error {
 	s.mu.Lock()
 	sv := s.services[id]
 	deleted, rec := sv.deleted, sv.record
@@ -565,8 +610,8 @@ func (s *State) syncService(ctx context.Context, node event.Node, id string) err
 	}
 	var withChecks []sent
 	if !deleted {
-		for _, c := range s.checks {
-			if c.record.ServiceID == id && !c.deleted && !c.inSync {
+		for _, c := range pending {
+			if s.checks[c.record.CheckID] == c && !c.deleted && !c.inSync {
 				withChecks = append(withChecks, sent{c, c.record})
 			}
 		}
