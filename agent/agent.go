@@ -102,6 +102,11 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startPublishers(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.runSessionReaper(ctx)
+	}()
 	a.startLocal()
 	if err := a.registerSelf(); err != nil {
 		return err

@@ -136,3 +136,6 @@ func (a *Agent) Peers(ctx context.Context) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// NodeName is the agent's node name.
+func (a *Agent) NodeName() string { return a.cfg.NodeName }

@@ -36,6 +36,7 @@ type Event struct {
 	Node    *Node    `json:",omitempty"`
 	Service *Service `json:",omitempty"`
 	Check   *Check   `json:",omitempty"`
+	Session *Session `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.
@@ -72,4 +73,39 @@ type Source interface {
 	// ScanCatalog calls the functions for every node, service instance and
 	// check; any of them may be nil.
 	ScanCatalog(node func(*Node) error, service func(*Service) error, check func(*Check) error) error
+	// ScanSessions calls fn for every session.
+	ScanSessions(fn func(*Session) error) error
+}
+
+// Session event types (kv shard).
+const (
+	// SessionUpdated: a session was created or renewed. Session holds it.
+	SessionUpdated Type = "session.updated"
+	// SessionDeleted: a session was destroyed or invalidated; the locks it
+	// held were released or their keys deleted, each with its own event.
+	SessionDeleted Type = "session.deleted"
+)
+
+// Session is a session in Consul's SessionEntry JSON shape.
+type Session struct {
+	ID            string
+	Name          string
+	Node          string
+	LockDelay     int64 // nanoseconds, as Consul's JSON has it
+	Behavior      string
+	TTL           string
+	NodeChecks    []string
+	ServiceChecks []ServiceCheck
+	CreateIndex   uint64
+	ModifyIndex   uint64
+	// Deadline is when a TTL session expires unless renewed, in Unix
+	// nanoseconds decided by the proposer; 0 without a TTL. Herald's own
+	// field; Consul's clients ignore it.
+	Deadline int64 `json:",omitempty"`
+}
+
+// ServiceCheck names a service check a session depends on.
+type ServiceCheck struct {
+	ID        string
+	Namespace string
 }

@@ -32,6 +32,8 @@ type Agent interface {
 	LeaderAddress() string
 	// Peers are the server addresses of the voters.
 	Peers(ctx context.Context) ([]string, error)
+	// NodeName is the agent's node, the default node of new sessions.
+	NodeName() string
 }
 
 // Config is what the API serves from.
@@ -86,6 +88,13 @@ func New(cfg Config) *Server {
 	s.route("/v1/agent/reload", s.agentReload, "PUT")
 	s.route("/v1/agent/health/service/id/", s.agentHealthByID, "GET")
 	s.route("/v1/agent/health/service/name/", s.agentHealthByName, "GET")
+
+	s.route("/v1/session/create", s.sessionCreate, "PUT")
+	s.route("/v1/session/destroy/", s.sessionDestroy, "PUT")
+	s.route("/v1/session/renew/", s.sessionRenew, "PUT")
+	s.route("/v1/session/info/", s.sessionInfo, "GET")
+	s.route("/v1/session/node/", s.sessionNode, "GET")
+	s.route("/v1/session/list", s.sessionList, "GET")
 
 	s.route("/v1/catalog/register", s.catalogRegister, "PUT")
 	s.route("/v1/catalog/deregister", s.catalogDeregister, "PUT")

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"sort"
 	"strings"
 	"sync"
 
@@ -31,15 +32,22 @@ type KV struct {
 	index     uint64
 	keyWatch  notifier
 	treeWatch notifier // by prefix, "" for the whole tree
+
+	// Sessions live in the kv shard with the locks they hold.
+	sessions      map[string]*event.Session
+	sessionsIndex uint64
+	sessionWatch  notifier // one name: "sessions"
 }
 
 // NewKV returns an empty tree.
 func NewKV() *KV {
 	return &KV{
-		entries:    btree.NewG(32, func(a, b *event.KVEntry) bool { return a.Key < b.Key }),
-		tombstones: btree.NewG(32, func(a, b tombstone) bool { return a.key < b.key }),
-		keyWatch:   notifier{},
-		treeWatch:  notifier{},
+		entries:      btree.NewG(32, func(a, b *event.KVEntry) bool { return a.Key < b.Key }),
+		tombstones:   btree.NewG(32, func(a, b tombstone) bool { return a.key < b.key }),
+		keyWatch:     notifier{},
+		treeWatch:    notifier{},
+		sessions:     map[string]*event.Session{},
+		sessionWatch: notifier{},
 	}
 }
 
@@ -53,8 +61,17 @@ func (kv *KV) Load(index uint64, src event.Source) error {
 	if err != nil {
 		return err
 	}
+	sessions := map[string]*event.Session{}
+	if err := src.ScanSessions(func(s *event.Session) error {
+		sessions[s.ID] = s
+		return nil
+	}); err != nil {
+		return err
+	}
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
+	kv.sessions, kv.sessionsIndex = sessions, index
+	kv.sessionWatch.fireAll()
 	kv.entries = entries
 	kv.tombstones.Clear(false)
 	kv.tombFloor = index
@@ -78,6 +95,15 @@ func (kv *KV) Apply(index uint64, events []event.Event) {
 		case event.KVDeleted:
 			kv.entries.Delete(&event.KVEntry{Key: ev.Key})
 			kv.tombstones.ReplaceOrInsert(tombstone{key: ev.Key, index: index})
+		case event.SessionUpdated, event.SessionDeleted:
+			if ev.Type == event.SessionUpdated {
+				kv.sessions[ev.Session.ID] = ev.Session
+			} else {
+				delete(kv.sessions, ev.Session.ID)
+			}
+			kv.sessionsIndex = index
+			kv.sessionWatch.fire("sessions")
+			continue
 		default:
 			continue
 		}
@@ -218,4 +244,29 @@ func (kv *KV) prefixIndex(prefix string, entriesIndex uint64) uint64 {
 		return nonZero(kv.index)
 	}
 	return index
+}
+
+// Sessions returns the sessions that keep returns true for (all of them
+// when keep is nil), sorted by ID, with the sessions' index.
+func (kv *KV) Sessions(keep func(*event.Session) bool, watch bool) ([]*event.Session, uint64, <-chan struct{}) {
+	defer kv.lock(watch)()
+	out := []*event.Session{}
+	for _, s := range kv.sessions {
+		if keep == nil || keep(s) {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	var ch <-chan struct{}
+	if watch {
+		ch = kv.sessionWatch.watch("sessions")
+	}
+	return out, nonZero(max(kv.sessionsIndex, kv.index)), ch
+}
+
+// Session returns one session, nil if there is none.
+func (kv *KV) Session(id string) *event.Session {
+	kv.mu.RLock()
+	defer kv.mu.RUnlock()
+	return kv.sessions[id]
 }

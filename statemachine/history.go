@@ -17,7 +17,7 @@ import (
 // command applied; ages are measured against it rather than the clock, so
 // every replica trims identically.
 func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int64) error {
-	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), catalog: newPebbleCatalog(batch, true)}
+	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), sessions: newPebbleSessions(batch, true), catalog: newPebbleCatalog(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1
@@ -154,11 +154,17 @@ func (o *Offline) ReplayKV(index uint64) ([]*event.KVEntry, error) {
 	}); err != nil {
 		return nil, err
 	}
+	sessions := newMemSessions()
+	if err := scanJSON(o.db.NewIter, []byte{baseOf(areaSessions)}, func(s *event.Session) error {
+		return sessions.putSession(s)
+	}); err != nil {
+		return nil, err
+	}
 	err := o.History(o.histFirst, index, func(h HistoryEntry) error {
 		if h.Err != nil {
 			return fmt.Errorf("history entry %d: %w", h.Index, h.Err)
 		}
-		_, err := apply(stores{kv: state}, h.Index, h.Command, func(event.Event) {})
+		_, err := apply(stores{kv: state, sessions: sessions}, h.Index, h.Command, func(event.Event) {})
 		return err
 	})
 	if err != nil {

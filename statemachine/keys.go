@@ -16,12 +16,14 @@ const (
 	areaNodes    byte = 0x11 // lower-case node name -> JSON event.Node
 	areaServices byte = 0x12 // node \x00 service ID (lower case) -> JSON event.Service
 	areaChecks   byte = 0x13 // node \x00 check ID (lower case) -> JSON event.Check
+	areaSessions byte = 0x14 // session ID -> JSON event.Session
+	areaLockWait byte = 0x15 // KV key -> end of its lock delay (Unix ns, big-endian)
 
 	baseFlag byte = 0x80
 )
 
 // dataAreas are the areas that hold the state, and that snapshots carry.
-var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks}
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait}
 
 // baseOf is the base-image twin of a data area.
 func baseOf(area byte) byte { return area | baseFlag }

@@ -22,7 +22,7 @@ func failed(format string, args ...any) error {
 // entries a transaction reports for the operation, a *refusedError when the
 // operation is refused, or another error when the store failed. Changes are
 // reported through emit in the order they happen.
-func applyKVOp(s kvStore, idx uint64, op *command.KVOp, emit func(event.Event)) ([]*event.KVEntry, error) {
+func applyKVOp(s kvStore, sessions sessionStore, idx uint64, now int64, op *command.KVOp, emit func(event.Event)) ([]*event.KVEntry, error) {
 	updated := func(e *event.KVEntry) {
 		emit(event.Event{Type: event.KVUpdated, Shard: event.ShardKV, Index: idx, Key: e.Key, KV: e})
 	}
@@ -131,9 +131,62 @@ func applyKVOp(s kvStore, idx uint64, op *command.KVOp, emit func(event.Event)) 
 		}
 		return nil, nil
 
-	case command.KVLock, command.KVUnlock, command.KVCheckSession:
-		// Sessions do not exist yet, so no session ID can be valid.
-		return nil, failed("invalid session %q", op.Session)
+	case command.KVLock:
+		sess, err := sessions.session(op.Session)
+		if err != nil {
+			return nil, err
+		}
+		if sess == nil {
+			return nil, failed("invalid session %q", op.Session)
+		}
+		e := &event.KVEntry{Key: op.Key, Flags: op.Flags, Value: op.Value, CreateIndex: idx, ModifyIndex: idx,
+			Session: op.Session, LockIndex: 1}
+		if existing != nil {
+			e.CreateIndex, e.LockIndex = existing.CreateIndex, existing.LockIndex+1
+			switch existing.Session {
+			case op.Session:
+				// The holder may update its key; the lock does not move.
+				e.LockIndex = existing.LockIndex
+			case "":
+			default:
+				return nil, failed("failed to lock key %q, lock is already held", op.Key)
+			}
+		}
+		if existing == nil || existing.Session != op.Session {
+			until, err := sessions.lockDelay(op.Key)
+			if err != nil {
+				return nil, err
+			}
+			if now < until {
+				return nil, failed("failed to lock key %q, lock delay in effect", op.Key)
+			}
+		}
+		if err := s.put(e); err != nil {
+			return nil, err
+		}
+		updated(e)
+		return withoutValue(e), nil
+
+	case command.KVUnlock:
+		if existing == nil || existing.Session != op.Session {
+			return nil, failed("failed to unlock key %q, lock isn't held, or is held by another session", op.Key)
+		}
+		e := &event.KVEntry{Key: op.Key, Flags: op.Flags, Value: op.Value, CreateIndex: existing.CreateIndex,
+			ModifyIndex: idx, LockIndex: existing.LockIndex}
+		if err := s.put(e); err != nil {
+			return nil, err
+		}
+		updated(e)
+		return withoutValue(e), nil
+
+	case command.KVCheckSession:
+		if existing == nil {
+			return nil, failed("key %q doesn't exist", op.Key)
+		}
+		if existing.Session != op.Session {
+			return nil, failed("failed session check for key %q, current session %q != %q", op.Key, existing.Session, op.Session)
+		}
+		return withoutValue(existing), nil
 	}
 	return nil, failed("unknown KV verb %q", op.Verb)
 }

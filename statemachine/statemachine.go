@@ -178,7 +178,7 @@ func readU64(r interface {
 func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	batch := s.db.NewIndexedBatch()
 	defer batch.Close()
-	live := stores{kv: newPebbleKV(batch, areaKV), catalog: newPebbleCatalog(batch, false)}
+	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false)}
 
 	var changes []indexEvents
 	var newest int64
@@ -242,8 +242,9 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 
 // stores are the views of the state that apply logic writes through.
 type stores struct {
-	kv      kvStore
-	catalog catalogStore
+	kv       kvStore
+	sessions sessionStore
+	catalog  catalogStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -253,9 +254,15 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 	var err error
 	switch body := cmd.Body.(type) {
 	case *command.KVBody:
-		_, err = applyKVOp(st.kv, idx, &body.Op, emit)
+		_, err = applyKVOp(st.kv, st.sessions, idx, cmd.Time, &body.Op, emit)
 	case *command.KVTxnBody:
-		return applyKVTxn(st.kv, idx, body.Ops, emit)
+		return applyKVTxn(st.kv, st.sessions, idx, cmd.Time, body.Ops, emit)
+	case *command.SessionCreateBody:
+		err = applySessionCreate(st.sessions, idx, body, emit)
+	case *command.SessionDestroyBody:
+		err = applySessionDestroy(st.kv, st.sessions, idx, cmd.Time, body.ID, emit)
+	case *command.SessionRenewBody:
+		err = applySessionRenew(st.sessions, idx, body, emit)
 	case *command.CatalogRegisterBody:
 		err = applyRegister(st.catalog, idx, body, emit)
 	case *command.CatalogDeregisterBody:
@@ -277,12 +284,12 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 
 // applyKVTxn applies every operation or none. Like Consul, it runs all the
 // operations even after one failed, so the client learns every reason at once.
-func applyKVTxn(kv kvStore, idx uint64, ops []command.KVOp, emit func(event.Event)) (sm.Result, error) {
+func applyKVTxn(kv kvStore, sessions sessionStore, idx uint64, now int64, ops []command.KVOp, emit func(event.Event)) (sm.Result, error) {
 	tx := newOverlayKV(kv)
 	var out command.KVTxnResult
 	var events []event.Event
 	for i := range ops {
-		entries, err := applyKVOp(tx, idx, &ops[i], func(ev event.Event) { events = append(events, ev) })
+		entries, err := applyKVOp(tx, sessions, idx, now, &ops[i], func(ev event.Event) { events = append(events, ev) })
 		var refused *refusedError
 		if errors.As(err, &refused) {
 			out.Errors = append(out.Errors, command.KVTxnError{OpIndex: i, What: refused.what})
@@ -358,6 +365,10 @@ type dbSource struct {
 
 func (d dbSource) ScanKV(prefix string, fn func(*event.KVEntry) error) error {
 	return scanArea(d.r.NewIter, areaKV, prefix, fn)
+}
+
+func (d dbSource) ScanSessions(fn func(*event.Session) error) error {
+	return scanJSON(d.r.NewIter, []byte{areaSessions}, fn)
 }
 
 func (d dbSource) ScanCatalog(node func(*event.Node) error, service func(*event.Service) error, check func(*event.Check) error) error {

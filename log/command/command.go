@@ -21,6 +21,11 @@ const (
 	TypeCatalogDeregister
 	// TypeCheckStatus records a check's status transition.
 	TypeCheckStatus
+	// TypeSessionCreate, TypeSessionDestroy and TypeSessionRenew manage
+	// sessions in the kv shard, where the locks they hold are judged.
+	TypeSessionCreate
+	TypeSessionDestroy
+	TypeSessionRenew
 )
 
 // Flags in the envelope.
@@ -77,6 +82,9 @@ var newBody = map[Type]func() Body{
 	TypeCatalogRegister:   func() Body { return new(CatalogRegisterBody) },
 	TypeCatalogDeregister: func() Body { return new(CatalogDeregisterBody) },
 	TypeCheckStatus:       func() Body { return new(CheckStatusBody) },
+	TypeSessionCreate:     func() Body { return new(SessionCreateBody) },
+	TypeSessionDestroy:    func() Body { return new(SessionDestroyBody) },
+	TypeSessionRenew:      func() Body { return new(SessionRenewBody) },
 }
 
 // String names a type for logs and `herald debug log`.
@@ -92,6 +100,12 @@ func (t Type) String() string {
 		return "deregister"
 	case TypeCheckStatus:
 		return "check-status"
+	case TypeSessionCreate:
+		return "session-create"
+	case TypeSessionDestroy:
+		return "session-destroy"
+	case TypeSessionRenew:
+		return "session-renew"
 	}
 	return fmt.Sprintf("type-%d", uint16(t))
 }

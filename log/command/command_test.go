@@ -23,6 +23,11 @@ func TestRoundTrip(t *testing.T) {
 		{Body: &CatalogRegisterBody{Node: event.Node{Node: "bare"}}},
 		{Body: &CatalogDeregisterBody{Node: "n1", ServiceID: "web1"}},
 		{Body: &CheckStatusBody{Node: "n1", CheckID: "c1", Status: "critical", Output: "down"}},
+		{Time: 7, Body: &SessionCreateBody{Session: event.Session{ID: "s1", Name: "lock", Node: "n1", LockDelay: 15e9,
+			Behavior: "release", TTL: "10s", NodeChecks: []string{"serfHealth"},
+			ServiceChecks: []event.ServiceCheck{{ID: "web"}}, Deadline: 99}}},
+		{Body: &SessionDestroyBody{ID: "s1"}},
+		{Body: &SessionRenewBody{ID: "s1", Deadline: -3}},
 		{Flags: FlagIgnoreUnknown, Body: &KVTxnBody{Ops: []KVOp{
 			{Verb: KVCAS, Key: "k", Value: []byte{0, 1, 2}, Index: 0},
 			{Verb: KVDeleteTree, Key: "p/"},

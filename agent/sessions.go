@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/heraldhq/herald/event"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Session invalidation is choreographed across shards: sessions live in
+// the kv shard, the health they depend on in the catalog shard. The server
+// that leads the kv shard watches both projections and proposes a destroy
+// on the kv shard when a session's TTL has run out, its node is gone, or
+// one of its checks is critical. Deadlines are absolute times carried in
+// the commands; a server that has just become leader gives every session a
+// full TTL (twice the TTL, Consul's multiplier) before expiring it, as
+// Consul's new leaders do.
+
+// sessionSweep is how often the kv leader looks for sessions to invalidate.
+const sessionSweep = 200 * time.Millisecond
+
+func (a *Agent) runSessionReaper(ctx context.Context) {
+	t := time.NewTicker(sessionSweep)
+	defer t.Stop()
+	var leaderSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !a.host.IsLeader(hlog.ShardKV) {
+			leaderSince = time.Time{}
+			continue
+		}
+		now := time.Now()
+		if leaderSince.IsZero() {
+			leaderSince = now
+		}
+		sessions, _, _ := a.kv.Sessions(nil, false)
+		for _, s := range sessions {
+			if why := a.invalid(s, now, leaderSince); why != "" {
+				a.log.Info("invalidating session", "session", s.ID, "node", s.Node, "reason", why)
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_, err := a.host.Propose(pctx, hlog.ShardKV, command.Command{Time: now.UnixNano(),
+					Body: &command.SessionDestroyBody{ID: s.ID}})
+				cancel()
+				if err != nil {
+					a.log.Warn("cannot invalidate session", "session", s.ID, "error", err)
+				}
+			}
+		}
+	}
+}
+
+// invalid says why a session must go, or "" if it may stay.
+func (a *Agent) invalid(s *event.Session, now, leaderSince time.Time) string {
+	if s.Deadline > 0 {
+		deadline := time.Unix(0, s.Deadline)
+		if ttl, err := time.ParseDuration(s.TTL); err == nil {
+			if grace := leaderSince.Add(2 * ttl); grace.After(deadline) {
+				deadline = grace
+			}
+		}
+		if now.After(deadline) {
+			return "TTL expired"
+		}
+	}
+	info, _, _ := a.catalog.Node(s.Node, false)
+	if info == nil {
+		return "node deregistered"
+	}
+	status := map[string]string{}
+	for _, c := range info.Checks {
+		status[c.CheckID] = c.Status
+	}
+	ids := append([]string(nil), s.NodeChecks...)
+	for _, sc := range s.ServiceChecks {
+		ids = append(ids, sc.ID)
+	}
+	for _, id := range ids {
+		st, ok := status[id]
+		if !ok {
+			return "check " + id + " deregistered"
+		}
+		if st == event.HealthCritical {
+			return "check " + id + " critical"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,268 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Consul's session limits and defaults.
+const (
+	sessionTTLMin        = 10 * time.Second
+	sessionTTLMax        = 24 * time.Hour
+	defaultLockDelay     = 15 * time.Second
+	maxLockDelay         = 60 * time.Second
+	sessionTTLMultiplier = 2 // a TTL session lives up to twice its TTL, as in Consul
+)
+
+// apiSession is Consul's SessionEntry JSON.
+type apiSession struct {
+	ID            string
+	Name          string
+	Node          string
+	LockDelay     int64
+	Behavior      string
+	TTL           string
+	Checks        []string
+	NodeChecks    []string
+	ServiceChecks []event.ServiceCheck
+	CreateIndex   uint64
+	ModifyIndex   uint64
+}
+
+func toSession(s *event.Session) apiSession {
+	checks := strs(s.NodeChecks)
+	return apiSession{ID: s.ID, Name: s.Name, Node: s.Node, LockDelay: s.LockDelay, Behavior: s.Behavior, TTL: s.TTL,
+		Checks: checks, NodeChecks: checks, ServiceChecks: s.ServiceChecks,
+		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+}
+
+func toSessions(list []*event.Session) []apiSession {
+	out := make([]apiSession, len(list))
+	for i, s := range list {
+		out[i] = toSession(s)
+	}
+	return out
+}
+
+func newUUID() string {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
+}
+
+// lockDelay reads Consul's LockDelay: a duration string, or a number that
+// is seconds when small (Consul's rule) and nanoseconds otherwise.
+func lockDelay(raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return defaultLockDelay, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, err
+	}
+	var d time.Duration
+	switch v := v.(type) {
+	case float64:
+		d = time.Duration(v)
+		if v < 1000 {
+			d = time.Duration(v) * time.Second
+		}
+	case string:
+		p, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("invalid LockDelay %q", v)
+		}
+		d = p
+	default:
+		return 0, fmt.Errorf("invalid LockDelay %v", v)
+	}
+	if d < 0 || d > maxLockDelay {
+		return 0, fmt.Errorf("LockDelay must be between 0 and %v", maxLockDelay)
+	}
+	return d, nil
+}
+
+func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	var req struct {
+		Name          string
+		Node          string
+		LockDelay     json.RawMessage
+		Behavior      string
+		TTL           string
+		Checks        []string
+		NodeChecks    []string
+		ServiceChecks []event.ServiceCheck
+	}
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &req); err != nil {
+			return err
+		}
+	}
+	sess := event.Session{ID: newUUID(), Name: req.Name, Node: req.Node, Behavior: req.Behavior, TTL: req.TTL,
+		ServiceChecks: req.ServiceChecks}
+	if sess.Node == "" {
+		sess.Node = s.cfg.Agent.NodeName()
+	}
+	switch sess.Behavior {
+	case "":
+		sess.Behavior = "release"
+	case "release", "delete":
+	default:
+		return badRequest("Invalid Behavior setting '%s'", sess.Behavior)
+	}
+	delay, err := lockDelay(req.LockDelay)
+	if err != nil {
+		return badRequest("Request decode failed: %v", err)
+	}
+	sess.LockDelay = int64(delay)
+	now := s.cfg.Now()
+	if sess.TTL != "" {
+		ttl, err := time.ParseDuration(sess.TTL)
+		if err != nil {
+			return badRequest("Request decode failed: invalid TTL %q", sess.TTL)
+		}
+		if ttl != 0 && (ttl < sessionTTLMin || ttl > sessionTTLMax) {
+			return badRequest("Invalid Session TTL '%s', must be between [%v=%v]", sess.TTL, sessionTTLMin, sessionTTLMax)
+		}
+		if ttl > 0 {
+			sess.Deadline = now.Add(sessionTTLMultiplier * ttl).UnixNano()
+		}
+	}
+	// Checks is the old name of NodeChecks; with neither, a session depends
+	// on its node's serfHealth, as in Consul.
+	sess.NodeChecks = append(req.NodeChecks, req.Checks...)
+	if req.NodeChecks == nil && req.Checks == nil {
+		sess.NodeChecks = []string{"serfHealth"}
+	}
+	if err := s.checkSessionHealth(&sess); err != nil {
+		return err
+	}
+	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: now.UnixNano(), Body: &command.SessionCreateBody{Session: sess}})
+	if err != nil {
+		return err
+	}
+	if res.Value != command.ResultSucceeded {
+		return &apiError{http.StatusInternalServerError, refusalMessage(res.Data)}
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"ID": sess.ID})
+}
+
+// checkSessionHealth refuses a session whose node is unknown or whose
+// checks are missing or critical, with Consul's messages.
+func (s *Server) checkSessionHealth(sess *event.Session) error {
+	info, _, _ := s.cfg.Catalog.Node(sess.Node, false)
+	if info == nil {
+		return &apiError{http.StatusInternalServerError, "Missing node registration"}
+	}
+	byID := map[string]*event.Check{}
+	for _, c := range info.Checks {
+		byID[c.CheckID] = c
+	}
+	ids := append([]string(nil), sess.NodeChecks...)
+	for _, sc := range sess.ServiceChecks {
+		ids = append(ids, sc.ID)
+	}
+	for _, id := range ids {
+		c, ok := byID[id]
+		if !ok {
+			return &apiError{http.StatusInternalServerError, fmt.Sprintf("Missing check '%s' registration", id)}
+		}
+		if c.Status == event.HealthCritical {
+			return &apiError{http.StatusInternalServerError, fmt.Sprintf("Check '%s' is in critical state", id)}
+		}
+	}
+	return nil
+}
+
+func refusalMessage(data []byte) string {
+	var msg string
+	if json.Unmarshal(data, &msg) != nil || msg == "" {
+		return "request refused"
+	}
+	return msg
+}
+
+func (s *Server) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/session/destroy/")
+	if id == "" {
+		return badRequest("Missing session")
+	}
+	if _, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: s.cfg.Now().UnixNano(),
+		Body: &command.SessionDestroyBody{ID: id}}); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, true)
+}
+
+func (s *Server) sessionRenew(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	id := strings.TrimPrefix(r.URL.Path, "/v1/session/renew/")
+	sess := s.cfg.KV.Session(id)
+	if sess == nil {
+		return &apiError{http.StatusNotFound, fmt.Sprintf("Session id '%s' not found", id)}
+	}
+	if sess.TTL != "" {
+		ttl, _ := time.ParseDuration(sess.TTL)
+		now := s.cfg.Now()
+		res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: now.UnixNano(),
+			Body: &command.SessionRenewBody{ID: id, Deadline: now.Add(sessionTTLMultiplier * ttl).UnixNano()}})
+		if err != nil {
+			return err
+		}
+		if res.Value != command.ResultSucceeded {
+			return &apiError{http.StatusNotFound, refusalMessage(res.Data)}
+		}
+	}
+	if sess = s.cfg.KV.Session(id); sess == nil {
+		return &apiError{http.StatusNotFound, fmt.Sprintf("Session id '%s' not found", id)}
+	}
+	return writeJSON(w, http.StatusOK, []apiSession{toSession(sess)})
+}
+
+// readSessions serves the session reads, blocking included.
+func (s *Server) readSessions(w http.ResponseWriter, r *http.Request, keep func(*event.Session) bool) error {
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return err
+	}
+	if err := s.prepareRead(r, q, log.ShardKV); err != nil {
+		return err
+	}
+	list, index := blocking(r.Context(), q, func(watch bool) ([]*event.Session, uint64, <-chan struct{}) {
+		return s.cfg.KV.Sessions(keep, watch)
+	})
+	s.setMeta(w, q, log.ShardKV, index)
+	return writeJSON(w, http.StatusOK, toSessions(list))
+}
+
+func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) error {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/session/info/")
+	return s.readSessions(w, r, func(sess *event.Session) bool { return sess.ID == id })
+}
+
+func (s *Server) sessionNode(w http.ResponseWriter, r *http.Request) error {
+	node := strings.TrimPrefix(r.URL.Path, "/v1/session/node/")
+	return s.readSessions(w, r, func(sess *event.Session) bool { return strings.EqualFold(sess.Node, node) })
+}
+
+func (s *Server) sessionList(w http.ResponseWriter, r *http.Request) error {
+	return s.readSessions(w, r, nil)
+}

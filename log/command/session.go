@@ -1,0 +1,70 @@
+package command
+
+import "github.com/heraldhq/herald/event"
+
+// SessionCreateBody creates a session (TypeSessionCreate). The proposer
+// picks the ID and, for a TTL session, the first deadline.
+type SessionCreateBody struct{ Session event.Session }
+
+// SessionDestroyBody destroys or invalidates a session (TypeSessionDestroy):
+// its locks are released or their keys deleted, by its behavior, and the
+// released keys enter their lock delay.
+type SessionDestroyBody struct{ ID string }
+
+// SessionRenewBody moves a TTL session's deadline (TypeSessionRenew).
+type SessionRenewBody struct {
+	ID       string
+	Deadline int64
+}
+
+func (b *SessionCreateBody) Type() Type  { return TypeSessionCreate }
+func (b *SessionDestroyBody) Type() Type { return TypeSessionDestroy }
+func (b *SessionRenewBody) Type() Type   { return TypeSessionRenew }
+
+func (b *SessionCreateBody) encode(e *encoder) {
+	s := &b.Session
+	e.string(s.ID)
+	e.string(s.Name)
+	e.string(s.Node)
+	e.varint(s.LockDelay)
+	e.string(s.Behavior)
+	e.string(s.TTL)
+	e.strings(s.NodeChecks)
+	e.uvarint(uint64(len(s.ServiceChecks)))
+	for _, c := range s.ServiceChecks {
+		e.string(c.ID)
+		e.string(c.Namespace)
+	}
+	e.varint(s.Deadline)
+}
+
+func (b *SessionCreateBody) decode(d *decoder) error {
+	s := &b.Session
+	s.ID, s.Name, s.Node = d.string(), d.string(), d.string()
+	s.LockDelay = d.varint()
+	s.Behavior, s.TTL = d.string(), d.string()
+	s.NodeChecks = d.strings()
+	if n := d.count(2); n > 0 {
+		s.ServiceChecks = make([]event.ServiceCheck, n)
+		for i := range s.ServiceChecks {
+			s.ServiceChecks[i] = event.ServiceCheck{ID: d.string(), Namespace: d.string()}
+		}
+	}
+	s.Deadline = d.varint()
+	return d.err
+}
+
+func (b *SessionDestroyBody) encode(e *encoder) { e.string(b.ID) }
+func (b *SessionDestroyBody) decode(d *decoder) error {
+	b.ID = d.string()
+	return d.err
+}
+
+func (b *SessionRenewBody) encode(e *encoder) {
+	e.string(b.ID)
+	e.varint(b.Deadline)
+}
+func (b *SessionRenewBody) decode(d *decoder) error {
+	b.ID, b.Deadline = d.string(), d.varint()
+	return d.err
+}
