@@ -298,6 +298,7 @@ func (a *Agent) startHTTP() error {
 		Catalog:        a.catalog,
 		Agent:          a,
 		Local:          a,
+		Snapshots:      a,
 		Logger:         a.log.With("component", "http"),
 	})
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"io"
 	"net"
 	"runtime"
 	"sort"
@@ -139,3 +140,8 @@ func (a *Agent) Peers(ctx context.Context) ([]string, error) {
 
 // NodeName is the agent's node name.
 func (a *Agent) NodeName() string { return a.cfg.NodeName }
+
+// Export writes a snapshot of a shard's state (for /v1/snapshot).
+func (a *Agent) Export(shardID uint64, w io.Writer) (uint64, error) {
+	return a.shards[shardID].Export(w)
+}

@@ -77,6 +77,10 @@ type Source interface {
 	ScanSessions(fn func(*Session) error) error
 }
 
+// StateRestored: a snapshot replaced the shard's whole state; readers that
+// keep state must read it again. It carries no record.
+const StateRestored Type = "state.restored"
+
 // Session event types (kv shard).
 const (
 	// SessionUpdated: a session was created or renewed. Session holds it.

@@ -46,8 +46,10 @@ type Config struct {
 	Catalog        *projections.Catalog
 	Agent          Agent
 	// Local serves /v1/agent/* for the agent's own services and checks.
-	Local  LocalAgent
-	Logger *slog.Logger
+	Local LocalAgent
+	// Snapshots serves /v1/snapshot.
+	Snapshots Snapshotter
+	Logger    *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
 }
@@ -89,6 +91,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/agent/health/service/id/", s.agentHealthByID, "GET")
 	s.route("/v1/agent/health/service/name/", s.agentHealthByName, "GET")
 
+	s.route("/v1/snapshot", s.snapshotEndpoint, "GET", "PUT")
 	s.route("/v1/session/create", s.sessionCreate, "PUT")
 	s.route("/v1/session/destroy/", s.sessionDestroy, "PUT")
 	s.route("/v1/session/renew/", s.sessionRenew, "PUT")

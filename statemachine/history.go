@@ -95,8 +95,15 @@ func OpenOffline(dir string) (*Offline, error) {
 		return nil, fmt.Errorf("open %s (is the server stopped?): %w", dir, err)
 	}
 	o := &Offline{db: db}
+	var offset uint64
 	if o.applied, err = readU64(db, keyApplied); err == nil {
 		o.histFirst, err = readU64(db, keyHistoryFirst)
+	}
+	if err == nil {
+		offset, err = readU64(db, keyIndexOffset)
+	}
+	if o.applied > 0 {
+		o.applied += offset // the logical index, as the API showed it
 	}
 	if err != nil {
 		db.Close()
@@ -111,7 +118,7 @@ func OpenOffline(dir string) (*Offline, error) {
 // Close releases the database.
 func (o *Offline) Close() error { return o.db.Close() }
 
-// Applied is the last applied index.
+// Applied is the last applied index, as the API showed it.
 func (o *Offline) Applied() uint64 { return o.applied }
 
 // HistoryFirst is the oldest index still held in the history; the state

@@ -30,6 +30,7 @@ func baseOf(area byte) byte { return area | baseFlag }
 
 var (
 	keyApplied      = []byte{areaMeta, 'a'}
+	keyIndexOffset  = []byte{areaMeta, 'o'}  // logical index = Raft index + offset
 	keyHistoryFirst = []byte{areaLocal, 'h'} // first index held in areaHistory
 )
 

@@ -10,13 +10,21 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // A snapshot is the replicated areas of the database as a stream:
 //
-//	header:  "HERALDSS" | format version (1 byte) | applied index (8 bytes, big-endian)
+//	header:  "HERALDSS" | format version (1 byte) | applied Raft index (8 bytes)
+//	         | index offset (8 bytes)          (integers big-endian)
 //	records: area (1 byte) | key length (uvarint) | key | value length (uvarint) | value
 //	end:     0xff
+//
+// The same stream serves Dragonboat (a new or lagging replica) and
+// /v1/snapshot (Export, and a restore command carrying it); its logical
+// index is applied + offset.
 //
 // The history, the outbox and per-replica bookkeeping are local and not
 // included: a replica that recovers from a snapshot starts its history at the
@@ -24,7 +32,7 @@ import (
 var snapshotMagic = []byte("HERALDSS")
 
 const (
-	snapshotFormat byte = 1
+	snapshotFormat byte = 2
 	snapshotEnd    byte = 0xff
 	// recoverChunk bounds the Pebble batch a recovery builds before it
 	// commits, so a large snapshot never needs its size again in memory.
@@ -32,24 +40,48 @@ const (
 )
 
 type snapshotState struct {
-	snap    *pebble.Snapshot
-	applied uint64
+	snap *pebble.Snapshot
 }
 
 // PrepareSnapshot pins the current state; SaveSnapshot streams it while
 // Update goes on.
 func (s *StateMachine) PrepareSnapshot() (interface{}, error) {
-	return &snapshotState{snap: s.db.NewSnapshot(), applied: s.applied.Load()}, nil
+	return &snapshotState{snap: s.db.NewSnapshot()}, nil
 }
 
-// SaveSnapshot writes the pinned state to w.
+// Export writes a consistent snapshot of the shard to w, as SaveSnapshot
+// does, while Update goes on, and returns its logical index.
+func (s *StateMachine) Export(w io.Writer) (uint64, error) {
+	s.mu.RLock()
+	if s.db == nil {
+		s.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	st := &snapshotState{snap: s.db.NewSnapshot()}
+	s.mu.RUnlock()
+	applied, _ := readU64(st.snap, keyApplied)
+	offset, _ := readU64(st.snap, keyIndexOffset)
+	return applied + offset, s.SaveSnapshot(st, w, nil)
+}
+
+// SaveSnapshot writes the pinned state to w. The applied index and offset
+// are read from the pinned state itself, so they match the data exactly.
 func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan struct{}) error {
 	st := ctx.(*snapshotState)
 	defer st.snap.Close()
+	applied, err := readU64(st.snap, keyApplied)
+	if err != nil {
+		return err
+	}
+	offset, err := readU64(st.snap, keyIndexOffset)
+	if err != nil {
+		return err
+	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	bw.Write(snapshotMagic)
 	bw.WriteByte(snapshotFormat)
-	bw.Write(u64Bytes(st.applied))
+	bw.Write(u64Bytes(applied))
+	bw.Write(u64Bytes(offset))
 	var lenBuf [binary.MaxVarintLen64]byte
 	for _, area := range dataAreas {
 		it := st.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
@@ -81,17 +113,53 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 	return bw.Flush()
 }
 
+// snapshotHeader reads a stream's header.
+func snapshotHeader(r io.Reader) (applied, offset uint64, err error) {
+	header := make([]byte, len(snapshotMagic)+1+16)
+	if _, err := io.ReadFull(r, header); err != nil {
+		return 0, 0, fmt.Errorf("snapshot header: %w", err)
+	}
+	if !bytes.Equal(header[:len(snapshotMagic)], snapshotMagic) || header[len(snapshotMagic)] != snapshotFormat {
+		return 0, 0, errors.New("not a Herald snapshot of a known format")
+	}
+	n := len(snapshotMagic) + 1
+	return u64(header[n : n+8]), u64(header[n+8 : n+16]), nil
+}
+
+// snapshotRecords calls fn for each record of a stream after its header.
+func snapshotRecords(r *bufio.Reader, fn func(area byte, key, value []byte) error) error {
+	for {
+		area, err := r.ReadByte()
+		if err != nil {
+			return fmt.Errorf("snapshot record: %w", err)
+		}
+		if area == snapshotEnd {
+			return nil
+		}
+		if area&baseFlag != 0 || area < areaKV {
+			return fmt.Errorf("snapshot record in area %#x, which snapshots never carry", area)
+		}
+		key, err := readChunk(r)
+		if err != nil {
+			return err
+		}
+		value, err := readChunk(r)
+		if err != nil {
+			return err
+		}
+		if err := fn(area, key, value); err != nil {
+			return err
+		}
+	}
+}
+
 // RecoverFromSnapshot replaces the whole state with the snapshot's.
 func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
 	br := bufio.NewReaderSize(r, 256<<10)
-	header := make([]byte, len(snapshotMagic)+1+8)
-	if _, err := io.ReadFull(br, header); err != nil {
-		return fmt.Errorf("snapshot header: %w", err)
+	applied, offset, err := snapshotHeader(br)
+	if err != nil {
+		return err
 	}
-	if !bytes.Equal(header[:len(snapshotMagic)], snapshotMagic) || header[len(snapshotMagic)] != snapshotFormat {
-		return errors.New("not a Herald snapshot of a known format")
-	}
-	applied := u64(header[len(snapshotMagic)+1:])
 
 	// Everything but the local bookkeeping goes: data, base image, history
 	// and outbox all describe the state being replaced.
@@ -117,25 +185,7 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 		batch = s.db.NewBatch()
 		return nil
 	}
-	for {
-		area, err := br.ReadByte()
-		if err != nil {
-			return fmt.Errorf("snapshot record: %w", err)
-		}
-		if area == snapshotEnd {
-			break
-		}
-		key, err := readChunk(br)
-		if err != nil {
-			return err
-		}
-		value, err := readChunk(br)
-		if err != nil {
-			return err
-		}
-		if area&baseFlag != 0 || area < areaKV {
-			return fmt.Errorf("snapshot record in area %#x, which snapshots never carry", area)
-		}
+	err = snapshotRecords(br, func(area byte, key, value []byte) error {
 		batch.Set(append([]byte{area}, key...), value, nil)
 		batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
 		if batch.Len() > recoverChunk {
@@ -144,13 +194,17 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 				return sm.ErrSnapshotStopped
 			default:
 			}
-			if err := commit(false); err != nil {
-				return err
-			}
+			return commit(false)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	s.histFirst = applied + 1
+	s.offset = offset
+	s.histFirst = s.logical(applied) + 1
 	batch.Set(keyHistoryFirst, u64Bytes(s.histFirst), nil)
+	batch.Set(keyIndexOffset, u64Bytes(offset), nil)
 	// The applied index comes back only with the final, synced commit: a
 	// crash midway leaves none, and Dragonboat recovers from the snapshot
 	// again.
@@ -160,12 +214,57 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 	}
 	batch.Close()
 	s.applied.Store(applied)
-	s.outboxTrimmed.Store(applied)
-	s.tail.reset(applied + 1)
-	if err := s.cfg.Sink.Load(applied, dbSource{s.db}); err != nil {
+	s.outboxTrimmed.Store(s.logical(applied))
+	s.tail.reset(s.logical(applied) + 1)
+	if err := s.cfg.Sink.Load(s.logical(applied), dbSource{s.db}); err != nil {
 		return fmt.Errorf("reload projections: %w", err)
 	}
 	return nil
+}
+
+// applyRestore applies a restore command at Raft index raftIndex: the
+// snapshot's data replaces the state, and the offset moves so that this
+// entry's logical index follows the snapshot's. The history starts afresh
+// from the restored state, which becomes its base image.
+func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *command.RestoreBody) (sm.Result, []event.Event, error) {
+	br := bufio.NewReader(bytes.NewReader(b.Data))
+	applied, offset, err := snapshotHeader(br)
+	if err != nil {
+		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil, nil
+	}
+	// Check the whole stream before touching anything.
+	if err := snapshotRecords(br, func(byte, []byte, []byte) error { return nil }); err != nil {
+		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil, nil
+	}
+	if snapIndex := applied + offset; snapIndex >= s.logical(raftIndex) {
+		s.offset = snapIndex + 1 - raftIndex
+	}
+	for _, r := range [][2][]byte{{{areaKV}, {0xff}}, {{areaHistory}, {areaHistory + 1}}} {
+		if err := batch.DeleteRange(r[0], r[1], nil); err != nil {
+			return sm.Result{}, nil, err
+		}
+	}
+	br = bufio.NewReader(bytes.NewReader(b.Data))
+	snapshotHeader(br)
+	err = snapshotRecords(br, func(area byte, key, value []byte) error {
+		if err := batch.Set(append([]byte{area}, key...), value, nil); err != nil {
+			return err
+		}
+		return batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
+	})
+	if err != nil {
+		return sm.Result{}, nil, err
+	}
+	index := s.logical(raftIndex)
+	s.histFirst = index + 1
+	if err := batch.Set(keyHistoryFirst, u64Bytes(s.histFirst), nil); err != nil {
+		return sm.Result{}, nil, err
+	}
+	if err := batch.Set(keyIndexOffset, u64Bytes(s.offset), nil); err != nil {
+		return sm.Result{}, nil, err
+	}
+	return sm.Result{Value: command.ResultSucceeded},
+		[]event.Event{{Type: event.StateRestored, Shard: s.cfg.Shard, Index: index}}, nil
 }
 
 func readChunk(r *bufio.Reader) ([]byte, error) {

@@ -64,6 +64,11 @@ type StateMachine struct {
 	db        *pebble.DB
 	applied   atomic.Uint64
 	histFirst uint64 // only touched on the apply goroutine
+	// offset turns Raft indexes into the logical indexes that Herald shows
+	// (X-Consul-Index, CreateIndex, event indexes): it is zero until a
+	// snapshot restore carries the state, and the indexes, of another
+	// cluster forward, as Consul's restore does.
+	offset uint64
 
 	outboxTrimmed atomic.Uint64 // highest index the outbox deleted
 	tail          outboxTail    // the newest outbox events, in memory
@@ -138,6 +143,9 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	if err == nil {
 		s.histFirst, err = readU64(db, keyHistoryFirst)
 	}
+	if err == nil {
+		s.offset, err = readU64(db, keyIndexOffset)
+	}
 	if err != nil {
 		db.Close()
 		return 0, err
@@ -145,7 +153,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	if s.histFirst == 0 {
 		s.histFirst = 1
 	}
-	if err := s.cfg.Sink.Load(applied, dbSource{db}); err != nil {
+	if err := s.cfg.Sink.Load(s.logical(applied), dbSource{db}); err != nil {
 		db.Close()
 		return 0, fmt.Errorf("load projections of shard %s: %w", s.cfg.Shard, err)
 	}
@@ -153,7 +161,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	s.db = db
 	s.mu.Unlock()
 	s.applied.Store(applied)
-	s.tail.reset(applied + 1)
+	s.tail.reset(s.logical(applied) + 1)
 	s.openedOnce.Do(func() { close(s.opened) })
 	s.log.Debug("state opened", "applied", applied, "history_first", s.histFirst)
 	return applied, nil
@@ -173,6 +181,14 @@ func readU64(r interface {
 	return u64(v), nil
 }
 
+// logical is the index Herald shows for a Raft index.
+func (s *StateMachine) logical(raftIndex uint64) uint64 {
+	if raftIndex == 0 {
+		return 0
+	}
+	return raftIndex + s.offset
+}
+
 // Update applies committed entries in one Pebble batch together with the new
 // applied index, then feeds the events to the sink and the outbox's readers.
 func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
@@ -182,6 +198,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 
 	var changes []indexEvents
 	var newest int64
+	restored := false
 	for i := range entries {
 		e := &entries[i]
 		cmd, err := command.Decode(e.Cmd)
@@ -197,28 +214,34 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 				s.cfg.Shard, e.Index, err)
 		}
 		var events []event.Event
-		res, err := apply(live, e.Index, cmd, func(ev event.Event) { events = append(events, ev) })
+		var res sm.Result
+		if rb, ok := cmd.Body.(*command.RestoreBody); ok {
+			res, events, err = s.applyRestore(batch, e.Index, rb)
+			restored = restored || res.Value == command.ResultSucceeded
+		} else {
+			res, err = apply(live, s.logical(e.Index), cmd, func(ev event.Event) { events = append(events, ev) })
+			if err == nil {
+				err = batch.Set(indexKey(areaHistory, s.logical(e.Index)), e.Cmd, nil)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
 		}
 		e.Result = res
-		if err := batch.Set(indexKey(areaHistory, e.Index), e.Cmd, nil); err != nil {
-			return nil, err
-		}
 		if len(events) > 0 {
 			payload, err := json.Marshal(events)
 			if err != nil {
 				return nil, err
 			}
-			if err := batch.Set(indexKey(areaOutbox, e.Index), payload, nil); err != nil {
+			if err := batch.Set(indexKey(areaOutbox, s.logical(e.Index)), payload, nil); err != nil {
 				return nil, err
 			}
-			changes = append(changes, indexEvents{e.Index, events})
+			changes = append(changes, indexEvents{s.logical(e.Index), events})
 		}
 		newest = cmd.Time
 	}
 	last := entries[len(entries)-1].Index
-	if err := s.trimHistory(batch, last, newest); err != nil {
+	if err := s.trimHistory(batch, s.logical(last), newest); err != nil {
 		return nil, fmt.Errorf("shard %s: trim history: %w", s.cfg.Shard, err)
 	}
 	if err := batch.Set(keyApplied, u64Bytes(last), nil); err != nil {
@@ -230,8 +253,15 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		return nil, fmt.Errorf("shard %s: commit: %w", s.cfg.Shard, err)
 	}
 	s.applied.Store(last)
-	for _, c := range changes {
-		s.cfg.Sink.Apply(c.index, c.events)
+	if restored {
+		// The whole state was replaced: projections start over from it.
+		if err := s.cfg.Sink.Load(s.logical(last), dbSource{s.db}); err != nil {
+			return nil, fmt.Errorf("shard %s: reload projections after a restore: %w", s.cfg.Shard, err)
+		}
+	} else {
+		for _, c := range changes {
+			s.cfg.Sink.Apply(c.index, c.events)
+		}
 	}
 	if len(changes) > 0 {
 		s.tail.append(changes)

@@ -26,6 +26,8 @@ const (
 	TypeSessionCreate
 	TypeSessionDestroy
 	TypeSessionRenew
+	// TypeRestore replaces a shard's state with a snapshot's.
+	TypeRestore
 )
 
 // Flags in the envelope.
@@ -85,6 +87,7 @@ var newBody = map[Type]func() Body{
 	TypeSessionCreate:     func() Body { return new(SessionCreateBody) },
 	TypeSessionDestroy:    func() Body { return new(SessionDestroyBody) },
 	TypeSessionRenew:      func() Body { return new(SessionRenewBody) },
+	TypeRestore:           func() Body { return new(RestoreBody) },
 }
 
 // String names a type for logs and `herald debug log`.
@@ -106,6 +109,8 @@ func (t Type) String() string {
 		return "session-destroy"
 	case TypeSessionRenew:
 		return "session-renew"
+	case TypeRestore:
+		return "restore"
 	}
 	return fmt.Sprintf("type-%d", uint16(t))
 }

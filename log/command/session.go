@@ -68,3 +68,16 @@ func (b *SessionRenewBody) decode(d *decoder) error {
 	b.ID, b.Deadline = d.string(), d.varint()
 	return d.err
 }
+
+// RestoreBody replaces a shard's whole state with a snapshot of it
+// (TypeRestore): the stream that statemachine's Export writes. The
+// snapshot's index becomes the shard's index, so restored entries keep
+// their indexes and later writes get higher ones.
+type RestoreBody struct{ Data []byte }
+
+func (b *RestoreBody) Type() Type        { return TypeRestore }
+func (b *RestoreBody) encode(e *encoder) { e.bytes(b.Data) }
+func (b *RestoreBody) decode(d *decoder) error {
+	b.Data = d.bytes()
+	return d.err
+}
