@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/dnsserver"
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/projections"
@@ -232,7 +233,7 @@ func (a *Agent) startRaft() error {
 	}
 	a.host = host
 	for _, id := range hlog.Shards {
-		var sink statemachine.Sink = a.catalog
+		var sink statemachine.Sink = catalogSink{a}
 		if id == hlog.ShardKV {
 			sink = a.kv
 		}
@@ -382,3 +383,20 @@ func (a *Agent) Shutdown() {
 }
 
 var _ httpapi.Agent = (*Agent)(nil)
+
+// catalogSink feeds the catalog projection and, when the whole catalog is
+// loaded anew (a snapshot restore), has the agent write its own node,
+// services and checks again: the restored catalog may not have them.
+type catalogSink struct{ a *Agent }
+
+func (c catalogSink) Load(index uint64, src event.Source) error {
+	if err := c.a.catalog.Load(index, src); err != nil {
+		return err
+	}
+	if c.a.local != nil {
+		c.a.local.Resync()
+	}
+	return nil
+}
+
+func (c catalogSink) Apply(index uint64, events []event.Event) { c.a.catalog.Apply(index, events) }

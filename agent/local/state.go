@@ -182,6 +182,15 @@ func (s *State) kick() {
 	}
 }
 
+// Resync marks everything out of sync and starts a pass: for when the
+// catalog was replaced (a snapshot restore) and may lack what it had.
+func (s *State) Resync() {
+	s.mu.Lock()
+	s.markAllOutOfSync()
+	s.mu.Unlock()
+	s.kick()
+}
+
 func (s *State) markAllOutOfSync() {
 	s.nodeSync = false
 	for _, sv := range s.services {
