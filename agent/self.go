@@ -16,10 +16,6 @@ import (
 // clients read Config.NodeName, Config.Datacenter and Member from it.
 func (a *Agent) Self() any {
 	v := version.Get()
-	role := "node"
-	if a.cfg.Server || a.cfg.Dev {
-		role = "consul" // Consul's tag value for servers
-	}
 	_, leader := a.host.Leader(hlog.ShardCatalog)
 	meta := a.cfg.NodeMeta
 	if meta == nil {
@@ -53,30 +49,9 @@ func (a *Agent) Self() any {
 			"ServerPort":       a.cfg.Ports.Server,
 			"RaftMultiplier":   a.cfg.RaftMultiplier,
 		},
-		"Coord": nil,
-		"Member": map[string]any{
-			"Name": a.cfg.NodeName,
-			"Addr": a.cfg.AdvertiseAddr,
-			"Port": a.cfg.Ports.SerfLAN,
-			"Tags": map[string]string{
-				"role":    role,
-				"dc":      a.cfg.Datacenter,
-				"id":      a.nodeID,
-				"port":    strconv.Itoa(a.cfg.Ports.Server),
-				"build":   version.ConsulCompat + ":" + v.Revision,
-				"vsn":     "2",
-				"vsn_min": "2",
-				"vsn_max": "3",
-			},
-			"Status":      1,
-			"ProtocolMin": 1,
-			"ProtocolMax": 5,
-			"ProtocolCur": 2,
-			"DelegateMin": 2,
-			"DelegateMax": 5,
-			"DelegateCur": 4,
-		},
-		"Meta": meta,
+		"Coord":  nil,
+		"Member": a.member(),
+		"Meta":   meta,
 		"Stats": map[string]any{
 			"agent": map[string]string{"check_monitors": "0", "services": "0"},
 			"raft": map[string]string{
@@ -145,3 +120,39 @@ func (a *Agent) NodeName() string { return a.cfg.NodeName }
 func (a *Agent) Export(shardID uint64, w io.Writer) (uint64, error) {
 	return a.shards[shardID].Export(w)
 }
+
+// member is this agent as a cluster member, in Consul's shape (the Member
+// of /v1/agent/self and the elements of /v1/agent/members).
+func (a *Agent) member() map[string]any {
+	v := version.Get()
+	role := "node"
+	if a.cfg.Server || a.cfg.Dev {
+		role = "consul" // Consul's tag value for servers
+	}
+	return map[string]any{
+		"Name": a.cfg.NodeName,
+		"Addr": a.cfg.AdvertiseAddr,
+		"Port": a.cfg.Ports.SerfLAN,
+		"Tags": map[string]string{
+			"role":    role,
+			"dc":      a.cfg.Datacenter,
+			"id":      a.nodeID,
+			"port":    strconv.Itoa(a.cfg.Ports.Server),
+			"build":   version.ConsulCompat + ":" + v.Revision,
+			"vsn":     "2",
+			"vsn_min": "2",
+			"vsn_max": "3",
+		},
+		"Status":      1,
+		"ProtocolMin": 1,
+		"ProtocolMax": 5,
+		"ProtocolCur": 2,
+		"DelegateMin": 2,
+		"DelegateMax": 5,
+		"DelegateCur": 4,
+	}
+}
+
+// Members lists the members this agent knows. Without gossip (it arrives
+// with clustering) that is the agent itself.
+func (a *Agent) Members() []any { return []any{a.member()} }

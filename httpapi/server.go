@@ -34,6 +34,9 @@ type Agent interface {
 	Peers(ctx context.Context) ([]string, error)
 	// NodeName is the agent's node, the default node of new sessions.
 	NodeName() string
+	// Members are the cluster members this agent knows, in the shape of
+	// /v1/agent/members.
+	Members() []any
 }
 
 // Config is what the API serves from.
@@ -76,6 +79,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/status/leader", s.statusLeader, "GET")
 	s.route("/v1/status/peers", s.statusPeers, "GET")
 	s.route("/v1/agent/self", s.agentSelf, "GET")
+	s.route("/v1/agent/members", s.agentMembers, "GET")
 
 	s.route("/v1/agent/services", s.agentServices, "GET")
 	s.route("/v1/agent/service/register", s.agentServiceRegister, "PUT")
@@ -98,6 +102,9 @@ func New(cfg Config) *Server {
 	s.route("/v1/session/info/", s.sessionInfo, "GET")
 	s.route("/v1/session/node/", s.sessionNode, "GET")
 	s.route("/v1/session/list", s.sessionList, "GET")
+
+	s.route("/v1/event/fire/", s.eventFire, "PUT")
+	s.route("/v1/event/list", s.eventList, "GET")
 
 	s.route("/v1/catalog/register", s.catalogRegister, "PUT")
 	s.route("/v1/catalog/deregister", s.catalogDeregister, "PUT")

@@ -29,3 +29,8 @@ func (s *Server) statusPeers(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s.cfg.Agent.Self())
 }
+
+// agentMembers serves /v1/agent/members.
+func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, s.cfg.Agent.Members())
+}
