@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
+	"github.com/heraldhq/herald/agent/userevent"
 	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
@@ -44,6 +45,7 @@ type Agent struct {
 	kv         *projections.KV
 	catalog    *projections.Catalog
 	local      *local.State
+	events     *userevent.Buffer
 	// reloadConfig reads the configuration again for a reload; nil means
 	// there is nothing to re-read (tests).
 	reloadConfig func() (*config.Config, error)
@@ -109,6 +111,11 @@ func (a *Agent) Start() (err error) {
 		a.runSessionReaper(ctx)
 	}()
 	a.startLocal()
+	a.events = userevent.New(userevent.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName,
+		Conn: a.natsConn, Services: a.local.Services, Logger: a.log.With("component", "userevent")})
+	if err := a.events.Start(); err != nil {
+		return err
+	}
 	if err := a.registerSelf(); err != nil {
 		return err
 	}
@@ -300,6 +307,7 @@ func (a *Agent) startHTTP() error {
 		Agent:          a,
 		Local:          a,
 		Snapshots:      a,
+		Events:         a.events,
 		Logger:         a.log.With("component", "http"),
 	})
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
@@ -369,6 +377,9 @@ func (a *Agent) Shutdown() {
 		a.wg.Wait()
 		if a.host != nil {
 			a.host.Close()
+		}
+		if a.events != nil {
+			a.events.Stop()
 		}
 		if a.natsConn != nil {
 			a.natsConn.Close()

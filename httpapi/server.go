@@ -50,6 +50,8 @@ type Config struct {
 	Agent          Agent
 	// Local serves /v1/agent/* for the agent's own services and checks.
 	Local LocalAgent
+	// Events serves /v1/event/* from the agent's user events.
+	Events UserEvents
 	// Snapshots serves /v1/snapshot.
 	Snapshots Snapshotter
 	Logger    *slog.Logger
