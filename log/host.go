@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -110,8 +111,13 @@ func Start(cfg Config) (*Host, error) {
 }
 
 // quietDragonboat keeps Dragonboat's own chatter to errors: it reports
-// routine elections as warnings.
-func quietDragonboat() {
+// routine elections as warnings. Its loggers are global, so this runs once
+// per process, before any host's workers read them.
+func quietDragonboat() { quietOnce.Do(setDragonboatLevels) }
+
+var quietOnce sync.Once
+
+func setDragonboatLevels() {
 	for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "grpc", "gossip", "registry", "tan"} {
 		dblogger.GetLogger(name).SetLevel(dblogger.ERROR)
 	}
