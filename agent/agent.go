@@ -101,6 +101,9 @@ func (a *Agent) Start() (err error) {
 	if err := a.startNATS(); err != nil {
 		return err
 	}
+	// The local state exists before the shards open: opening the catalog
+	// shard loads the catalog and tells the local state to resync.
+	a.newLocal()
 	if err := a.startRaft(); err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func (a *Agent) Start() (err error) {
 		defer a.wg.Done()
 		a.runSessionReaper(ctx)
 	}()
-	a.startLocal()
+	a.local.Start()
 	a.events = userevent.New(userevent.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName,
 		Conn: a.natsConn, Services: a.local.Services, Logger: a.log.With("component", "userevent")})
 	if err := a.events.Start(); err != nil {
@@ -125,9 +128,9 @@ func (a *Agent) Start() (err error) {
 	return a.startHTTP()
 }
 
-// startLocal creates the agent's own services-and-checks state, which syncs
-// itself into the catalog once a leader is there.
-func (a *Agent) startLocal() {
+// newLocal creates the agent's own services-and-checks state; once
+// started, it syncs itself into the catalog whenever there is a leader.
+func (a *Agent) newLocal() {
 	tagged := map[string]string{"lan": a.cfg.AdvertiseAddr, "lan_ipv4": a.cfg.AdvertiseAddr,
 		"wan": a.cfg.AdvertiseAddr, "wan_ipv4": a.cfg.AdvertiseAddr}
 	a.local = local.New(local.Config{
@@ -137,7 +140,6 @@ func (a *Agent) startLocal() {
 		Alias:  aliasSource{a.catalog},
 		Logger: a.log,
 	})
-	a.local.Start()
 }
 
 func (a *Agent) prepareDataDir() error {
@@ -404,9 +406,7 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 	if err := c.a.catalog.Load(index, src); err != nil {
 		return err
 	}
-	if c.a.local != nil {
-		c.a.local.Resync()
-	}
+	c.a.local.Resync()
 	return nil
 }
 

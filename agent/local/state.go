@@ -97,6 +97,7 @@ type State struct {
 	// behind a running pass are often covered by it (a group commit).
 	changes atomic.Uint64
 	synced  atomic.Uint64
+	started atomic.Bool
 	trigger chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -137,6 +138,7 @@ const (
 // Start runs the sync loop: a pass whenever something changed, and a full
 // anti-entropy pass every SyncInterval.
 func (s *State) Start() {
+	s.started.Store(true)
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(s.cfg.SyncInterval)
@@ -167,10 +169,12 @@ func (s *State) Start() {
 	}()
 }
 
-// Stop ends the sync loop and the check runners.
+// Stop ends the sync loop, if Start ran, and the check runners.
 func (s *State) Stop() {
-	close(s.stop)
-	<-s.done
+	if s.started.Load() {
+		close(s.stop)
+		<-s.done
+	}
 	s.runner.Stop()
 }
 
