@@ -3,11 +3,12 @@
 GO        ?= go
 BIN       := bin/herald
 PKGS      := ./...
-# The tests start real Raft shards, Pebble, NATS and HTTP listeners; two
-# packages at a time keeps a 2-core machine responsive.
-TESTFLAGS ?= -p 2 -timeout 20m
+# The tests start real Raft shards, Pebble, NATS and HTTP listeners, under
+# the race detector; two packages at a time keeps a 2-core machine
+# responsive.
+TESTFLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: build run test test-race bench lint fmt vet fuzz clean
+.PHONY: build run test bench lint fmt vet fuzz clean
 
 # Stamp the binary with its revision and build time (what `herald version`
 # prints); outside a git checkout both stay empty.
@@ -24,9 +25,6 @@ run: build
 
 test: build vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
-
-test-race:
-	$(GO) test -race $(TESTFLAGS) $(PKGS)
 
 ## bench: Herald against etcd on this machine, same run (needs etcd-server)
 bench: build
