@@ -13,4 +13,9 @@
 // the same for both servers and the comparison measures the servers.
 //
 // The command bench/cmd/kvbench starts both servers and runs the scenarios.
+// bench/cmd/discobench and bench/cmd/coordbench measure Herald alone, the
+// latter its locks, sessions and watch fan-out over HTTP and NATS with
+// RunLocks, SessionWorkload, FanoutQuery and NATSFanout, and all three share
+// the process, CPU-noise and report helpers here (Server, StartHerald,
+// SnapshotCPU, PrintResults).
 package bench

@@ -48,7 +48,7 @@ func startBare(mode, dir string, answer *dns.Msg) (*bareServer, error) {
 	}
 	cmd := exec.Command(self, "-serve-bare="+path)
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = bench.SysProcAttr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func startBare(mode, dir string, answer *dns.Msg) (*bareServer, error) {
 		return nil, fmt.Errorf("start the bare DNS server: %w", err)
 	}
 	stop := func() error {
-		retiredTicks += procTicks(strconv.Itoa(cmd.Process.Pid))
+		retiredTicks += bench.ProcTicks(strconv.Itoa(cmd.Process.Pid))
 		stdin.Close() // it exits when its stdin closes
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()

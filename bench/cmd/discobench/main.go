@@ -149,7 +149,7 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the server and
 	// remove its data. A second Ctrl+C kills discobench at once, and the
-	// kernel then kills the server (see sysProcAttr).
+	// kernel then kills the server (see bench.SysProcAttr).
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	go func() { <-ctx.Done(); stopSignals() }()
@@ -157,7 +157,7 @@ func run() int {
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
 		Duration: o.duration.String(), Rounds: o.rounds, Bare: o.bare}
 	// Before the server starts, so that it inherits the limit.
-	rep.OpenFiles, rep.OpenFilesMsg = raiseOpenFiles(o.openFiles)
+	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
 	if rep.OpenFilesMsg != "" {
 		fmt.Fprintln(os.Stderr, "discobench:", rep.OpenFilesMsg)
 	}
@@ -177,12 +177,12 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "discobench:", err)
 		return 1
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	if err := srv.waitReady(ctx, o.startTimeout); err != nil {
 		fmt.Fprintln(os.Stderr, "discobench:", err)
 		return exitCode(ctx, 1)
 	}
-	logf("herald ready: HTTP %s, DNS %s", srv.httpAddr, srv.dnsAddr)
+	logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
 
 	if err := setup(ctx, o, srv); err != nil {
 		fmt.Fprintln(os.Stderr, "discobench:", err)
@@ -209,7 +209,7 @@ func run() int {
 			err = runRegister(ctx, o, srv, clients, &rep)
 		}
 		if err == nil {
-			err = srv.alive()
+			err = srv.Alive()
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "discobench: %s: %v\n", name, err)
@@ -217,13 +217,13 @@ func run() int {
 		}
 	}
 	if after, ok := snapshotCPU(srv); ok && cpuOK {
-		share := foreignShare(before, after)
+		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share
 	}
-	if b, err := srv.procStatus("VmHWM"); err == nil {
+	if b, err := srv.ProcStatus("VmHWM"); err == nil {
 		rep.PeakRSS = b
 	}
-	srv.stop()
+	srv.Stop()
 
 	rep.compute(dnsScenario)
 	rep.print(os.Stdout)
@@ -260,7 +260,7 @@ func setup(ctx context.Context, o options, srv *server) error {
 	_, dnsOn := o.scenarios["dns"]
 	_, healthOn := o.scenarios["health"]
 	_, watchOn := o.scenarios["watch"]
-	c := bench.NewConsulHTTP(srv.httpAddr)
+	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
 	type svc struct {
 		name string
@@ -278,7 +278,7 @@ func setup(ctx context.Context, o options, srv *server) error {
 			return fmt.Errorf("registering %s: %w", s.name, err)
 		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := srv.poll(sctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
+		err := srv.Poll(sctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
 			n, passing, _, err := c.HealthService(ctx, s.name)
 			if err == nil && (n != s.n || passing != s.n) {
 				err = fmt.Errorf("%d instances, %d passing", n, passing)
@@ -301,8 +301,8 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 	// The catalog projection serves DNS; poll until it has the instances.
 	var answer *dns.Msg
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := srv.poll(pctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
-		m, err := bench.LookupOnce(ctx, srv.dnsAddr, name, dns.TypeSRV)
+	err := srv.Poll(pctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
+		m, err := bench.LookupOnce(ctx, srv.DNSAddr, name, dns.TypeSRV)
 		if err == nil {
 			err = bench.CheckSRVAnswer(m, dnsInstances)
 		}
@@ -333,7 +333,7 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 	}
 
 	scenario := fmt.Sprintf("dns@%d", clients)
-	targets := []struct{ name, addr string }{{"herald", srv.dnsAddr}, {"bare", bare.addr}}
+	targets := []struct{ name, addr string }{{"herald", srv.DNSAddr}, {"bare", bare.addr}}
 	parts := map[string][]bench.Result{}
 	slice := o.duration / time.Duration(o.rounds)
 	for r := range o.rounds {
@@ -357,7 +357,7 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 			}
 			parts[t.name] = append(parts[t.name], res)
 			logSlice(scenario, t.name, fmt.Sprintf("slice %d/%d", r+1, o.rounds), res)
-			if err := srv.alive(); err != nil {
+			if err := srv.Alive(); err != nil {
 				return err
 			}
 		}
@@ -399,7 +399,7 @@ func runMeasured(ctx context.Context, o options, scenario string, w bench.Worklo
 // runHealth measures /v1/health/service/api with 30 instances.
 func runHealth(ctx context.Context, o options, srv *server, clients int, rep *report) error {
 	scenario := fmt.Sprintf("health@%d", clients)
-	_, res, err := runMeasured(ctx, o, scenario, bench.HealthWorkload(srv.httpAddr, healthService, healthCount, clients, o.duration))
+	_, res, err := runMeasured(ctx, o, scenario, bench.HealthWorkload(srv.HTTPAddr, healthService, healthCount, clients, o.duration))
 	if err != nil {
 		return err
 	}
@@ -411,13 +411,13 @@ func runHealth(ctx context.Context, o options, srv *server, clients int, rep *re
 // the registered services the catalog already holds.
 func runRegister(ctx context.Context, o options, srv *server, clients int, rep *report) error {
 	scenario := fmt.Sprintf("register@%d", clients)
-	warm, res, err := runMeasured(ctx, o, scenario, bench.RegisterWorkload(srv.httpAddr, regService, clients, o.duration))
+	warm, res, err := runMeasured(ctx, o, scenario, bench.RegisterWorkload(srv.HTTPAddr, regService, clients, o.duration))
 	if err != nil {
 		return err
 	}
 	rep.Results = append(rep.Results, row{Scenario: scenario, Target: "herald", Result: res})
 	g := &registerReport{Registered: int(warm.Ops + res.Ops)}
-	c := bench.NewConsulHTTP(srv.httpAddr)
+	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -431,7 +431,7 @@ func runRegister(ctx context.Context, o options, srv *server, clients int, rep *
 // runWatch holds blocking queries on api's health, flips one instance's
 // check to warning through the catalog, and times every watcher's answer.
 func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
-	n, capNote, err := watcherCap(o.watchers, srv)
+	n, capNote, err := bench.ConnCap(o.watchers, "watchers", srv.Server)
 	if err != nil {
 		return err
 	}
@@ -439,19 +439,19 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		logf("%s", capNote)
 	}
 	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
-	w.RSSBefore, _ = srv.procStatus("VmRSS")
-	c := bench.NewConsulHTTP(srv.httpAddr)
+	w.RSSBefore, _ = srv.ProcStatus("VmRSS")
+	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
-	pid := strconv.Itoa(srv.cmd.Process.Pid)
+	pid := strconv.Itoa(srv.Pid())
 	var heraldTicks, ownTicks uint64
 	var changeAt time.Time
 	res, err := bench.Fanout(ctx, bench.FanoutConfig{
-		Addr: srv.httpAddr, Path: w.Path, Watchers: n,
-		Pending: func() (int, error) { return bench.UnreadTCP(srv.httpPort) },
+		Addr: srv.HTTPAddr, Path: w.Path, Watchers: n,
+		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
 		Before: func() {
-			w.RSSDuring, _ = srv.procStatus("VmRSS")
+			w.RSSDuring, _ = srv.ProcStatus("VmRSS")
 			logf("herald RSS %s before the watches, %s with them open", fmtMB(w.RSSBefore), fmtMB(w.RSSDuring))
-			heraldTicks, ownTicks, changeAt = procTicks(pid), procTicks("self"), time.Now()
+			heraldTicks, ownTicks, changeAt = bench.ProcTicks(pid), bench.ProcTicks("self"), time.Now()
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
 		// Who had the CPUs while the watchers were woken: /proc counts
@@ -459,8 +459,8 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		After: func() {
 			if heraldTicks > 0 {
 				w.WakeWall = time.Since(changeAt)
-				w.WakeHeraldCPU = time.Duration(procTicks(pid)-heraldTicks) * 10 * time.Millisecond
-				w.WakeOwnCPU = time.Duration(procTicks("self")-ownTicks) * 10 * time.Millisecond
+				w.WakeHeraldCPU = time.Duration(bench.ProcTicks(pid)-heraldTicks) * 10 * time.Millisecond
+				w.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-ownTicks) * 10 * time.Millisecond
 			}
 		},
 		Logf: logf,
@@ -473,31 +473,4 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 	rep.Watch = w
 	// Put the check back, so that a later health read sees 30 passing.
 	return c.RegisterInstance(ctx, healthService, 0, "passing")
-}
-
-// fdReserve is what each side keeps free beside the watchers' connections:
-// the server's store and log files, probes, the change request.
-const fdReserve = 256
-
-// watcherCap returns how many watchers fit in both processes' open-file
-// limits (every watcher holds one connection, so one descriptor on each
-// side), and a note if that is fewer than asked.
-func watcherCap(asked int, srv *server) (int, string, error) {
-	own, ownLimit, err := fdHeadroom("self")
-	if err != nil {
-		return asked, "", nil // not Linux: try as asked
-	}
-	theirs, theirLimit, err := fdHeadroom(strconv.Itoa(srv.cmd.Process.Pid))
-	if err != nil {
-		return 0, "", err
-	}
-	n := min(asked, own-fdReserve, theirs-fdReserve)
-	if n < 1 {
-		return 0, "", fmt.Errorf("no room for watchers: open-file limits %d (discobench) and %d (herald)", ownLimit, theirLimit)
-	}
-	if n < asked {
-		return n, fmt.Sprintf("running %d watchers, not %d: open-file limits are %d here and %d in herald, each keeping %d spare",
-			n, asked, ownLimit, theirLimit, fdReserve), nil
-	}
-	return n, "", nil
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,19 +17,11 @@ const (
 )
 
 // row is one scenario's result on one target.
-type row struct {
-	Scenario string `json:"scenario"`
-	Target   string `json:"target"`
-	bench.Result
-}
+type row = bench.Row
 
 // check is one target with its outcome: PASS, MISS, or n/a when the run
 // did not measure it.
-type check struct {
-	Name   string `json:"name"`
-	Got    string `json:"got"`
-	Status string `json:"status"`
-}
+type check = bench.Check
 
 // watchReport is the watch fan-out with the server's memory around it.
 type watchReport struct {
@@ -81,23 +71,14 @@ type report struct {
 }
 
 func (r *report) find(scenario, target string) (bench.Result, bool) {
-	for _, x := range r.Results {
-		if x.Scenario == scenario && x.Target == target {
-			return x.Result, true
-		}
-	}
-	return bench.Result{}, false
+	return bench.FindRow(r.Results, scenario, target)
 }
 
 // compute fills the ratios and checks.
 func (r *report) compute(dnsScenario string) {
 	r.Checks = nil
 	add := func(name, got string, ok, measured bool) {
-		status := "n/a"
-		if measured {
-			status = map[bool]string{true: "PASS", false: "MISS"}[ok]
-		}
-		r.Checks = append(r.Checks, check{Name: name, Got: got, Status: status})
+		r.Checks = append(r.Checks, bench.NewCheck(name, got, ok, measured))
 	}
 
 	h, hok := r.find(dnsScenario, "herald")
@@ -131,14 +112,7 @@ func (r *report) compute(dnsScenario string) {
 	add(name, got, ok, r.Watch != nil)
 }
 
-func (r *report) missed() bool {
-	for _, c := range r.Checks {
-		if c.Status == "MISS" {
-			return true
-		}
-	}
-	return false
-}
+func (r *report) missed() bool { return bench.Missed(r.Checks) }
 
 // print writes the human-readable report.
 func (r *report) print(w io.Writer) {
@@ -154,21 +128,12 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w)
 
 	if len(r.Results) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "scenario\ttarget\tops/s\tp50\tp90\tp99\tmax\terrors\t")
-		for i, x := range r.Results {
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", x.Scenario, x.Target, x.OpsPerSec,
-				fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), x.Errors)
-			if x.Target == "bare" && r.DNSRatio > 0 && (i+1 == len(r.Results) || r.Results[i+1].Scenario != x.Scenario) {
-				fmt.Fprintf(tw, "\therald/bare\tx%.2f\tx%.2f\t\t\t\t\t\n", r.DNSRatio, r.DNSP50Ratio)
+		bench.PrintResults(w, r.Results, func(scenario string) string {
+			if r.DNSRatio > 0 && scenario == r.dnsScenario() {
+				return fmt.Sprintf("\therald/bare\tx%.2f\tx%.2f\t\t\t\t\t", r.DNSRatio, r.DNSP50Ratio)
 			}
-		}
-		tw.Flush()
-		for _, x := range r.Results {
-			if x.FirstError != "" {
-				fmt.Fprintf(w, "first error in %s on %s: %s\n", x.Scenario, x.Target, x.FirstError)
-			}
-		}
+			return ""
+		})
 	}
 	if g := r.Register; g != nil {
 		if g.Error != "" {
@@ -220,43 +185,31 @@ func (r *report) print(w io.Writer) {
 		notes = append(notes, "open files: "+r.OpenFilesMsg)
 	}
 	if r.ForeignCPU != nil {
-		notes = append(notes, noiseNote(*r.ForeignCPU))
+		notes = append(notes, bench.NoiseNote(*r.ForeignCPU, "the DNS ratio"))
 	}
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 	}
 
 	fmt.Fprint(w, "\ntargets:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Status, c.Name, c.Got)
-	}
-	tw.Flush()
+	bench.PrintChecks(w, r.Checks)
 }
 
-func (r *report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func (r *report) writeJSON(path string) error { return bench.WriteJSON(path, r) }
 
 // fmtDur prints a latency with three significant figures or so.
-func fmtDur(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "-"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	}
-}
+func fmtDur(d time.Duration) string { return bench.FormatDuration(d) }
 
 // fmtMB prints bytes in decimal megabytes.
-func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+func fmtMB(b int64) string { return bench.FormatMB(b) }
+
+// dnsScenario is the scenario measured on the bare DNS server too, if any:
+// the one the herald/bare line goes under.
+func (r *report) dnsScenario() string {
+	for _, x := range r.Results {
+		if x.Target == "bare" {
+			return x.Scenario
+		}
+	}
+	return ""
+}

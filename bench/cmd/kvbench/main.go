@@ -119,7 +119,7 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls below then stop the servers
 	// and remove their data. A second Ctrl+C kills kvbench at once, and the
-	// kernel then kills the servers (see sysProcAttr).
+	// kernel then kills the servers (see bench.SysProcAttr).
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	go func() { <-ctx.Done(); stopSignals() }()
@@ -137,7 +137,7 @@ func run() int {
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
-			s.stop()
+			s.Stop()
 		}
 	}()
 
@@ -209,18 +209,18 @@ func run() int {
 	}
 
 	if after, ok := snapshotCPU(servers); ok && cpuOK {
-		share := foreignShare(before, after)
+		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share
 	}
 
 	// Peak memory under load, before the servers go away.
 	for _, c := range cs {
-		if b, err := c.srv.procStatus("VmHWM"); err == nil {
+		if b, err := c.srv.ProcStatus("VmHWM"); err == nil {
 			rep.PeakRSS[c.name] = b
 		}
 	}
 	for _, s := range servers {
-		s.stop()
+		s.Stop()
 	}
 
 	if o.only != "etcd" && o.rss {
@@ -292,11 +292,11 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 			}
 			parts[c.name] = append(parts[c.name], res)
 			fmt.Fprintf(os.Stderr, "kvbench: %-8s %-6s slice %d/%d: %8.0f ops/s  p50 %-8s p99 %-8s errors %d\n",
-				sc, c.name, r+1, o.rounds, res.OpsPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors)
+				sc, c.name, r+1, o.rounds, res.OpsPerSec, bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), res.Errors)
 			if c.srv != nil {
 				select {
-				case <-c.srv.exited:
-					return nil, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.err, c.srv.tail(20))
+				case <-c.srv.Exited():
+					return nil, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.Err(), c.srv.Tail(20))
 				default:
 				}
 			}
@@ -309,6 +309,16 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 	return rows, nil
 }
 
+// snapshotCPU reads the machine's CPU counters, counting kvbench and its
+// servers as its own.
+func snapshotCPU(servers []*server) (bench.CPUSnapshot, bool) {
+	pids := make([]int, len(servers))
+	for i, s := range servers {
+		pids[i] = s.Pid()
+	}
+	return bench.SnapshotCPU(pids...)
+}
+
 // idleRSS starts `herald agent -dev`, waits until it accepts a write, lets
 // it idle for o.idle so start-up garbage can be collected, and reads its
 // resident set size.
@@ -318,7 +328,7 @@ func idleRSS(ctx context.Context, o options, dir string, extra []string, servers
 		return 0, err
 	}
 	*servers = append(*servers, s)
-	defer s.stop()
+	defer s.Stop()
 	t := bench.NewConsulKV(s.addr, 1)
 	err = s.waitReady(ctx, t, o.startTimeout)
 	t.Close()
@@ -328,9 +338,9 @@ func idleRSS(ctx context.Context, o options, dir string, extra []string, servers
 	select {
 	case <-ctx.Done():
 		return 0, ctx.Err()
-	case <-s.exited:
-		return 0, fmt.Errorf("herald -dev exited while idle (%v); its log:\n%s", s.err, s.tail(20))
+	case <-s.Exited():
+		return 0, fmt.Errorf("herald -dev exited while idle (%v); its log:\n%s", s.Err(), s.Tail(20))
 	case <-time.After(o.idle):
 	}
-	return s.procStatus("VmRSS")
+	return s.ProcStatus("VmRSS")
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -19,11 +16,7 @@ const (
 )
 
 // row is one scenario's result on one target.
-type row struct {
-	Scenario string `json:"scenario"`
-	Target   string `json:"target"`
-	bench.Result
-}
+type row = bench.Row
 
 // ratio compares Herald with etcd on one scenario.
 type ratio struct {
@@ -34,11 +27,7 @@ type ratio struct {
 
 // check is one target with its outcome: PASS, MISS, or n/a when the run
 // did not measure what it needs.
-type check struct {
-	Name   string `json:"name"`
-	Got    string `json:"got"`
-	Status string `json:"status"`
-}
+type check = bench.Check
 
 // report is everything a run measured; it is printed and written as JSON.
 type report struct {
@@ -62,12 +51,7 @@ type report struct {
 
 // find returns the result of scenario on target, if measured.
 func (r *report) find(scenario, target string) (bench.Result, bool) {
-	for _, x := range r.Results {
-		if x.Scenario == scenario && x.Target == target {
-			return x.Result, true
-		}
-	}
-	return bench.Result{}, false
+	return bench.FindRow(r.Results, scenario, target)
 }
 
 // compute fills Ratios and Checks from Results.
@@ -87,11 +71,7 @@ func (r *report) compute() {
 
 	r.Checks = nil
 	add := func(name, got string, ok, measured bool) {
-		status := "n/a"
-		if measured {
-			status = map[bool]string{true: "PASS", false: "MISS"}[ok]
-		}
-		r.Checks = append(r.Checks, check{Name: name, Got: got, Status: status})
+		r.Checks = append(r.Checks, bench.NewCheck(name, got, ok, measured))
 	}
 	// A result with errors passes nothing: failed operations are cheap and
 	// would flatter the numbers.
@@ -138,14 +118,7 @@ func (r *report) compute() {
 }
 
 // missed reports whether any check was measured and missed.
-func (r *report) missed() bool {
-	for _, c := range r.Checks {
-		if c.Status == "MISS" {
-			return true
-		}
-	}
-	return false
-}
+func (r *report) missed() bool { return bench.Missed(r.Checks) }
 
 // print writes the human-readable report.
 func (r *report) print(w io.Writer) {
@@ -156,27 +129,7 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprint(w, "\n\n")
 
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttarget\tops/s\tp50\tp90\tp99\tmax\terrors\t")
-	last := ""
-	for _, x := range r.Results {
-		if last != "" && x.Scenario != last {
-			r.printRatio(tw, last)
-		}
-		last = x.Scenario
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", x.Scenario, x.Target, x.OpsPerSec,
-			fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), x.Errors)
-	}
-	if last != "" {
-		r.printRatio(tw, last)
-	}
-	tw.Flush()
-
-	for _, x := range r.Results {
-		if x.FirstError != "" {
-			fmt.Fprintf(w, "first error in %s on %s: %s\n", x.Scenario, x.Target, x.FirstError)
-		}
-	}
+	bench.PrintResults(w, r.Results, r.ratioLine)
 	if len(r.PeakRSS) > 0 {
 		fmt.Fprint(w, "\npeak RSS during the run:")
 		for _, name := range []string{"etcd", "herald"} {
@@ -188,50 +141,28 @@ func (r *report) print(w io.Writer) {
 	}
 
 	if r.ForeignCPU != nil {
-		fmt.Fprintln(w, noiseNote(*r.ForeignCPU))
+		fmt.Fprintln(w, bench.NoiseNote(*r.ForeignCPU, "ratios"))
 	}
 
 	fmt.Fprint(w, "\ntargets:\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Status, c.Name, c.Got)
-	}
-	tw.Flush()
+	bench.PrintChecks(w, r.Checks)
 }
 
-// printRatio writes the herald/etcd line under a scenario, if it has one.
-func (r *report) printRatio(w io.Writer, scenario string) {
+// ratioLine is the herald/etcd line under a scenario, or "".
+func (r *report) ratioLine(scenario string) string {
 	for _, x := range r.Ratios {
 		if x.Scenario == scenario {
-			fmt.Fprintf(w, "\therald/etcd\tx%.2f\tx%.2f\t\t\t\t\t\n", x.Ops, x.P50)
+			return fmt.Sprintf("\therald/etcd\tx%.2f\tx%.2f\t\t\t\t\t", x.Ops, x.P50)
 		}
 	}
+	return ""
 }
 
 // writeJSON writes the report to path.
-func (r *report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func (r *report) writeJSON(path string) error { return bench.WriteJSON(path, r) }
 
 // fmtDur prints a latency with three significant figures or so.
-func fmtDur(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "-"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%dµs", d.Microseconds())
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%.1fms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	}
-}
+func fmtDur(d time.Duration) string { return bench.FormatDuration(d) }
 
 // fmtMB prints bytes in decimal megabytes, the unit of the memory target.
-func fmtMB(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
+func fmtMB(b int64) string { return bench.FormatMB(b) }

@@ -77,28 +77,3 @@ func TestChecksEtcdOnly(t *testing.T) {
 		t.Errorf("etcd-only run: missed %v ratios %+v", r.missed(), r.Ratios)
 	}
 }
-
-func TestForeignShare(t *testing.T) {
-	a := cpuSnapshot{total: 1000, busy: 300, own: 100}
-	b := cpuSnapshot{total: 2000, busy: 1100, own: 600}
-	// 1000 ticks passed, 800 busy, 500 of them ours: 30% foreign.
-	if got := foreignShare(a, b); got < 0.2999 || got > 0.3001 {
-		t.Errorf("foreignShare = %v, want 0.3", got)
-	}
-	// Our counters can exceed the machine's busy time (sampling skew);
-	// that is no foreign load, not a negative one.
-	if got := foreignShare(a, cpuSnapshot{total: 2000, busy: 400, own: 900}); got != 0 {
-		t.Errorf("foreignShare with own > busy = %v, want 0", got)
-	}
-	if !strings.Contains(noiseNote(0.5), "busy") || strings.Contains(noiseNote(0.01), "busy") {
-		t.Error("noiseNote warns at the wrong level")
-	}
-	// Spin until this process has used a clock tick, so that a parsing
-	// error reading 0 cannot pass.
-	for end := time.Now().Add(2 * time.Second); procTicks("self") == 0 && time.Now().Before(end); {
-	}
-	s, ok := snapshotCPU(nil)
-	if ok && (s.total == 0 || s.own == 0 || s.busy > s.total) {
-		t.Errorf("snapshot of this machine looks wrong: %+v", s)
-	}
-}
