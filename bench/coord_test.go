@@ -29,7 +29,9 @@ func TestRunLocksHandsOverWithoutOverlap(t *testing.T) {
 	if res.Attempts > (res.Ops+contenders)*contenders*2 {
 		t.Errorf("%d acquisitions asked for %d cycles: a busy loop", res.Attempts, res.Ops)
 	}
-	if plain := uint64(f.plainGets.Load()); plain > res.Refused+res.Verified {
+	// (A read cut short by the end of the run reached the server but was
+	// not counted: one per contender at most.)
+	if plain := uint64(f.plainGets.Load()); plain > res.Refused+res.Verified+contenders {
 		t.Errorf("%d plain reads for %d refusals and %d verifications: polling instead of blocking", plain, res.Refused, res.Verified)
 	}
 	if res.OpsPerSec <= 0 || res.P50 <= 0 || res.P99 < res.P50 || res.Max < res.P99 || res.MaxCycles < res.MinCycles {
