@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/watch"
+)
+
+// defaultNATSURL is where the embedded NATS server of a local agent listens
+// by default (NATS's own default port).
+const defaultNATSURL = "nats://127.0.0.1:4222"
+
+// eventsGapExit is the exit code for a gap in the stream, so that scripts
+// can tell it from other failures and start again from the next index.
+const eventsGapExit = 2
+
+type eventsCmd struct {
+	fromIndex  uint64
+	shard      string
+	subject    string
+	natsURL    string
+	datacenter string
+}
+
+func (c *eventsCmd) flags() *flag.FlagSet {
+	fs := newFlagSet("events")
+	fs.Uint64Var(&c.fromIndex, "from-index", 0,
+		"Start with the first event whose index is this `index` or later (the Raft index, as in "+
+			"X-Consul-Index), then follow new ones. 0 starts with the oldest event the stream still "+
+			"holds. Without this flag only events published from now on are printed.")
+	fs.StringVar(&c.shard, "shard", event.ShardKV,
+		"The `shard` whose events to follow: kv (keys, sessions, locks) or catalog (nodes, services, checks).")
+	fs.StringVar(&c.subject, "subject", "",
+		"Print only events whose NATS subject matches this `pattern` (herald.<dc>.<shard>.<tokens>, "+
+			"with * for one token and > for the rest), such as herald.dc1.kv.app.> for the keys under app/. "+
+			"Its datacenter and shard, when not wildcards, stand for -datacenter and -shard.")
+	fs.StringVar(&c.natsURL, "nats-url", "",
+		"`URL` of the NATS server the agents publish to. Defaults to $HERALD_NATS_URL, then "+
+			defaultNATSURL+".")
+	fs.StringVar(&c.datacenter, "datacenter", "dc1", "The `datacenter` whose events to follow.")
+	return fs
+}
+
+var eventsHelp = commandHelp("events [options]", `
+Follows Herald's event stream: every change committed in a shard, printed as
+one JSON object per line, in index order, as it is published on NATS (see
+docs/events.md for the format). It reads the shard's JetStream stream, so it
+can start from a past index:
+
+    $ {{prog}} events                                  # from now on
+    $ {{prog}} events -from-index=1200                 # from index 1200 on
+    $ {{prog}} events -subject='herald.dc1.catalog.service.web.>'
+
+It runs until interrupted. If events it needs are no longer in the stream
+(they expired or were deleted), it says so and exits with 2; the message
+names the next index available, to start again from.`, new(eventsCmd).flags())
+
+func init() {
+	Register(Command{
+		Name:     "events",
+		Synopsis: "Follow the stream of committed changes",
+		Help:     eventsHelp,
+		Run: func(args []string, cio IO) int {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return new(eventsCmd).run(ctx, args, cio)
+		},
+	})
+}
+
+func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
+	fs := c.flags()
+	if ok, code := parseFlags(fs, args, eventsHelp, cio); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(cio.Stderr, "Error! Unexpected argument %q\n", fs.Arg(0))
+		return 1
+	}
+	var pattern []string
+	if c.subject != "" {
+		var err error
+		if pattern, err = c.applySubject(fs); err != nil {
+			fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
+			return 1
+		}
+	}
+	if c.shard != event.ShardKV && c.shard != event.ShardCatalog {
+		fmt.Fprintf(cio.Stderr, "Error! -shard must be %s or %s, not %q\n", event.ShardKV, event.ShardCatalog, c.shard)
+		return 1
+	}
+	url := pick(c.natsURL, cio.Env, "HERALD_NATS_URL")
+	if url == "" {
+		url = defaultNATSURL
+	}
+	nc, err := nats.Connect(url, nats.Name("herald events"), nats.Timeout(5*time.Second))
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error connecting to NATS at %s: %s\n", url, err)
+		return 1
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error! JetStream: %s\n", err)
+		return 1
+	}
+
+	from := c.fromIndex
+	if !flagWasSet(fs, "from-index") {
+		if from, err = c.nextIndex(ctx, js); err != nil {
+			fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
+			return 1
+		}
+	}
+	show := func(ev event.Event) error {
+		if pattern != nil && !subjectMatches(pattern, strings.Split(watch.Subject(c.datacenter, ev), ".")) {
+			return nil
+		}
+		line, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		_, err = cio.Stdout.Write(append(line, '\n'))
+		return err
+	}
+	stop, errs, err := watch.Subscribe(ctx, js, c.datacenter, c.shard, from, show)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
+		return 1
+	}
+	defer stop()
+	fmt.Fprintf(cio.Stderr, "Following %s from index %d\n", watch.StreamName(c.datacenter, c.shard), from)
+
+	select {
+	case <-ctx.Done():
+		return 0
+	case err, ok := <-errs:
+		var gap *watch.GapError
+		switch {
+		case !ok || err == nil:
+			return 0
+		case errors.As(err, &gap):
+			fmt.Fprintf(cio.Stderr, "Error! Gap in the %s event stream: events after index %d are no longer "+
+				"available (%s). The next index it holds is %d: run again with -from-index=%d to carry on from there.\n",
+				gap.Shard, gap.After, gap.Detail, gap.Next, gap.Next)
+			return eventsGapExit
+		default:
+			fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
+			return 1
+		}
+	}
+}
+
+// nextIndex is the index after the newest event in the shard's stream, so
+// that following from it prints only what is published from now on.
+func (c *eventsCmd) nextIndex(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	name := watch.StreamName(c.datacenter, c.shard)
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("event stream %s: %w", name, err)
+	}
+	m, err := s.GetLastMsgForSubject(ctx, watch.StreamSubjects(c.datacenter, c.shard))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("event stream %s: newest event: %w", name, err)
+	}
+	idx, err := strconv.ParseUint(m.Header.Get(watch.HeaderIndex), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("event stream %s: newest event has no valid %s header", name, watch.HeaderIndex)
+	}
+	return idx + 1, nil
+}
+
+// applySubject checks the -subject pattern and takes its datacenter and
+// shard tokens as -datacenter and -shard when they are literal and those
+// flags were not given (or agree).
+func (c *eventsCmd) applySubject(fs *flag.FlagSet) ([]string, error) {
+	tokens := strings.Split(c.subject, ".")
+	for i, tok := range tokens {
+		switch {
+		case tok == "":
+			return nil, fmt.Errorf("-subject %q has an empty token", c.subject)
+		case tok == ">" && i != len(tokens)-1:
+			return nil, fmt.Errorf("-subject %q: > may only be the last token", c.subject)
+		case tok != ">" && tok != "*" && strings.ContainsAny(tok, "*> \t"):
+			return nil, fmt.Errorf("-subject %q: a wildcard must be a whole token", c.subject)
+		}
+	}
+	if tokens[0] != watch.SubjectRoot && tokens[0] != "*" && tokens[0] != ">" {
+		return nil, fmt.Errorf("-subject %q does not start with %s.", c.subject, watch.SubjectRoot)
+	}
+	adopt := func(i int, flagName string, value *string) error {
+		if len(tokens) <= i || tokens[i] == "*" || tokens[i] == ">" {
+			return nil
+		}
+		if flagWasSet(fs, flagName) && *value != tokens[i] {
+			return fmt.Errorf("-subject %q is not in -%s %s", c.subject, flagName, *value)
+		}
+		*value = tokens[i]
+		return nil
+	}
+	if err := adopt(1, "datacenter", &c.datacenter); err != nil {
+		return nil, err
+	}
+	if err := adopt(2, "shard", &c.shard); err != nil {
+		return nil, err
+	}
+	return tokens, nil
+}
+
+// subjectMatches applies NATS wildcard matching: * is any one token, a
+// final > any one or more.
+func subjectMatches(pattern, subject []string) bool {
+	for i, p := range pattern {
+		switch {
+		case p == ">":
+			return len(subject) > i
+		case i >= len(subject):
+			return false
+		case p != "*" && p != subject[i]:
+			return false
+		}
+	}
+	return len(pattern) == len(subject)
+}
