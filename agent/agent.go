@@ -54,6 +54,8 @@ type Agent struct {
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
+	watches watches
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -125,7 +127,10 @@ func (a *Agent) Start() (err error) {
 	if err := a.startDNS(); err != nil {
 		return fmt.Errorf("DNS interface: %w", err)
 	}
-	return a.startHTTP()
+	if err := a.startHTTP(); err != nil {
+		return err
+	}
+	return a.watches.apply(a, a.cfg.Watches)
 }
 
 // newLocal creates the agent's own services-and-checks state; once
@@ -364,6 +369,7 @@ func (a *Agent) Shutdown() {
 	a.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		a.watches.stop()
 		for _, srv := range a.httpServers {
 			srv.Shutdown(ctx)
 		}

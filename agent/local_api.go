@@ -141,6 +141,9 @@ func (a *Agent) Reload() error {
 	if err := a.loadDefinitions(cfg); err != nil {
 		return badRequest(err)
 	}
+	if err := a.watches.apply(a, cfg.Watches); err != nil {
+		return badRequest(err)
+	}
 	return a.syncNow()
 }
 
