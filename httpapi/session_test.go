@@ -238,3 +238,27 @@ func TestSemaphoreHelper(t *testing.T) {
 		t.Fatalf("max holders %d (want at most 2), rounds %d (want 8)", m, rounds.Load())
 	}
 }
+
+// A TTL session that is not renewed is invalidated after twice its TTL (as
+// in Consul), and its lock is released.
+func TestSessionTTLExpiry(t *testing.T) {
+	c, _ := newClient(t)
+	id, _, err := c.Session().Create(&api.SessionEntry{TTL: "10s", LockDelay: time.Nanosecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := c.KV().Acquire(&api.KVPair{Key: "ttl/lock", Session: id}, nil); !ok {
+		t.Fatal("acquire")
+	}
+	start := time.Now()
+	eventually(t, 30*time.Second, "TTL session invalidated", func() bool {
+		s, _, _ := c.Session().Info(id, nil)
+		return s == nil
+	})
+	if took := time.Since(start); took < 19*time.Second {
+		t.Fatalf("a 10s TTL session expired after %v, before twice its TTL", took)
+	}
+	if p, _, _ := c.KV().Get("ttl/lock", nil); p == nil || p.Session != "" {
+		t.Fatalf("lock of the expired session: %+v", p)
+	}
+}
