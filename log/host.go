@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -83,9 +84,10 @@ func timing(multiplier int) (heartbeat, election uint64) {
 
 // Host runs this server's replicas of every shard.
 type Host struct {
-	nh  *dragonboat.NodeHost
-	cfg Config
-	log *slog.Logger
+	nh      *dragonboat.NodeHost
+	cfg     Config
+	log     *slog.Logger
+	attempt time.Duration // the most one try of a request may wait
 }
 
 // Start creates the NodeHost. Shards are started separately with StartShard.
@@ -107,7 +109,11 @@ func Start(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start raft at %s in %s: %w", cfg.RaftAddress, cfg.Dir, err)
 	}
-	return &Host{nh: nh, cfg: cfg, log: cfg.Logger}, nil
+	// Twice the longest election timeout: time for a new leader to be
+	// elected before a request tries again.
+	_, election := timing(cfg.RaftMultiplier)
+	attempt := min(max(time.Duration(2*election*tickMillis)*time.Millisecond, 500*time.Millisecond), 5*time.Second)
+	return &Host{nh: nh, cfg: cfg, log: cfg.Logger, attempt: attempt}, nil
 }
 
 // quietDragonboat keeps Dragonboat's own chatter to errors: it reports
@@ -166,14 +172,22 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // retry runs op until it succeeds, fails for good, or ctx ends; Dragonboat's
 // temporary errors (no leader yet, a busy queue, a dropped proposal) are
-// retried with a short backoff.
-func retry(ctx context.Context, op func(context.Context) error) error {
+// retried with a short backoff. Each attempt gets at most attempt of the
+// time left: a proposal forwarded to a leader that then died is never
+// answered, only timed out, and the next attempt must reach the new leader
+// soon after it is elected.
+func (h *Host) retry(ctx context.Context, op func(context.Context) error) error {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	backoff := 2 * time.Millisecond
 	for {
-		err := op(ctx)
-		if err == nil || !dragonboat.IsTempError(err) {
+		actx, acancel := context.WithTimeout(ctx, h.attempt)
+		err := op(actx)
+		acancel()
+		// An attempt that ran out of its own time is worth another try
+		// while the request still has time.
+		retryable := dragonboat.IsTempError(err) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)
+		if err == nil || !retryable {
 			if errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("%w: %v", ErrNoLeader, err)
 			}
@@ -206,7 +220,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 		return Result{}, err
 	}
 	var res sm.Result
-	err = retry(ctx, func(ctx context.Context) error {
+	err = h.retry(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), data)
 		return err
@@ -217,7 +231,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 // ReadIndex is a linearizable read barrier: when it returns, this server's
 // replica of the shard has applied every write committed before the call.
 func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
-	return retry(ctx, func(ctx context.Context) error {
+	return h.retry(ctx, func(ctx context.Context) error {
 		_, err := h.nh.SyncRead(ctx, shardID, nil)
 		return err
 	})
@@ -238,7 +252,7 @@ func (h *Host) IsLeader(shardID uint64) bool {
 // Membership returns the shard's voters, replica ID to Raft address.
 func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
 	var m *dragonboat.Membership
-	err := retry(ctx, func(ctx context.Context) error {
+	err := h.retry(ctx, func(ctx context.Context) error {
 		var err error
 		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
 		return err
@@ -251,6 +265,37 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]strin
 		out[id] = addr
 	}
 	return out, nil
+}
+
+// ReplicaIDFor derives a server's replica ID from its node ID, so that
+// every server computes the same IDs for the same members without asking.
+// Zero is not a valid replica ID and is never returned.
+func ReplicaIDFor(nodeID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(nodeID))
+	if id := h.Sum64(); id != 0 {
+		return id
+	}
+	return 1
+}
+
+// AddVoter adds a server to a shard as a voter; it must be called where the
+// request can reach the leader. The new server then starts its replica
+// with no initial members (StartShard with an empty Members), and catches
+// up from the others.
+func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddress string) error {
+	return h.retry(ctx, func(ctx context.Context) error {
+		return h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, raftAddress, 0)
+	})
+}
+
+// RemoveReplica removes a server from a shard. A removed replica ID can
+// never be added back (Raft's rule), so a server that rejoins later does so
+// under a new ID.
+func (h *Host) RemoveReplica(ctx context.Context, shardID, replicaID uint64) error {
+	return h.retry(ctx, func(ctx context.Context) error {
+		return h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0)
+	})
 }
 
 // RaftAddress is this server's Raft address.
