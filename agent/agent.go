@@ -55,6 +55,7 @@ type Agent struct {
 	httpAddrs   []net.Addr
 
 	watches watches
+	stopRPC func()
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -110,6 +111,9 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startPublishers(ctx)
+	if err := a.startRPC(); err != nil {
+		return fmt.Errorf("server RPC: %w", err)
+	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -378,6 +382,9 @@ func (a *Agent) Shutdown() {
 		}
 		if a.local != nil {
 			a.local.Stop()
+		}
+		if a.stopRPC != nil {
+			a.stopRPC()
 		}
 		if a.cancel != nil {
 			a.cancel()

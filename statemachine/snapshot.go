@@ -213,7 +213,7 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 		return err
 	}
 	batch.Close()
-	s.applied.Store(applied)
+	s.storeApplied(applied)
 	s.outboxTrimmed.Store(s.logical(applied))
 	s.tail.reset(s.logical(applied) + 1)
 	if err := s.cfg.Sink.Load(s.logical(applied), dbSource{s.db}); err != nil {

@@ -63,6 +63,9 @@ type StateMachine struct {
 	mu        sync.RWMutex
 	db        *pebble.DB
 	applied   atomic.Uint64
+	// appliedLogical is applied as the API shows it (plus the offset), for
+	// readers on other goroutines.
+	appliedLogical atomic.Uint64
 	histFirst uint64 // only touched on the apply goroutine
 	// offset turns Raft indexes into the logical indexes that Herald shows
 	// (X-Consul-Index, CreateIndex, event indexes): it is zero until a
@@ -160,7 +163,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	s.mu.Lock()
 	s.db = db
 	s.mu.Unlock()
-	s.applied.Store(applied)
+	s.storeApplied(applied)
 	s.tail.reset(s.logical(applied) + 1)
 	s.openedOnce.Do(func() { close(s.opened) })
 	s.log.Debug("state opened", "applied", applied, "history_first", s.histFirst)
@@ -252,7 +255,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if err := batch.Commit(pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("shard %s: commit: %w", s.cfg.Shard, err)
 	}
-	s.applied.Store(last)
+	s.storeApplied(last)
 	if restored {
 		// The whole state was replaced: projections start over from it.
 		if err := s.cfg.Sink.Load(s.logical(last), dbSource{s.db}); err != nil {
@@ -366,8 +369,19 @@ func (s *StateMachine) Lookup(query interface{}) (interface{}, error) {
 // outbox can be read from then on.
 func (s *StateMachine) Opened() <-chan struct{} { return s.opened }
 
-// Applied is the index of the last applied entry.
+// Applied is the Raft index of the last applied entry.
 func (s *StateMachine) Applied() uint64 { return s.applied.Load() }
+
+// AppliedIndex is the last applied entry's index as the API shows it
+// (X-Consul-Index).
+func (s *StateMachine) AppliedIndex() uint64 { return s.appliedLogical.Load() }
+
+// storeApplied records the applied Raft index; called on the apply
+// goroutine, after s.offset is current.
+func (s *StateMachine) storeApplied(raftIndex uint64) {
+	s.applied.Store(raftIndex)
+	s.appliedLogical.Store(s.logical(raftIndex))
+}
 
 // Sync makes everything applied so far durable.
 func (s *StateMachine) Sync() error {

@@ -1,0 +1,178 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// Raft is what a server answers requests with: its own host.
+type Raft interface {
+	Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, error)
+	ReadIndex(ctx context.Context, shardID uint64) error
+	Leader(shardID uint64) (replicaID uint64, ok bool)
+}
+
+// Reply is the answer to every request.
+type Reply struct {
+	Value uint64 `json:",omitempty"`
+	Data  []byte `json:",omitempty"`
+	// Index is the shard's applied index after a read barrier, as the
+	// replying server knows it.
+	Index uint64 `json:",omitempty"`
+	// Leader is the shard's leader as the replying server knows it; Known
+	// says whether it knows one.
+	Leader uint64 `json:",omitempty"`
+	Known  bool   `json:",omitempty"`
+	// Error is set when the request failed; NoLeader when it failed for
+	// want of a leader.
+	Error    string `json:",omitempty"`
+	NoLeader bool   `json:",omitempty"`
+}
+
+// QueueGroup is the servers' queue group.
+const QueueGroup = "herald-servers"
+
+func subject(dc, shard, verb string) string {
+	return fmt.Sprintf("herald.%s.rpc.%s.%s", dc, shard, verb)
+}
+
+// Serve answers requests for every shard on conn until the returned stop
+// function is called. applied reports a shard's applied (logical) index.
+func Serve(conn *nats.Conn, dc string, raft Raft, applied func(shardID uint64) uint64, logger *slog.Logger) (stop func(), err error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	var subs []*nats.Subscription
+	stop = func() {
+		for _, s := range subs {
+			s.Unsubscribe()
+		}
+	}
+	reply := func(m *nats.Msg, r Reply) {
+		b, _ := json.Marshal(r)
+		if err := m.Respond(b); err != nil {
+			logger.Warn("rpc: cannot reply", "subject", m.Subject, "error", err)
+		}
+	}
+	fail := func(m *nats.Msg, err error) {
+		reply(m, Reply{Error: err.Error(), NoLeader: errors.Is(err, hlog.ErrNoLeader)})
+	}
+	for _, id := range hlog.Shards {
+		shard := hlog.ShardName(id)
+		handlers := map[string]nats.MsgHandler{
+			"propose": func(m *nats.Msg) {
+				cmd, err := command.Decode(m.Data)
+				if err != nil {
+					fail(m, fmt.Errorf("refused an undecodable command: %w", err))
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+				defer cancel()
+				res, err := raft.Propose(ctx, id, cmd)
+				if err != nil {
+					fail(m, err)
+					return
+				}
+				reply(m, Reply{Value: res.Value, Data: res.Data})
+			},
+			"read": func(m *nats.Msg) {
+				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+				defer cancel()
+				if err := raft.ReadIndex(ctx, id); err != nil {
+					fail(m, err)
+					return
+				}
+				reply(m, Reply{Index: applied(id)})
+			},
+			"leader": func(m *nats.Msg) {
+				leader, known := raft.Leader(id)
+				reply(m, Reply{Leader: leader, Known: known})
+			},
+		}
+		for verb, h := range handlers {
+			sub, err := conn.QueueSubscribe(subject(dc, shard, verb), QueueGroup, h)
+			if err != nil {
+				stop()
+				return nil, fmt.Errorf("rpc: subscribe %s: %w", subject(dc, shard, verb), err)
+			}
+			subs = append(subs, sub)
+		}
+	}
+	return stop, conn.Flush()
+}
+
+// requestTimeout bounds a server's work on one request: Consul's RPC hold
+// timeout.
+const requestTimeout = 7 * time.Second
+
+// Client sends Raft requests to the servers. It has the methods of a Raft
+// host that the HTTP API uses, so a client agent serves the API with it in
+// place of a host.
+type Client struct {
+	conn *nats.Conn
+	dc   string
+}
+
+// NewClient returns a client over conn for datacenter dc.
+func NewClient(conn *nats.Conn, dc string) *Client { return &Client{conn: conn, dc: dc} }
+
+func (c *Client) request(ctx context.Context, shardID uint64, verb string, body []byte) (Reply, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, requestTimeout+time.Second)
+		defer cancel()
+	}
+	msg, err := c.conn.RequestWithContext(ctx, subject(c.dc, hlog.ShardName(shardID), verb), body)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return Reply{}, fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("rpc %s: %w", verb, err)
+	}
+	var r Reply
+	if err := json.Unmarshal(msg.Data, &r); err != nil {
+		return Reply{}, fmt.Errorf("rpc %s: bad reply: %w", verb, err)
+	}
+	switch {
+	case r.NoLeader:
+		return r, fmt.Errorf("%w: %s", hlog.ErrNoLeader, r.Error)
+	case r.Error != "":
+		return r, errors.New(r.Error)
+	}
+	return r, nil
+}
+
+// Propose sends a command to the servers and returns its result.
+func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, error) {
+	data, err := command.Encode(cmd)
+	if err != nil {
+		return hlog.Result{}, err
+	}
+	r, err := c.request(ctx, shardID, "propose", data)
+	return hlog.Result{Value: r.Value, Data: r.Data}, err
+}
+
+// ReadBarrier asks a server for a linearizable read barrier and returns the
+// index the shard had applied there; a client's projection must reach it
+// before a consistent read is answered.
+func (c *Client) ReadBarrier(ctx context.Context, shardID uint64) (uint64, error) {
+	r, err := c.request(ctx, shardID, "read", nil)
+	return r.Index, err
+}
+
+// Leader asks a server which replica leads the shard.
+func (c *Client) Leader(shardID uint64) (uint64, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r, err := c.request(ctx, shardID, "leader", nil)
+	return r.Leader, err == nil && r.Known
+}

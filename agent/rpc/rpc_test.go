@@ -1,0 +1,71 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/nats-io/nats.go"
+
+	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/agent/rpc"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+)
+
+// A client with no replica writes and reads through a server's NATS.
+func TestClientThroughServerNATS(t *testing.T) {
+	a := agenttest.Start(t, "-dev")
+	nc, err := nats.Connect(a.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	c := rpc.NewClient(nc, "dc1")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	res, err := c.Propose(ctx, hlog.ShardKV, command.Command{Time: time.Now().UnixNano(),
+		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "via/nats", Value: []byte("yes")}}})
+	if err != nil || res.Value != command.ResultSucceeded {
+		t.Fatalf("propose: %+v %v", res, err)
+	}
+	// A refused command comes back as a result, not an error.
+	res, err = c.Propose(ctx, hlog.ShardKV, command.Command{Time: time.Now().UnixNano(),
+		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVCAS, Key: "via/nats", Value: []byte("no"), Index: 1}}})
+	if err != nil || res.Value != command.ResultFailed {
+		t.Fatalf("stale CAS: %+v %v", res, err)
+	}
+	hc, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	p, _, err := hc.KV().Get("via/nats", nil)
+	if err != nil || p == nil || string(p.Value) != "yes" {
+		t.Fatalf("the write through NATS is not in the store: %+v %v", p, err)
+	}
+	index, err := c.ReadBarrier(ctx, hlog.ShardKV)
+	if err != nil || index < p.ModifyIndex {
+		t.Fatalf("read barrier: index %d, %v (write at %d)", index, err, p.ModifyIndex)
+	}
+	if _, ok := c.Leader(hlog.ShardKV); !ok {
+		t.Fatal("no leader known through NATS")
+	}
+
+	// Bytes that are no command never reach the log.
+	msg, err := nc.RequestWithContext(ctx, "herald.dc1.rpc.kv.propose", []byte{0xff, 0, 1})
+	if err != nil || !strings.Contains(string(msg.Data), "undecodable") {
+		t.Fatalf("garbage proposal: %v %s", err, msg.Data)
+	}
+	if _, _, err := hc.KV().Get("anything", nil); err != nil {
+		t.Fatalf("the agent stopped serving after a garbage proposal: %v", err)
+	}
+
+	// No server for another datacenter: a quick "no leader", not a hang.
+	other := rpc.NewClient(nc, "dc9")
+	start := time.Now()
+	_, err = other.Propose(ctx, hlog.ShardKV, command.Command{Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "x"}}})
+	if !errors.Is(err, hlog.ErrNoLeader) || time.Since(start) > 5*time.Second {
+		t.Fatalf("no responders: %v after %v", err, time.Since(start))
+	}
+}
