@@ -137,10 +137,54 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	if _, err := p.ensureStream(ctx); err != nil {
+	if _, err := p.ensureStreamRetry(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// ensureStreamRetry is ensureStream, retried while the error is one a
+// JetStream cluster gives while it is forming or electing a leader: no meta
+// leader yet, or not yet enough servers known to place the replicas.
+func (p *Publisher) ensureStreamRetry(ctx context.Context) (jetstream.Stream, error) {
+	delay := backoffMin
+	for {
+		s, err := p.ensureStream(ctx)
+		if err == nil || !transientJSError(err) {
+			return s, err
+		}
+		p.log.Debug("event stream not created yet; retrying", "err", err, "retry_in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// JetStream API error codes that a forming cluster returns (nats-server's
+// JSClusterNoPeersErrF, JSClusterNotAvailErr, JSInsufficientResourcesErr).
+const (
+	jsErrNoPeers              jetstream.ErrorCode = 10005
+	jsErrClusterNotAvail      jetstream.ErrorCode = 10008
+	jsErrInsufficientResource jetstream.ErrorCode = 10023
+)
+
+func transientJSError(err error) bool {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jsErrNoPeers, jsErrClusterNotAvail, jsErrInsufficientResource:
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Publisher) ensureStream(ctx context.Context) (jetstream.Stream, error) {
@@ -245,8 +289,16 @@ func (p *Publisher) resync(ctx context.Context) (*cursor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: stream %s: %w", p.streamCfg.Name, err)
 	}
-	state := s.CachedInfo().State
+	info := s.CachedInfo()
+	state := info.State
 	cur.lastSeq = state.LastSeq
+	// The last message must be read from the stream leader, like the state
+	// above. A direct get may be answered by any replica, and one that
+	// lags (say, just after the leader moved) would name an older last
+	// event: the publisher would then send again what is already stored.
+	// This handle is resync's own, so turning direct gets off for it
+	// changes nothing else.
+	info.Config.AllowDirect = false
 
 	var last *msgInfo
 	if state.Msgs > 0 {

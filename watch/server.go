@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -35,6 +36,30 @@ type ServerConfig struct {
 	// ReadyTimeout bounds how long StartServer waits for the server to
 	// accept clients; zero means 10s.
 	ReadyTimeout time.Duration
+
+	// The fields below make the servers' embedded NATS servers one NATS
+	// cluster with clustered JetStream. With no Routes they are not used
+	// (apart from ClusterPort, which then must be 0): the server is a
+	// single NATS server with standalone JetStream, as before.
+
+	// ClusterName names the NATS cluster, e.g. "herald-<dc>"; every server
+	// of the cluster must use the same one. Required with Routes.
+	ClusterName string
+	// ClusterHost is the address the routes listener binds to; empty means
+	// Host, or 0.0.0.0 when Host is empty too.
+	ClusterHost string
+	// ClusterPort is the routes listener's port: 0 means NATS's default
+	// 6222, -1 a random free port (read it back from ClusterAddr).
+	ClusterPort int
+	// Routes are the other servers' routes listeners, as
+	// nats-route://host:port. They may include this server's own: NATS
+	// recognises and skips a route to itself, so every server can be given
+	// the same list, which is what NATS recommends, because JetStream sizes
+	// its first meta group from the number of routes (at least 2). With
+	// Routes, ServerName is required: JetStream identifies its peers by
+	// it, so it must be unique in the cluster and the same after a
+	// restart.
+	Routes []string
 }
 
 // EmbeddedServer is a nats-server running in this process with JetStream.
@@ -76,6 +101,10 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		// config, SIGTERM leaves gracefully); NATS must not act on them.
 		NoSigs: true,
 	}
+	if err := clusterOptions(cfg, opts); err != nil {
+		es.removeTemp()
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		es.removeTemp()
@@ -94,9 +123,58 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	if err := waitReady(ns, sl.fatal, timeout); err != nil {
 		es.Shutdown()
 		addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+		if len(cfg.Routes) > 0 {
+			addr += fmt.Sprintf(" (routes on %s:%d)", opts.Cluster.Host, opts.Cluster.Port)
+		}
 		return nil, fmt.Errorf("watch: embedded NATS server on %s did not start: %w", addr, err)
 	}
 	return es, nil
+}
+
+// DefaultClusterPort is the routes port used when ServerConfig.ClusterPort is
+// 0: NATS's conventional cluster port.
+const DefaultClusterPort = 6222
+
+// clusterOptions sets opts up for a NATS cluster with clustered JetStream
+// when cfg has Routes. NATS runs JetStream clustered as soon as a routes
+// listener is configured, and then refuses to start JetStream without a
+// cluster name, routes and a stable server name, so those are checked here
+// with clearer errors.
+func clusterOptions(cfg ServerConfig, opts *server.Options) error {
+	if len(cfg.Routes) == 0 {
+		if cfg.ClusterPort != 0 {
+			return errors.New("watch: embedded NATS: ClusterPort needs Routes (NATS's clustered JetStream does not start without routes)")
+		}
+		return nil
+	}
+	if cfg.ClusterName == "" {
+		return errors.New("watch: embedded NATS: Routes need a ClusterName")
+	}
+	if cfg.ServerName == "" {
+		return errors.New("watch: embedded NATS: Routes need a ServerName, unique in the cluster and stable across restarts")
+	}
+	if strings.ContainsAny(cfg.ClusterName, " \t.*>") {
+		return fmt.Errorf("watch: embedded NATS: cluster name %q must not contain spaces, '.', '*' or '>'", cfg.ClusterName)
+	}
+	routes := make([]*url.URL, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" || u.Port() == "" {
+			return fmt.Errorf("watch: embedded NATS: bad route %q (want nats-route://host:port)", r)
+		}
+		routes = append(routes, u)
+	}
+	host := cfg.ClusterHost
+	if host == "" {
+		host = cfg.Host
+	}
+	port := cfg.ClusterPort
+	if port == 0 {
+		port = DefaultClusterPort
+	}
+	opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: port}
+	opts.Routes = routes
+	return nil
 }
 
 // waitReady polls in short steps rather than one long ReadyForConnections,
@@ -123,6 +201,36 @@ func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) er
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
 func (s *EmbeddedServer) ClientURL() string {
 	return s.ns.ClientURL()
+}
+
+// ClusterAddr is the routes listener's address, host:port, or "" when the
+// server is not clustered.
+func (s *EmbeddedServer) ClusterAddr() string {
+	a := s.ns.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// Name is the server's name in NATS.
+func (s *EmbeddedServer) Name() string {
+	return s.ns.Name()
+}
+
+// NumRoutes is how many route connections the server has to other servers
+// of its cluster.
+func (s *EmbeddedServer) NumRoutes() int {
+	return s.ns.NumRoutes()
+}
+
+// JetStreamClusterReady reports whether this server is part of a JetStream
+// cluster whose meta group has a leader that this server is up to date with,
+// that is, whether JetStream API requests through it can be served. It is
+// false for a server that is not clustered. StartServer does not wait for
+// this: a server starting first has to wait for enough of the others.
+func (s *EmbeddedServer) JetStreamClusterReady() bool {
+	return s.ns.JetStreamIsClustered() && s.ns.JetStreamIsCurrent()
 }
 
 // Shutdown stops the server and waits until it has stopped. It is safe to
