@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
+	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/agent/userevent"
 	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/event"
@@ -56,6 +57,7 @@ type Agent struct {
 
 	watches watches
 	stopRPC func()
+	gossip  *membership.Membership
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -113,6 +115,9 @@ func (a *Agent) Start() (err error) {
 	a.startPublishers(ctx)
 	if err := a.startRPC(); err != nil {
 		return fmt.Errorf("server RPC: %w", err)
+	}
+	if err := a.startGossip(ctx); err != nil {
+		return err
 	}
 	a.wg.Add(1)
 	go func() {
@@ -388,6 +393,9 @@ func (a *Agent) Shutdown() {
 		}
 		if a.cancel != nil {
 			a.cancel()
+		}
+		if a.gossip != nil {
+			a.gossip.Shutdown()
 		}
 		a.wg.Wait()
 		if a.host != nil {

@@ -152,7 +152,3 @@ func (a *Agent) member() map[string]any {
 		"DelegateCur": 4,
 	}
 }
-
-// Members lists the members this agent knows. Without gossip (it arrives
-// with clustering) that is the agent itself.
-func (a *Agent) Members() []any { return []any{a.member()} }

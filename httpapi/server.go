@@ -37,6 +37,10 @@ type Agent interface {
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
 	Members() []any
+	// Join, Leave and ForceLeave change gossip membership.
+	Join(addr string) error
+	Leave() error
+	ForceLeave(node string, prune bool) error
 }
 
 // Config is what the API serves from.
@@ -82,6 +86,9 @@ func New(cfg Config) *Server {
 	s.route("/v1/status/peers", s.statusPeers, "GET")
 	s.route("/v1/agent/self", s.agentSelf, "GET")
 	s.route("/v1/agent/members", s.agentMembers, "GET")
+	s.route("/v1/agent/join/", s.agentJoin, "PUT")
+	s.route("/v1/agent/leave", s.agentLeave, "PUT")
+	s.route("/v1/agent/force-leave/", s.agentForceLeave, "PUT")
 
 	s.route("/v1/agent/services", s.agentServices, "GET")
 	s.route("/v1/agent/service/register", s.agentServiceRegister, "PUT")

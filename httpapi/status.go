@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 )
 
 // statusLeader serves /v1/status/leader: the leader's server address as a
@@ -33,4 +34,37 @@ func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 // agentMembers serves /v1/agent/members.
 func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, s.cfg.Agent.Members())
+}
+
+func (s *Server) agentJoin(w http.ResponseWriter, r *http.Request) error {
+	addr := strings.TrimPrefix(r.URL.Path, "/v1/agent/join/")
+	if addr == "" {
+		return badRequest("Missing address to join")
+	}
+	if err := s.cfg.Agent.Join(addr); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentLeave(w http.ResponseWriter, r *http.Request) error {
+	if err := s.cfg.Agent.Leave(); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
+	node := strings.TrimPrefix(r.URL.Path, "/v1/agent/force-leave/")
+	if node == "" {
+		return badRequest("Missing node name")
+	}
+	_, prune := r.URL.Query()["prune"]
+	if err := s.cfg.Agent.ForceLeave(node, prune); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }

@@ -31,7 +31,7 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 	t.Helper()
 	base := []string{
 		"-bind=127.0.0.1", "-client=127.0.0.1",
-		"-http-port=0", "-dns-port=0", "-nats-port=0",
+		"-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-lan-port=0", "-serf-wan-port=-1",
 		"-server-port=" + strconv.Itoa(FreePort(t)),
 	}
 	cfg, err := config.Load(append(base, args...))

@@ -55,6 +55,7 @@ type server struct {
 	natsPort  int
 	raftPort  int
 	dnsPort   int
+	serfPort  int
 	extraArgs []string
 	cmd       *exec.Cmd
 	logPath   string
@@ -63,7 +64,7 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	return &server{t: t, dataDir: t.TempDir(), httpPort: freePort(t), natsPort: freePort(t), raftPort: freePort(t),
-		dnsPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")}
+		dnsPort: freePort(t), serfPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")}
 }
 
 func (s *server) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.httpPort) }
@@ -83,7 +84,7 @@ func (s *server) start() {
 		"-data-dir=" + s.dataDir, "-node=n1", "-bind=127.0.0.1", "-client=127.0.0.1",
 		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
-		"-log-level=warn"}
+		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn"}
 	s.cmd = exec.Command(heraldBin, append(args, s.extraArgs...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {

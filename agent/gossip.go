@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/httpapi"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
+
+	"net/http"
+)
+
+// startGossip joins the agent to the Serf LAN pool (when its port is not
+// -1), joins the addresses of -join and -retry-join, and turns members'
+// health into their nodes' serfHealth checks.
+func (a *Agent) startGossip(ctx context.Context) error {
+	if a.cfg.Ports.SerfLAN < 0 {
+		return nil
+	}
+	timing := "lan"
+	if a.cfg.Dev {
+		timing = "local"
+	}
+	m, err := membership.Start(membership.Config{
+		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Datacenter: a.cfg.Datacenter,
+		BindAddr: a.cfg.BindAddr, Port: a.cfg.Ports.SerfLAN, AdvertiseAddr: a.cfg.AdvertiseAddr,
+		Server: a.cfg.Server || a.cfg.Dev, ServerPort: a.cfg.Ports.Server,
+		HTTPPort: max(a.cfg.Ports.HTTP, 0), NATSPort: max(a.cfg.Ports.NATS, 0),
+		Bootstrap: a.cfg.Bootstrap || a.cfg.Dev, BootstrapExpect: a.cfg.BootstrapExpect,
+		EncryptKey: a.cfg.Encrypt, Timing: timing, Logger: a.log.With("component", "gossip"),
+	})
+	if err != nil {
+		return fmt.Errorf("gossip: %w", err)
+	}
+	a.gossip = m
+	if len(a.cfg.StartJoin) > 0 {
+		if _, err := m.Join(a.cfg.StartJoin); err != nil {
+			return fmt.Errorf("join %v: %w", a.cfg.StartJoin, err)
+		}
+	}
+	if len(a.cfg.RetryJoin) > 0 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := membership.RetryJoin(ctx, m, a.cfg.RetryJoin, a.cfg.RetryInterval, a.cfg.RetryMax); err != nil && ctx.Err() == nil {
+				a.log.Error("retry-join gave up", "addresses", a.cfg.RetryJoin, "error", err)
+			}
+		}()
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.followMembers(ctx)
+	}()
+	return nil
+}
+
+// followMembers keeps other nodes' serfHealth checks in step with gossip:
+// failed is critical, alive is passing, left or reaped removes the node.
+// Only the catalog shard's leader writes, so one server speaks for the
+// pool; the catalog projection tells it what is already recorded.
+func (a *Agent) followMembers(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-a.gossip.Events():
+			if ev.Member.Name == a.cfg.NodeName || !a.host.IsLeader(hlog.ShardCatalog) {
+				continue
+			}
+			a.recordMember(ctx, ev)
+		}
+	}
+}
+
+func (a *Agent) recordMember(ctx context.Context, ev membership.Event) {
+	info, _, _ := a.catalog.Node(ev.Member.Name, false)
+	if info == nil {
+		return // not registered (yet): its agent registers itself
+	}
+	var body command.Body
+	switch ev.Type {
+	case membership.MemberFailed:
+		body = &command.CheckStatusBody{Node: ev.Member.Name, CheckID: serfCheckID, Status: event.HealthCritical,
+			Output: "Agent not live or unreachable"}
+	case membership.MemberJoined, membership.MemberUpdated:
+		body = &command.CheckStatusBody{Node: ev.Member.Name, CheckID: serfCheckID, Status: event.HealthPassing,
+			Output: "Agent alive and reachable"}
+	case membership.MemberLeft, membership.MemberReaped:
+		body = &command.CatalogDeregisterBody{Node: ev.Member.Name}
+	default:
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := (catalogWriter{a}).ApplyCatalog(pctx, body); err != nil {
+		a.log.Warn("cannot record a member's health", "node", ev.Member.Name, "event", ev.Type.String(), "error", err)
+	}
+}
+
+// Members lists the members gossip knows, in /v1/agent/members' shape; an
+// agent without gossip lists itself.
+func (a *Agent) Members() []any {
+	if a.gossip == nil {
+		return []any{a.member()}
+	}
+	var out []any
+	for _, m := range a.gossip.Members() {
+		out = append(out, map[string]any{
+			"Name": m.Name, "Addr": m.Addr, "Port": m.Port, "Tags": m.Tags, "Status": m.StatusCode(),
+			"ProtocolMin": m.ProtocolMin, "ProtocolMax": m.ProtocolMax, "ProtocolCur": m.ProtocolCur,
+			"DelegateMin": m.DelegateMin, "DelegateMax": m.DelegateMax, "DelegateCur": m.DelegateCur,
+		})
+	}
+	return out
+}
+
+// Join, Leave and ForceLeave serve /v1/agent/join|leave|force-leave.
+func (a *Agent) Join(addr string) error {
+	if a.gossip == nil {
+		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+	}
+	if _, err := a.gossip.Join([]string{addr}); err != nil {
+		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: err}
+	}
+	return nil
+}
+
+func (a *Agent) Leave() error {
+	if a.gossip == nil {
+		return nil
+	}
+	return a.gossip.Leave()
+}
+
+func (a *Agent) ForceLeave(node string, prune bool) error {
+	if a.gossip == nil {
+		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+	}
+	if err := a.gossip.ForceLeave(node, prune); err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, membership.ErrUnknownMember) {
+			code = http.StatusNotFound
+		}
+		return &httpapi.StatusError{Code: code, Err: err}
+	}
+	return nil
+}
