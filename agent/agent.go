@@ -57,7 +57,11 @@ type Agent struct {
 
 	watches watches
 	stopRPC func()
-	gossip  *membership.Membership
+	// shardsOnce starts the shards once: at start, or when a new
+	// cluster's servers have found each other.
+	shardsOnce sync.Once
+	shardsErr  error
+	gossip     *membership.Membership
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -79,10 +83,6 @@ func (a *Agent) SetReload(load func() (*config.Config, error)) { a.reloadConfig 
 
 func nowNano() int64 { return time.Now().UnixNano() }
 
-// serverReplicaID is this server's replica ID in every shard. With a single
-// server it is always 1; clusters will derive it from the node ID.
-const serverReplicaID = 1
-
 // Start brings the agent up: state, Raft shards, NATS and the event
 // publishers, then the HTTP API. On error everything started is stopped.
 func (a *Agent) Start() (err error) {
@@ -93,9 +93,6 @@ func (a *Agent) Start() (err error) {
 	}()
 	if !a.cfg.Dev && !a.cfg.Server {
 		return errors.New("client agents (without -server) need a cluster, which this version does not support yet: run with -dev or -server")
-	}
-	if a.cfg.BootstrapExpect > 1 {
-		return fmt.Errorf("bootstrap_expect = %d: multi-server clusters are not supported by this version yet; use -bootstrap-expect=1", a.cfg.BootstrapExpect)
 	}
 	if err := a.prepareDataDir(); err != nil {
 		return err
@@ -118,6 +115,16 @@ func (a *Agent) Start() (err error) {
 	}
 	if err := a.startGossip(ctx); err != nil {
 		return err
+	}
+	if a.cfg.Server && !a.cfg.Dev {
+		if err := a.startClustered(ctx); err != nil {
+			return err
+		}
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.syncVoters(ctx)
+		}()
 	}
 	a.wg.Add(1)
 	go func() {
@@ -237,7 +244,7 @@ func firstAddr(list string) string {
 }
 
 func (a *Agent) startRaft() error {
-	raftAddr := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.Server))
+	raftAddr := a.raftAddress()
 	listen := net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.Ports.Server))
 	if listen == raftAddr {
 		listen = ""
@@ -246,9 +253,8 @@ func (a *Agent) startRaft() error {
 		Dir:            filepath.Join(a.dataDir, "raft"),
 		RaftAddress:    raftAddr,
 		ListenAddress:  listen,
-		ReplicaID:      serverReplicaID,
+		ReplicaID:      hlog.ReplicaIDFor(a.nodeID),
 		RaftMultiplier: a.cfg.RaftMultiplier,
-		Members:        map[uint64]string{serverReplicaID: raftAddr},
 		Logger:         a.log.With("component", "raft"),
 	})
 	if err != nil {
@@ -260,7 +266,7 @@ func (a *Agent) startRaft() error {
 		if id == hlog.ShardKV {
 			sink = a.kv
 		}
-		s := statemachine.New(statemachine.Config{
+		a.shards[id] = statemachine.New(statemachine.Config{
 			Dir:            filepath.Join(a.dataDir, "state", hlog.ShardName(id)),
 			Shard:          hlog.ShardName(id),
 			RetainCommands: a.cfg.HistoryRetainCommands,
@@ -268,12 +274,37 @@ func (a *Agent) startRaft() error {
 			Sink:           sink,
 			Logger:         a.log.With("component", "statemachine"),
 		})
-		a.shards[id] = s
-		if err := host.StartShard(id, func() sm.IOnDiskStateMachine { return s }); err != nil {
-			return err
+	}
+	// A single server, and any server restarting on its Raft state, starts
+	// its shards now; a new server of a cluster waits for its peers.
+	if a.cfg.Dev || a.cfg.Bootstrap || host.HasReplica(hlog.ShardCatalog) {
+		members := map[uint64]string{host.ReplicaID(): raftAddr}
+		if host.HasReplica(hlog.ShardCatalog) {
+			members = nil
 		}
+		return a.startShards(members)
 	}
 	return nil
+}
+
+// raftAddress is where other servers reach this one's Raft.
+func (a *Agent) raftAddress() string {
+	return net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.Server))
+}
+
+// startShards starts this server's replica of every shard; members as for
+// log.Host.StartShard.
+func (a *Agent) startShards(members map[uint64]string) error {
+	a.shardsOnce.Do(func() {
+		for _, id := range hlog.Shards {
+			s := a.shards[id]
+			if err := a.host.StartShard(id, members, func() sm.IOnDiskStateMachine { return s }); err != nil {
+				a.shardsErr = err
+				return
+			}
+		}
+	})
+	return a.shardsErr
 }
 
 func (a *Agent) startPublishers(ctx context.Context) {

@@ -39,7 +39,7 @@ func freeAddr(t *testing.T) string {
 func (s *server) start(t *testing.T, members map[uint64]string) {
 	t.Helper()
 	h, err := hlog.Start(hlog.Config{Dir: filepath.Join(s.dir, "raft"), RaftAddress: s.addr, ReplicaID: s.id,
-		RaftMultiplier: 1, Members: members})
+		RaftMultiplier: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func (s *server) start(t *testing.T, members map[uint64]string) {
 		}
 		m := statemachine.New(statemachine.Config{Dir: filepath.Join(s.dir, "state", hlog.ShardName(shard)),
 			Shard: hlog.ShardName(shard), Sink: sink})
-		if err := h.StartShard(shard, func() sm.IOnDiskStateMachine { return m }); err != nil {
+		if err := h.StartShard(shard, members, func() sm.IOnDiskStateMachine { return m }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -63,10 +63,7 @@ type Config struct {
 	// RaftMultiplier scales every Raft timeout, as Consul's
 	// performance.raft_multiplier does (1 fastest, 10 slowest).
 	RaftMultiplier int
-	// Members are the initial voters, replica ID to Raft address; empty when
-	// this server joins a running cluster.
-	Members map[uint64]string
-	Logger  *slog.Logger
+	Logger *slog.Logger
 }
 
 // Timing derived from the multiplier. A tick is 10 ms; with Consul's default
@@ -129,10 +126,19 @@ func setDragonboatLevels() {
 	}
 }
 
+// HasReplica reports whether this server has held a replica of the shard
+// before (its Raft state is on disk): such a replica restarts with no
+// initial members.
+func (h *Host) HasReplica(shardID uint64) bool {
+	return h.nh.HasNodeInfo(shardID, h.cfg.ReplicaID)
+}
+
 // StartShard starts this server's replica of a shard with the state machine
-// that create returns. It returns once the replica has been started, not
-// when it has a leader.
-func (h *Host) StartShard(shardID uint64, create func() sm.IOnDiskStateMachine) error {
+// that create returns. members are the initial voters (replica ID to Raft
+// address) of a new shard; it is empty when this server joins a running
+// one, or restarts a replica it already had. It returns once the replica
+// has been started, not when it has a leader.
+func (h *Host) StartShard(shardID uint64, members map[uint64]string, create func() sm.IOnDiskStateMachine) error {
 	heartbeat, election := timing(h.cfg.RaftMultiplier)
 	rc := config.Config{
 		ShardID:            shardID,
@@ -144,12 +150,13 @@ func (h *Host) StartShard(shardID uint64, create func() sm.IOnDiskStateMachine) 
 		SnapshotEntries:    10000,
 		CompactionOverhead: 5000,
 	}
-	members := map[uint64]dragonboat.Target{}
-	for id, addr := range h.cfg.Members {
-		members[id] = addr
+	initial := map[uint64]dragonboat.Target{}
+	for id, addr := range members {
+		initial[id] = addr
 	}
+	join := len(initial) == 0 && !h.HasReplica(shardID)
 	factory := func(uint64, uint64) sm.IOnDiskStateMachine { return create() }
-	if err := h.nh.StartOnDiskReplica(members, len(members) == 0, factory, rc); err != nil {
+	if err := h.nh.StartOnDiskReplica(initial, join, factory, rc); err != nil {
 		return fmt.Errorf("start shard %s: %w", ShardName(shardID), err)
 	}
 	return nil
@@ -186,7 +193,8 @@ func (h *Host) retry(ctx context.Context, op func(context.Context) error) error 
 		acancel()
 		// An attempt that ran out of its own time is worth another try
 		// while the request still has time.
-		retryable := dragonboat.IsTempError(err) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)
+		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) ||
+			(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)
 		if err == nil || !retryable {
 			if errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 				return fmt.Errorf("%w: %v", ErrNoLeader, err)

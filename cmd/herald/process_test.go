@@ -56,6 +56,8 @@ type server struct {
 	raftPort  int
 	dnsPort   int
 	serfPort  int
+	node      string
+	expect    int
 	extraArgs []string
 	cmd       *exec.Cmd
 	logPath   string
@@ -70,9 +72,17 @@ func newServer(t *testing.T) *server {
 func (s *server) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.httpPort) }
 func (s *server) natsURL() string  { return fmt.Sprintf("nats://127.0.0.1:%d", s.natsPort) }
 func (s *server) dnsAddr() string  { return fmt.Sprintf("127.0.0.1:%d", s.dnsPort) }
+func (s *server) serfAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.serfPort) }
 
 // start runs the server and waits until it has a leader.
 func (s *server) start() {
+	s.t.Helper()
+	s.launch()
+	s.waitLeader()
+}
+
+// launch runs the server's process and returns at once.
+func (s *server) launch() {
 	s.t.Helper()
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -80,8 +90,16 @@ func (s *server) start() {
 	}
 	s.startedAt++
 	fmt.Fprintf(logFile, "---- start %d ----\n", s.startedAt)
-	args := []string{"agent", "-server", "-bootstrap-expect=1",
-		"-data-dir=" + s.dataDir, "-node=n1", "-bind=127.0.0.1", "-client=127.0.0.1",
+	expect := s.expect
+	if expect == 0 {
+		expect = 1
+	}
+	node := s.node
+	if node == "" {
+		node = "n1"
+	}
+	args := []string{"agent", "-server", fmt.Sprintf("-bootstrap-expect=%d", expect),
+		"-data-dir=" + s.dataDir, "-node=" + node, "-bind=127.0.0.1", "-client=127.0.0.1",
 		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
 		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn"}
@@ -91,6 +109,11 @@ func (s *server) start() {
 		s.t.Fatal(err)
 	}
 	s.t.Cleanup(func() { s.kill() })
+}
+
+// waitLeader waits until the server's API names a leader.
+func (s *server) waitLeader() {
+	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")

@@ -1,0 +1,129 @@
+package agent
+
+import (
+	"context"
+	"net"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/heraldhq/herald/agent/membership"
+	hlog "github.com/heraldhq/herald/log"
+)
+
+// Servers of a new cluster find each other by gossip (see
+// docs/clustering.md): with -bootstrap-expect=N, each waits until it sees
+// N alive servers of its datacenter expecting N, takes the first N by node
+// ID as the initial voters, and starts its shards with them; every server
+// computes the same set, so nothing else needs agreeing on. Servers beyond
+// the first N, and servers started later without -bootstrap-expect, are
+// added as voters by the catalog shard's leader.
+
+// peer is a server as gossip describes it.
+type peer struct {
+	nodeID, raftAddr string
+	expect           int
+}
+
+// gossipServers lists the alive servers of this datacenter that gossip
+// knows, this one included.
+func (a *Agent) gossipServers() []peer {
+	var out []peer
+	for _, m := range a.gossip.Members() {
+		if m.Status != membership.StatusAlive || !m.IsServer() || m.Tags["dc"] != a.cfg.Datacenter || m.Tags["id"] == "" {
+			continue
+		}
+		expect, _ := strconv.Atoi(m.Tags["expect"])
+		out = append(out, peer{nodeID: m.Tags["id"], raftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]), expect: expect})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].nodeID < out[j].nodeID })
+	return out
+}
+
+// startClustered starts the shards of a server that is not alone: at once
+// when it restarts on its Raft state or joins a running cluster, and once
+// its peers are there when it bootstraps a new one.
+func (a *Agent) startClustered(ctx context.Context) error {
+	if a.host.HasReplica(hlog.ShardCatalog) || a.cfg.BootstrapExpect <= 1 {
+		return a.startShards(nil)
+	}
+	if a.gossip == nil {
+		return a.startShards(nil)
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			var expecting []peer
+			for _, p := range a.gossipServers() {
+				if p.expect == a.cfg.BootstrapExpect {
+					expecting = append(expecting, p)
+				}
+			}
+			if len(expecting) < a.cfg.BootstrapExpect {
+				continue
+			}
+			members := map[uint64]string{}
+			self := false
+			for _, p := range expecting[:a.cfg.BootstrapExpect] {
+				members[hlog.ReplicaIDFor(p.nodeID)] = p.raftAddr
+				self = self || p.nodeID == a.nodeID
+			}
+			if !self {
+				members = nil // one of the later servers: the leader adds it
+			}
+			a.log.Info("bootstrapping the cluster", "servers", len(members), "voter", self)
+			if err := a.startShards(members); err != nil {
+				a.log.Error("cannot start the shards", "error", err)
+			}
+			return
+		}
+	}()
+	return nil
+}
+
+// syncVoters runs on every server; where it leads the catalog shard, it
+// adds each alive server that gossip knows and a shard lacks as a voter.
+func (a *Agent) syncVoters(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !a.host.IsLeader(hlog.ShardCatalog) {
+			continue
+		}
+		for _, id := range hlog.Shards {
+			mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			voters, err := a.host.Membership(mctx, id)
+			cancel()
+			if err != nil {
+				continue
+			}
+			for _, p := range a.gossipServers() {
+				rid := hlog.ReplicaIDFor(p.nodeID)
+				if _, ok := voters[rid]; ok {
+					continue
+				}
+				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				err := a.host.AddVoter(actx, id, rid, p.raftAddr)
+				cancel()
+				if err != nil {
+					a.log.Warn("cannot add a server as a voter", "shard", hlog.ShardName(id), "server", p.raftAddr, "error", err)
+					continue
+				}
+				a.log.Info("added a server as a voter", "shard", hlog.ShardName(id), "server", p.raftAddr)
+			}
+		}
+	}
+}
