@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -76,5 +77,87 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if t.Failed() {
 		log, _ := os.ReadFile(a.logPath)
 		t.Logf("n1 log:\n%s", log)
+	}
+}
+
+// TestThreeServersSurviveLeaderKill: three servers bootstrap together;
+// kill -9 of the leader leaves a majority that elects a new leader and takes
+// writes; the killed server restarts on its data, rejoins and catches up.
+func TestThreeServersSurviveLeaderKill(t *testing.T) {
+	servers := []*server{newServer(t), newServer(t), newServer(t)}
+	for i, s := range servers {
+		s.node, s.expect = fmt.Sprintf("s%d", i+1), 3
+	}
+	for _, s := range servers[1:] {
+		s.extraArgs = []string{"-retry-join=" + servers[0].serfAddr(), "-retry-interval=200ms"}
+	}
+	for _, s := range servers {
+		s.launch()
+	}
+	for _, s := range servers {
+		s.waitLeader()
+	}
+	clients := make([]*api.Client, 3)
+	for i, s := range servers {
+		clients[i], _ = api.NewClient(&api.Config{Address: s.httpAddr()})
+	}
+	if _, err := clients[0].KV().Put(&api.KVPair{Key: "before", Value: []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Find and kill the leader.
+	leader, err := clients[0].Status().Leader()
+	if err != nil || leader == "" {
+		t.Fatalf("leader: %q %v", leader, err)
+	}
+	var dead *server
+	var alive []int
+	for i, s := range servers {
+		if strings.HasSuffix(leader, fmt.Sprintf(":%d", s.raftPort)) {
+			dead = s
+		} else {
+			alive = append(alive, i)
+		}
+	}
+	if dead == nil {
+		t.Fatalf("leader %s is none of the servers", leader)
+	}
+	dead.kill()
+	start := time.Now()
+	deadline := start.Add(20 * time.Second)
+	for {
+		_, err := clients[alive[0]].KV().Put(&api.KVPair{Key: "after", Value: []byte("2")}, nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write accepted after the leader died: %v", err)
+		}
+	}
+	t.Logf("first write accepted %v after the leader was killed", time.Since(start).Round(time.Millisecond))
+
+	// The killed server restarts and catches up.
+	dead.launch()
+	dead.waitLeader()
+	var revived *api.Client
+	for i, s := range servers {
+		if s == dead {
+			revived = clients[i]
+		}
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		p, _, err := revived.KV().Get("after", &api.QueryOptions{AllowStale: true})
+		if err == nil && p != nil && string(p.Value) == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted server never caught up: %+v %v", p, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	peers, _ := clients[alive[0]].Status().Peers()
+	if len(peers) != 3 {
+		t.Fatalf("peers after the restart: %v", peers)
 	}
 }
