@@ -63,43 +63,65 @@ func (a *Agent) startGossip(ctx context.Context) error {
 // followMembers keeps other nodes' serfHealth checks in step with gossip:
 // failed is critical, alive is passing, left or reaped removes the node.
 // Only the catalog shard's leader writes, so one server speaks for the
-// pool; the catalog projection tells it what is already recorded.
+// pool. It reconciles on every membership event and every second, so a
+// leader elected after a failure still records it (it may have seen the
+// event as a follower).
 func (a *Agent) followMembers(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-a.gossip.Events():
-			if ev.Member.Name == a.cfg.NodeName || !a.host.IsLeader(hlog.ShardCatalog) {
-				continue
-			}
-			a.recordMember(ctx, ev)
+		case <-a.gossip.Events():
+		case <-t.C:
+		}
+		if a.host.IsLeader(hlog.ShardCatalog) {
+			a.reconcileMembers(ctx)
 		}
 	}
 }
 
-func (a *Agent) recordMember(ctx context.Context, ev membership.Event) {
-	info, _, _ := a.catalog.Node(ev.Member.Name, false)
-	if info == nil {
-		return // not registered (yet): its agent registers itself
-	}
-	var body command.Body
-	switch ev.Type {
-	case membership.MemberFailed:
-		body = &command.CheckStatusBody{Node: ev.Member.Name, CheckID: serfCheckID, Status: event.HealthCritical,
-			Output: "Agent not live or unreachable"}
-	case membership.MemberJoined, membership.MemberUpdated:
-		body = &command.CheckStatusBody{Node: ev.Member.Name, CheckID: serfCheckID, Status: event.HealthPassing,
-			Output: "Agent alive and reachable"}
-	case membership.MemberLeft, membership.MemberReaped:
-		body = &command.CatalogDeregisterBody{Node: ev.Member.Name}
-	default:
-		return
-	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := (catalogWriter{a}).ApplyCatalog(pctx, body); err != nil {
-		a.log.Warn("cannot record a member's health", "node", ev.Member.Name, "event", ev.Type.String(), "error", err)
+// reconcileMembers writes what gossip says about each other node that the
+// catalog records differently.
+func (a *Agent) reconcileMembers(ctx context.Context) {
+	for _, m := range a.gossip.Members() {
+		if m.Name == a.cfg.NodeName {
+			continue
+		}
+		info, _, _ := a.catalog.Node(m.Name, false)
+		if info == nil {
+			continue // not registered (yet): its agent registers itself
+		}
+		serf := ""
+		for _, c := range info.Checks {
+			if c.CheckID == serfCheckID {
+				serf = c.Status
+			}
+		}
+		var body command.Body
+		switch m.Status {
+		case membership.StatusFailed:
+			if serf != event.HealthCritical {
+				body = &command.CheckStatusBody{Node: m.Name, CheckID: serfCheckID, Status: event.HealthCritical,
+					Output: "Agent not live or unreachable"}
+			}
+		case membership.StatusAlive:
+			if serf == event.HealthCritical {
+				body = &command.CheckStatusBody{Node: m.Name, CheckID: serfCheckID, Status: event.HealthPassing,
+					Output: "Agent alive and reachable"}
+			}
+		case membership.StatusLeft:
+			body = &command.CatalogDeregisterBody{Node: m.Name}
+		}
+		if body == nil {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := (catalogWriter{a}).ApplyCatalog(pctx, body); err != nil {
+			a.log.Warn("cannot record a member's health", "node", m.Name, "status", m.Status, "error", err)
+		}
+		cancel()
 	}
 }
 

@@ -161,3 +161,67 @@ func TestThreeServersSurviveLeaderKill(t *testing.T) {
 		t.Fatalf("peers after the restart: %v", peers)
 	}
 }
+
+// TestFailedServerLeavesPassingAnswers: when gossip declares a server
+// failed, its node's serfHealth goes critical, so its services leave
+// ?passing answers (and DNS) on the others.
+func TestFailedServerLeavesPassingAnswers(t *testing.T) {
+	servers := []*server{newServer(t), newServer(t), newServer(t)}
+	for i, s := range servers {
+		s.node, s.expect = fmt.Sprintf("f%d", i+1), 3
+		if i > 0 {
+			s.extraArgs = []string{"-retry-join=" + servers[0].serfAddr(), "-retry-interval=200ms"}
+		}
+		s.launch()
+	}
+	for _, s := range servers {
+		s.waitLeader()
+	}
+	// Register a service on each server, so whichever dies has one.
+	clients := make([]*api.Client, 3)
+	for i, s := range servers {
+		clients[i], _ = api.NewClient(&api.Config{Address: s.httpAddr()})
+		if err := clients[i].Agent().ServiceRegister(&api.AgentServiceRegistration{
+			ID: "web", Name: "web", Port: 80 + i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		e, _, _ := clients[0].Health().Service("web", "", true, nil)
+		if len(e) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("web passing on %d of 3 servers", len(e))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Kill a server that does not lead the catalog, so the leader that
+	// records the failure stays up.
+	leader, _ := clients[0].Status().Leader()
+	victim := 2
+	if strings.HasSuffix(leader, fmt.Sprintf(":%d", servers[2].raftPort)) {
+		victim = 1
+	}
+	servers[victim].kill()
+	start := time.Now()
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		e, _, _ := clients[0].Health().Service("web", "", true, nil)
+		if len(e) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed server's service is still passing after 30s (%d passing)", len(e))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the dead server's service left ?passing answers %v after the kill", time.Since(start).Round(time.Millisecond))
+	checks, _, _ := clients[0].Health().Node(servers[victim].node, nil)
+	for _, c := range checks {
+		if c.CheckID == "serfHealth" && c.Status != "critical" {
+			t.Fatalf("serfHealth of the dead server: %s", c.Status)
+		}
+	}
+}
