@@ -61,7 +61,10 @@ type Agent struct {
 	// cluster's servers have found each other.
 	shardsOnce sync.Once
 	shardsErr  error
-	gossip     *membership.Membership
+
+	left      chan struct{} // closed by Leave
+	leaveOnce sync.Once
+	gossip    *membership.Membership
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,7 +77,7 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 		logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{},
-		kv: projections.NewKV(), catalog: projections.NewCatalog()}
+		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{})}
 }
 
 // SetReload tells the agent how to read its configuration again, for

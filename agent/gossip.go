@@ -153,12 +153,23 @@ func (a *Agent) Join(addr string) error {
 	return nil
 }
 
+// Leave leaves the gossip pool gracefully and then shuts the agent down,
+// as Consul's leave does; the process running the agent ends when Done is
+// closed. A server that leaves stays a Raft voter, so it rejoins by just
+// starting again.
 func (a *Agent) Leave() error {
-	if a.gossip == nil {
-		return nil
+	if a.gossip != nil {
+		if err := a.gossip.Leave(); err != nil {
+			return err
+		}
 	}
-	return a.gossip.Leave()
+	a.leaveOnce.Do(func() { close(a.left) })
+	return nil
 }
+
+// Done is closed when the agent was asked to leave: its process should shut
+// it down and exit.
+func (a *Agent) Done() <-chan struct{} { return a.left }
 
 func (a *Agent) ForceLeave(node string, prune bool) error {
 	if a.gossip == nil {

@@ -81,6 +81,9 @@ func runAgent(args []string, cio IO) int {
 
 	for {
 		select {
+		case <-a.Done():
+			fmt.Fprintln(cio.Stdout, "==> Left the cluster gracefully; shutting down")
+			return shutdown(a, signals, cio)
 		case err := <-leader:
 			if err != nil {
 				logger.Warn("no cluster leader yet", "error", err)

@@ -225,3 +225,35 @@ func TestFailedServerLeavesPassingAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaveStopsTheAgent: `herald leave` leaves gracefully and the agent's
+// process exits, as Consul's does; started again, the server is back with
+// its data.
+func TestLeaveStopsTheAgent(t *testing.T) {
+	s := newServer(t)
+	s.start()
+	c, _ := api.NewClient(&api.Config{Address: s.httpAddr()})
+	if _, err := c.KV().Put(&api.KVPair{Key: "kept", Value: []byte("yes")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(heraldBin, "leave", "-http-addr="+s.httpAddr()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Graceful leave complete") {
+		t.Fatalf("leave: %v %s", err, out)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the agent exited with %v after leave", err)
+		}
+		s.cmd = nil
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent kept running after leave")
+	}
+	s.start()
+	p, _, err := c.KV().Get("kept", nil)
+	if err != nil || p == nil || string(p.Value) != "yes" {
+		t.Fatalf("after leave and restart: %+v %v", p, err)
+	}
+}
