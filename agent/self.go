@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"time"
 
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/version"
@@ -54,10 +55,7 @@ func (a *Agent) Self() any {
 		"Meta":   meta,
 		"Stats": map[string]any{
 			"agent": map[string]string{"check_monitors": "0", "services": "0"},
-			"raft": map[string]string{
-				"state":         raftState(leader, a.host.IsLeader(hlog.ShardCatalog)),
-				"applied_index": strconv.FormatUint(a.shards[hlog.ShardCatalog].Applied(), 10),
-			},
+			"raft":  a.raftStats(leader),
 			"runtime": map[string]string{
 				"os":         runtime.GOOS,
 				"arch":       runtime.GOARCH,
@@ -150,5 +148,29 @@ func (a *Agent) member() map[string]any {
 		"DelegateMin": 2,
 		"DelegateMax": 5,
 		"DelegateCur": 4,
+	}
+}
+
+// raftStats is the raft section of `info` and /v1/agent/self's Stats, for
+// the catalog shard.
+func (a *Agent) raftStats(leaderKnown bool) map[string]string {
+	applied := strconv.FormatUint(a.shards[hlog.ShardCatalog].AppliedIndex(), 10)
+	peers := 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if m, err := a.host.Membership(ctx, hlog.ShardCatalog); err == nil {
+		peers = len(m) - 1
+	}
+	return map[string]string{
+		"state":            raftState(leaderKnown, a.host.IsLeader(hlog.ShardCatalog)),
+		"applied_index":    applied,
+		"commit_index":     applied,
+		"last_log_index":   applied,
+		"num_peers":        strconv.Itoa(max(peers, 0)),
+		"leader":           strconv.FormatBool(a.host.IsLeader(hlog.ShardCatalog)),
+		"leader_addr":      a.LeaderAddress(),
+		"protocol_version": "3",
+		"last_contact":     "0",
+		"fsm_pending":      "0",
 	}
 }

@@ -37,6 +37,8 @@ type Agent interface {
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
 	Members() []any
+	// RaftConfiguration lists the voters of /v1/operator/raft/configuration.
+	RaftConfiguration(ctx context.Context) (any, uint64, error)
 	// Join, Leave and ForceLeave change gossip membership.
 	Join(addr string) error
 	Leave() error
@@ -86,6 +88,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/status/peers", s.statusPeers, "GET")
 	s.route("/v1/agent/self", s.agentSelf, "GET")
 	s.route("/v1/agent/members", s.agentMembers, "GET")
+	s.route("/v1/operator/raft/configuration", s.operatorRaftConfiguration, "GET")
 	s.route("/v1/agent/join/", s.agentJoin, "PUT")
 	s.route("/v1/agent/leave", s.agentLeave, "PUT")
 	s.route("/v1/agent/force-leave/", s.agentForceLeave, "PUT")

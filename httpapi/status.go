@@ -68,3 +68,15 @@ func (s *Server) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
+
+// operatorRaftConfiguration serves /v1/operator/raft/configuration.
+func (s *Server) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	servers, index, err := s.cfg.Agent.RaftConfiguration(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"Servers": servers, "Index": index})
+}

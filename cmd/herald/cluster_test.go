@@ -74,6 +74,15 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if len(members) != 2 {
 		t.Fatalf("members on n1: %d", len(members))
 	}
+	out, err = exec.Command(heraldBin, "operator", "raft", "list-peers", "-http-addr="+a.httpAddr()).CombinedOutput()
+	if err != nil || strings.Count(string(out), "\n") != 3 || strings.Count(string(out), "leader") != 1 ||
+		!strings.Contains(string(out), "n1") || !strings.Contains(string(out), "n2") {
+		t.Fatalf("operator raft list-peers:\n%s %v", out, err)
+	}
+	out, err = exec.Command(heraldBin, "info", "-http-addr="+b.httpAddr()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "num_peers = 1") {
+		t.Fatalf("info:\n%s %v", out, err)
+	}
 	if t.Failed() {
 		log, _ := os.ReadFile(a.logPath)
 		t.Logf("n1 log:\n%s", log)
