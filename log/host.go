@@ -63,7 +63,7 @@ type Config struct {
 	// RaftMultiplier scales every Raft timeout, as Consul's
 	// performance.raft_multiplier does (1 fastest, 10 slowest).
 	RaftMultiplier int
-	Logger *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Timing derived from the multiplier. A tick is 10 ms; with Consul's default

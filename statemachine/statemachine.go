@@ -60,13 +60,13 @@ type StateMachine struct {
 	// mu guards db: Lookup and the outbox may be called concurrently with
 	// Update and even after Close (Dragonboat allows it), so readers hold it
 	// shared and Close holds it exclusively.
-	mu        sync.RWMutex
-	db        *pebble.DB
-	applied   atomic.Uint64
+	mu      sync.RWMutex
+	db      *pebble.DB
+	applied atomic.Uint64
 	// appliedLogical is applied as the API shows it (plus the offset), for
 	// readers on other goroutines.
 	appliedLogical atomic.Uint64
-	histFirst uint64 // only touched on the apply goroutine
+	histFirst      uint64 // only touched on the apply goroutine
 	// offset turns Raft indexes into the logical indexes that Herald shows
 	// (X-Consul-Index, CreateIndex, event indexes): it is zero until a
 	// snapshot restore carries the state, and the indexes, of another
