@@ -44,6 +44,20 @@ func (s *Server) local() (LocalAgent, error) {
 	return s.cfg.Local, nil
 }
 
+// localWrite runs a change on the local agent and answers 200 with no body,
+// as Consul's agent write endpoints do.
+func (s *Server) localWrite(w http.ResponseWriter, change func(LocalAgent) error) error {
+	la, err := s.local()
+	if err != nil {
+		return err
+	}
+	if err := change(la); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
 func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	la, err := s.local()
 	if err != nil {
@@ -89,32 +103,17 @@ func decodeDoc(r *http.Request) (any, error) {
 }
 
 func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
 	doc, err := decodeDoc(r)
 	if err != nil {
 		return err
 	}
 	replace, _ := strconv.ParseBool(r.URL.Query().Get("replace-existing-checks"))
-	if err := la.RegisterService(doc, replace); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterService(doc, replace) })
 }
 
 func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
-	if err := la.DeregisterService(strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")
+	return s.localWrite(w, func(la LocalAgent) error { return la.DeregisterService(id) })
 }
 
 func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) error {
@@ -133,40 +132,21 @@ func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
 	doc, err := decodeDoc(r)
 	if err != nil {
 		return err
 	}
-	if err := la.RegisterCheck(doc); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterCheck(doc) })
 }
 
 func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
-	if err := la.DeregisterCheck(strings.TrimPrefix(r.URL.Path, "/v1/agent/check/deregister/")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/check/deregister/")
+	return s.localWrite(w, func(la LocalAgent) error { return la.DeregisterCheck(id) })
 }
 
 // agentCheckTTL serves /v1/agent/check/pass|warn|fail/:id?note= and
 // /v1/agent/check/update/:id with a {Status, Output} body.
 func (s *Server) agentCheckTTL(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
 	rest := strings.TrimPrefix(r.URL.Path, "/v1/agent/check/")
 	verb, id, _ := strings.Cut(rest, "/")
 	var status, output string
@@ -191,11 +171,7 @@ func (s *Server) agentCheckTTL(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return &apiError{http.StatusNotFound, "404 page not found"}
 	}
-	if err := la.UpdateTTL(id, status, output); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.UpdateTTL(id, status, output) })
 }
 
 func maintenanceParams(r *http.Request) (enable bool, reason string, err error) {
@@ -211,10 +187,6 @@ func maintenanceParams(r *http.Request) (enable bool, reason string, err error) 
 }
 
 func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
 	enable, reason, err := maintenanceParams(r)
 	if err != nil {
 		return err
@@ -223,39 +195,19 @@ func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request)
 	if id == "" {
 		return badRequest("Missing service ID")
 	}
-	if err := la.ServiceMaintenance(id, enable, reason); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.ServiceMaintenance(id, enable, reason) })
 }
 
 func (s *Server) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
 	enable, reason, err := maintenanceParams(r)
 	if err != nil {
 		return err
 	}
-	if err := la.NodeMaintenance(enable, reason); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.NodeMaintenance(enable, reason) })
 }
 
 func (s *Server) agentReload(w http.ResponseWriter, r *http.Request) error {
-	la, err := s.local()
-	if err != nil {
-		return err
-	}
-	if err := la.Reload(); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
+	return s.localWrite(w, func(la LocalAgent) error { return la.Reload() })
 }
 
 // agentHealthEntry is Consul's answer of /v1/agent/health/service/*.

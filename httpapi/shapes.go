@@ -50,25 +50,9 @@ type apiCheck struct {
 	Interval    string
 	Timeout     string
 	ExposedPort int
-	Definition  apiCheckDefinition
+	Definition  event.CheckDefinition
 	CreateIndex uint64
 	ModifyIndex uint64
-}
-
-type apiCheckDefinition struct {
-	HTTP                           string              `json:",omitempty"`
-	Header                         map[string][]string `json:",omitempty"`
-	Method                         string              `json:",omitempty"`
-	Body                           string              `json:",omitempty"`
-	TLSServerName                  string              `json:",omitempty"`
-	TLSSkipVerify                  bool                `json:",omitempty"`
-	TCP                            string              `json:",omitempty"`
-	UDP                            string              `json:",omitempty"`
-	GRPC                           string              `json:",omitempty"`
-	GRPCUseTLS                     bool                `json:",omitempty"`
-	Interval                       string              `json:",omitempty"`
-	Timeout                        string              `json:",omitempty"`
-	DeregisterCriticalServiceAfter string              `json:",omitempty"`
 }
 
 // apiCatalogService is an element of /v1/catalog/service/:name.
@@ -131,7 +115,7 @@ func toCheck(c *event.Check) apiCheck {
 	return apiCheck{Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Notes: c.Notes,
 		Output: c.Output, ServiceID: c.ServiceID, ServiceName: c.ServiceName, ServiceTags: strs(c.ServiceTags),
 		Type: c.Type, Interval: d.Interval, Timeout: d.Timeout,
-		Definition: apiCheckDefinition(d), CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex}
+		Definition: d, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex}
 }
 
 func toChecks(list []*event.Check) []apiCheck {
