@@ -266,3 +266,49 @@ func TestLeaveStopsTheAgent(t *testing.T) {
 		t.Fatalf("after leave and restart: %+v %v", p, err)
 	}
 }
+
+// TestLoopbackCluster is walkthrough 2's setup: three servers on 127.0.0.2-4
+// with Consul's default ports side by side, -bootstrap-expect=2 (the third
+// is added as a voter by the leader), members listed through any of them,
+// and a node looked up by name with dig.
+func TestLoopbackCluster(t *testing.T) {
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Skip("dig is not installed (Debian: dnsutils)")
+	}
+	names := []string{"agent-one", "agent-two", "agent-three"}
+	servers := make([]*server, 3)
+	for i := range servers {
+		s := newLoopbackServer(t, fmt.Sprintf("127.0.0.%d", i+2))
+		s.node, s.expect = names[i], 2
+		s.extraArgs = []string{"-ui", "-retry-join=127.0.0.2", "-retry-interval=200ms"}
+		servers[i] = s
+		s.launch()
+	}
+	for _, s := range servers {
+		s.waitLeader()
+	}
+	c, _ := api.NewClient(&api.Config{Address: servers[2].httpAddr()})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		peers, _ := c.Status().Peers()
+		if len(peers) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the third server never became a voter: peers %v", peers)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err := exec.Command(heraldBin, "members", "-http-addr="+servers[1].httpAddr()).CombinedOutput()
+	if err != nil || strings.Count(string(out), "alive") != 3 {
+		t.Fatalf("members:\n%s %v", out, err)
+	}
+	got := dig(t, servers[0].dnsAddr(), "agent-one.node.consul", "A")
+	if len(got) != 1 || got[0] != "127.0.0.2" {
+		t.Fatalf("dig agent-one.node.consul: %v", got)
+	}
+	got = waitDig(t, 10*time.Second, servers[1].dnsAddr(), "consul.service.consul", "A", func(got []string) bool { return len(got) == 3 })
+	if got[0] != "127.0.0.2" || got[2] != "127.0.0.4" {
+		t.Fatalf("consul.service.consul: %v", got)
+	}
+}

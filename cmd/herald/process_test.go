@@ -58,6 +58,7 @@ type server struct {
 	serfPort  int
 	node      string
 	expect    int
+	ip        string // 127.0.0.1 unless set
 	extraArgs []string
 	cmd       *exec.Cmd
 	logPath   string
@@ -69,10 +70,23 @@ func newServer(t *testing.T) *server {
 		dnsPort: freePort(t), serfPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")}
 }
 
-func (s *server) httpAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.httpPort) }
-func (s *server) natsURL() string  { return fmt.Sprintf("nats://127.0.0.1:%d", s.natsPort) }
-func (s *server) dnsAddr() string  { return fmt.Sprintf("127.0.0.1:%d", s.dnsPort) }
-func (s *server) serfAddr() string { return fmt.Sprintf("127.0.0.1:%d", s.serfPort) }
+// newLoopbackServer is a server on its own loopback address with Consul's
+// default ports, as several agents on one host run.
+func newLoopbackServer(t *testing.T, ip string) *server {
+	return &server{t: t, ip: ip, dataDir: t.TempDir(), httpPort: 8500, natsPort: 4222, raftPort: 8300,
+		dnsPort: 8600, serfPort: 8301, logPath: filepath.Join(t.TempDir(), "herald.log")}
+}
+
+func (s *server) addr() string {
+	if s.ip == "" {
+		return "127.0.0.1"
+	}
+	return s.ip
+}
+func (s *server) httpAddr() string { return fmt.Sprintf("%s:%d", s.addr(), s.httpPort) }
+func (s *server) natsURL() string  { return fmt.Sprintf("nats://%s:%d", s.addr(), s.natsPort) }
+func (s *server) dnsAddr() string  { return fmt.Sprintf("%s:%d", s.addr(), s.dnsPort) }
+func (s *server) serfAddr() string { return fmt.Sprintf("%s:%d", s.addr(), s.serfPort) }
 
 // start runs the server and waits until it has a leader.
 func (s *server) start() {
@@ -99,7 +113,7 @@ func (s *server) launch() {
 		node = "n1"
 	}
 	args := []string{"agent", "-server", fmt.Sprintf("-bootstrap-expect=%d", expect),
-		"-data-dir=" + s.dataDir, "-node=" + node, "-bind=127.0.0.1", "-client=127.0.0.1",
+		"-data-dir=" + s.dataDir, "-node=" + node, "-bind=" + s.addr(), "-client=" + s.addr(),
 		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
 		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn"}
