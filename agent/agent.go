@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,7 +42,9 @@ type Agent struct {
 
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
-	host       *hlog.Host
+	host       *hlog.Host   // nil on a client agent
+	raft       httpapi.Raft // the host, or the servers through rpc on a client
+	client     *clientState // nil on a server
 	shards     map[uint64]*statemachine.StateMachine
 	kv         *projections.KV
 	catalog    *projections.Catalog
@@ -59,8 +62,9 @@ type Agent struct {
 	stopRPC func()
 	// shardsOnce starts the shards once: at start, or when a new
 	// cluster's servers have found each other.
-	shardsOnce sync.Once
-	shardsErr  error
+	shardsOnce    sync.Once
+	shardsErr     error
+	shardsStarted atomic.Bool
 
 	left      chan struct{} // closed by Leave
 	leaveOnce sync.Once
@@ -94,14 +98,14 @@ func (a *Agent) Start() (err error) {
 			a.Shutdown()
 		}
 	}()
-	if !a.cfg.Dev && !a.cfg.Server {
-		return errors.New("client agents (without -server) need a cluster, which this version does not support yet: run with -dev or -server")
-	}
 	if err := a.prepareDataDir(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if !a.cfg.Dev && !a.cfg.Server {
+		return a.startClient(ctx)
+	}
 
 	if err := a.startNATS(); err != nil {
 		return err
@@ -135,9 +139,7 @@ func (a *Agent) Start() (err error) {
 		a.runSessionReaper(ctx)
 	}()
 	a.local.Start()
-	a.events = userevent.New(userevent.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName,
-		Conn: a.natsConn, Services: a.local.Services, Logger: a.log.With("component", "userevent")})
-	if err := a.events.Start(); err != nil {
+	if err := a.startEvents(a.natsConn); err != nil {
 		return err
 	}
 	if err := a.registerSelf(); err != nil {
@@ -263,7 +265,7 @@ func (a *Agent) startRaft() error {
 	if err != nil {
 		return err
 	}
-	a.host = host
+	a.host, a.raft = host, host
 	for _, id := range hlog.Shards {
 		var sink statemachine.Sink = catalogSink{a}
 		if id == hlog.ShardKV {
@@ -305,6 +307,10 @@ func (a *Agent) startShards(members map[uint64]string) error {
 				a.shardsErr = err
 				return
 			}
+		}
+		a.shardsStarted.Store(true)
+		if a.gossip != nil {
+			a.gossip.SetTags(map[string]string{tagBootstrapped: "1"})
 		}
 	})
 	return a.shardsErr
@@ -351,7 +357,7 @@ func (a *Agent) startHTTP() error {
 		Datacenter:     a.cfg.Datacenter,
 		KVMaxValueSize: a.cfg.KVMaxValueSize,
 		TxnMaxOps:      a.cfg.TxnMaxOps,
-		Raft:           a.host,
+		Raft:           a.raft,
 		KV:             a.kv,
 		Catalog:        a.catalog,
 		Agent:          a,
@@ -396,8 +402,17 @@ func (a *Agent) NATSURL() string {
 // DataDir is where the agent keeps its state.
 func (a *Agent) DataDir() string { return a.dataDir }
 
-// WaitLeader blocks until every shard has a leader or ctx ends.
+// WaitLeader blocks until every shard has a leader (on a client: until it
+// has loaded every shard from the servers) or ctx ends.
 func (a *Agent) WaitLeader(ctx context.Context) error {
+	if a.client != nil {
+		select {
+		case <-a.client.ready:
+			return nil
+		case <-ctx.Done():
+			return errNoServers
+		}
+	}
 	for _, id := range hlog.Shards {
 		if err := a.host.ReadIndex(ctx, id); err != nil {
 			return fmt.Errorf("shard %s: %w", hlog.ShardName(id), err)
@@ -466,3 +481,11 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 }
 
 func (c catalogSink) Apply(index uint64, events []event.Event) { c.a.catalog.Apply(index, events) }
+
+// startEvents starts the user-event buffer; conn may be nil (events stay on
+// this agent).
+func (a *Agent) startEvents(conn *nats.Conn) error {
+	a.events = userevent.New(userevent.Config{Datacenter: a.cfg.Datacenter, NodeName: a.cfg.NodeName,
+		Conn: conn, Services: a.local.Services, Logger: a.log.With("component", "userevent")})
+	return a.events.Start()
+}

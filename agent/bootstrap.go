@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sort"
 	"strconv"
@@ -19,10 +20,15 @@ import (
 // the first N, and servers started later without -bootstrap-expect, are
 // added as voters by the catalog shard's leader.
 
+// bootstrapSettle is how long the servers seen must stay the same before a
+// server bootstraps with them.
+const bootstrapSettle = time.Second
+
 // peer is a server as gossip describes it.
 type peer struct {
 	nodeID, raftAddr string
 	expect           int
+	bootstrapped     bool // its shards run: a cluster exists to join
 }
 
 // gossipServers lists the alive servers of this datacenter that gossip
@@ -34,7 +40,8 @@ func (a *Agent) gossipServers() []peer {
 			continue
 		}
 		expect, _ := strconv.Atoi(m.Tags["expect"])
-		out = append(out, peer{nodeID: m.Tags["id"], raftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]), expect: expect})
+		out = append(out, peer{nodeID: m.Tags["id"], raftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]), expect: expect,
+			bootstrapped: m.Tags[tagBootstrapped] == "1"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].nodeID < out[j].nodeID })
 	return out
@@ -55,6 +62,12 @@ func (a *Agent) startClustered(ctx context.Context) error {
 		defer a.wg.Done()
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
+		// The set of servers seen must hold still for a moment before it is
+		// acted on, so that servers starting together decide on the same
+		// view; and a server that sees one already bootstrapped joins it
+		// rather than starting a second cluster.
+		var lastView string
+		var stableSince time.Time
 		for {
 			select {
 			case <-ctx.Done():
@@ -62,12 +75,29 @@ func (a *Agent) startClustered(ctx context.Context) error {
 			case <-t.C:
 			}
 			var expecting []peer
+			joined := false
 			for _, p := range a.gossipServers() {
+				joined = joined || p.bootstrapped
 				if p.expect == a.cfg.BootstrapExpect {
 					expecting = append(expecting, p)
 				}
 			}
+			if joined {
+				a.log.Info("joining the cluster that the other servers started")
+				if err := a.startShards(nil); err != nil {
+					a.log.Error("cannot start the shards", "error", err)
+				}
+				return
+			}
 			if len(expecting) < a.cfg.BootstrapExpect {
+				lastView = ""
+				continue
+			}
+			view := fmt.Sprint(expecting)
+			if view != lastView {
+				lastView, stableSince = view, time.Now()
+			}
+			if time.Since(stableSince) < bootstrapSettle {
 				continue
 			}
 			members := map[uint64]string{}
@@ -127,3 +157,6 @@ func (a *Agent) syncVoters(ctx context.Context) {
 		}
 	}
 }
+
+// tagBootstrapped marks, in gossip, a server whose shards run.
+const tagBootstrapped = "raft_started"

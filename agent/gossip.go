@@ -38,6 +38,9 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	a.gossip = m
+	if a.shardsStarted.Load() {
+		m.SetTags(map[string]string{tagBootstrapped: "1"})
+	}
 	if len(a.cfg.StartJoin) > 0 {
 		if _, err := m.Join(a.cfg.StartJoin); err != nil {
 			return fmt.Errorf("join %v: %w", a.cfg.StartJoin, err)
@@ -52,11 +55,13 @@ func (a *Agent) startGossip(ctx context.Context) error {
 			}
 		}()
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.followMembers(ctx)
-	}()
+	if a.host != nil || a.cfg.Server || a.cfg.Dev {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.followMembers(ctx)
+		}()
+	}
 	return nil
 }
 

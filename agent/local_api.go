@@ -20,7 +20,7 @@ import (
 type catalogWriter struct{ a *Agent }
 
 func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) error {
-	res, err := w.a.host.Propose(ctx, hlog.ShardCatalog, command.Command{Time: nowNano(), Body: body})
+	res, err := w.a.raft.Propose(ctx, hlog.ShardCatalog, command.Command{Time: nowNano(), Body: body})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	hlog "github.com/heraldhq/herald/log"
@@ -21,6 +22,9 @@ type RaftServer struct {
 // shard's voters (the shard that stands for "the" Raft cluster where Consul
 // has one), with node names and IDs from gossip.
 func (a *Agent) RaftConfiguration(ctx context.Context) (any, uint64, error) {
+	if a.host == nil {
+		return nil, 0, errors.New("the Raft configuration is read on servers: point the request at one")
+	}
 	voters, err := a.host.Membership(ctx, hlog.ShardCatalog)
 	if err != nil {
 		return nil, 0, err

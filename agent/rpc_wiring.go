@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"io"
+
 	"github.com/heraldhq/herald/agent/rpc"
 )
 
@@ -10,11 +12,19 @@ func (a *Agent) startRPC() error {
 	if a.natsConn == nil {
 		return nil
 	}
-	stop, err := rpc.Serve(a.natsConn, a.cfg.Datacenter, a.host,
-		func(shardID uint64) uint64 { return a.shards[shardID].AppliedIndex() }, a.log.With("component", "rpc"))
+	stop, err := rpc.Serve(a.natsConn, a.cfg.Datacenter, a.host, serverShards{a}, a.log.With("component", "rpc"))
 	if err != nil {
 		return err
 	}
 	a.stopRPC = stop
 	return nil
 }
+
+// serverShards is what the RPC server needs of this server's replicas.
+type serverShards struct{ a *Agent }
+
+func (s serverShards) AppliedIndex(shardID uint64) uint64 { return s.a.shards[shardID].AppliedIndex() }
+func (s serverShards) Export(shardID uint64, w io.Writer) (uint64, error) {
+	return s.a.shards[shardID].Export(w)
+}
+func (s serverShards) LeaderAddress() string { return s.a.LeaderAddress() }

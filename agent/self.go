@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"github.com/heraldhq/herald/agent/membership"
 	"io"
 	"net"
 	"runtime"
@@ -17,7 +19,7 @@ import (
 // clients read Config.NodeName, Config.Datacenter and Member from it.
 func (a *Agent) Self() any {
 	v := version.Get()
-	_, leader := a.host.Leader(hlog.ShardCatalog)
+	_, leader := a.raft.Leader(hlog.ShardCatalog)
 	meta := a.cfg.NodeMeta
 	if meta == nil {
 		meta = map[string]string{}
@@ -80,6 +82,12 @@ func raftState(known, leading bool) string {
 // LeaderAddress is the Raft address of the catalog shard's leader, which
 // stands for "the leader" where Consul has a single Raft group.
 func (a *Agent) LeaderAddress() string {
+	if a.host == nil {
+		if c := a.client.rpc.Load(); c != nil {
+			return c.LeaderAddress()
+		}
+		return ""
+	}
 	id, ok := a.host.Leader(hlog.ShardCatalog)
 	if !ok {
 		return ""
@@ -96,6 +104,9 @@ func (a *Agent) LeaderAddress() string {
 
 // Peers are the Raft addresses of the catalog shard's voters.
 func (a *Agent) Peers(ctx context.Context) ([]string, error) {
+	if a.host == nil {
+		return a.serverRaftAddrs(), nil
+	}
 	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
 	if err != nil {
 		return nil, err
@@ -116,7 +127,25 @@ func (a *Agent) NodeName() string { return a.cfg.NodeName }
 
 // Export writes a snapshot of a shard's state (for /v1/snapshot).
 func (a *Agent) Export(shardID uint64, w io.Writer) (uint64, error) {
+	if a.host == nil {
+		return 0, errors.New("snapshots are taken on servers: point the request at one")
+	}
 	return a.shards[shardID].Export(w)
+}
+
+// serverRaftAddrs are the Raft addresses of the servers gossip knows, for
+// a client's /v1/status/peers.
+func (a *Agent) serverRaftAddrs() []string {
+	var out []string
+	if a.gossip != nil {
+		for _, m := range a.gossip.Members() {
+			if m.IsServer() && m.Status == membership.StatusAlive && m.Tags["port"] != "" {
+				out = append(out, net.JoinHostPort(m.Addr, m.Tags["port"]))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // member is this agent as a cluster member, in Consul's shape (the Member
@@ -154,6 +183,9 @@ func (a *Agent) member() map[string]any {
 // raftStats is the raft section of `info` and /v1/agent/self's Stats, for
 // the catalog shard.
 func (a *Agent) raftStats(leaderKnown bool) map[string]string {
+	if a.host == nil {
+		return map[string]string{"state": "client", "leader_addr": a.LeaderAddress()}
+	}
 	applied := strconv.FormatUint(a.shards[hlog.ShardCatalog].AppliedIndex(), 10)
 	peers := 0
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

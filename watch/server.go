@@ -14,6 +14,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// MaxPayload is the largest message the embedded server takes: 8 MiB, the
+// most NATS advises, so that a shard's snapshot fits in one reply for
+// agents without a replica.
+const MaxPayload = 8 << 20
+
 // ServerConfig configures the embedded NATS server.
 type ServerConfig struct {
 	// Host is the client listen address; empty means NATS's default,
@@ -100,6 +105,8 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		// Herald owns the process's signals (SIGHUP reloads Herald's
 		// config, SIGTERM leaves gracefully); NATS must not act on them.
 		NoSigs: true,
+		// Agents without a replica load a shard's snapshot in one reply.
+		MaxPayload: MaxPayload,
 	}
 	if err := clusterOptions(cfg, opts); err != nil {
 		es.removeTemp()

@@ -1,10 +1,12 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -30,8 +32,9 @@ type Reply struct {
 	Index uint64 `json:",omitempty"`
 	// Leader is the shard's leader as the replying server knows it; Known
 	// says whether it knows one.
-	Leader uint64 `json:",omitempty"`
-	Known  bool   `json:",omitempty"`
+	Leader        uint64 `json:",omitempty"`
+	Known         bool   `json:",omitempty"`
+	LeaderAddress string `json:",omitempty"`
 	// Error is set when the request failed; NoLeader when it failed for
 	// want of a leader.
 	Error    string `json:",omitempty"`
@@ -45,9 +48,19 @@ func subject(dc, shard, verb string) string {
 	return fmt.Sprintf("herald.%s.rpc.%s.%s", dc, shard, verb)
 }
 
+// Shards is what a server knows of its own replicas.
+type Shards interface {
+	// AppliedIndex is a shard's applied (logical) index.
+	AppliedIndex(shardID uint64) uint64
+	// Export writes a snapshot stream of a shard.
+	Export(shardID uint64, w io.Writer) (uint64, error)
+	// LeaderAddress is the leader's Raft address, "" if none is known.
+	LeaderAddress() string
+}
+
 // Serve answers requests for every shard on conn until the returned stop
-// function is called. applied reports a shard's applied (logical) index.
-func Serve(conn *nats.Conn, dc string, raft Raft, applied func(shardID uint64) uint64, logger *slog.Logger) (stop func(), err error) {
+// function is called.
+func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Logger) (stop func(), err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -82,7 +95,9 @@ func Serve(conn *nats.Conn, dc string, raft Raft, applied func(shardID uint64) u
 					fail(m, err)
 					return
 				}
-				reply(m, Reply{Value: res.Value, Data: res.Data})
+				// The index the write is visible at: a client waits for
+				// its own copy to get there, to read its own writes.
+				reply(m, Reply{Value: res.Value, Data: res.Data, Index: shards.AppliedIndex(id)})
 			},
 			"read": func(m *nats.Msg) {
 				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
@@ -91,11 +106,20 @@ func Serve(conn *nats.Conn, dc string, raft Raft, applied func(shardID uint64) u
 					fail(m, err)
 					return
 				}
-				reply(m, Reply{Index: applied(id)})
+				reply(m, Reply{Index: shards.AppliedIndex(id)})
 			},
 			"leader": func(m *nats.Msg) {
 				leader, known := raft.Leader(id)
-				reply(m, Reply{Leader: leader, Known: known})
+				reply(m, Reply{Leader: leader, Known: known, LeaderAddress: shards.LeaderAddress()})
+			},
+			"snapshot": func(m *nats.Msg) {
+				var buf bytes.Buffer
+				index, err := shards.Export(id, &buf)
+				if err != nil {
+					fail(m, err)
+					return
+				}
+				reply(m, Reply{Index: index, Data: buf.Bytes()})
 			},
 		}
 		for verb, h := range handlers {
@@ -151,14 +175,15 @@ func (c *Client) request(ctx context.Context, shardID uint64, verb string, body 
 	return r, nil
 }
 
-// Propose sends a command to the servers and returns its result.
-func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, error) {
+// Propose sends a command to the servers and returns its result and an
+// index at which the write is applied.
+func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, uint64, error) {
 	data, err := command.Encode(cmd)
 	if err != nil {
-		return hlog.Result{}, err
+		return hlog.Result{}, 0, err
 	}
 	r, err := c.request(ctx, shardID, "propose", data)
-	return hlog.Result{Value: r.Value, Data: r.Data}, err
+	return hlog.Result{Value: r.Value, Data: r.Data}, r.Index, err
 }
 
 // ReadBarrier asks a server for a linearizable read barrier and returns the
@@ -175,4 +200,18 @@ func (c *Client) Leader(shardID uint64) (uint64, bool) {
 	defer cancel()
 	r, err := c.request(ctx, shardID, "leader", nil)
 	return r.Leader, err == nil && r.Known
+}
+
+// LeaderAddress asks a server for the leader's Raft address.
+func (c *Client) LeaderAddress() string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r, _ := c.request(ctx, hlog.ShardCatalog, "leader", nil)
+	return r.LeaderAddress
+}
+
+// Snapshot fetches a shard's snapshot stream and its index from a server.
+func (c *Client) Snapshot(ctx context.Context, shardID uint64) (uint64, []byte, error) {
+	r, err := c.request(ctx, shardID, "snapshot", nil)
+	return r.Index, r.Data, err
 }

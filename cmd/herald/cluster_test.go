@@ -312,3 +312,57 @@ func TestLoopbackCluster(t *testing.T) {
 		t.Fatalf("consul.service.consul: %v", got)
 	}
 }
+
+// TestClientAgent: a client agent (no -server) joins a server; a service
+// registered on the client is in the server's DNS, a key written on the
+// client is read on the server and on the client itself, and the client's
+// own DNS answers from its copy of the catalog.
+func TestClientAgent(t *testing.T) {
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Skip("dig is not installed (Debian: dnsutils)")
+	}
+	srv := newServer(t)
+	srv.node = "srv"
+	srv.start()
+	cl := newServer(t)
+	cl.node, cl.client = "cli", true
+	cl.extraArgs = []string{"-retry-join=" + srv.serfAddr(), "-retry-interval=200ms"}
+	cl.launch()
+	cl.waitLeader()
+
+	cc, _ := api.NewClient(&api.Config{Address: cl.httpAddr()})
+	sc, _ := api.NewClient(&api.Config{Address: srv.httpAddr()})
+	if err := cc.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web3", Port: 10000,
+		Check: &api.AgentServiceCheck{TTL: "1m", Status: "passing"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitDig(t, 10*time.Second, srv.dnsAddr(), "web3.service.consul", "SRV", func(got []string) bool {
+		return len(got) == 1 && strings.HasPrefix(got[0], "1 1 10000 cli.node.dc1.consul.")
+	})
+	// The client's own DNS answers from its copy.
+	waitDig(t, 10*time.Second, cl.dnsAddr(), "web3.service.consul", "SRV", func(got []string) bool { return len(got) == 1 })
+	waitDig(t, 10*time.Second, cl.dnsAddr(), "consul.service.consul", "A", func(got []string) bool { return len(got) == 1 })
+
+	if _, err := cc.KV().Put(&api.KVPair{Key: "from/client", Value: []byte("hi")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Read your own write on the client, at once.
+	if p, _, err := cc.KV().Get("from/client", nil); err != nil || p == nil || string(p.Value) != "hi" {
+		t.Fatalf("the client does not read its own write: %+v %v", p, err)
+	}
+	if p, _, err := sc.KV().Get("from/client", nil); err != nil || p == nil || string(p.Value) != "hi" {
+		t.Fatalf("the server lacks the client's write: %+v %v", p, err)
+	}
+	// A write on the server reaches the client's copy, and consistent reads
+	// on the client wait for it.
+	if _, err := sc.KV().Put(&api.KVPair{Key: "from/server", Value: []byte("ho")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := cc.KV().Get("from/server", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil || string(p.Value) != "ho" {
+		t.Fatalf("consistent read on the client: %+v %v", p, err)
+	}
+	members, _ := sc.Agent().Members(false)
+	if len(members) != 2 {
+		t.Fatalf("members on the server: %d", len(members))
+	}
+}

@@ -59,6 +59,7 @@ type server struct {
 	node      string
 	expect    int
 	ip        string // 127.0.0.1 unless set
+	client    bool   // a client agent: no -server
 	extraArgs []string
 	cmd       *exec.Cmd
 	logPath   string
@@ -112,11 +113,14 @@ func (s *server) launch() {
 	if node == "" {
 		node = "n1"
 	}
-	args := []string{"agent", "-server", fmt.Sprintf("-bootstrap-expect=%d", expect),
-		"-data-dir=" + s.dataDir, "-node=" + node, "-bind=" + s.addr(), "-client=" + s.addr(),
+	args := []string{"agent", "-server", fmt.Sprintf("-bootstrap-expect=%d", expect)}
+	if s.client {
+		args = []string{"agent"}
+	}
+	args = append(args, "-data-dir="+s.dataDir, "-node="+node, "-bind="+s.addr(), "-client="+s.addr(),
 		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
-		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn"}
+		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn")
 	s.cmd = exec.Command(heraldBin, append(args, s.extraArgs...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	if err := s.cmd.Start(); err != nil {
