@@ -183,10 +183,15 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 // time left: a proposal forwarded to a leader that then died is never
 // answered, only timed out, and the next attempt must reach the new leader
 // soon after it is elected.
-func (h *Host) retry(ctx context.Context, op func(context.Context) error) error {
+//
+// A shard that has had no known leader for twice that long is taken to have
+// none (no quorum, or not started): the request fails with ErrNoLeader
+// rather than hang until its deadline.
+func (h *Host) retry(ctx context.Context, shardID uint64, op func(context.Context) error) error {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	backoff := 2 * time.Millisecond
+	leaderless := time.Time{}
 	for {
 		actx, acancel := context.WithTimeout(ctx, h.attempt)
 		err := op(actx)
@@ -200,6 +205,13 @@ func (h *Host) retry(ctx context.Context, op func(context.Context) error) error 
 				return fmt.Errorf("%w: %v", ErrNoLeader, err)
 			}
 			return err
+		}
+		if _, ok := h.Leader(shardID); ok {
+			leaderless = time.Time{}
+		} else if leaderless.IsZero() {
+			leaderless = time.Now()
+		} else if time.Since(leaderless) > 2*h.attempt {
+			return fmt.Errorf("%w: %v", ErrNoLeader, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -228,7 +240,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 		return Result{}, err
 	}
 	var res sm.Result
-	err = h.retry(ctx, func(ctx context.Context) error {
+	err = h.retry(ctx, shardID, func(ctx context.Context) error {
 		var err error
 		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), data)
 		return err
@@ -239,7 +251,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 // ReadIndex is a linearizable read barrier: when it returns, this server's
 // replica of the shard has applied every write committed before the call.
 func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
-	return h.retry(ctx, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, func(ctx context.Context) error {
 		_, err := h.nh.SyncRead(ctx, shardID, nil)
 		return err
 	})
@@ -260,7 +272,7 @@ func (h *Host) IsLeader(shardID uint64) bool {
 // Membership returns the shard's voters, replica ID to Raft address.
 func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
 	var m *dragonboat.Membership
-	err := h.retry(ctx, func(ctx context.Context) error {
+	err := h.retry(ctx, shardID, func(ctx context.Context) error {
 		var err error
 		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
 		return err
@@ -292,7 +304,7 @@ func ReplicaIDFor(nodeID string) uint64 {
 // with no initial members (StartShard with an empty Members), and catches
 // up from the others.
 func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddress string) error {
-	return h.retry(ctx, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, func(ctx context.Context) error {
 		return h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, raftAddress, 0)
 	})
 }
@@ -301,7 +313,7 @@ func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddr
 // never be added back (Raft's rule), so a server that rejoins later does so
 // under a new ID.
 func (h *Host) RemoveReplica(ctx context.Context, shardID, replicaID uint64) error {
-	return h.retry(ctx, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, func(ctx context.Context) error {
 		return h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0)
 	})
 }

@@ -45,8 +45,16 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 	t.Cleanup(a.Shutdown)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := a.WaitLeader(ctx); err != nil {
-		t.Fatalf("agent has no leader: %v", err)
+	// WaitLeader gives up on a shard that has been leaderless for a while;
+	// a loaded test machine may take longer than that to elect.
+	for {
+		err := a.WaitLeader(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("agent has no leader: %v", err)
+		}
 	}
 	if err := a.Sync(ctx); err != nil {
 		t.Fatalf("agent cannot register itself in the catalog: %v", err)

@@ -83,6 +83,32 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "num_peers = 1") {
 		t.Fatalf("info:\n%s %v", out, err)
 	}
+
+	// Without its peer a server of two has no quorum: a write answers 500
+	// "No cluster leader" within seconds instead of hanging, and reads say
+	// there is no known leader.
+	b.kill()
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		start := time.Now()
+		_, err := ca.KV().Put(&api.KVPair{Key: "alone", Value: []byte("x")}, nil)
+		if err != nil {
+			if !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "No cluster leader") {
+				t.Fatalf("write without quorum: %v", err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("a write without quorum took %v to fail", took)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("writes kept succeeding without a quorum")
+		}
+	}
+	_, meta, _ := ca.KV().Get("shared", nil)
+	if meta == nil || meta.KnownLeader {
+		t.Fatalf("a read without quorum reports a known leader: %+v", meta)
+	}
 	if t.Failed() {
 		log, _ := os.ReadFile(a.logPath)
 		t.Logf("n1 log:\n%s", log)
