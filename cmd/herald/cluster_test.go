@@ -391,4 +391,10 @@ func TestClientAgent(t *testing.T) {
 	if len(members) != 2 {
 		t.Fatalf("members on the server: %d", len(members))
 	}
+
+	// A killed client's services leave DNS once gossip declares it failed.
+	cl.kill()
+	start := time.Now()
+	waitDig(t, 20*time.Second, srv.dnsAddr(), "web3.service.consul", "SRV", func(got []string) bool { return len(got) == 0 })
+	t.Logf("the killed client's service left DNS %v after the kill", time.Since(start).Round(time.Millisecond))
 }
