@@ -334,8 +334,17 @@ func TestClusterPublisherFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := streamConfig("dc1", event.ShardKV, DefaultStreamMaxAge, DefaultStreamMaxMsgs, 3)
-	if _, err := ajs.CreateStream(ctx, cfg); err != nil {
-		t.Fatalf("create stream: %v", err)
+	// Placing three replicas needs every server's JetStream to have joined
+	// the meta group, which may take a moment after the API answers.
+	for {
+		_, err := ajs.CreateStream(ctx, cfg)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("create stream: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling, bounded by ctx
 	}
 	ci := waitStreamReplicated(t, ajs, cfg.Name, 3)
 	leader := c.byName(t, ci.Leader)
