@@ -106,8 +106,8 @@ func (a *Agent) startClient(ctx context.Context) error {
 		return err
 	}
 	a.local.Start()
-	// User events stay on this agent for now: the connection to the
-	// servers' NATS comes later, when gossip has found them.
+	// User events reach the other agents once the connection to the
+	// servers' NATS exists (connectServers); until then they stay here.
 	if err := a.startEvents(nil); err != nil {
 		return err
 	}
@@ -164,6 +164,9 @@ func (a *Agent) connectServers(ctx context.Context) {
 	}
 	defer nc.Close()
 	a.client.rpc.Store(rpc.NewClient(nc, a.cfg.Datacenter))
+	if err := a.events.Connect(nc); err != nil {
+		a.log.Warn("user events stay on this agent", "error", err)
+	}
 	var wg sync.WaitGroup
 	for _, id := range hlog.Shards {
 		wg.Add(1)

@@ -149,6 +149,16 @@ func (b *Buffer) Start() error {
 	return nil
 }
 
+// Connect gives the buffer a NATS connection made after New (a client
+// agent reaches the servers' NATS only once gossip has found them) and
+// subscribes with it.
+func (b *Buffer) Connect(conn *nats.Conn) error {
+	b.mu.Lock()
+	b.cfg.Conn = conn
+	b.mu.Unlock()
+	return b.Start()
+}
+
 // Stop unsubscribes. Events already kept can still be listed.
 func (b *Buffer) Stop() {
 	b.mu.Lock()

@@ -392,6 +392,26 @@ func TestClientAgent(t *testing.T) {
 		t.Fatalf("members on the server: %d", len(members))
 	}
 
+	// A user event fired on the server reaches the client, and back.
+	if _, _, err := sc.Event().Fire(&api.UserEvent{Name: "deploy", Payload: []byte("v2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cc.Event().Fire(&api.UserEvent{Name: "rollback"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		onClient, _, _ := cc.Event().List("deploy", nil)
+		onServer, _, _ := sc.Event().List("rollback", nil)
+		if len(onClient) == 1 && string(onClient[0].Payload) == "v2" && len(onServer) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("user events between server and client: %d on the client, %d on the server", len(onClient), len(onServer))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	// A killed client's services leave DNS once gossip declares it failed.
 	cl.kill()
 	start := time.Now()
