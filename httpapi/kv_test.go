@@ -290,7 +290,10 @@ func TestBlockingQueriesWakeOnlyForTheirData(t *testing.T) {
 		t.Fatal("blocking query did not wake on its key")
 	}
 
-	// A recursive query wakes for any key under its prefix.
+	// A recursive query wakes for any key under its prefix. (The prefix
+	// holds a key first: the index of an empty prefix is, as in Consul, the
+	// whole tree's, which any write moves.)
+	mustPut(t, kv, "dir/first", "x")
 	_, meta, _ = kv.List("dir/", nil)
 	done := make(chan []*api.KVPair, 1)
 	go func() {
@@ -301,7 +304,7 @@ func TestBlockingQueriesWakeOnlyForTheirData(t *testing.T) {
 	mustPut(t, kv, "dir/deep/key", "x")
 	select {
 	case l := <-done:
-		if len(l) != 1 || l[0].Key != "dir/deep/key" {
+		if len(l) != 2 || l[0].Key != "dir/deep/key" {
 			t.Fatalf("recursive query woke with %v", l)
 		}
 	case <-time.After(10 * time.Second):
