@@ -329,11 +329,11 @@ func TestLoopbackCluster(t *testing.T) {
 	if err != nil || strings.Count(string(out), "alive") != 3 {
 		t.Fatalf("members:\n%s %v", out, err)
 	}
-	got := dig(t, servers[0].dnsAddr(), "agent-one.node.consul", "A")
-	if len(got) != 1 || got[0] != "127.0.0.2" {
-		t.Fatalf("dig agent-one.node.consul: %v", got)
-	}
-	got = waitDig(t, 10*time.Second, servers[1].dnsAddr(), "consul.service.consul", "A", func(got []string) bool { return len(got) == 3 })
+	// Each agent registers its node once it sees a leader: poll for it.
+	waitDig(t, 10*time.Second, servers[0].dnsAddr(), "agent-one.node.consul", "A", func(got []string) bool {
+		return len(got) == 1 && got[0] == "127.0.0.2"
+	})
+	got := waitDig(t, 10*time.Second, servers[1].dnsAddr(), "consul.service.consul", "A", func(got []string) bool { return len(got) == 3 })
 	if got[0] != "127.0.0.2" || got[2] != "127.0.0.4" {
 		t.Fatalf("consul.service.consul: %v", got)
 	}
