@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
@@ -53,25 +52,7 @@ func FanoutQuery(ctx context.Context, cfg FanoutConfig, query string) (FanoutRes
 		}
 	}
 
-	dialSlots := make(chan struct{}, cfg.Dials)
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			select {
-			case dialSlots <- struct{}{}:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			defer func() { <-dialSlots }()
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxConnsPerHost:     cfg.Watchers + 1,
-		MaxIdleConns:        cfg.Watchers + 1,
-		MaxIdleConnsPerHost: cfg.Watchers + 1,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
+	transport := watcherTransport(cfg.Watchers, cfg.Dials)
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
 

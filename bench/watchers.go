@@ -142,36 +142,12 @@ func Fanout(ctx context.Context, cfg FanoutConfig) (FanoutResult, error) {
 	// The quiet threshold defaults to a few times what a trivial request
 	// takes now, before the watchers load the server.
 	if cfg.Quiet <= 0 {
-		best := time.Hour
-		for range 5 {
-			d, err := probe.Ping(ctx)
-			if err != nil {
-				return res, fmt.Errorf("fanout: %w", err)
-			}
-			best = min(best, d)
+		if cfg.Quiet, err = quietThreshold(ctx, probe); err != nil {
+			return res, fmt.Errorf("fanout: %w", err)
 		}
-		cfg.Quiet = max(4*best, 5*time.Millisecond)
 	}
 
-	dialSlots := make(chan struct{}, cfg.Dials)
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			select {
-			case dialSlots <- struct{}{}:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			defer func() { <-dialSlots }()
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxConnsPerHost:     cfg.Watchers + 1,
-		MaxIdleConns:        cfg.Watchers + 1,
-		MaxIdleConnsPerHost: cfg.Watchers + 1,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
+	transport := watcherTransport(cfg.Watchers, cfg.Dials)
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
 
@@ -335,4 +311,29 @@ func Fanout(ctx context.Context, cfg FanoutConfig) (FanoutResult, error) {
 	}
 	res.P50, res.P90, res.P99, res.Max = h.Quantile(0.50), h.Quantile(0.90), h.Quantile(0.99), h.Max()
 	return res, nil
+}
+
+// watcherTransport is the HTTP transport of a fan-out: one connection per
+// watcher, kept open, and at most dials connections being set up at once,
+// so that thousands of watchers do not overrun the server's accept queue.
+func watcherTransport(watchers, dials int) *http.Transport {
+	dialSlots := make(chan struct{}, dials)
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			select {
+			case dialSlots <- struct{}{}:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			defer func() { <-dialSlots }()
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxConnsPerHost:     watchers + 1,
+		MaxIdleConns:        watchers + 1,
+		MaxIdleConnsPerHost: watchers + 1,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}
 }
