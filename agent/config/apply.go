@@ -436,42 +436,27 @@ func appendStrings(p *[]string) setter {
 }
 
 // stringMapField merges an object of strings into *p key by key.
-func stringMapField(p *map[string]string) setter {
-	return func(v any) error {
-		obj, err := toObject(v)
-		if err != nil {
-			return err
-		}
-		if *p == nil {
-			*p = map[string]string{}
-		}
-		for _, k := range sortedKeys(obj) {
-			s, err := toString(obj[k])
-			if err != nil {
-				return fmt.Errorf("%q: %w", k, err)
-			}
-			(*p)[k] = s
-		}
-		return nil
-	}
-}
+func stringMapField(p *map[string]string) setter { return mapField(p, toString) }
 
 // durationMapField merges an object of durations into *p key by key.
-func durationMapField(p *map[string]time.Duration) setter {
+func durationMapField(p *map[string]time.Duration) setter { return mapField(p, toDuration) }
+
+// mapField merges an object into *p key by key, converting each value.
+func mapField[V any](p *map[string]V, convert func(any) (V, error)) setter {
 	return func(v any) error {
 		obj, err := toObject(v)
 		if err != nil {
 			return err
 		}
 		if *p == nil {
-			*p = map[string]time.Duration{}
+			*p = map[string]V{}
 		}
 		for _, k := range sortedKeys(obj) {
-			d, err := toDuration(obj[k])
+			val, err := convert(obj[k])
 			if err != nil {
 				return fmt.Errorf("%q: %w", k, err)
 			}
-			(*p)[k] = d
+			(*p)[k] = val
 		}
 		return nil
 	}
