@@ -35,7 +35,23 @@ type clientState struct {
 	applied [3]atomic.Uint64 // by shard ID: the last index the projections have
 	ready   chan struct{}    // closed when both shards are loaded
 	loaded  sync.Map         // shard ID -> true
+
+	// leaders caches the servers' answer about each shard's leader: every
+	// read answers X-Consul-KnownLeader, and a client's reads must not cost
+	// the servers a request each.
+	leaderMu sync.Mutex
+	leaders  map[uint64]cachedLeader
 }
+
+type cachedLeader struct {
+	id    uint64
+	known bool
+	at    time.Time
+}
+
+// leaderCacheTTL is how long a client trusts the servers' last word on a
+// shard's leader.
+const leaderCacheTTL = time.Second
 
 // errNoServers is what a client answers before it knows a server.
 var errNoServers = fmt.Errorf("%w: No known Consul servers", hlog.ErrNoLeader)
@@ -73,7 +89,21 @@ func (c clientRaft) Leader(shardID uint64) (uint64, bool) {
 	if client == nil {
 		return 0, false
 	}
-	return client.Leader(shardID)
+	cs := c.a.client
+	cs.leaderMu.Lock()
+	cached, ok := cs.leaders[shardID]
+	cs.leaderMu.Unlock()
+	if ok && time.Since(cached.at) < leaderCacheTTL {
+		return cached.id, cached.known
+	}
+	id, known := client.Leader(shardID)
+	cs.leaderMu.Lock()
+	if cs.leaders == nil {
+		cs.leaders = map[uint64]cachedLeader{}
+	}
+	cs.leaders[shardID] = cachedLeader{id: id, known: known, at: time.Now()}
+	cs.leaderMu.Unlock()
+	return id, known
 }
 
 // waitApplied waits until this agent's projections of a shard reach index.
