@@ -2,6 +2,7 @@ package log_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -150,4 +151,79 @@ func TestThreeServerCluster(t *testing.T) {
 	if err != nil || len(m) != 4 || m[fourth.id] != fourth.addr {
 		t.Fatalf("membership after adding a voter: %v %v", m, err)
 	}
+}
+
+// TestRecoverFromQuorumLoss: two of three servers are lost for good; the
+// survivor cannot write; exporting its state and importing it as a
+// one-voter shard brings it back with every write it had, and a new server
+// then joins it.
+func TestRecoverFromQuorumLoss(t *testing.T) {
+	servers := make([]*server, 3)
+	members := map[uint64]string{}
+	for i := range servers {
+		s := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor(fmt.Sprintf("node-%d", i))}
+		servers[i] = s
+		members[s.id] = s.addr
+	}
+	for _, s := range servers {
+		s.start(t, members)
+		defer s.stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := range 20 {
+		if err := put(ctx, servers[0].host, fmt.Sprintf("k%d", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	survivor := servers[2]
+	waitValue(t, survivor, "k19", "v")
+	servers[0].stop()
+	servers[1].stop()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := put(wctx, survivor.host, "lost", "quorum")
+	wcancel()
+	if !errors.Is(err, hlog.ErrNoLeader) {
+		t.Fatalf("a write without quorum: %v, want ErrNoLeader", err)
+	}
+
+	exported := map[uint64]string{}
+	for _, shard := range hlog.Shards {
+		dir, _, err := survivor.host.ExportSnapshot(ctx, shard, filepath.Join(t.TempDir(), hlog.ShardName(shard)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exported[shard] = dir
+	}
+	survivor.stop()
+	for _, shard := range hlog.Shards {
+		cfg := hlog.Config{Dir: filepath.Join(survivor.dir, "raft"), RaftAddress: survivor.addr, ReplicaID: survivor.id}
+		if err := hlog.ImportSnapshot(cfg, exported[shard]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	survivor.start(t, nil)
+	if err := put(ctx, survivor.host, "after", "recovery"); err != nil {
+		t.Fatalf("write after recovery: %v", err)
+	}
+	waitValue(t, survivor, "k19", "v")
+	m, err := survivor.host.Membership(ctx, hlog.ShardKV)
+	if err != nil || len(m) != 1 {
+		t.Fatalf("membership after recovery: %v %v", m, err)
+	}
+
+	// The lost servers' IDs are retired; a new server joins under its own.
+	if err := survivor.host.AddVoter(ctx, hlog.ShardKV, servers[0].id, servers[0].addr); err == nil {
+		t.Fatal("a lost server's replica ID was accepted again")
+	}
+	fresh := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor("node-new")}
+	for _, shard := range hlog.Shards {
+		if err := survivor.host.AddVoter(ctx, shard, fresh.id, fresh.addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh.start(t, nil)
+	defer fresh.stop()
+	waitValue(t, fresh, "after", "recovery")
+	waitValue(t, fresh, "k0", "v")
 }

@@ -93,16 +93,7 @@ func Start(cfg Config) (*Host, error) {
 		cfg.Logger = slog.Default()
 	}
 	quietDragonboat()
-	logdb := config.GetTinyMemLogDBConfig()
-	nhc := config.NodeHostConfig{
-		NodeHostDir:    cfg.Dir,
-		WALDir:         cfg.Dir,
-		RTTMillisecond: tickMillis,
-		RaftAddress:    cfg.RaftAddress,
-		ListenAddress:  cfg.ListenAddress,
-		Expert:         config.ExpertConfig{LogDB: logdb},
-	}
-	nh, err := dragonboat.NewNodeHost(nhc)
+	nh, err := dragonboat.NewNodeHost(nodeHostConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("start raft at %s in %s: %w", cfg.RaftAddress, cfg.Dir, err)
 	}
@@ -113,6 +104,17 @@ func Start(cfg Config) (*Host, error) {
 	return &Host{nh: nh, cfg: cfg, log: cfg.Logger, attempt: attempt}, nil
 }
 
+func nodeHostConfig(cfg Config) config.NodeHostConfig {
+	return config.NodeHostConfig{
+		NodeHostDir:    cfg.Dir,
+		WALDir:         cfg.Dir,
+		RTTMillisecond: tickMillis,
+		RaftAddress:    cfg.RaftAddress,
+		ListenAddress:  cfg.ListenAddress,
+		Expert:         config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig()},
+	}
+}
+
 // quietDragonboat keeps Dragonboat's own chatter to errors: it reports
 // routine elections as warnings. Its loggers are global, so this runs once
 // per process, before any host's workers read them.
@@ -121,7 +123,7 @@ func quietDragonboat() { quietOnce.Do(setDragonboatLevels) }
 var quietOnce sync.Once
 
 func setDragonboatLevels() {
-	for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "grpc", "gossip", "registry", "tan"} {
+	for _, name := range []string{"dragonboat", "raft", "rsm", "transport", "logdb", "raftpb", "config", "settings", "grpc", "gossip", "registry", "tan", "tools"} {
 		dblogger.GetLogger(name).SetLevel(dblogger.ERROR)
 	}
 }
@@ -283,6 +285,25 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]strin
 	out := map[uint64]string{}
 	for id, addr := range m.Nodes {
 		out[id] = addr
+	}
+	return out, nil
+}
+
+// Removed returns the replica IDs that were removed from the shard; Raft
+// never takes them back.
+func (h *Host) Removed(ctx context.Context, shardID uint64) (map[uint64]bool, error) {
+	var m *dragonboat.Membership
+	err := h.retry(ctx, shardID, func(ctx context.Context) error {
+		var err error
+		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]bool{}
+	for id := range m.Removed {
+		out[id] = true
 	}
 	return out, nil
 }
