@@ -68,7 +68,11 @@ type Agent struct {
 
 	left      chan struct{} // closed by Leave
 	leaveOnce sync.Once
-	gossip    *membership.Membership
+	leaving   atomic.Bool
+	// restart is closed when this server must start over (autopilot.go).
+	restart     chan struct{}
+	restartOnce sync.Once
+	gossip      *membership.Membership
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -81,7 +85,7 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 		logger = slog.Default()
 	}
 	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{},
-		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{})}
+		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{})}
 }
 
 // SetReload tells the agent how to read its configuration again, for
@@ -127,11 +131,13 @@ func (a *Agent) Start() (err error) {
 		if err := a.startClustered(ctx); err != nil {
 			return err
 		}
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			a.syncVoters(ctx)
-		}()
+		if a.gossip != nil {
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				a.autopilot(ctx)
+			}()
+		}
 	}
 	a.wg.Add(1)
 	go func() {
@@ -186,6 +192,14 @@ func (a *Agent) prepareDataDir() error {
 		return err
 	}
 	a.nodeID = id
+	marker := filepath.Join(a.dataDir, rejoinMarker)
+	if reason, err := os.ReadFile(marker); err == nil {
+		a.log.Warn("clearing the Raft state to join the cluster as a new voter", "why", strings.TrimSpace(string(reason)))
+		if err := resetRaftState(a.dataDir); err != nil {
+			return fmt.Errorf("clear the Raft state: %w", err)
+		}
+		return os.Remove(marker)
+	}
 	return nil
 }
 
@@ -249,21 +263,32 @@ func firstAddr(list string) string {
 }
 
 func (a *Agent) startRaft() error {
-	raftAddr := a.raftAddress()
-	listen := net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.Ports.Server))
-	if listen == raftAddr {
-		listen = ""
-	}
-	host, err := hlog.Start(hlog.Config{
-		Dir:            filepath.Join(a.dataDir, "raft"),
-		RaftAddress:    raftAddr,
-		ListenAddress:  listen,
-		ReplicaID:      hlog.ReplicaIDFor(a.nodeID),
-		RaftMultiplier: a.cfg.RaftMultiplier,
-		Logger:         a.log.With("component", "raft"),
-	})
+	host, err := a.openRaft()
 	if err != nil {
 		return err
+	}
+	// A single server, and any server restarting on its Raft state, starts
+	// its shards now; a new server of a cluster waits for its peers.
+	if a.cfg.Dev || a.cfg.Bootstrap || host.HasReplica(hlog.ShardCatalog) {
+		members := map[uint64]string{host.ReplicaID(): host.RaftAddress()}
+		if host.HasReplica(hlog.ShardCatalog) {
+			members = nil
+		}
+		return a.startShards(members)
+	}
+	return nil
+}
+
+// openRaft starts this server's Raft host and makes its state machines;
+// the shards are started separately.
+func (a *Agent) openRaft() (*hlog.Host, error) {
+	rid, err := a.loadReplicaID()
+	if err != nil {
+		return nil, err
+	}
+	host, err := hlog.Start(a.raftConfig(rid))
+	if err != nil {
+		return nil, err
 	}
 	a.host, a.raft = host, host
 	for _, id := range hlog.Shards {
@@ -280,16 +305,23 @@ func (a *Agent) startRaft() error {
 			Logger:         a.log.With("component", "statemachine"),
 		})
 	}
-	// A single server, and any server restarting on its Raft state, starts
-	// its shards now; a new server of a cluster waits for its peers.
-	if a.cfg.Dev || a.cfg.Bootstrap || host.HasReplica(hlog.ShardCatalog) {
-		members := map[uint64]string{host.ReplicaID(): raftAddr}
-		if host.HasReplica(hlog.ShardCatalog) {
-			members = nil
-		}
-		return a.startShards(members)
+	return host, nil
+}
+
+func (a *Agent) raftConfig(replicaID uint64) hlog.Config {
+	raftAddr := a.raftAddress()
+	listen := net.JoinHostPort(a.cfg.BindAddr, strconv.Itoa(a.cfg.Ports.Server))
+	if listen == raftAddr {
+		listen = ""
 	}
-	return nil
+	return hlog.Config{
+		Dir:            filepath.Join(a.dataDir, "raft"),
+		RaftAddress:    raftAddr,
+		ListenAddress:  listen,
+		ReplicaID:      replicaID,
+		RaftMultiplier: a.cfg.RaftMultiplier,
+		Logger:         a.log.With("component", "raft"),
+	}
 }
 
 // raftAddress is where other servers reach this one's Raft.
@@ -476,7 +508,9 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 	if err := c.a.catalog.Load(index, src); err != nil {
 		return err
 	}
-	c.a.local.Resync()
+	if c.a.local != nil { // nil when working on a stopped server's data
+		c.a.local.Resync()
+	}
 	return nil
 }
 

@@ -26,9 +26,10 @@ const bootstrapSettle = time.Second
 
 // peer is a server as gossip describes it.
 type peer struct {
-	nodeID, raftAddr string
-	expect           int
-	bootstrapped     bool // its shards run: a cluster exists to join
+	name, nodeID, raftAddr string
+	replicaID              uint64
+	expect                 int
+	bootstrapped           bool // its shards run: a cluster exists to join
 }
 
 // gossipServers lists the alive servers of this datacenter that gossip
@@ -39,12 +40,21 @@ func (a *Agent) gossipServers() []peer {
 		if m.Status != membership.StatusAlive || !m.IsServer() || m.Tags["dc"] != a.cfg.Datacenter || m.Tags["id"] == "" {
 			continue
 		}
-		expect, _ := strconv.Atoi(m.Tags["expect"])
-		out = append(out, peer{nodeID: m.Tags["id"], raftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]), expect: expect,
-			bootstrapped: m.Tags[tagBootstrapped] == "1"})
+		out = append(out, peerOf(m))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].nodeID < out[j].nodeID })
 	return out
+}
+
+// peerOf reads a server's gossip tags.
+func peerOf(m membership.Member) peer {
+	expect, _ := strconv.Atoi(m.Tags["expect"])
+	rid, err := strconv.ParseUint(m.Tags[tagReplicaID], 16, 64)
+	if err != nil || rid == 0 {
+		rid = hlog.ReplicaIDFor(m.Tags["id"]) // what a new server's is
+	}
+	return peer{name: m.Name, nodeID: m.Tags["id"], raftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]),
+		replicaID: rid, expect: expect, bootstrapped: m.Tags[tagBootstrapped] == "1"}
 }
 
 // startClustered starts the shards of a server that is not alone: at once
@@ -103,7 +113,7 @@ func (a *Agent) startClustered(ctx context.Context) error {
 			members := map[uint64]string{}
 			self := false
 			for _, p := range expecting[:a.cfg.BootstrapExpect] {
-				members[hlog.ReplicaIDFor(p.nodeID)] = p.raftAddr
+				members[p.replicaID] = p.raftAddr
 				self = self || p.nodeID == a.nodeID
 			}
 			if !self {
@@ -119,44 +129,12 @@ func (a *Agent) startClustered(ctx context.Context) error {
 	return nil
 }
 
-// syncVoters runs on every server; where it leads the catalog shard, it
-// adds each alive server that gossip knows and a shard lacks as a voter.
-func (a *Agent) syncVoters(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !a.host.IsLeader(hlog.ShardCatalog) {
-			continue
-		}
-		for _, id := range hlog.Shards {
-			mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			voters, err := a.host.Membership(mctx, id)
-			cancel()
-			if err != nil {
-				continue
-			}
-			for _, p := range a.gossipServers() {
-				rid := hlog.ReplicaIDFor(p.nodeID)
-				if _, ok := voters[rid]; ok {
-					continue
-				}
-				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				err := a.host.AddVoter(actx, id, rid, p.raftAddr)
-				cancel()
-				if err != nil {
-					a.log.Warn("cannot add a server as a voter", "shard", hlog.ShardName(id), "server", p.raftAddr, "error", err)
-					continue
-				}
-				a.log.Info("added a server as a voter", "shard", hlog.ShardName(id), "server", p.raftAddr)
-			}
-		}
-	}
-}
-
-// tagBootstrapped marks, in gossip, a server whose shards run.
-const tagBootstrapped = "raft_started"
+// Gossip tags of servers: tagBootstrapped marks one whose shards run,
+// tagReplicaID carries its replica ID (hex), and tagRemoved, set by the
+// catalog shard's leader, lists the replica IDs of alive servers that were
+// removed from the shards and must start over (see replica.go).
+const (
+	tagBootstrapped = "raft_started"
+	tagReplicaID    = "rid"
+	tagRemoved      = "rid_removed"
+)

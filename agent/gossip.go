@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald/agent/membership"
@@ -38,6 +39,9 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	a.gossip = m
+	if a.host != nil {
+		m.SetTags(map[string]string{tagReplicaID: strconv.FormatUint(a.host.ReplicaID(), 16)})
+	}
 	if a.shardsStarted.Load() {
 		m.SetTags(map[string]string{tagBootstrapped: "1"})
 	}
@@ -160,9 +164,13 @@ func (a *Agent) Join(addr string) error {
 
 // Leave leaves the gossip pool gracefully and then shuts the agent down,
 // as Consul's leave does; the process running the agent ends when Done is
-// closed. A server that leaves stays a Raft voter, so it rejoins by just
-// starting again.
+// closed. A server first leaves the Raft voters (leaveRaft); started again,
+// it joins as a new voter.
 func (a *Agent) Leave() error {
+	a.leaving.Store(true)
+	if a.host != nil && a.shardsStarted.Load() && !a.cfg.Dev {
+		a.leaveRaft()
+	}
 	if a.gossip != nil {
 		if err := a.gossip.Leave(); err != nil {
 			return err

@@ -29,15 +29,7 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	names := map[uint64][2]string{} // replica ID -> node name, node ID
-	names[a.host.ReplicaID()] = [2]string{a.cfg.NodeName, a.nodeID}
-	if a.gossip != nil {
-		for _, m := range a.gossip.Members() {
-			if id := m.Tags["id"]; id != "" {
-				names[hlog.ReplicaIDFor(id)] = [2]string{m.Name, id}
-			}
-		}
-	}
+	names := a.voterNames()
 	leader, _ := a.host.Leader(hlog.ShardCatalog)
 	out := make([]RaftServer, 0, len(voters))
 	for rid, addr := range voters {
@@ -47,4 +39,18 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, uint64, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
 	return out, a.shards[hlog.ShardCatalog].AppliedIndex(), nil
+}
+
+// voterNames maps servers' replica IDs to their node names and IDs, from
+// gossip.
+func (a *Agent) voterNames() map[uint64][2]string {
+	names := map[uint64][2]string{a.host.ReplicaID(): {a.cfg.NodeName, a.nodeID}}
+	if a.gossip != nil {
+		for _, m := range a.gossip.Members() {
+			if m.IsServer() && m.Tags["id"] != "" {
+				names[peerOf(m).replicaID] = [2]string{m.Name, m.Tags["id"]}
+			}
+		}
+	}
+	return names
 }

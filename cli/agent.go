@@ -84,6 +84,12 @@ func runAgent(args []string, cio IO) int {
 		case <-a.Done():
 			fmt.Fprintln(cio.Stdout, "==> Left the cluster gracefully; shutting down")
 			return shutdown(a, signals, cio)
+		case <-a.RestartRequested():
+			fmt.Fprintln(cio.Stdout, "==> Removed from the cluster: restarting to join it again as a new voter")
+			if code := shutdown(a, signals, cio); code != 0 {
+				return code
+			}
+			return restartProcess(cio)
 		case err := <-leader:
 			if err != nil {
 				logger.Warn("no cluster leader yet", "error", err)
@@ -105,6 +111,18 @@ func runAgent(args []string, cio IO) int {
 			return shutdown(a, signals, cio)
 		}
 	}
+}
+
+// restartProcess replaces this process with a new run of the same command
+// line, so that the agent starts over under the same PID (a supervisor
+// sees no exit).
+func restartProcess(cio IO) int {
+	exe, err := os.Executable()
+	if err == nil {
+		err = syscall.Exec(exe, os.Args, os.Environ())
+	}
+	fmt.Fprintf(cio.Stderr, "==> Cannot restart: %v\n", err)
+	return 1
 }
 
 // shutdown stops the agent; a second interrupt, or a shutdown that takes too

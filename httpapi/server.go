@@ -39,6 +39,8 @@ type Agent interface {
 	Members() []any
 	// RaftConfiguration lists the voters of /v1/operator/raft/configuration.
 	RaftConfiguration(ctx context.Context) (any, uint64, error)
+	// RemovePeer removes a server, by ID or Raft address, from the voters.
+	RemovePeer(ctx context.Context, id, address string) error
 	// Join, Leave and ForceLeave change gossip membership.
 	Join(addr string) error
 	Leave() error
@@ -89,6 +91,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/agent/self", s.agentSelf, "GET")
 	s.route("/v1/agent/members", s.agentMembers, "GET")
 	s.route("/v1/operator/raft/configuration", s.operatorRaftConfiguration, "GET")
+	s.route("/v1/operator/raft/peer", s.operatorRaftRemovePeer, "DELETE")
 	s.route("/v1/agent/join/", s.agentJoin, "PUT")
 	s.route("/v1/agent/leave", s.agentLeave, "PUT")
 	s.route("/v1/agent/force-leave/", s.agentForceLeave, "PUT")

@@ -80,3 +80,20 @@ func (s *Server) operatorRaftConfiguration(w http.ResponseWriter, r *http.Reques
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"Servers": servers, "Index": index})
 }
+
+// operatorRaftRemovePeer serves DELETE /v1/operator/raft/peer?id=|address=.
+func (s *Server) operatorRaftRemovePeer(w http.ResponseWriter, r *http.Request) error {
+	if err := s.checkDC(r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	id, address := q.Get("id"), q.Get("address")
+	if (id == "") == (address == "") {
+		return badRequest("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	}
+	if err := s.cfg.Agent.RemovePeer(r.Context(), id, address); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

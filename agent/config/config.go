@@ -73,6 +73,9 @@ type Config struct {
 	// HistoryRetainAge is how long to keep history; 0 (the default) means no
 	// limit by age.
 	HistoryRetainAge time.Duration
+	// Autopilot is the servers' membership upkeep (Consul's autopilot
+	// block).
+	Autopilot Autopilot
 
 	// UIEnabled serves the web UI; on with Dev.
 	UIEnabled bool
@@ -242,6 +245,7 @@ func defaults() *Config {
 		KVMaxValueSize:        512 * 1024,
 		TxnMaxOps:             128,
 		HistoryRetainCommands: 1000000,
+		Autopilot:             Autopilot{CleanupDeadServers: true, DeadServerCleanupAfter: time.Minute},
 		UIContentPath:         "/ui/",
 		RetryInterval:         30 * time.Second,
 		Domain:                "consul.",
@@ -254,6 +258,19 @@ func defaults() *Config {
 		},
 		NodeMeta: map[string]string{},
 	}
+}
+
+// Autopilot says when the leader removes servers from the Raft voters.
+type Autopilot struct {
+	// CleanupDeadServers removes a server that gossip has declared failed
+	// for DeadServerCleanupAfter; default true, as in Consul.
+	CleanupDeadServers bool
+	// DeadServerCleanupAfter is how long a server must have been failed
+	// before it is removed; default 1m. A server that comes back after
+	// that rejoins as a new voter and receives the state again.
+	DeadServerCleanupAfter time.Duration
+	// MinQuorum is the fewest voters cleanup leaves; default 0 (no floor).
+	MinQuorum int
 }
 
 // devDefaults is what -dev changes, as a source applied before any file so
@@ -379,6 +396,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("limits.txn_max_ops cannot be %d: it must be at least 1", c.TxnMaxOps)
 	case c.HistoryRetainCommands < 0:
 		return fmt.Errorf("history.retain_commands cannot be %d: it must be 0 (no limit) or more", c.HistoryRetainCommands)
+	case c.Autopilot.DeadServerCleanupAfter <= 0:
+		return fmt.Errorf("autopilot.dead_server_cleanup_after cannot be %s: it must be positive", c.Autopilot.DeadServerCleanupAfter)
 	case c.HistoryRetainAge < 0:
 		return fmt.Errorf("history.retain_age cannot be %s: it must be 0 (no limit) or more", c.HistoryRetainAge)
 	case c.RetryInterval <= 0:

@@ -105,6 +105,16 @@ func (s *server) launch() {
 	}
 	s.startedAt++
 	fmt.Fprintf(logFile, "---- start %d ----\n", s.startedAt)
+	s.cmd = exec.Command(heraldBin, append([]string{"agent"}, s.agentArgs()...)...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { s.kill() })
+}
+
+// agentArgs are the options the server's agent runs with.
+func (s *server) agentArgs() []string {
 	expect := s.expect
 	if expect == 0 {
 		expect = 1
@@ -113,20 +123,15 @@ func (s *server) launch() {
 	if node == "" {
 		node = "n1"
 	}
-	args := []string{"agent", "-server", fmt.Sprintf("-bootstrap-expect=%d", expect)}
+	args := []string{"-server", fmt.Sprintf("-bootstrap-expect=%d", expect)}
 	if s.client {
-		args = []string{"agent"}
+		args = nil
 	}
 	args = append(args, "-data-dir="+s.dataDir, "-node="+node, "-bind="+s.addr(), "-client="+s.addr(),
 		fmt.Sprintf("-http-port=%d", s.httpPort), fmt.Sprintf("-dns-port=%d", s.dnsPort),
 		fmt.Sprintf("-server-port=%d", s.raftPort), fmt.Sprintf("-nats-port=%d", s.natsPort),
 		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-serf-wan-port=-1", "-log-level=warn")
-	s.cmd = exec.Command(heraldBin, append(args, s.extraArgs...)...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	s.t.Cleanup(func() { s.kill() })
+	return append(args, s.extraArgs...)
 }
 
 // waitLeader waits until the server's API names a leader.
