@@ -230,13 +230,20 @@ func (a *Agent) startNATS() error {
 			port = -1 // watch's word for "any free port"
 		}
 		store := filepath.Join(a.dataDir, "nats")
-		srv, err := watch.StartServer(watch.ServerConfig{
+		sc := watch.ServerConfig{
 			Host:       firstAddr(a.cfg.ClientAddr),
 			Port:       port,
 			StoreDir:   store,
 			ServerName: a.cfg.NodeName,
 			Logger:     a.log.With("component", "nats"),
-		})
+		}
+		if routes := a.natsRoutes(); len(routes) > 0 {
+			sc.ClusterName = "herald-" + a.cfg.Datacenter
+			sc.ClusterHost = a.cfg.BindAddr
+			sc.ClusterPort = a.cfg.Ports.NATSCluster
+			sc.Routes = routes
+		}
+		srv, err := watch.StartServer(sc)
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
@@ -253,6 +260,55 @@ func (a *Agent) startNATS() error {
 	}
 	a.natsConn = nc
 	return nil
+}
+
+// natsRoutes are the routes that make the servers' embedded NATS servers
+// one NATS cluster with a replicated event stream, or nil for a NATS server
+// of its own (a single server, or no other server's host known): see
+// docs/clustering.md. Routes come from nats_routes, or else from the hosts
+// of start_join and retry_join, so the servers should list each other
+// there. The list includes this server's own listener, which
+// NATS skips, so that every server is given the same list.
+func (a *Agent) natsRoutes() []string {
+	if !a.cfg.Server || a.cfg.Dev || a.cfg.Ports.NATSCluster <= 0 {
+		return nil
+	}
+	self := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.NATSCluster))
+	others := a.cfg.NATSRoutes
+	if len(others) == 0 {
+		for _, addr := range append(append([]string{}, a.cfg.StartJoin...), a.cfg.RetryJoin...) {
+			if strings.Contains(addr, "=") {
+				continue // cloud auto-join: no address to derive a route from
+			}
+			host := addr
+			if h, _, err := net.SplitHostPort(addr); err == nil {
+				host = h
+			}
+			others = append(others, net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.NATSCluster)))
+		}
+	}
+	routes := []string{"nats-route://" + self}
+	for _, r := range others {
+		// A join address on this server's own host names this server, or
+		// another agent on the same address (tests, or several agents on
+		// one host): neither is a route.
+		if h, _, err := net.SplitHostPort(r); err == nil && h != a.cfg.AdvertiseAddr && h != a.cfg.BindAddr {
+			routes = append(routes, "nats-route://"+r)
+		}
+	}
+	if len(routes) == 1 {
+		return nil
+	}
+	return routes
+}
+
+// streamReplicas is the event streams' replication factor: up to three
+// copies over a NATS cluster, one on a NATS server of its own.
+func (a *Agent) streamReplicas() int {
+	if a.natsServer == nil || a.natsServer.ClusterAddr() == "" {
+		return 1
+	}
+	return min(3, max(a.cfg.BootstrapExpect, len(a.natsRoutes())))
 }
 
 func firstAddr(list string) string {
@@ -352,32 +408,90 @@ func (a *Agent) startPublishers(ctx context.Context) {
 	if a.natsConn == nil {
 		return
 	}
+	clustered := a.streamReplicas() > 1
 	for _, id := range hlog.Shards {
-		p, err := watch.NewPublisher(watch.PublisherConfig{
+		cfg := watch.PublisherConfig{
 			Datacenter: a.cfg.Datacenter,
 			Shard:      hlog.ShardName(id),
 			Log:        a.shards[id],
 			Conn:       a.natsConn,
+			Replicas:   a.streamReplicas(),
 			Logger:     a.log,
-		})
-		if err != nil {
-			// The stream is not worth refusing to start over: reads and
-			// writes work without it, and the outbox keeps the events.
-			a.log.Error("event publisher not started", "shard", hlog.ShardName(id), "error", err)
-			continue
 		}
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
+			// The stream is not worth refusing to start over: reads and
+			// writes work without it, and the outbox keeps the events
+			// until it is there. A NATS cluster may take a while to form.
+			var p *watch.Publisher
+			for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+				var err error
+				if p, err = watch.NewPublisher(cfg); err == nil {
+					break
+				}
+				a.log.Warn("event stream not ready; retrying", "shard", hlog.ShardName(id), "error", err, "retry_in", delay)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(delay):
+				}
+			}
 			select {
 			case <-a.shards[id].Opened():
 			case <-ctx.Done():
+				return
+			}
+			if clustered {
+				a.publishWhileLeading(ctx, id, p)
 				return
 			}
 			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("event publisher stopped", "shard", hlog.ShardName(id), "error", err)
 			}
 		}()
+	}
+}
+
+// publishWhileLeading publishes a shard's events into the cluster's one
+// stream while this server leads the shard. Every server could (the
+// publisher's expected-sequence headers keep the stream exactly-once and
+// in order whoever sends), but one sender is cheaper and sends each event
+// to core NATS subscribers once. The others only follow the stream, to
+// drop from their outboxes what it holds.
+func (a *Agent) publishWhileLeading(ctx context.Context, shardID uint64, p *watch.Publisher) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	var lastCatchup time.Time
+	for ctx.Err() == nil {
+		if !a.host.IsLeader(shardID) {
+			if time.Since(lastCatchup) > time.Second {
+				lastCatchup = time.Now()
+				if err := p.Catchup(ctx); err != nil && ctx.Err() == nil {
+					a.log.Debug("cannot read the event stream", "shard", hlog.ShardName(shardID), "error", err)
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			continue
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		go func() {
+			defer cancel()
+			for a.host.IsLeader(shardID) {
+				select {
+				case <-lctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		if err := p.Run(lctx); err != nil {
+			a.log.Error("event publisher stopped", "shard", hlog.ShardName(shardID), "error", err)
+		}
+		cancel()
 	}
 }
 

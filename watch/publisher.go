@@ -252,6 +252,14 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 }
 
+// Catchup reads the stream's last message and tells the log that what the
+// stream holds is published, without publishing anything: for a server
+// whose events some other server publishes into a shared stream.
+func (p *Publisher) Catchup(ctx context.Context) error {
+	_, err := p.resync(ctx)
+	return err
+}
+
 // cursor is where publishing resumes, as established by resync.
 type cursor struct {
 	// lastSeq is the stream's last sequence: the expected last sequence of

@@ -65,6 +65,7 @@ func (l *loader) topLevel() fields {
 		"advertise_addr":             stringField(&c.AdvertiseAddr),
 		"client_addr":                stringField(&c.ClientAddr),
 		"nats_url":                   stringField(&c.NATSURL),
+		"nats_routes":                appendStrings(&c.NATSRoutes),
 		"log_level":                  stringField(&c.LogLevel),
 		"log_json":                   boolField(&c.LogJSON),
 		"ui":                         boolField(&c.UIEnabled), // older spelling of ui_config.enabled, which sorts later and so wins, as in Consul

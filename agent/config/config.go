@@ -53,6 +53,11 @@ type Config struct {
 	// NATSURL points at an external NATS cluster; empty means the servers run
 	// an embedded one.
 	NATSURL string
+	// NATSRoutes are the other servers' NATS cluster listeners
+	// (host:port). Empty means the hosts of start_join and retry_join with
+	// this server's ports.nats_cluster, the usual case where every server
+	// uses the same ports.
+	NATSRoutes []string
 
 	// LogLevel is one of trace, debug, info, warn, error (always lower case;
 	// Consul's "err" becomes "error"). Default "info", "debug" with Dev.

@@ -129,6 +129,7 @@ func newFlagSet(o *loadOptions) *flag.FlagSet {
 	num("grpc-port", "ports.grpc", "gRPC port (-1 disables).")
 	num("nats-port", "ports.nats", "Embedded NATS client port.")
 	num("nats-cluster-port", "ports.nats_cluster", "Embedded NATS cluster port.")
+	list("nats-route", "nats_routes", "Another server's NATS cluster address (host:port). May be repeated.")
 	str("nats-url", "nats_url", "URL of an external NATS cluster instead of the embedded one.")
 	str("log-level", "log_level", "Log level: trace, debug, info, warn or error.")
 	boolean("log-json", "log_json", "Write logs as JSON.")

@@ -306,7 +306,7 @@ func TestLoopbackCluster(t *testing.T) {
 	for i := range servers {
 		s := newLoopbackServer(t, fmt.Sprintf("127.0.0.%d", i+2))
 		s.node, s.expect = names[i], 2
-		s.extraArgs = []string{"-ui", "-retry-join=127.0.0.2", "-retry-interval=200ms"}
+		s.extraArgs = []string{"-ui", "-retry-join=127.0.0.2", "-retry-join=127.0.0.3", "-retry-join=127.0.0.4", "-retry-interval=200ms"}
 		servers[i] = s
 		s.launch()
 	}
