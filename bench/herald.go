@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 )
@@ -16,73 +17,148 @@ type HeraldConfig struct {
 	Name string
 	// Node is the agent's node name.
 	Node string
-	// Dev starts the in-memory `herald agent -dev` instead of a
-	// one-server cluster persisting to disk (fsync on).
+	// Dev starts the in-memory `herald agent -dev` instead of a server
+	// persisting to disk (fsync on).
 	Dev bool
-	// DNS gives the DNS interface a free port; without it DNS is off.
+	// Expect is the server's -bootstrap-expect: 1 (a one-server cluster)
+	// if zero.
+	Expect int
+	// Client starts a client agent (no -server), which keeps its data dir
+	// but no replica.
+	Client bool
+	// Join lists Serf LAN addresses (host:port) to -retry-join, retried
+	// every 200ms until one answers.
+	Join []string
+	// DNS gives the DNS interface a port; without it DNS is off.
 	DNS bool
+	// Ports are the listeners' ports; those left zero get a free loopback
+	// port. StartHerald returns the ports it used in Herald.Config, so that
+	// the agent can be started again on them (Restart).
+	Ports HeraldPorts
 	// Extra arguments, appended last.
 	Extra []string
+}
+
+// HeraldPorts are the ports of an agent's listeners.
+type HeraldPorts struct {
+	HTTP    int
+	DNS     int // used only with HeraldConfig.DNS
+	Server  int // Raft and server RPC
+	SerfLAN int
+	NATS    int // the embedded NATS server's client port
+}
+
+// fill gives every zero port a free one.
+func (p *HeraldPorts) fill(dns bool) error {
+	for _, port := range []*int{&p.HTTP, &p.Server, &p.SerfLAN, &p.NATS} {
+		if *port != 0 {
+			continue
+		}
+		n, err := FreePort()
+		if err != nil {
+			return err
+		}
+		*port = n
+	}
+	if dns && p.DNS == 0 {
+		n, err := FreeDNSPort()
+		if err != nil {
+			return err
+		}
+		p.DNS = n
+	}
+	return nil
 }
 
 // Herald is a running Herald agent and where it listens.
 type Herald struct {
 	*Server
+	// Config is what the agent was started with, its ports filled in.
+	Config   HeraldConfig
 	HTTPAddr string // host:port of the HTTP API
 	HTTPPort int
 	DNSAddr  string // host:port of the DNS interface (UDP and TCP); "" when off
 	NATSAddr string // host:port of the embedded NATS server's client port
+	SerfAddr string // host:port of Serf LAN, what others -retry-join
+	RaftAddr string // host:port of Raft, as /v1/status/leader names a server
 }
 
 // NATSURL is the URL NATS clients connect to.
 func (h *Herald) NATSURL() string { return "nats://" + h.NATSAddr }
 
+// heraldArgs are the arguments of `herald agent` for cfg, whose ports are
+// filled in.
+func heraldArgs(cfg HeraldConfig) ([]string, error) {
+	args := []string{"agent"}
+	switch {
+	case cfg.Dev && (cfg.Client || cfg.Expect > 1 || len(cfg.Join) > 0):
+		return nil, errors.New("a -dev agent is alone: no client, -bootstrap-expect or -retry-join")
+	case cfg.Dev:
+		args = append(args, "-dev")
+	case cfg.Client:
+		args = append(args, "-data-dir="+filepath.Join(cfg.Dir, cfg.Name+"-data"))
+	default:
+		args = append(args, "-server", fmt.Sprintf("-bootstrap-expect=%d", max(cfg.Expect, 1)),
+			"-data-dir="+filepath.Join(cfg.Dir, cfg.Name+"-data"))
+	}
+	dnsArg := "-dns-port=-1"
+	if cfg.DNS {
+		dnsArg = fmt.Sprintf("-dns-port=%d", cfg.Ports.DNS)
+	}
+	args = append(args, "-node="+cfg.Node, "-bind=127.0.0.1", "-client=127.0.0.1",
+		fmt.Sprintf("-http-port=%d", cfg.Ports.HTTP),
+		dnsArg,
+		fmt.Sprintf("-server-port=%d", cfg.Ports.Server),
+		fmt.Sprintf("-serf-lan-port=%d", cfg.Ports.SerfLAN),
+		fmt.Sprintf("-nats-port=%d", cfg.Ports.NATS),
+		"-serf-wan-port=-1", "-nats-cluster-port=-1")
+	for _, addr := range cfg.Join {
+		args = append(args, "-retry-join="+addr)
+	}
+	if len(cfg.Join) > 0 {
+		args = append(args, "-retry-interval=200ms")
+	}
+	return append(args, cfg.Extra...), nil
+}
+
 // StartHerald starts `herald agent` with every listener on a free
-// loopback port or disabled (Serf WAN and NATS cluster always, DNS unless
-// cfg.DNS), so that an agent already running on the default ports neither
-// breaks the run nor receives its traffic. It returns once the process
-// started; wait for it with Poll.
+// loopback port (or the one cfg.Ports gives) or disabled (Serf WAN and
+// NATS cluster always, DNS unless cfg.DNS), so that an agent already
+// running on the default ports neither breaks the run nor receives its
+// traffic. It returns once the process started; wait for it with Poll.
 func StartHerald(cfg HeraldConfig) (*Herald, error) {
 	if cfg.Name == "" {
 		cfg.Name = "herald"
 	}
-	var ports [4]int // http, server (Raft/RPC), serf LAN, NATS
-	for i := range ports {
-		p, err := FreePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
+	if err := cfg.Ports.fill(cfg.DNS); err != nil {
+		return nil, err
 	}
-	dnsArg, dnsAddr := "-dns-port=-1", ""
-	if cfg.DNS {
-		p, err := FreeDNSPort()
-		if err != nil {
-			return nil, err
-		}
-		dnsArg, dnsAddr = fmt.Sprintf("-dns-port=%d", p), fmt.Sprintf("127.0.0.1:%d", p)
+	args, err := heraldArgs(cfg)
+	if err != nil {
+		return nil, err
 	}
-	args := []string{"agent"}
-	if cfg.Dev {
-		args = append(args, "-dev")
-	} else {
-		args = append(args, "-server", "-bootstrap-expect=1", "-data-dir="+filepath.Join(cfg.Dir, cfg.Name+"-data"))
-	}
-	args = append(args, "-node="+cfg.Node, "-bind=127.0.0.1", "-client=127.0.0.1",
-		fmt.Sprintf("-http-port=%d", ports[0]),
-		dnsArg,
-		fmt.Sprintf("-server-port=%d", ports[1]),
-		fmt.Sprintf("-serf-lan-port=%d", ports[2]),
-		fmt.Sprintf("-nats-port=%d", ports[3]),
-		"-serf-wan-port=-1", "-nats-cluster-port=-1")
-	args = append(args, cfg.Extra...)
 	s, err := StartServer(cfg.Name, cfg.Dir, cfg.Bin, args...)
 	if err != nil {
 		return nil, err
 	}
-	return &Herald{Server: s,
-		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]), HTTPPort: ports[0],
-		DNSAddr:  dnsAddr,
-		NATSAddr: fmt.Sprintf("127.0.0.1:%d", ports[3]),
-	}, nil
+	h := &Herald{Server: s, Config: cfg,
+		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.HTTP), HTTPPort: cfg.Ports.HTTP,
+		NATSAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.NATS),
+		SerfAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.SerfLAN),
+		RaftAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.Server),
+	}
+	if cfg.DNS {
+		h.DNSAddr = fmt.Sprintf("127.0.0.1:%d", cfg.Ports.DNS)
+	}
+	return h, nil
+}
+
+// Restart starts the agent again, after it exited (Kill), with the same
+// arguments: same ports, same data dir, its log continued. The Herald it
+// returns replaces h.
+func (h *Herald) Restart() (*Herald, error) {
+	if err := h.Alive(); err == nil {
+		return nil, fmt.Errorf("%s is still running", h.Name)
+	}
+	return StartHerald(h.Config)
 }

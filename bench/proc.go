@@ -37,12 +37,18 @@ type Server struct {
 
 // StartServer launches bin with args, its output going to dir/<name>.log,
 // in an environment without the variables that would silently reconfigure
-// etcd or a Consul-compatible agent (see ChildEnv).
+// etcd or a Consul-compatible agent (see ChildEnv). A server started again
+// under the same name (after Kill, say) appends to the same log, below a
+// line that marks the restart.
 func StartServer(name, dir, bin string, args ...string) (*Server, error) {
 	logPath := filepath.Join(dir, name+".log")
-	logf, err := os.Create(logPath)
+	_, statErr := os.Stat(logPath)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
+	}
+	if statErr == nil {
+		fmt.Fprintf(logf, "---- %s started again at %s ----\n", name, time.Now().Format(time.RFC3339Nano))
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -148,6 +154,23 @@ func (s *Server) Stop() {
 		_ = syscall.Kill(-s.Cmd.Process.Pid, syscall.SIGKILL)
 		<-s.exited
 	}
+}
+
+// Kill sends SIGKILL to the server's process group, as kill -9 would,
+// and waits until the process has exited: no shutdown code runs. It
+// returns the moment the signal was sent, from which failover times are
+// measured. It does nothing (and returns the zero time) if the process had
+// already exited.
+func (s *Server) Kill() time.Time {
+	select {
+	case <-s.exited:
+		return time.Time{}
+	default:
+	}
+	at := time.Now()
+	_ = syscall.Kill(-s.Cmd.Process.Pid, syscall.SIGKILL)
+	<-s.exited
+	return at
 }
 
 // Tail returns the last n lines of the server's log, indented.

@@ -174,3 +174,154 @@ func TestProcFiles(t *testing.T) {
 		t.Errorf("RaiseOpenFiles(1) = %d %q: the limit is already above", cur, note)
 	}
 }
+
+func TestStartHeraldCluster(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fake-herald")
+	// Writes its arguments, one a line, to a file named after its node,
+	// and waits.
+	script := "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -node=*) n=${a#-node=};; esac; done\n" +
+		"for a in \"$@\"; do echo \"$a\"; done > \"$0.$n.$$\"\nmv \"$0.$n.$$\" \"$0.$n\"\nexec sleep 60\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argsOf := func(h *Herald) []string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var lines []string
+		if err := h.Poll(ctx, 5*time.Second, "write its arguments", func(context.Context) error {
+			b, err := os.ReadFile(bin + "." + h.Config.Node)
+			lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+
+	servers, clients, err := StartHeraldCluster(ClusterConfig{Bin: bin, Dir: dir, Servers: 3, Clients: 1, DNS: true, Extra: []string{"-log-level=warn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range append(servers, clients...) {
+		t.Cleanup(h.Stop)
+	}
+	if len(servers) != 3 || len(clients) != 1 {
+		t.Fatalf("%d servers, %d clients", len(servers), len(clients))
+	}
+	for i, s := range servers {
+		got := argsOf(s)
+		next := servers[(i+1)%3]
+		for _, want := range []string{"-server", "-bootstrap-expect=3", fmt.Sprintf("-node=s%d", i+1),
+			"-data-dir=" + filepath.Join(dir, fmt.Sprintf("herald-s%d-data", i+1)),
+			"-retry-join=" + next.SerfAddr, "-retry-interval=200ms",
+			"-server-port=" + strings.TrimPrefix(s.RaftAddr, "127.0.0.1:"),
+			"-dns-port=" + strings.TrimPrefix(s.DNSAddr, "127.0.0.1:")} {
+			if !slices.Contains(got, want) {
+				t.Errorf("s%d: arguments lack %s: %q", i+1, want, got)
+			}
+		}
+		if got[len(got)-1] != "-log-level=warn" {
+			t.Errorf("s%d: extra not last: %q", i+1, got)
+		}
+	}
+	c := clients[0]
+	got := argsOf(c)
+	if slices.Contains(got, "-server") || slices.ContainsFunc(got, func(a string) bool { return strings.HasPrefix(a, "-bootstrap-expect") }) ||
+		!slices.Contains(got, "-node=c1") || !slices.Contains(got, "-data-dir="+filepath.Join(dir, "herald-c1-data")) {
+		t.Errorf("client arguments: %q", got)
+	}
+	for _, s := range servers {
+		if !slices.Contains(got, "-retry-join="+s.SerfAddr) {
+			t.Errorf("the client does not join %s: %q", s.SerfAddr, got)
+		}
+	}
+
+	// Killed and started again: same arguments, the log continued.
+	s := servers[1]
+	before := argsOf(s)
+	if _, err := s.Restart(); err == nil {
+		t.Fatal("restarted a running agent")
+	}
+	if at := s.Kill(); at.IsZero() {
+		t.Fatal("Kill of a running agent returned no time")
+	}
+	if err := s.Alive(); err == nil {
+		t.Fatal("alive after Kill")
+	}
+	if at := s.Kill(); !at.IsZero() {
+		t.Error("Kill of an exited agent did something")
+	}
+	os.Remove(bin + ".s2")
+	again, err := s.Restart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(again.Stop)
+	if after := argsOf(again); !slices.Equal(before, after) {
+		t.Errorf("restarted with %q, first started with %q", after, before)
+	}
+	if !strings.Contains(again.Tail(5), "herald-s2 started again") {
+		t.Errorf("the log does not mark the restart: %s", again.Tail(5))
+	}
+
+	if _, err := StartHerald(HeraldConfig{Bin: bin, Dir: dir, Dev: true, Client: true}); err == nil {
+		t.Error("a -dev client agent started")
+	}
+}
+
+func TestStartEtcdCluster(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fake-etcd")
+	script := "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --name=*) n=${a#--name=};; esac; done\n" +
+		"for a in \"$@\"; do echo \"$a\"; done > \"$0.$n.$$\"\nmv \"$0.$n.$$\" \"$0.$n\"\nexec sleep 60\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	members, err := StartEtcd(bin, dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cluster string
+	for i, m := range members {
+		t.Cleanup(m.Stop)
+		name := fmt.Sprintf("etcd%d", i+1)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var got []string
+		err := m.Poll(ctx, 5*time.Second, "write its arguments", func(context.Context) error {
+			b, err := os.ReadFile(bin + "." + name)
+			got = strings.Split(strings.TrimSpace(string(b)), "\n")
+			return err
+		})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"--name=" + name, "--data-dir=" + filepath.Join(dir, name+"-data"),
+			"--listen-client-urls=http://" + m.ClientAddr, "--initial-cluster-state=new"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("%s: arguments lack %s: %q", name, want, got)
+			}
+		}
+		for _, a := range got {
+			if c, ok := strings.CutPrefix(a, "--initial-cluster="); ok {
+				if cluster != "" && c != cluster {
+					t.Errorf("%s: --initial-cluster=%s, others %s", name, c, cluster)
+				}
+				cluster = c
+			}
+		}
+	}
+	if strings.Count(cluster, "=http://127.0.0.1:") != 3 || !strings.HasPrefix(cluster, "etcd1=") {
+		t.Errorf("--initial-cluster=%s: want three members", cluster)
+	}
+	one, err := StartEtcd(bin, t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(one[0].Stop)
+	if one[0].Name != "etcd" {
+		t.Errorf("a one-member cluster's process is %q, want etcd", one[0].Name)
+	}
+}

@@ -142,8 +142,8 @@ func (c *ConsulKV) Close() { c.client.CloseIdleConnections() }
 // on its client port: POST /v3/kv/put and /v3/kv/range with base64 keys and
 // values. Reads are etcd's default, linearizable.
 type EtcdKV struct {
-	put, rng string // endpoint URLs
-	client   *http.Client
+	put, rng, status string // endpoint URLs
+	client           *http.Client
 }
 
 // NewEtcdKV returns an EtcdKV for the etcd client URL addr (host:port) with
@@ -153,6 +153,7 @@ func NewEtcdKV(addr string, concurrency int) *EtcdKV {
 	return &EtcdKV{
 		put:    u.String() + "/v3/kv/put",
 		rng:    u.String() + "/v3/kv/range",
+		status: u.String() + "/v3/maintenance/status",
 		client: newClient(concurrency),
 	}
 }

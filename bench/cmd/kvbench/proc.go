@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,32 +21,11 @@ type server struct {
 // startEtcd starts a one-member etcd with its data in dir, on free loopback
 // ports, with etcd's default durability (fsync on every commit).
 func startEtcd(bin, dir string) (*server, error) {
-	cport, err := bench.FreePort()
+	members, err := bench.StartEtcd(bin, dir, 1)
 	if err != nil {
 		return nil, err
 	}
-	pport, err := bench.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	client := fmt.Sprintf("http://127.0.0.1:%d", cport)
-	peer := fmt.Sprintf("http://127.0.0.1:%d", pport)
-	s, err := bench.StartServer("etcd", dir, bin,
-		"--name=kvbench",
-		"--data-dir="+filepath.Join(dir, "etcd-data"),
-		"--listen-client-urls="+client,
-		"--advertise-client-urls="+client,
-		"--listen-peer-urls="+peer,
-		"--initial-advertise-peer-urls="+peer,
-		"--initial-cluster=kvbench="+peer,
-		"--initial-cluster-state=new",
-		"--logger=zap",
-		"--log-level=warn",
-	)
-	if err != nil {
-		return nil, err
-	}
-	return &server{Server: s, addr: strings.TrimPrefix(client, "http://")}, nil
+	return &server{Server: members[0].Server, addr: members[0].ClientAddr}, nil
 }
 
 // startHerald starts a Herald agent on free loopback ports: a one-server
