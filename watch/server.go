@@ -15,8 +15,7 @@ import (
 )
 
 // MaxPayload is the largest message the embedded server takes: 8 MiB, the
-// most NATS advises, so that a shard's snapshot fits in one reply for
-// agents without a replica.
+// most NATS advises, for large KV values and transactions in events.
 const MaxPayload = 8 << 20
 
 // ServerConfig configures the embedded NATS server.
@@ -105,7 +104,6 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		// Herald owns the process's signals (SIGHUP reloads Herald's
 		// config, SIGTERM leaves gracefully); NATS must not act on them.
 		NoSigs: true,
-		// Agents without a replica load a shard's snapshot in one reply.
 		MaxPayload: MaxPayload,
 	}
 	if err := clusterOptions(cfg, opts); err != nil {

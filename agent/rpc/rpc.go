@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -115,11 +116,9 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 			"snapshot": func(m *nats.Msg) {
 				var buf bytes.Buffer
 				index, err := shards.Export(id, &buf)
-				if err != nil {
-					fail(m, err)
-					return
+				if err := sendSnapshot(conn, m.Reply, index, buf.Bytes(), err); err != nil {
+					logger.Warn("rpc: cannot send a snapshot", "shard", shard, "error", err)
 				}
-				reply(m, Reply{Index: index, Data: buf.Bytes()})
 			},
 		}
 		for verb, h := range handlers {
@@ -210,8 +209,87 @@ func (c *Client) LeaderAddress() string {
 	return r.LeaderAddress
 }
 
+// A shard's snapshot can be larger than a NATS message may be, so it goes
+// back in chunks, all from the one server that took the request, to the
+// requester's inbox: each with the snapshot's index and the chunk's offset,
+// the last one marked, or one message carrying the error.
+const (
+	snapshotChunk  = 512 << 10 // well under NATS's default 1 MiB payload
+	hdrIndex       = "Herald-Snapshot-Index"
+	hdrOffset      = "Herald-Snapshot-Offset"
+	hdrLast        = "Herald-Snapshot-Last"
+	hdrError       = "Herald-Error"
+	natsStatus     = "Status"
+	natsNoResponse = "503"
+)
+
+func sendSnapshot(conn *nats.Conn, inbox string, index uint64, data []byte, exportErr error) error {
+	if inbox == "" {
+		return errors.New("snapshot request without a reply subject")
+	}
+	if exportErr != nil {
+		h := nats.Header{}
+		h.Set(hdrError, exportErr.Error())
+		return conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h})
+	}
+	for off := 0; ; off += snapshotChunk {
+		end := min(off+snapshotChunk, len(data))
+		h := nats.Header{}
+		h.Set(hdrIndex, strconv.FormatUint(index, 10))
+		h.Set(hdrOffset, strconv.Itoa(off))
+		if end == len(data) {
+			h.Set(hdrLast, "1")
+		}
+		if err := conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h, Data: data[off:end]}); err != nil {
+			return err
+		}
+		if end == len(data) {
+			return nil
+		}
+	}
+}
+
 // Snapshot fetches a shard's snapshot stream and its index from a server.
 func (c *Client) Snapshot(ctx context.Context, shardID uint64) (uint64, []byte, error) {
-	r, err := c.request(ctx, shardID, "snapshot", nil)
-	return r.Index, r.Data, err
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	inbox := c.conn.NewRespInbox()
+	sub, err := c.conn.SubscribeSync(inbox)
+	if err != nil {
+		return 0, nil, fmt.Errorf("rpc snapshot: %w", err)
+	}
+	defer sub.Unsubscribe()
+	// The chunks arrive as fast as the server sends them; none may be
+	// dropped for a slow consumer.
+	sub.SetPendingLimits(-1, -1)
+	if err := c.conn.PublishRequest(subject(c.dc, hlog.ShardName(shardID), "snapshot"), inbox, nil); err != nil {
+		return 0, nil, fmt.Errorf("rpc snapshot: %w", err)
+	}
+	var data []byte
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return 0, nil, fmt.Errorf("rpc snapshot: %w after %d bytes", err, len(data))
+		}
+		if m.Header.Get(natsStatus) == natsNoResponse && len(m.Data) == 0 {
+			return 0, nil, fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
+		}
+		if e := m.Header.Get(hdrError); e != "" {
+			return 0, nil, errors.New(e)
+		}
+		if off, err := strconv.Atoi(m.Header.Get(hdrOffset)); err != nil || off != len(data) {
+			return 0, nil, fmt.Errorf("rpc snapshot: chunk at offset %q, want %d", m.Header.Get(hdrOffset), len(data))
+		}
+		data = append(data, m.Data...)
+		if m.Header.Get(hdrLast) != "" {
+			index, err := strconv.ParseUint(m.Header.Get(hdrIndex), 10, 64)
+			if err != nil {
+				return 0, nil, fmt.Errorf("rpc snapshot: bad index %q", m.Header.Get(hdrIndex))
+			}
+			return index, data, nil
+		}
+	}
 }

@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/heraldhq/herald/agent/rpc"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/statemachine"
+	"github.com/heraldhq/herald/watch"
 )
 
 // A client with no replica writes and reads through a server's NATS.
@@ -55,6 +58,21 @@ func TestClientThroughServerNATS(t *testing.T) {
 	si, snap, err := c.Snapshot(ctx, hlog.ShardKV)
 	if err != nil || si < p.ModifyIndex || len(snap) == 0 {
 		t.Fatalf("snapshot: index %d, %d bytes, %v", si, len(snap), err)
+	}
+
+	// A snapshot larger than a NATS message arrives whole, in chunks.
+	big := strings.Repeat("x", 500<<10)
+	for i := range 20 {
+		if _, err := hc.KV().Put(&api.KVPair{Key: fmt.Sprintf("big/%02d", i), Value: []byte(big)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	si, snap, err = c.Snapshot(ctx, hlog.ShardKV)
+	if err != nil || len(snap) <= watch.MaxPayload {
+		t.Fatalf("large snapshot: index %d, %d bytes, %v", si, len(snap), err)
+	}
+	if _, _, err := statemachine.SnapshotSource(snap); err != nil {
+		t.Fatalf("the large snapshot does not load: %v", err)
 	}
 
 	// Bytes that are no command never reach the log.
