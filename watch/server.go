@@ -103,7 +103,7 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		StoreDir:   storeDir,
 		// Herald owns the process's signals (SIGHUP reloads Herald's
 		// config, SIGTERM leaves gracefully); NATS must not act on them.
-		NoSigs: true,
+		NoSigs:     true,
 		MaxPayload: MaxPayload,
 	}
 	if err := clusterOptions(cfg, opts); err != nil {
