@@ -110,10 +110,12 @@ func (a *Agent) reconcileVoters(ctx context.Context, failedSince map[uint64]time
 			switch {
 			case known && m.Status == membership.StatusLeft:
 				reason = "it left"
-			case known && m.Status == membership.StatusAlive:
+			case !known || m.Status != membership.StatusFailed:
+				// Alive, or not (yet) known to this server's gossip, as
+				// just after it restarted: only gossip's verdict counts.
 				delete(failedSince, rid)
 				continue
-			default: // failed, or no longer known to gossip at all
+			default:
 				if failedSince[rid].IsZero() {
 					failedSince[rid] = time.Now()
 				}
