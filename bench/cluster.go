@@ -5,9 +5,12 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 )
 
@@ -25,6 +28,16 @@ type ClusterConfig struct {
 	Servers, Clients int
 	// DNS gives every agent's DNS interface a port.
 	DNS bool
+	// ServerAddrs, if set, are the loopback addresses the servers bind,
+	// one each; else every agent binds 127.0.0.1. Client agents bind
+	// 127.0.0.1.
+	ServerAddrs []string
+	// NATSCluster makes the servers' embedded NATS servers one NATS
+	// cluster, each routing to the others' cluster listeners
+	// (-nats-route), as servers on different hosts do by default. Herald
+	// takes no route to its own address, so the servers need distinct
+	// ServerAddrs.
+	NATSCluster bool
 	// Extra arguments for every agent, appended last.
 	Extra []string
 }
@@ -33,21 +46,33 @@ type ClusterConfig struct {
 // ... (processes herald-s1, ...), each -retry-join'ing the next one's Serf
 // LAN address (the last the first), and cfg.Clients client agents, nodes
 // c1, ..., joining every server. It returns once every process started;
-// wait for them with WaitCluster or Poll. If one fails to start, those
-// already started are stopped.
+// wait for them with Poll. If one fails to start, those already started
+// are stopped.
 func StartHeraldCluster(cfg ClusterConfig) (servers, clients []*Herald, err error) {
-	if cfg.Servers < 1 {
+	switch {
+	case cfg.Servers < 1:
 		return nil, nil, fmt.Errorf("a cluster of %d servers", cfg.Servers)
+	case len(cfg.ServerAddrs) > 0 && len(cfg.ServerAddrs) != cfg.Servers:
+		return nil, nil, fmt.Errorf("%d server addresses for %d servers", len(cfg.ServerAddrs), cfg.Servers)
+	case cfg.NATSCluster && len(slices.Compact(slices.Sorted(slices.Values(cfg.ServerAddrs)))) != cfg.Servers:
+		return nil, nil, errors.New("a NATS cluster needs a distinct address for every server")
 	}
 	// Every port is chosen first: each server's -retry-join names
 	// another's.
+	addrs := make([]string, cfg.Servers)
 	ports := make([]HeraldPorts, cfg.Servers)
 	serf := make([]string, cfg.Servers)
+	routes := make([]string, cfg.Servers)
 	for i := range ports {
-		if err := ports[i].fill(cfg.DNS); err != nil {
+		addrs[i] = "127.0.0.1"
+		if len(cfg.ServerAddrs) > 0 {
+			addrs[i] = cfg.ServerAddrs[i]
+		}
+		if err := ports[i].fill(addrs[i], cfg.DNS, cfg.NATSCluster); err != nil {
 			return nil, nil, err
 		}
-		serf[i] = fmt.Sprintf("127.0.0.1:%d", ports[i].SerfLAN)
+		serf[i] = net.JoinHostPort(addrs[i], strconv.Itoa(ports[i].SerfLAN))
+		routes[i] = net.JoinHostPort(addrs[i], strconv.Itoa(ports[i].NATSCluster))
 	}
 	defer func() {
 		if err != nil {
@@ -59,8 +84,17 @@ func StartHeraldCluster(cfg ClusterConfig) (servers, clients []*Herald, err erro
 	}()
 	for i := range cfg.Servers {
 		node := "s" + strconv.Itoa(i+1)
-		h, err := StartHerald(HeraldConfig{Bin: cfg.Bin, Dir: cfg.Dir, Name: "herald-" + node, Node: node,
-			Expect: cfg.Servers, Join: []string{serf[(i+1)%cfg.Servers]}, DNS: cfg.DNS, Ports: ports[i], Extra: cfg.Extra})
+		hc := HeraldConfig{Bin: cfg.Bin, Dir: cfg.Dir, Name: "herald-" + node, Node: node, Addr: addrs[i],
+			Expect: cfg.Servers, Join: []string{serf[(i+1)%cfg.Servers]}, DNS: cfg.DNS, Ports: ports[i], Extra: cfg.Extra}
+		if cfg.NATSCluster {
+			hc.NATSCluster = true
+			for j, r := range routes {
+				if j != i {
+					hc.NATSRoutes = append(hc.NATSRoutes, r)
+				}
+			}
+		}
+		h, err := StartHerald(hc)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -137,9 +171,14 @@ func (c *ConsulHTTP) Members(ctx context.Context) ([]Member, error) {
 }
 
 // KVValue reads key's raw value (GET /v1/kv/<key>?raw) with the agent's
-// default consistency; found is false on 404.
-func (c *ConsulHTTP) KVValue(ctx context.Context, key string) (value []byte, found bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/kv/"+(&url.URL{Path: key}).EscapedPath()+"?raw", nil)
+// default consistency, or with stale from the agent's own copy, asking no
+// server (?stale); found is false on 404.
+func (c *ConsulHTTP) KVValue(ctx context.Context, key string, stale bool) (value []byte, found bool, err error) {
+	query := "?raw"
+	if stale {
+		query += "&stale"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/kv/"+(&url.URL{Path: key}).EscapedPath()+query, nil)
 	if err != nil {
 		return nil, false, err
 	}

@@ -31,6 +31,9 @@ func clusterAgent(t *testing.T) string {
 	mux.HandleFunc("/v1/kv/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Has("raw") && r.URL.Path == "/v1/kv/a/b c" {
 			fmt.Fprint(w, "value")
+			if r.URL.Query().Has("stale") {
+				fmt.Fprint(w, " (stale)")
+			}
 			return
 		}
 		w.WriteHeader(http.StatusNotFound)
@@ -60,10 +63,13 @@ func TestClusterStatusReads(t *testing.T) {
 	if err != nil || len(ms) != 2 || ms[0].Tags["rid"] != "ff" || ms[1].Status != 4 {
 		t.Errorf("Members = %+v, %v", ms, err)
 	}
-	if v, found, err := c.KVValue(ctx, "a/b c"); err != nil || !found || string(v) != "value" {
+	if v, found, err := c.KVValue(ctx, "a/b c", false); err != nil || !found || string(v) != "value" {
 		t.Errorf("KVValue = %q, %v, %v", v, found, err)
 	}
-	if _, found, err := c.KVValue(ctx, "missing"); err != nil || found {
+	if v, found, err := c.KVValue(ctx, "a/b c", true); err != nil || !found || string(v) != "value (stale)" {
+		t.Errorf("stale KVValue = %q, %v, %v", v, found, err)
+	}
+	if _, found, err := c.KVValue(ctx, "missing", false); err != nil || found {
 		t.Errorf("KVValue of a missing key: found %v, %v", found, err)
 	}
 

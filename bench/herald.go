@@ -5,7 +5,9 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 )
 
 // HeraldConfig says how to start a Herald agent under test.
@@ -31,6 +33,14 @@ type HeraldConfig struct {
 	Join []string
 	// DNS gives the DNS interface a port; without it DNS is off.
 	DNS bool
+	// Addr is the loopback address every listener binds (-bind and
+	// -client): 127.0.0.1 if empty.
+	Addr string
+	// NATSCluster gives the embedded NATS server's cluster (routes)
+	// listener a port, and NATSRoutes lists the other servers' (host:port,
+	// as -nats-route); without NATSCluster the listener is off.
+	NATSCluster bool
+	NATSRoutes  []string
 	// Ports are the listeners' ports; those left zero get a free loopback
 	// port. StartHerald returns the ports it used in Herald.Config, so that
 	// the agent can be started again on them (Restart).
@@ -46,22 +56,29 @@ type HeraldPorts struct {
 	Server  int // Raft and server RPC
 	SerfLAN int
 	NATS    int // the embedded NATS server's client port
+	// NATSCluster is its cluster (routes) port, used only with
+	// HeraldConfig.NATSCluster.
+	NATSCluster int
 }
 
-// fill gives every zero port a free one.
-func (p *HeraldPorts) fill(dns bool) error {
-	for _, port := range []*int{&p.HTTP, &p.Server, &p.SerfLAN, &p.NATS} {
+// fill gives every zero port that is used a free one on addr.
+func (p *HeraldPorts) fill(addr string, dns, natsCluster bool) error {
+	ports := []*int{&p.HTTP, &p.Server, &p.SerfLAN, &p.NATS}
+	if natsCluster {
+		ports = append(ports, &p.NATSCluster)
+	}
+	for _, port := range ports {
 		if *port != 0 {
 			continue
 		}
-		n, err := FreePort()
+		n, err := FreePortOn(addr)
 		if err != nil {
 			return err
 		}
 		*port = n
 	}
 	if dns && p.DNS == 0 {
-		n, err := FreeDNSPort()
+		n, err := FreeDNSPortOn(addr)
 		if err != nil {
 			return err
 		}
@@ -81,6 +98,9 @@ type Herald struct {
 	NATSAddr string // host:port of the embedded NATS server's client port
 	SerfAddr string // host:port of Serf LAN, what others -retry-join
 	RaftAddr string // host:port of Raft, as /v1/status/leader names a server
+	// NATSClusterAddr is host:port of the NATS cluster listener, what
+	// other servers route to; "" when off.
+	NATSClusterAddr string
 }
 
 // NATSURL is the URL NATS clients connect to.
@@ -105,13 +125,20 @@ func heraldArgs(cfg HeraldConfig) ([]string, error) {
 	if cfg.DNS {
 		dnsArg = fmt.Sprintf("-dns-port=%d", cfg.Ports.DNS)
 	}
-	args = append(args, "-node="+cfg.Node, "-bind=127.0.0.1", "-client=127.0.0.1",
+	natsClusterArg := "-nats-cluster-port=-1"
+	if cfg.NATSCluster {
+		natsClusterArg = fmt.Sprintf("-nats-cluster-port=%d", cfg.Ports.NATSCluster)
+	}
+	args = append(args, "-node="+cfg.Node, "-bind="+cfg.Addr, "-client="+cfg.Addr,
 		fmt.Sprintf("-http-port=%d", cfg.Ports.HTTP),
 		dnsArg,
 		fmt.Sprintf("-server-port=%d", cfg.Ports.Server),
 		fmt.Sprintf("-serf-lan-port=%d", cfg.Ports.SerfLAN),
 		fmt.Sprintf("-nats-port=%d", cfg.Ports.NATS),
-		"-serf-wan-port=-1", "-nats-cluster-port=-1")
+		"-serf-wan-port=-1", natsClusterArg)
+	for _, r := range cfg.NATSRoutes {
+		args = append(args, "-nats-route="+r)
+	}
 	for _, addr := range cfg.Join {
 		args = append(args, "-retry-join="+addr)
 	}
@@ -122,15 +149,19 @@ func heraldArgs(cfg HeraldConfig) ([]string, error) {
 }
 
 // StartHerald starts `herald agent` with every listener on a free
-// loopback port (or the one cfg.Ports gives) or disabled (Serf WAN and
-// NATS cluster always, DNS unless cfg.DNS), so that an agent already
-// running on the default ports neither breaks the run nor receives its
-// traffic. It returns once the process started; wait for it with Poll.
+// loopback port (or the one cfg.Ports gives) or disabled (Serf WAN always,
+// DNS unless cfg.DNS, NATS cluster unless cfg.NATSCluster), so that an
+// agent already running on the default ports neither breaks the run nor
+// receives its traffic. It returns once the process started; wait for it
+// with Poll.
 func StartHerald(cfg HeraldConfig) (*Herald, error) {
 	if cfg.Name == "" {
 		cfg.Name = "herald"
 	}
-	if err := cfg.Ports.fill(cfg.DNS); err != nil {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1"
+	}
+	if err := cfg.Ports.fill(cfg.Addr, cfg.DNS, cfg.NATSCluster); err != nil {
 		return nil, err
 	}
 	args, err := heraldArgs(cfg)
@@ -141,14 +172,18 @@ func StartHerald(cfg HeraldConfig) (*Herald, error) {
 	if err != nil {
 		return nil, err
 	}
+	at := func(port int) string { return net.JoinHostPort(cfg.Addr, strconv.Itoa(port)) }
 	h := &Herald{Server: s, Config: cfg,
-		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.HTTP), HTTPPort: cfg.Ports.HTTP,
-		NATSAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.NATS),
-		SerfAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.SerfLAN),
-		RaftAddr: fmt.Sprintf("127.0.0.1:%d", cfg.Ports.Server),
+		HTTPAddr: at(cfg.Ports.HTTP), HTTPPort: cfg.Ports.HTTP,
+		NATSAddr: at(cfg.Ports.NATS),
+		SerfAddr: at(cfg.Ports.SerfLAN),
+		RaftAddr: at(cfg.Ports.Server),
 	}
 	if cfg.DNS {
-		h.DNSAddr = fmt.Sprintf("127.0.0.1:%d", cfg.Ports.DNS)
+		h.DNSAddr = at(cfg.Ports.DNS)
+	}
+	if cfg.NATSCluster {
+		h.NATSClusterAddr = at(cfg.Ports.NATSCluster)
 	}
 	return h, nil
 }

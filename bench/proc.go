@@ -193,8 +193,12 @@ func (s *Server) ProcStatus(field string) (int64, error) {
 // FreePort asks the kernel for a free loopback TCP port. It is released
 // before the server binds it, so another process could take it in
 // between; on a benchmark machine that race is rare enough to accept.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func FreePort() (int, error) { return FreePortOn("127.0.0.1") }
+
+// FreePortOn is FreePort on the local address host (another loopback
+// address such as 127.0.7.1, say).
+func FreePortOn(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, err
 	}
@@ -204,19 +208,22 @@ func FreePort() (int, error) {
 
 // FreeDNSPort finds a loopback port free for both TCP and UDP, as a DNS
 // interface binds both.
-func FreeDNSPort() (int, error) {
+func FreeDNSPort() (int, error) { return FreeDNSPortOn("127.0.0.1") }
+
+// FreeDNSPortOn is FreeDNSPort on the local address host.
+func FreeDNSPortOn(host string) (int, error) {
 	for range 20 {
-		p, err := FreePort()
+		p, err := FreePortOn(host)
 		if err != nil {
 			return 0, err
 		}
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
 			pc.Close()
 			return p, nil
 		}
 	}
-	return 0, errors.New("no loopback port free for both TCP and UDP")
+	return 0, errors.New("no port free for both TCP and UDP on " + host)
 }
 
 // ProcStatus reads a "kB" field such as VmRSS or VmHWM from

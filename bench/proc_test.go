@@ -269,6 +269,47 @@ func TestStartHeraldCluster(t *testing.T) {
 	if _, err := StartHerald(HeraldConfig{Bin: bin, Dir: dir, Dev: true, Client: true}); err == nil {
 		t.Error("a -dev client agent started")
 	}
+
+	// A NATS cluster: every server on an address of its own, routing to
+	// the others' cluster listeners.
+	for _, h := range append(servers, clients...) {
+		h.Stop()
+		os.Remove(bin + "." + h.Config.Node)
+	}
+	addrs := []string{"127.0.7.1", "127.0.7.2", "127.0.7.3"}
+	ns, _, err := StartHeraldCluster(ClusterConfig{Bin: bin, Dir: t.TempDir(), Servers: 3, ServerAddrs: addrs, NATSCluster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range ns {
+		t.Cleanup(h.Stop)
+	}
+	for i, s := range ns {
+		got := argsOf(s)
+		if !strings.HasPrefix(s.NATSClusterAddr, addrs[i]+":") || !strings.HasPrefix(s.HTTPAddr, addrs[i]+":") {
+			t.Errorf("s%d listens on %s, %s; want %s", i+1, s.HTTPAddr, s.NATSClusterAddr, addrs[i])
+		}
+		want := []string{"-bind=" + addrs[i], "-client=" + addrs[i], "-nats-cluster-port=" + strings.TrimPrefix(s.NATSClusterAddr, addrs[i]+":")}
+		for j, o := range ns {
+			if j != i {
+				want = append(want, "-nats-route="+o.NATSClusterAddr)
+			}
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("s%d: arguments lack %s: %q", i+1, w, got)
+			}
+		}
+		if slices.Contains(got, "-nats-route="+s.NATSClusterAddr) {
+			t.Errorf("s%d routes to itself: %q", i+1, got)
+		}
+	}
+	if _, _, err := StartHeraldCluster(ClusterConfig{Bin: bin, Dir: t.TempDir(), Servers: 3, NATSCluster: true}); err == nil {
+		t.Error("a NATS cluster of servers on one address started")
+	}
+	if _, _, err := StartHeraldCluster(ClusterConfig{Bin: bin, Dir: t.TempDir(), Servers: 2, ServerAddrs: addrs}); err == nil {
+		t.Error("three addresses for two servers accepted")
+	}
 }
 
 func TestStartEtcdCluster(t *testing.T) {

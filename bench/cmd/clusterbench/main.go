@@ -47,6 +47,7 @@ const (
 type options struct {
 	herald, etcd    string
 	heraldArgs      string
+	natsCluster     bool
 	etcdMembers     int
 	scenarios       []string
 	duration        time.Duration
@@ -76,6 +77,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: make build)")
 	flag.StringVar(&o.etcd, "etcd", "/usr/bin/etcd", "etcd binary (Debian: apt-get install etcd-server)")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
+	flag.BoolVar(&o.natsCluster, "nats-cluster", false, "make the servers' embedded NATS servers one NATS cluster with the event streams replicated over it (each server then binds an address of its own, 127.0.7.1-3), as servers on separate hosts are by default; without it every server is on 127.0.0.1 with a NATS server of its own")
 	flag.IntVar(&o.etcdMembers, "etcd-members", 3, "members of the etcd cluster put is compared with")
 	flag.StringVar(&scenarios, "scenarios", "put,dns,failover", "comma-separated scenarios: put, dns, failover (they always run in this order)")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per target in put and dns")
@@ -137,7 +139,7 @@ func parseFlags() (options, error) {
 func (o options) on(scenario string) bool { return slices.Contains(o.scenarios, scenario) }
 
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "clusterbench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "clusterbench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
 }
 
 // exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
@@ -226,12 +228,22 @@ func run() int {
 		}
 	}
 	extra := append([]string{"-log-level=warn"}, strings.Fields(o.heraldArgs)...)
-	ss, cs, err := bench.StartHeraldCluster(bench.ClusterConfig{Bin: o.herald, Dir: dir, Servers: servers, Clients: 1, DNS: true, Extra: extra})
+	ccfg := bench.ClusterConfig{Bin: o.herald, Dir: dir, Servers: servers, Clients: 1, DNS: true, Extra: extra}
+	if o.natsCluster {
+		// Herald takes no NATS route to its own address: servers on one
+		// host need an address each.
+		ccfg.NATSCluster = true
+		for i := range servers {
+			ccfg.ServerAddrs = append(ccfg.ServerAddrs, fmt.Sprintf("127.0.7.%d", i+1))
+		}
+	}
+	rep.NATSCluster = o.natsCluster
+	ss, cs, err := bench.StartHeraldCluster(ccfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		return 1
 	}
-	b.c = &cluster{servers: ss, client: cs[0]}
+	b.c = &cluster{servers: ss, client: cs[0], natsCluster: o.natsCluster}
 
 	if err := waitEtcd(ctx, b.etcd, o.startTimeout); err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
@@ -513,7 +525,12 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 
 // runFailover kills the leader o.kills times, each time measuring how
 // long writes through the client agent stop, then restarting the killed
-// server and waiting until the cluster is healthy again.
+// server and waiting until the cluster is healthy again. Beside the
+// client's writer, a second one writes straight to a server that stays up:
+// its first write tells when Raft had a leader again, the client's the
+// rest of the path (the servers' RPC over NATS, and the event stream the
+// client's own copy follows, since a client agent answers a write once
+// its copy has it).
 func runFailover(ctx context.Context, o options, c *cluster, l *leaders, rep *report) error {
 	f := &failoverReport{Shard: o.kill, Client: c.client.Config.Node, WriteTimeout: o.writeTimeout.String(), RetryPause: o.retryPause.String()}
 	rep.Failover = f
@@ -527,12 +544,27 @@ func runFailover(ctx context.Context, o options, c *cluster, l *leaders, rep *re
 			vi = l.catalog
 		}
 		victim := c.servers[vi]
-		k := kill{N: n, Node: victim.Config.Node, Led: l.led(vi)}
+		survivor := c.servers[(vi+1)%len(c.servers)]
+		k := kill{N: n, Node: victim.Config.Node, Led: l.led(vi), Survivor: survivor.Config.Node}
+		if o.natsCluster {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			k.StreamLeader = c.streamLeader(sctx)
+			cancel()
+		}
+		skv := bench.NewConsulKV(survivor.HTTPAddr, 1)
+		sw := bench.StartFailoverWriter(ctx, skv, failoverKey+"-direct", o.writeTimeout, o.retryPause)
 		c.retired += bench.ProcTicks(fmt.Sprint(victim.Pid()))
 		w.Arm()
+		sw.Arm()
 		at := victim.Kill()
+		direct, derr := sw.Wait(ctx, at, o.failoverTimeout)
 		s, err := w.Wait(ctx, at, o.failoverTimeout)
-		k.FailoverSample = s
+		sw.Close()
+		skv.Close()
+		k.FailoverSample, k.Direct = s, direct.Took
+		if derr != nil {
+			k.Direct = 0
+		}
 		if err != nil {
 			k.Error = err.Error()
 			f.Kills = append(f.Kills, k)
@@ -554,8 +586,9 @@ func runFailover(ctx context.Context, o options, c *cluster, l *leaders, rep *re
 		}
 		k.After = c.leaderNames(now)
 		f.Kills = append(f.Kills, k)
-		logf("failover %2d/%d: killed %s (led %s): first write after %s (%d failed); healthy %s after the restart; now catalog %s, kv %s",
-			n, o.kills, k.Node, k.Led, bench.FormatDuration(s.Took), s.Failed, bench.FormatDuration(k.Healthy), k.After.Catalog, k.After.KV)
+		logf("failover %2d/%d: killed %s (led %s): a write to %s after %s, through %s after %s (%d failed); healthy %s after the restart; now catalog %s, kv %s",
+			n, o.kills, k.Node, k.Led, k.Survivor, bench.FormatDuration(k.Direct), c.client.Config.Node, bench.FormatDuration(s.Took), s.Failed,
+			bench.FormatDuration(k.Healthy), k.After.Catalog, k.After.KV)
 		*l = now
 	}
 	return nil

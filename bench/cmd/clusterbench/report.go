@@ -64,7 +64,16 @@ type kill struct {
 	N    int    `json:"n"`
 	Node string `json:"killed"`
 	Led  string `json:"led"` // the shards the killed server led
+	// StreamLeader led the kv shard's event stream (a JetStream stream
+	// replicated over the servers' NATS cluster) at the kill; "" without
+	// a NATS cluster.
+	StreamLeader string `json:"kv_stream_leader,omitempty"`
 	bench.FailoverSample
+	// Direct is the time from the kill to the first successful write sent
+	// after it straight to Survivor, a server that stayed up: when Raft
+	// took writes again. 0 if none succeeded.
+	Survivor string        `json:"survivor"`
+	Direct   time.Duration `json:"direct_write_ns"`
 	// Healthy is how long the cluster took, from the killed server's
 	// restart, to be healthy again with it as a voter.
 	Healthy time.Duration `json:"healthy_after_restart_ns"`
@@ -79,9 +88,12 @@ type failoverReport struct {
 	WriteTimeout string `json:"write_timeout"`
 	RetryPause   string `json:"retry_pause"`
 	Kills        []kill `json:"kills"`
-	// Median and Max of Took over the kills that ended in a write.
-	Median time.Duration `json:"median_ns"`
-	Max    time.Duration `json:"max_ns"`
+	// Median and Max of Took over the kills that ended in a write, and
+	// of Direct over those where a direct write succeeded.
+	Median       time.Duration `json:"median_ns"`
+	Max          time.Duration `json:"max_ns"`
+	DirectMedian time.Duration `json:"direct_median_ns"`
+	DirectMax    time.Duration `json:"direct_max_ns"`
 }
 
 // ratio is one target's figures over its peer's.
@@ -101,6 +113,7 @@ type report struct {
 	CPUs         int             `json:"cpus"`
 	HeraldBinary string          `json:"herald_binary"`
 	Servers      int             `json:"servers"`
+	NATSCluster  bool            `json:"nats_cluster"`
 	EtcdVersion  string          `json:"etcd_version,omitempty"`
 	EtcdMembers  int             `json:"etcd_members,omitempty"`
 	Duration     string          `json:"duration_per_target"`
@@ -174,13 +187,17 @@ func (r *report) compute() {
 	}
 
 	if f := r.Failover; f != nil {
-		var took []time.Duration
+		var took, direct []time.Duration
 		for _, k := range f.Kills {
 			if k.Error == "" {
 				took = append(took, k.Took)
 			}
+			if k.Direct > 0 {
+				direct = append(direct, k.Direct)
+			}
 		}
 		f.Median, f.Max = bench.MedianMax(took)
+		f.DirectMedian, f.DirectMax = bench.MedianMax(direct)
 	}
 
 	r.Checks = nil
@@ -245,7 +262,13 @@ func fmtCPU(d time.Duration) string {
 
 // print writes the human-readable report.
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "\nclusterbench: %d Herald servers and a client agent", r.Servers)
+	fmt.Fprintf(w, "\nclusterbench: %d Herald servers", r.Servers)
+	if r.NATSCluster {
+		fmt.Fprint(w, " (their NATS servers one NATS cluster)")
+	} else {
+		fmt.Fprint(w, " (a NATS server of its own each)")
+	}
+	fmt.Fprint(w, " and a client agent")
 	if r.EtcdMembers > 0 {
 		fmt.Fprintf(w, ", etcd with %d members", r.EtcdMembers)
 		if r.EtcdVersion != "" {
@@ -280,10 +303,11 @@ func (r *report) print(w io.Writer) {
 		if f.Shard == "catalog" {
 			what = "the leader /v1/status/leader names (the catalog shard's)"
 		}
-		fmt.Fprintf(w, "\nfailover: kill -9 of %s, then restart; writes through client %s back to back, %s timeout each, %s pause after a failure;\n"+
-			"  first write = from the kill to the end of the first write sent after it that succeeded\n", what, f.Client, f.WriteTimeout, f.RetryPause)
+		fmt.Fprintf(w, "\nfailover: kill -9 of %s, then restart; writes back to back through client %s and straight to a server that stays up,\n"+
+			"  %s timeout each, %s pause after a failure; a write column is the time from the kill to the end of the first write sent after it that succeeded\n",
+			what, f.Client, f.WriteTimeout, f.RetryPause)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "kill\tkilled\tled\tfirst write\tfailed writes\thealthy after restart\tthen catalog/kv\t")
+		fmt.Fprintf(tw, "kill\tkilled\tled\tkv stream leader\twrite to a server\twrite through %s\tfailed writes\thealthy after restart\tthen catalog/kv\t\n", f.Client)
 		for _, k := range f.Kills {
 			healthy, after := bench.FormatDuration(k.Healthy), k.After.Catalog+"/"+k.After.KV
 			if k.Error != "" {
@@ -296,10 +320,19 @@ func (r *report) print(w io.Writer) {
 			if k.Took == 0 {
 				took = "none"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t\n", k.N, k.Node, k.Led, took, k.Failed, healthy, after)
+			stream := k.StreamLeader
+			if stream == "" {
+				stream = "-"
+			}
+			direct := "none"
+			if k.Direct > 0 {
+				direct = k.Survivor + " " + bench.FormatDuration(k.Direct)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", k.N, k.Node, k.Led, stream, direct, took, k.Failed, healthy, after)
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "  first write: median %s, max %s over %d kills\n", bench.FormatDuration(f.Median), bench.FormatDuration(f.Max), len(f.Kills))
+		fmt.Fprintf(w, "  through %s: median %s, max %s over %d kills; straight to a server: median %s, max %s\n", f.Client,
+			bench.FormatDuration(f.Median), bench.FormatDuration(f.Max), len(f.Kills), bench.FormatDuration(f.DirectMedian), bench.FormatDuration(f.DirectMax))
 		errs := map[string]int{}
 		var order []string
 		for _, k := range f.Kills {
