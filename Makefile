@@ -30,6 +30,10 @@ test: build vet
 bench: build
 	$(GO) run ./bench/cmd/kvbench -herald ./$(BIN)
 
+## bench-cluster: three servers and a client agent against a three-member etcd, DNS on a client, failover (needs etcd-server)
+bench-cluster: build
+	$(GO) run ./bench/cmd/clusterbench -herald ./$(BIN)
+
 lint: fmt vet
 
 fmt:

@@ -494,7 +494,7 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 	iv := bench.Interleave{Duration: o.duration, Rounds: o.rounds, Warmup: o.warmup}
 	res, err := iv.Run(ctx, len(ts), func(ctx context.Context, i int, d time.Duration, warmup bool) (bench.Result, error) {
 		q := bench.DNSQuery{Addr: ts[i].h.DNSAddr, Name: name, Type: dns.TypeSRV, Want: o.instances}
-		t0, s0 := serversTicks(), bench.ProcTicks(fmt.Sprint(srv.Pid()))
+		t0, s0, c0 := serversTicks(), bench.ProcTicks(fmt.Sprint(srv.Pid())), bench.ProcTicks(fmt.Sprint(c.client.Pid()))
 		r, err := bench.RunWorkload(ctx, bench.DNSWorkload(q, o.dnsClients, d))
 		if err != nil {
 			return r, err
@@ -502,6 +502,7 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 		if !warmup {
 			if i == 0 {
 				g.ServersTicksClient += serversTicks() - t0
+				g.ClientTicksClient += bench.ProcTicks(fmt.Sprint(c.client.Pid())) - c0
 				g.ClientQueries += r.Ops
 			} else {
 				g.ServerTicksServer += bench.ProcTicks(fmt.Sprint(srv.Pid())) - s0

@@ -43,9 +43,11 @@ type dnsReport struct {
 	Server    string `json:"server"`
 	ServerLed string `json:"server_led"` // the shards the measured server led
 	// ClientQueries were answered by the client agent in the measured
-	// slices, while the three servers used ServersTicksClient clock ticks
-	// of CPU; ServerQueries by the server, which used ServerTicksServer.
+	// slices, using ClientTicksClient clock ticks of CPU, while the three
+	// servers used ServersTicksClient; ServerQueries by the server, which
+	// used ServerTicksServer.
 	ClientQueries      uint64 `json:"client_queries"`
+	ClientTicksClient  uint64 `json:"client_ticks_during_client"`
 	ServersTicksClient uint64 `json:"servers_ticks_during_client"`
 	ServerQueries      uint64 `json:"server_queries"`
 	ServerTicksServer  uint64 `json:"server_ticks_during_server"`
@@ -291,10 +293,11 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintln(w, "put:", r.PutNote)
 		}
 		if d := r.DNS; d != nil {
-			fmt.Fprintf(w, "dns: herald client = %s, herald server = %s (leads %s); while %s answered %d queries the servers used %s of CPU,"+
-				" while %s answered %d it used %s\n",
-				d.Client, d.Server, d.ServerLed, d.Client, d.ClientQueries, time.Duration(d.ServersTicksClient)*tick,
-				d.Server, d.ServerQueries, time.Duration(d.ServerTicksServer)*tick)
+			fmt.Fprintf(w, "dns: herald client = %s, herald server = %s (leads %s); %s answered %d queries with %s of CPU (%s a query) while the servers used %s;"+
+				" %s answered %d with %s (%s a query)\n",
+				d.Client, d.Server, d.ServerLed, d.Client, d.ClientQueries, time.Duration(d.ClientTicksClient)*tick,
+				fmtCPU(perQuery(d.ClientTicksClient, d.ClientQueries)), time.Duration(d.ServersTicksClient)*tick,
+				d.Server, d.ServerQueries, time.Duration(d.ServerTicksServer)*tick, fmtCPU(perQuery(d.ServerTicksServer, d.ServerQueries)))
 		}
 	}
 
