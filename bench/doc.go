@@ -15,7 +15,10 @@
 // The command bench/cmd/kvbench starts both servers and runs the scenarios.
 // bench/cmd/discobench and bench/cmd/coordbench measure Herald alone, the
 // latter its locks, sessions and watch fan-out over HTTP and NATS with
-// RunLocks, SessionWorkload, FanoutQuery and NATSFanout, and all three share
-// the process, CPU-noise and report helpers here (Server, StartHerald,
-// SnapshotCPU, PrintResults).
+// RunLocks, SessionWorkload, FanoutQuery and NATSFanout.
+// bench/cmd/clusterbench runs three Herald servers and a client agent
+// (StartHeraldCluster) against a three-member etcd (StartEtcd), interleaving
+// targets with Interleave, and times leader kills with a FailoverWriter.
+// All of them share the process, CPU-noise and report helpers here (Server,
+// StartHerald, SnapshotCPU, PrintResults).
 package bench
