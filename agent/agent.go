@@ -230,8 +230,15 @@ func (a *Agent) startNATS() error {
 			port = -1 // watch's word for "any free port"
 		}
 		store := filepath.Join(a.dataDir, "nats")
+		// A server's NATS carries the client agents' requests, which come
+		// from other hosts, to the address gossip advertises: it listens
+		// where the server's Raft does, as Consul's server RPC port does.
+		host := firstAddr(a.cfg.ClientAddr)
+		if a.cfg.Server && !a.cfg.Dev {
+			host = a.cfg.BindAddr
+		}
 		sc := watch.ServerConfig{
-			Host:       firstAddr(a.cfg.ClientAddr),
+			Host:       host,
 			Port:       port,
 			StoreDir:   store,
 			ServerName: a.cfg.NodeName,

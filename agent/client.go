@@ -54,7 +54,7 @@ type cachedLeader struct {
 const leaderCacheTTL = time.Second
 
 // errNoServers is what a client answers before it knows a server.
-var errNoServers = fmt.Errorf("%w: No known Consul servers", hlog.ErrNoLeader)
+var errNoServers = hlog.ErrNoServers
 
 // clientRaft is the Raft of a client agent: the servers, through rpc.
 type clientRaft struct{ a *Agent }

@@ -182,6 +182,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpError(w, api.code, api.msg)
 	case errors.As(err, &coded):
 		httpError(w, coded.Code, coded.Err.Error())
+	case errors.Is(err, log.ErrNoServers):
+		httpError(w, http.StatusInternalServerError, "No known Consul servers")
 	case errors.Is(err, log.ErrNoLeader):
 		httpError(w, http.StatusInternalServerError, "No cluster leader")
 	case errors.Is(err, context.Canceled):

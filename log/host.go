@@ -168,6 +168,10 @@ func (h *Host) StartShard(shardID uint64, members map[uint64]string, create func
 // before the request's deadline.
 var ErrNoLeader = errors.New("No cluster leader")
 
+// ErrNoServers is the ErrNoLeader of a client agent that knows no server
+// yet; it has Consul's words for that.
+var ErrNoServers = fmt.Errorf("%w: No known Consul servers", ErrNoLeader)
+
 // defaultTimeout applies to requests whose context has no deadline; it is
 // Consul's RPC hold timeout.
 const defaultTimeout = 7 * time.Second
