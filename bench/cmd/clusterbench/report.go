@@ -254,6 +254,13 @@ func (r *report) compute() {
 	add("every kill followed by a successful write and a healthy cluster", got, ok, measured)
 }
 
+// firstLine is s up to its first newline: errors that carry the end of a
+// server's log show it once, on stderr.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
 // fmtCPU prints a small CPU time per query.
 func fmtCPU(d time.Duration) string {
 	if d < time.Microsecond {
@@ -351,12 +358,13 @@ func (r *report) print(w io.Writer) {
 		}
 		for _, k := range f.Kills {
 			if k.Error != "" {
-				fmt.Fprintf(w, "  kill %d: %s\n", k.N, k.Error)
+				fmt.Fprintf(w, "  kill %d: %s\n", k.N, firstLine(k.Error))
 			}
 		}
 	}
 	if r.FailoverError != "" {
-		fmt.Fprintln(w, "failover stopped early:", r.FailoverError)
+		// The error, with the end of a server's log, went to stderr.
+		fmt.Fprintln(w, "failover stopped early:", firstLine(r.FailoverError))
 	}
 
 	if r.ForeignCPU != nil {

@@ -28,8 +28,8 @@ func TestFailoverSummary(t *testing.T) {
 		{N: 1, Node: "s1", Led: "kv", StreamLeader: "s1", FailoverSample: sample(10 * time.Second), Survivor: "s2", Direct: time.Second},
 		{N: 2, Node: "s2", Led: "kv", StreamLeader: "s1", FailoverSample: sample(11 * time.Second), Survivor: "s3", Direct: 3 * time.Second},
 		{N: 3, Node: "s3", Led: "kv", StreamLeader: "s1", Survivor: "s1", Direct: 2 * time.Second, Error: "no write succeeded within 1m0s"},
-		{N: 4, Node: "s1", Led: "kv", Survivor: "s2", Error: "after kill 4: not healthy"},
-	}}}
+		{N: 4, Node: "s1", Led: "kv", Survivor: "s2", Error: "after kill 4: not healthy; the end of herald-s1's log:\n  critical write error"},
+	}}, FailoverError: "after kill 4: not healthy; the end of herald-s1's log:\n  critical write error"}
 	r.compute()
 	f := r.Failover
 	if f.Median != 10500*time.Millisecond || f.Max != 11*time.Second || f.DirectMedian != 2*time.Second || f.DirectMax != 3*time.Second {
@@ -37,10 +37,14 @@ func TestFailoverSummary(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.print(&out)
-	for _, s := range []string{"write through c1", "s2 1.00s", "s3 3.00s", "10.00s", "through c1: median 10.50s, max 11.00s over 4 kills; straight to a server: median 2.00s, max 3.00s"} {
+	for _, s := range []string{"write through c1", "s2 1.00s", "s3 3.00s", "10.00s", "through c1: median 10.50s, max 11.00s over 4 kills; straight to a server: median 2.00s, max 3.00s",
+		"kill 4: after kill 4: not healthy; the end of herald-s1's log:\n", "failover stopped early: after kill 4"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report lacks %q:\n%s", s, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "critical write error") {
+		t.Errorf("the report repeats a server's log:\n%s", out.String())
 	}
 }
 
