@@ -627,8 +627,14 @@ func (p *Publisher) headers(ev event.Event, m outMsg, lastSeq uint64, lastID str
 		HeaderShard:                     {p.cfg.Shard},
 		HeaderCount:                     {strconv.Itoa(m.count)},
 	}
-	if lastID != "" {
-		// A sequence alone does not say which message holds it.
+	if lastID != "" && p.cfg.Replicas == 1 {
+		// A sequence alone does not say which message holds it. A
+		// replicated stream cannot take this check: a replica catching up
+		// after a restart checks it again against a message ID it no
+		// longer remembers, and fails. There the stream relies on the
+		// sequences and on every publisher sending the same events in the
+		// same order; a foreign message on the stream's subjects can then
+		// cost an event, which subscribers see as a gap (Herald-Prev-Index).
 		h[jetstream.ExpectedLastMsgIDHeader] = []string{lastID}
 	}
 	if m.hasPrev {

@@ -77,6 +77,7 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 			logger.Warn("rpc: cannot reply", "subject", m.Subject, "error", err)
 		}
 	}
+	inflight := make(chan struct{}, maxConcurrent)
 	fail := func(m *nats.Msg, err error) {
 		reply(m, Reply{Error: err.Error(), NoLeader: errors.Is(err, hlog.ErrNoLeader)})
 	}
@@ -122,7 +123,17 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 			},
 		}
 		for verb, h := range handlers {
-			sub, err := conn.QueueSubscribe(subject(dc, shard, verb), QueueGroup, h)
+			// NATS calls a subscription's handler for one message at a
+			// time; requests are served side by side instead, or every
+			// client agent's write would wait for the one before it to
+			// commit.
+			sub, err := conn.QueueSubscribe(subject(dc, shard, verb), QueueGroup, func(m *nats.Msg) {
+				inflight <- struct{}{}
+				go func() {
+					defer func() { <-inflight }()
+					h(m)
+				}()
+			})
 			if err != nil {
 				stop()
 				return nil, fmt.Errorf("rpc: subscribe %s: %w", subject(dc, shard, verb), err)
@@ -132,6 +143,10 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 	}
 	return stop, conn.Flush()
 }
+
+// maxConcurrent bounds the requests a server works on at once; beyond it,
+// requests wait in NATS's pending queue.
+const maxConcurrent = 1024
 
 // requestTimeout bounds a server's work on one request: Consul's RPC hold
 // timeout.
