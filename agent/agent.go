@@ -270,35 +270,24 @@ func (a *Agent) startNATS() error {
 }
 
 // natsRoutes are the routes that make the servers' embedded NATS servers
-// one NATS cluster with a replicated event stream, or nil for a NATS server
-// of its own (a single server, or no other server's host known): see
-// docs/clustering.md. Routes come from nats_routes, or else from the hosts
-// of start_join and retry_join, so the servers should list each other
-// there. The list includes this server's own listener, which
-// NATS skips, so that every server is given the same list.
+// one NATS cluster with a replicated event stream (nats_routes, see
+// docs/clustering.md), or nil for a NATS server of its own. The list
+// includes this server's own listener, which NATS skips, so that every
+// server can be given the same list.
+//
+// The cluster is opt-in for now: a client agent following a server whose
+// NATS is in a cluster can lose the stream for good when that server dies
+// (found by bench/cmd/clusterbench -nats-cluster), while with a NATS server
+// of each server's own it moves to another server and resumes by index.
 func (a *Agent) natsRoutes() []string {
-	if !a.cfg.Server || a.cfg.Dev || a.cfg.Ports.NATSCluster <= 0 {
+	if !a.cfg.Server || a.cfg.Dev || a.cfg.Ports.NATSCluster <= 0 || len(a.cfg.NATSRoutes) == 0 {
 		return nil
 	}
 	self := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.NATSCluster))
-	others := a.cfg.NATSRoutes
-	if len(others) == 0 {
-		for _, addr := range append(append([]string{}, a.cfg.StartJoin...), a.cfg.RetryJoin...) {
-			if strings.Contains(addr, "=") {
-				continue // cloud auto-join: no address to derive a route from
-			}
-			host := addr
-			if h, _, err := net.SplitHostPort(addr); err == nil {
-				host = h
-			}
-			others = append(others, net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.NATSCluster)))
-		}
-	}
 	routes := []string{"nats-route://" + self}
-	for _, r := range others {
-		// A join address on this server's own host names this server, or
-		// another agent on the same address (tests, or several agents on
-		// one host): neither is a route.
+	for _, r := range a.cfg.NATSRoutes {
+		// A route to this server's own host names this server, or another
+		// agent on the same address: neither is a route.
 		if h, _, err := net.SplitHostPort(r); err == nil && h != a.cfg.AdvertiseAddr && h != a.cfg.BindAddr {
 			routes = append(routes, "nats-route://"+r)
 		}

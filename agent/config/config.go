@@ -53,10 +53,10 @@ type Config struct {
 	// NATSURL points at an external NATS cluster; empty means the servers run
 	// an embedded one.
 	NATSURL string
-	// NATSRoutes are the other servers' NATS cluster listeners
-	// (host:port). Empty means the hosts of start_join and retry_join with
-	// this server's ports.nats_cluster, the usual case where every server
-	// uses the same ports.
+	// NATSRoutes are the servers' NATS cluster listeners (host:port); with
+	// them the servers' embedded NATS servers form one NATS cluster with
+	// replicated event streams. Empty (the default): each server runs a
+	// NATS server of its own.
 	NATSRoutes []string
 
 	// LogLevel is one of trace, debug, info, warn, error (always lower case;

@@ -25,7 +25,8 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 	for i := range servers {
 		s := newLoopbackServer(t, fmt.Sprintf("127.0.0.%d", i+2))
 		s.node, s.expect = fmt.Sprintf("es%d", i+1), 3
-		s.extraArgs = []string{"-retry-join=127.0.0.2", "-retry-join=127.0.0.3", "-retry-join=127.0.0.4", "-retry-interval=200ms"}
+		s.extraArgs = []string{"-retry-join=127.0.0.2", "-retry-interval=200ms",
+			"-nats-route=127.0.0.2:6222", "-nats-route=127.0.0.3:6222", "-nats-route=127.0.0.4:6222"}
 		servers[i] = s
 		s.launch()
 	}
