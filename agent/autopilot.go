@@ -68,15 +68,12 @@ func (a *Agent) reconcileVoters(ctx context.Context, failedSince map[uint64]time
 	var startOver []string
 	for _, shard := range hlog.Shards {
 		mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		voters, err := a.host.Membership(mctx, shard)
-		var removed map[uint64]bool
-		if err == nil {
-			removed, err = a.host.Removed(mctx, shard)
-		}
+		members, err := a.host.Membership(mctx, shard)
 		cancel()
 		if err != nil {
 			continue
 		}
+		voters, removed := members.Voters, members.Removed
 		for rid, m := range byReplica {
 			if m.Status != membership.StatusAlive {
 				continue
@@ -178,8 +175,8 @@ func (a *Agent) RestartRequested() <-chan struct{} { return a.restart }
 func (a *Agent) leaveRaft() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	voters, err := a.host.Membership(ctx, hlog.ShardCatalog)
-	if _, ok := voters[a.host.ReplicaID()]; err != nil || !ok || len(voters) <= 1 {
+	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	if _, ok := members.Voters[a.host.ReplicaID()]; err != nil || !ok || len(members.Voters) <= 1 {
 		return
 	}
 	for _, shard := range hlog.Shards {
@@ -201,10 +198,11 @@ func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
 	if a.host == nil {
 		return errors.New("peers are removed on servers: point the request at one")
 	}
-	voters, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
 	if err != nil {
 		return err
 	}
+	voters := members.Voters
 	names := a.voterNames()
 	target, found := uint64(0), false
 	for rid, addr := range voters {

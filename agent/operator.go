@@ -25,10 +25,11 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, uint64, error) {
 	if a.host == nil {
 		return nil, 0, errors.New("the Raft configuration is read on servers: point the request at one")
 	}
-	voters, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
 	if err != nil {
 		return nil, 0, err
 	}
+	voters := members.Voters
 	names := a.voterNames()
 	leader, _ := a.host.Leader(hlog.ShardCatalog)
 	out := make([]RaftServer, 0, len(voters))

@@ -99,7 +99,7 @@ func (a *Agent) LeaderAddress() string {
 	if err != nil {
 		return ""
 	}
-	return members[id]
+	return members.Voters[id]
 }
 
 // Peers are the Raft addresses of the catalog shard's voters.
@@ -111,8 +111,8 @@ func (a *Agent) Peers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(members))
-	for _, addr := range members {
+	out := make([]string, 0, len(members.Voters))
+	for _, addr := range members.Voters {
 		if host, port, err := net.SplitHostPort(addr); err == nil {
 			addr = net.JoinHostPort(host, port)
 		}
@@ -191,7 +191,7 @@ func (a *Agent) raftStats(leaderKnown bool) map[string]string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if m, err := a.host.Membership(ctx, hlog.ShardCatalog); err == nil {
-		peers = len(m) - 1
+		peers = len(m.Voters) - 1
 	}
 	return map[string]string{
 		"state":            raftState(leaderKnown, a.host.IsLeader(hlog.ShardCatalog)),

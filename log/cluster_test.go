@@ -148,7 +148,7 @@ func TestThreeServerCluster(t *testing.T) {
 	defer fourth.stop()
 	waitValue(t, fourth, "k", "v2")
 	m, err := alive[0].host.Membership(ctx, hlog.ShardKV)
-	if err != nil || len(m) != 4 || m[fourth.id] != fourth.addr {
+	if err != nil || len(m.Voters) != 4 || m.Voters[fourth.id] != fourth.addr {
 		t.Fatalf("membership after adding a voter: %v %v", m, err)
 	}
 }
@@ -208,7 +208,7 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	}
 	waitValue(t, survivor, "k19", "v")
 	m, err := survivor.host.Membership(ctx, hlog.ShardKV)
-	if err != nil || len(m) != 1 {
+	if err != nil || len(m.Voters) != 1 || !m.Removed[servers[0].id] {
 		t.Fatalf("membership after recovery: %v %v", m, err)
 	}
 

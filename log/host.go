@@ -275,27 +275,17 @@ func (h *Host) IsLeader(shardID uint64) bool {
 	return ok && id == h.cfg.ReplicaID
 }
 
-// Membership returns the shard's voters, replica ID to Raft address.
-func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
-	var m *dragonboat.Membership
-	err := h.retry(ctx, shardID, func(ctx context.Context) error {
-		var err error
-		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := map[uint64]string{}
-	for id, addr := range m.Nodes {
-		out[id] = addr
-	}
-	return out, nil
+// Members is a shard's membership as Raft records it.
+type Members struct {
+	// Voters maps replica IDs to Raft addresses.
+	Voters map[uint64]string
+	// Removed are the replica IDs removed from the shard; Raft never takes
+	// them back.
+	Removed map[uint64]bool
 }
 
-// Removed returns the replica IDs that were removed from the shard; Raft
-// never takes them back.
-func (h *Host) Removed(ctx context.Context, shardID uint64) (map[uint64]bool, error) {
+// Membership returns the shard's voters and removed replicas.
+func (h *Host) Membership(ctx context.Context, shardID uint64) (Members, error) {
 	var m *dragonboat.Membership
 	err := h.retry(ctx, shardID, func(ctx context.Context) error {
 		var err error
@@ -303,11 +293,14 @@ func (h *Host) Removed(ctx context.Context, shardID uint64) (map[uint64]bool, er
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return Members{}, err
 	}
-	out := map[uint64]bool{}
+	out := Members{Voters: map[uint64]string{}, Removed: map[uint64]bool{}}
+	for id, addr := range m.Nodes {
+		out.Voters[id] = addr
+	}
 	for id := range m.Removed {
-		out[id] = true
+		out.Removed[id] = true
 	}
 	return out, nil
 }
