@@ -404,14 +404,14 @@ func (a *Agent) startPublishers(ctx context.Context) {
 	if a.natsConn == nil {
 		return
 	}
-	clustered := a.streamReplicas() > 1
+	replicas := a.streamReplicas()
 	for _, id := range hlog.Shards {
 		cfg := watch.PublisherConfig{
 			Datacenter: a.cfg.Datacenter,
 			Shard:      hlog.ShardName(id),
 			Log:        a.shards[id],
 			Conn:       a.natsConn,
-			Replicas:   a.streamReplicas(),
+			Replicas:   replicas,
 			Logger:     a.log,
 		}
 		a.wg.Add(1)
@@ -438,7 +438,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			}
-			if clustered {
+			if replicas > 1 {
 				a.publishWhileLeading(ctx, id, p)
 				return
 			}
