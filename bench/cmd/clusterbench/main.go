@@ -20,11 +20,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -194,23 +192,17 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		return 2
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop every process and
-	// remove the data. A second Ctrl+C kills clusterbench at once, and the
-	// kernel then kills the processes (see bench.SysProcAttr).
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
+	// remove their data.
+	ctx, stopSignals := bench.Interruptible()
 	defer stopSignals()
-	go func() { <-ctx.Done(); stopSignals() }()
 
-	dir, err := os.MkdirTemp(o.tmp, "clusterbench-")
+	dir, removeDir, err := bench.WorkDir("clusterbench", o.tmp, o.keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clusterbench:", err)
 		return 1
 	}
-	if o.keep {
-		defer logf("kept %s", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
+	defer removeDir()
 	b := &bed{}
 	defer func() { stopAll(b.procs()) }()
 

@@ -19,13 +19,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -145,12 +143,10 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "coordbench:", err)
 		return 2
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the server and
-	// remove its data. A second Ctrl+C kills coordbench at once, and the
-	// kernel then kills the server (see bench.SysProcAttr).
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
+	// remove their data.
+	ctx, stopSignals := bench.Interruptible()
 	defer stopSignals()
-	go func() { <-ctx.Done(); stopSignals() }()
 
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, Duration: o.duration.String()}
 	// Before the server starts, so that it inherits the limit.
@@ -159,16 +155,12 @@ func run() int {
 		logf("%s", rep.OpenFilesMsg)
 	}
 
-	dir, err := os.MkdirTemp(o.tmp, "coordbench-")
+	dir, removeDir, err := bench.WorkDir("coordbench", o.tmp, o.keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coordbench:", err)
 		return 1
 	}
-	if o.keep {
-		defer fmt.Fprintln(os.Stderr, "coordbench: kept", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
+	defer removeDir()
 	srv, err := bench.StartHerald(bench.HeraldConfig{Bin: o.herald, Dir: dir, Node: agentNode, Extra: strings.Fields(o.heraldArgs)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "coordbench:", err)

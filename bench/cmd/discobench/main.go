@@ -19,12 +19,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -147,12 +145,10 @@ func run() int {
 	if o.serveBare != "" {
 		return serveBare(o.serveBare)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the server and
-	// remove its data. A second Ctrl+C kills discobench at once, and the
-	// kernel then kills the server (see bench.SysProcAttr).
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
+	// remove their data.
+	ctx, stopSignals := bench.Interruptible()
 	defer stopSignals()
-	go func() { <-ctx.Done(); stopSignals() }()
 
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
 		Duration: o.duration.String(), Rounds: o.rounds, Bare: o.bare}
@@ -162,16 +158,12 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "discobench:", rep.OpenFilesMsg)
 	}
 
-	dir, err := os.MkdirTemp(o.tmp, "discobench-")
+	dir, removeDir, err := bench.WorkDir("discobench", o.tmp, o.keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "discobench:", err)
 		return 1
 	}
-	if o.keep {
-		defer fmt.Fprintln(os.Stderr, "discobench: kept", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
+	defer removeDir()
 	srv, err := startHerald(o.herald, dir, strings.Fields(o.heraldArgs))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "discobench:", err)

@@ -20,11 +20,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -117,23 +115,17 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "kvbench:", err)
 		return 2
 	}
-	// Ctrl+C cancels ctx; the deferred calls below then stop the servers
-	// and remove their data. A second Ctrl+C kills kvbench at once, and the
-	// kernel then kills the servers (see bench.SysProcAttr).
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
+	// remove their data.
+	ctx, stopSignals := bench.Interruptible()
 	defer stopSignals()
-	go func() { <-ctx.Done(); stopSignals() }()
 
-	dir, err := os.MkdirTemp(o.tmp, "kvbench-")
+	dir, removeDir, err := bench.WorkDir("kvbench", o.tmp, o.keep)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kvbench:", err)
 		return 1
 	}
-	if o.keep {
-		defer fmt.Fprintln(os.Stderr, "kvbench: kept", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
+	defer removeDir()
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
