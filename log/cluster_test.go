@@ -85,23 +85,30 @@ func waitValue(t *testing.T, s *server, key, want string) {
 	}
 }
 
+// startCluster starts n servers that form one cluster, stopped when the
+// test ends, and returns them with their membership.
+func startCluster(t *testing.T, n int) ([]*server, map[uint64]string) {
+	t.Helper()
+	servers := make([]*server, n)
+	members := map[uint64]string{}
+	for i := range servers {
+		s := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor(fmt.Sprintf("node-%d", i))}
+		servers[i] = s
+		members[s.id] = s.addr
+	}
+	// WaitReady is off, so the shards of all of them start side by side.
+	for _, s := range servers {
+		s.start(t, members)
+		t.Cleanup(s.stop)
+	}
+	return servers, members
+}
+
 // TestThreeServerCluster: writes replicate to every server; when the
 // leader dies a new one takes writes; the dead server restarts and catches
 // up; a fourth server added as a voter catches up too.
 func TestThreeServerCluster(t *testing.T) {
-	servers := make([]*server, 3)
-	members := map[uint64]string{}
-	for i := range servers {
-		s := &server{dir: t.TempDir(), addr: freeAddr(t)}
-		s.id = hlog.ReplicaIDFor(fmt.Sprintf("node-%d", i))
-		servers[i] = s
-		members[s.id] = s.addr
-	}
-	// WaitReady is off, so the shards of all three start side by side.
-	for _, s := range servers {
-		s.start(t, members)
-		defer s.stop()
-	}
+	servers, members := startCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := put(ctx, servers[0].host, "k", "v1"); err != nil {
@@ -158,17 +165,7 @@ func TestThreeServerCluster(t *testing.T) {
 // one-voter shard brings it back with every write it had, and a new server
 // then joins it.
 func TestRecoverFromQuorumLoss(t *testing.T) {
-	servers := make([]*server, 3)
-	members := map[uint64]string{}
-	for i := range servers {
-		s := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor(fmt.Sprintf("node-%d", i))}
-		servers[i] = s
-		members[s.id] = s.addr
-	}
-	for _, s := range servers {
-		s.start(t, members)
-		defer s.stop()
-	}
+	servers, _ := startCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i := range 20 {
