@@ -224,6 +224,8 @@ func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID uint64) 
 			return true
 		}
 	}
+	reconnected := nc.StatusChanged(nats.CONNECTED) // after a reconnect
+	defer nc.RemoveStatusListener(reconnected)
 	for ctx.Err() == nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, data, err := a.client.rpc.Load().Snapshot(sctx, shardID)
@@ -271,6 +273,12 @@ func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID uint64) 
 		case <-ctx.Done():
 			stop()
 			return
+		case <-reconnected:
+			// Another server's NATS: its stream holds the same events
+			// under other sequence numbers, which the subscription would
+			// follow from the wrong place. Start over there.
+			stop()
+			a.log.Info("connected to another server: loading the shard again", "shard", name)
 		case err := <-errs:
 			stop()
 			if errors.Is(err, watch.ErrGap) {
