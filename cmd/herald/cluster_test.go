@@ -24,22 +24,24 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	a.launch()
 	b.launch()
 
-	// Leaderless while alone: the API answers, with no leader.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get("http://" + a.httpAddr() + "/v1/status/leader")
-		if err == nil {
-			body, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if strings.TrimSpace(string(body)) != `""` {
-				t.Fatalf("a lone server of two has a leader: %s", body)
+	// Leaderless while alone: each API answers, with no leader.
+	for _, s := range []*server{a, b} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
+			if err == nil {
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if strings.TrimSpace(string(body)) != `""` {
+					t.Fatalf("a lone server of two has a leader: %s", body)
+				}
+				break
 			}
-			break
+			if time.Now().After(deadline) {
+				t.Fatalf("server API never came up: %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server API never came up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 
 	join := exec.Command(heraldBin, "join", "-http-addr="+b.httpAddr(), a.serfAddr())
@@ -55,7 +57,7 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if _, err := ca.KV().Put(&api.KVPair{Key: "shared", Value: []byte("yes")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		p, _, err := cb.KV().Get("shared", nil)
 		if err == nil && p != nil && string(p.Value) == "yes" {
