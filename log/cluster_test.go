@@ -224,3 +224,53 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	waitValue(t, fresh, "after", "recovery")
 	waitValue(t, fresh, "k0", "v")
 }
+
+// TestARequestSentTwiceIsAppliedOnce: a command that reaches the log twice
+// under one request ID (a client agent sending it again to another server
+// after the first died before answering) takes effect once, and the second
+// sending gets the first's answer; a command whose deadline has passed by
+// the time it is applied is refused.
+func TestARequestSentTwiceIsAppliedOnce(t *testing.T) {
+	servers, _ := startCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := put(ctx, servers[0].host, "k", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	e, _, _ := servers[0].kv.Get("k", false)
+	now := time.Now()
+	cas := command.Command{Time: now.UnixNano(), ID: command.RequestID{Proposer: 42, Seq: 1}, Deadline: now.Add(20 * time.Second).UnixNano(),
+		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVCAS, Key: "k", Value: []byte("cas"), Index: e.ModifyIndex}}}
+	first, err := servers[0].host.Propose(ctx, hlog.ShardKV, cas)
+	if err != nil || first.Value != command.ResultSucceeded {
+		t.Fatalf("CAS: %+v %v", first, err)
+	}
+	if err := put(ctx, servers[0].host, "k", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := servers[1].host.Propose(ctx, hlog.ShardKV, cas)
+	if err != nil || again.Value != first.Value || string(again.Data) != string(first.Data) {
+		t.Fatalf("the CAS sent again answered %+v, %v; want the first answer %+v", again, err, first)
+	}
+	for _, s := range servers {
+		waitValue(t, s, "k", "v2")
+	}
+
+	// A proposer whose clock runs 30 s ahead moves the cluster's clock
+	// past the next command's deadline: that command is refused when
+	// applied, though it reached the log in time by its proposer's clock.
+	ahead := command.Command{Time: now.Add(30 * time.Second).UnixNano(),
+		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "j", Value: []byte("x")}}}
+	if _, err := servers[0].host.Propose(ctx, hlog.ShardKV, ahead); err != nil {
+		t.Fatal(err)
+	}
+	stale := command.Command{Time: time.Now().UnixNano(), Deadline: now.Add(20 * time.Second).UnixNano(),
+		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "k", Value: []byte("stale")}}}
+	res, err := servers[2].host.Propose(ctx, hlog.ShardKV, stale)
+	if err != nil || res.Value != command.ResultFailed {
+		t.Fatalf("a command applied past its deadline answered %+v, %v; want a refusal", res, err)
+	}
+	if e, _, _ := servers[2].kv.Get("k", false); string(e.Value) != "v2" {
+		t.Fatalf("k = %s, want v2", e.Value)
+	}
+}

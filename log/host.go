@@ -85,6 +85,9 @@ type Host struct {
 	cfg     Config
 	log     *slog.Logger
 	attempt time.Duration // the most one try of a request may wait
+	// requests names this server's proposals, so that a retried proposal
+	// is applied once (statemachine/requests.go).
+	requests *command.Requests
 }
 
 // Start creates the NodeHost. Shards are started separately with StartShard.
@@ -101,7 +104,7 @@ func Start(cfg Config) (*Host, error) {
 	// elected before a request tries again.
 	_, election := timing(cfg.RaftMultiplier)
 	attempt := min(max(time.Duration(2*election*tickMillis)*time.Millisecond, 500*time.Millisecond), 5*time.Second)
-	return &Host{nh: nh, cfg: cfg, log: cfg.Logger, attempt: attempt}, nil
+	return &Host{nh: nh, cfg: cfg, log: cfg.Logger, attempt: attempt, requests: command.NewRequests()}, nil
 }
 
 func nodeHostConfig(cfg Config) config.NodeHostConfig {
@@ -240,8 +243,22 @@ type Result struct {
 
 // Propose appends cmd to the shard's log and returns the state machine's
 // result once it has been committed and applied on this server.
+//
+// Every attempt sends the same bytes under one request ID, so a command
+// that an earlier attempt got committed is not applied again, and the
+// command carries the request's deadline, so it is not applied after
+// Propose answered with an error. A command that already has an ID and a
+// deadline (a client agent's, forwarded) keeps them, and the deadline
+// bounds the wait here too.
 func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command) (Result, error) {
-	data, err := command.Encode(cmd)
+	if cmd.Deadline != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, cmd.Deadline))
+		defer cancel()
+	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	data, err := command.Encode(h.requests.Stamp(ctx, cmd))
 	if err != nil {
 		return Result{}, err
 	}

@@ -19,11 +19,23 @@ const (
 	areaSessions byte = 0x14 // session ID -> JSON event.Session
 	areaLockWait byte = 0x15 // KV key -> end of its lock delay (Unix ns, big-endian)
 
+	// Replicated bookkeeping of exactly-once apply (requests.go). Snapshots
+	// carry it, but it has no base twin: replay needs no deduplication,
+	// since the history holds only commands that took effect.
+	areaRequests byte = 0x16 // deadline | proposer | seq (big-endian) -> result
+	areaClock    byte = 0x17 // one empty key -> the replicated clock (Unix ns)
+
 	baseFlag byte = 0x80
 )
 
-// dataAreas are the areas that hold the state, and that snapshots carry.
+// dataAreas are the areas that hold the state; each has a base twin.
 var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait}
+
+// snapshotAreas are the areas that snapshots carry, in stream order.
+var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)
+
+// isDataArea reports whether area is one of dataAreas.
+func isDataArea(area byte) bool { return area >= areaKV && area <= areaLockWait }
 
 // baseOf is the base-image twin of a data area.
 func baseOf(area byte) byte { return area | baseFlag }
@@ -32,6 +44,7 @@ var (
 	keyApplied      = []byte{areaMeta, 'a'}
 	keyIndexOffset  = []byte{areaMeta, 'o'}  // logical index = Raft index + offset
 	keyHistoryFirst = []byte{areaLocal, 'h'} // first index held in areaHistory
+	keyClock        = []byte{areaClock}
 )
 
 func areaKey(area byte, key string) []byte {

@@ -83,7 +83,7 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 	bw.Write(u64Bytes(applied))
 	bw.Write(u64Bytes(offset))
 	var lenBuf [binary.MaxVarintLen64]byte
-	for _, area := range dataAreas {
+	for _, area := range snapshotAreas {
 		it := st.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
 		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
@@ -187,7 +187,9 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 	}
 	err = snapshotRecords(br, func(area byte, key, value []byte) error {
 		batch.Set(append([]byte{area}, key...), value, nil)
-		batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
+		if isDataArea(area) {
+			batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
+		}
 		if batch.Len() > recoverChunk {
 			select {
 			case <-done:
@@ -213,6 +215,11 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 		return err
 	}
 	batch.Close()
+	clock, err := readU64(s.db, keyClock)
+	if err != nil {
+		return err
+	}
+	s.clock = int64(clock)
 	s.storeApplied(applied)
 	s.outboxTrimmed.Store(s.logical(applied))
 	s.tail.reset(s.logical(applied) + 1)
@@ -239,7 +246,14 @@ func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *co
 	if snapIndex := applied + offset; snapIndex >= s.logical(raftIndex) {
 		s.offset = snapIndex + 1 - raftIndex
 	}
-	for _, r := range [][2][]byte{{{areaKV}, {0xff}}, {{areaHistory}, {areaHistory + 1}}} {
+	// The data and its history go; this log's exactly-once bookkeeping
+	// stays (the restore is itself a command of this log, and the
+	// snapshot's records belong to the log it came from).
+	ranges := [][2][]byte{{{areaHistory}, {areaHistory + 1}}}
+	for _, area := range dataAreas {
+		ranges = append(ranges, [2][]byte{{area}, {area + 1}}, [2][]byte{{baseOf(area)}, {baseOf(area) + 1}})
+	}
+	for _, r := range ranges {
 		if err := batch.DeleteRange(r[0], r[1], nil); err != nil {
 			return sm.Result{}, nil, err
 		}
@@ -247,6 +261,9 @@ func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *co
 	br = bufio.NewReader(bytes.NewReader(b.Data))
 	snapshotHeader(br)
 	err = snapshotRecords(br, func(area byte, key, value []byte) error {
+		if !isDataArea(area) {
+			return nil
+		}
 		if err := batch.Set(append([]byte{area}, key...), value, nil); err != nil {
 			return err
 		}

@@ -67,6 +67,7 @@ type StateMachine struct {
 	// readers on other goroutines.
 	appliedLogical atomic.Uint64
 	histFirst      uint64 // only touched on the apply goroutine
+	clock          int64  // the replicated clock (requests.go); apply goroutine only
 	// offset turns Raft indexes into the logical indexes that Herald shows
 	// (X-Consul-Index, CreateIndex, event indexes): it is zero until a
 	// snapshot restore carries the state, and the indexes, of another
@@ -149,6 +150,11 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	if err == nil {
 		s.offset, err = readU64(db, keyIndexOffset)
 	}
+	if err == nil {
+		var clock uint64
+		clock, err = readU64(db, keyClock)
+		s.clock = int64(clock)
+	}
 	if err != nil {
 		db.Close()
 		return 0, err
@@ -200,7 +206,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false)}
 
 	var changes []indexEvents
-	var newest int64
+	reqs := requests{batch: batch, clock: s.clock}
 	restored := false
 	for i := range entries {
 		e := &entries[i]
@@ -217,7 +223,16 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 				s.cfg.Shard, e.Index, err)
 		}
 		var events []event.Event
-		var res sm.Result
+		res, done, err := reqs.admit(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: entry %d: %w", s.cfg.Shard, e.Index, err)
+		}
+		if done {
+			// Refused or already applied: nothing changes, and the
+			// history holds only commands that took effect.
+			e.Result = res
+			continue
+		}
 		if rb, ok := cmd.Body.(*command.RestoreBody); ok {
 			res, events, err = s.applyRestore(batch, e.Index, rb)
 			restored = restored || res.Value == command.ResultSucceeded
@@ -226,6 +241,9 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			if err == nil {
 				err = batch.Set(indexKey(areaHistory, s.logical(e.Index)), e.Cmd, nil)
 			}
+		}
+		if err == nil {
+			err = reqs.record(cmd, res)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
@@ -241,10 +259,12 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			}
 			changes = append(changes, indexEvents{s.logical(e.Index), events})
 		}
-		newest = cmd.Time
 	}
 	last := entries[len(entries)-1].Index
-	if err := s.trimHistory(batch, s.logical(last), newest); err != nil {
+	if err := reqs.finish(s.clock); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", s.cfg.Shard, err)
+	}
+	if err := s.trimHistory(batch, s.logical(last), reqs.clock); err != nil {
 		return nil, fmt.Errorf("shard %s: trim history: %w", s.cfg.Shard, err)
 	}
 	if err := batch.Set(keyApplied, u64Bytes(last), nil); err != nil {
@@ -256,6 +276,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		return nil, fmt.Errorf("shard %s: commit: %w", s.cfg.Shard, err)
 	}
 	s.storeApplied(last)
+	s.clock = reqs.clock
 	if restored {
 		// The whole state was replaced: projections start over from it.
 		if err := s.cfg.Sink.Load(s.logical(last), dbSource{s.db}); err != nil {

@@ -115,7 +115,7 @@ func TestUndecodableEntryStopsTheReplica(t *testing.T) {
 		t.Fatalf("unknown command type: %v, want a stop", err)
 	}
 	// Unless the command says it may be ignored.
-	res, err := s.Update([]sm.Entry{{Index: 1, Cmd: []byte{command.Version, command.FlagIgnoreUnknown, 0x7f, 0}}})
+	res, err := s.Update([]sm.Entry{{Index: 1, Cmd: []byte{command.Version, command.FlagIgnoreUnknown, 0x7f, 0, 1, 1, 0}}})
 	if err != nil || res[0].Result.Value != command.ResultFailed {
 		t.Fatalf("ignorable unknown command: %v %+v", err, res)
 	}

@@ -90,6 +90,8 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 					fail(m, fmt.Errorf("refused an undecodable command: %w", err))
 					return
 				}
+				// The command's own deadline (the client's) bounds the
+				// wait as well: Propose honours it.
 				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 				defer cancel()
 				res, err := raft.Propose(ctx, id, cmd)
@@ -158,20 +160,35 @@ const requestTimeout = 7 * time.Second
 type Client struct {
 	conn *nats.Conn
 	dc   string
+	// requests names this agent's writes: a server forwards the ID and
+	// deadline with the command, so a write this client sends again is
+	// still applied once.
+	requests *command.Requests
 }
 
 // NewClient returns a client over conn for datacenter dc.
-func NewClient(conn *nats.Conn, dc string) *Client { return &Client{conn: conn, dc: dc} }
+func NewClient(conn *nats.Conn, dc string) *Client {
+	return &Client{conn: conn, dc: dc, requests: command.NewRequests()}
+}
+
+// withRequestTimeout gives ctx the client's deadline unless it has one: a
+// little more than a server's, so the server's answer arrives first.
+func withRequestTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, requestTimeout+time.Second)
+}
+
+// errNoResponders is a request's error when no server subscribes.
+var errNoResponders = fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
 
 func (c *Client) request(ctx context.Context, shardID uint64, verb string, body []byte) (Reply, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, requestTimeout+time.Second)
-		defer cancel()
-	}
+	ctx, cancel := withRequestTimeout(ctx)
+	defer cancel()
 	msg, err := c.conn.RequestWithContext(ctx, subject(c.dc, hlog.ShardName(shardID), verb), body)
 	if errors.Is(err, nats.ErrNoResponders) {
-		return Reply{}, fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
+		return Reply{}, errNoResponders
 	}
 	if err != nil {
 		return Reply{}, fmt.Errorf("rpc %s: %w", verb, err)
@@ -190,14 +207,30 @@ func (c *Client) request(ctx context.Context, shardID uint64, verb string, body 
 }
 
 // Propose sends a command to the servers and returns its result and an
-// index at which the write is applied.
+// index at which the write is applied. While no server answers (they are
+// restarting, or NATS moves this agent to another), it sends the same
+// command again until ctx ends: the request ID it stamped makes a repeat
+// harmless.
 func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, uint64, error) {
-	data, err := command.Encode(cmd)
+	ctx, cancel := withRequestTimeout(ctx)
+	defer cancel()
+	data, err := command.Encode(c.requests.Stamp(ctx, cmd))
 	if err != nil {
 		return hlog.Result{}, 0, err
 	}
-	r, err := c.request(ctx, shardID, "propose", data)
-	return hlog.Result{Value: r.Value, Data: r.Data}, r.Index, err
+	backoff := 10 * time.Millisecond
+	for {
+		r, err := c.request(ctx, shardID, "propose", data)
+		if !errors.Is(err, errNoResponders) {
+			return hlog.Result{Value: r.Value, Data: r.Data}, r.Index, err
+		}
+		select {
+		case <-ctx.Done():
+			return hlog.Result{}, 0, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
 }
 
 // ReadBarrier asks a server for a linearizable read barrier and returns the

@@ -39,8 +39,8 @@ const (
 )
 
 // Version is the envelope version this build writes. Decode accepts versions
-// up to it.
-const Version byte = 1
+// up to it. Version 1 had no request ID and no deadline; version 2 added them.
+const Version byte = 2
 
 // Errors a decoder reports. A committed entry that fails to decode with
 // anything but ErrUnknownType on an ignorable command must stop the replica.
@@ -66,7 +66,18 @@ type Command struct {
 	// Time is the proposer's wall clock in Unix nanoseconds. Apply uses it
 	// wherever Consul would read the clock, so replicas agree.
 	Time int64
-	Body Body
+	// ID names the request: every attempt to get this command committed
+	// (a retry after a leader died, a client agent's resend) carries the
+	// same ID, and the state machine applies an ID once. Zero (commands of
+	// version 1) is never deduplicated.
+	ID RequestID
+	// Deadline is when the proposer stops waiting for an answer, in Unix
+	// nanoseconds of the proposer's clock: a state machine refuses the
+	// command if it is applied later than that (as told by the Time of
+	// the newest command applied before it), so a write whose proposer
+	// answered with an error never takes effect afterwards. Zero: none.
+	Deadline int64
+	Body     Body
 }
 
 // Type is the type of the command's body.
@@ -119,10 +130,16 @@ func (t Type) String() string {
 //
 // The envelope, all integers being unsigned varints except where noted:
 //
-//	+---------+---------+----------------+----------------------+---------+
-//	| version | flags   | type           | time (zigzag varint) | body... |
-//	| 1 byte  | 1 byte  | uvarint        |                      |         |
-//	+---------+---------+----------------+----------------------+---------+
+//	+---------+---------+---------+----------------------+
+//	| version | flags   | type    | time (zigzag varint) |
+//	| 1 byte  | 1 byte  | uvarint |                      |
+//	+---------+---------+---------+----------------------+
+//	| proposer | seq     | deadline (zigzag varint) | body...  (version 2)
+//	| uvarint  | uvarint |                          |
+//	+----------+---------+--------------------------+
+//
+// A version 1 envelope has no proposer, seq or deadline: the body follows
+// the time.
 //
 // The body's layout is its type's; strings and byte slices are a uvarint
 // length followed by the bytes.
@@ -134,6 +151,9 @@ func Encode(c Command) ([]byte, error) {
 	e.buf = append(e.buf, Version, c.Flags)
 	e.uvarint(uint64(c.Body.Type()))
 	e.varint(c.Time)
+	e.uvarint(c.ID.Proposer)
+	e.uvarint(c.ID.Seq)
+	e.varint(c.Deadline)
 	c.Body.encode(e)
 	return e.buf, nil
 }
@@ -153,6 +173,14 @@ func Decode(b []byte) (Command, error) {
 	}
 	if version == 0 || version > Version {
 		return c, fmt.Errorf("%w: %d", ErrVersion, version)
+	}
+	if version >= 2 {
+		c.ID.Proposer = d.uvarint()
+		c.ID.Seq = d.uvarint()
+		c.Deadline = d.varint()
+		if d.err != nil {
+			return c, d.err
+		}
 	}
 	mk, ok := newBody[t]
 	if !ok {

@@ -12,6 +12,7 @@ func TestRoundTrip(t *testing.T) {
 	cases := []Command{
 		{Time: 1700000000000000000, Body: &KVBody{Op: KVOp{Verb: KVSet, Key: "a/b", Value: []byte("v"), Flags: 42}}},
 		{Time: -5, Body: &KVBody{Op: KVOp{Verb: KVDeleteCAS, Key: "x", Index: 7}}},
+		{Time: 5, ID: RequestID{Proposer: 1 << 63, Seq: 42}, Deadline: 7e9, Body: &KVBody{Op: KVOp{Verb: KVSet, Key: "k"}}},
 		{Time: 5, Body: &CatalogRegisterBody{
 			Node:           event.Node{ID: "id", Node: "n1", Address: "10.0.0.1", Datacenter: "dc1", TaggedAddresses: map[string]string{"lan": "10.0.0.1"}, Meta: map[string]string{"rack": "r1", "a": ""}},
 			SkipNodeUpdate: true,
@@ -55,14 +56,16 @@ func TestDecodeRejects(t *testing.T) {
 		in   []byte
 		want error
 	}{
-		"empty":          {nil, ErrTruncated},
-		"version zero":   {append([]byte{0}, good[1:]...), ErrVersion},
-		"future version": {append([]byte{Version + 1}, good[1:]...), ErrVersion},
-		"unknown type":   {[]byte{Version, 0, 99, 0}, ErrUnknownType},
-		"truncated body": {good[:len(good)-2], ErrTruncated},
-		"trailing bytes": {append(append([]byte(nil), good...), 0), ErrTrailingBytes},
-		"bad verb":       {[]byte{Version, 0, byte(TypeKV), 0, 0, 0, 0, 0, 0, 0}, ErrInvalidCommand},
-		"huge txn count": {[]byte{Version, 0, byte(TypeKVTxn), 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrTruncated},
+		"empty":           {nil, ErrTruncated},
+		"version zero":    {append([]byte{0}, good[1:]...), ErrVersion},
+		"future version":  {append([]byte{Version + 1}, good[1:]...), ErrVersion},
+		"unknown type":    {[]byte{1, 0, 99, 0}, ErrUnknownType},
+		"unknown type v2": {[]byte{2, 0, 99, 0, 1, 1, 0}, ErrUnknownType},
+		"v2 no deadline":  {[]byte{2, 0, byte(TypeKV), 0, 1, 1}, ErrTruncated},
+		"truncated body":  {good[:len(good)-2], ErrTruncated},
+		"trailing bytes":  {append(append([]byte(nil), good...), 0), ErrTrailingBytes},
+		"bad verb":        {[]byte{1, 0, byte(TypeKV), 0, 0, 0, 0, 0, 0, 0}, ErrInvalidCommand},
+		"huge txn count":  {[]byte{1, 0, byte(TypeKVTxn), 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrTruncated},
 	}
 	for name, c := range cases {
 		_, err := Decode(c.in)
@@ -73,11 +76,11 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func TestUnknownTypeKeepsEnvelope(t *testing.T) {
-	c, err := Decode([]byte{Version, FlagIgnoreUnknown, 0xe8, 0x07, 0x04, 1, 2, 3})
+	c, err := Decode([]byte{Version, FlagIgnoreUnknown, 0xe8, 0x07, 0x04, 5, 6, 0x10, 1, 2, 3})
 	if !errors.Is(err, ErrUnknownType) {
 		t.Fatalf("got %v", err)
 	}
-	if c.Flags&FlagIgnoreUnknown == 0 || c.Time != 2 {
+	if c.Flags&FlagIgnoreUnknown == 0 || c.Time != 2 || c.ID != (RequestID{5, 6}) || c.Deadline != 8 {
 		t.Fatalf("envelope lost: %+v", c)
 	}
 }
@@ -108,6 +111,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{Version, 0, 2, 0, 0x80})
+	f.Add([]byte{1, 0, 1, 0, 1, 1, 'k', 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := Decode(in)
 		if err != nil {

@@ -1,0 +1,100 @@
+package command
+
+import (
+	"bufio"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/heraldhq/herald/event"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden.txt from the current encoder")
+
+// goldenCommands holds one command of every type. Their encodings are
+// pinned in testdata/golden.txt: committed logs hold these bytes, so a
+// change to an encoding must be a new version or a new type, never an edit.
+// Add a line for a new type; never change an existing one.
+var goldenCommands = []Command{
+	{Time: 1, ID: RequestID{7, 1}, Deadline: 9, Body: &KVBody{Op: KVOp{Verb: KVCAS, Key: "a/b", Value: []byte("v"), Flags: 42, Index: 3, Session: "s"}}},
+	{Time: 1, ID: RequestID{7, 2}, Deadline: 9, Body: &KVTxnBody{Ops: []KVOp{{Verb: KVSet, Key: "x"}, {Verb: KVDeleteTree, Key: "p/"}}}},
+	{Time: 1, ID: RequestID{7, 3}, Deadline: 9, Body: &CatalogRegisterBody{
+		Node:    event.Node{ID: "id", Node: "n1", Address: "10.0.0.1", Datacenter: "dc1", Meta: map[string]string{"rack": "r1"}},
+		Service: &event.Service{Node: "n1", ID: "web1", Service: "web", Tags: []string{"a"}, Port: 8080},
+		Checks:  []event.Check{{Node: "n1", CheckID: "c1", Name: "http", Status: "passing", ServiceID: "web1"}},
+	}},
+	{Time: 1, ID: RequestID{7, 4}, Deadline: 9, Body: &CatalogDeregisterBody{Node: "n1", ServiceID: "web1"}},
+	{Time: 1, ID: RequestID{7, 5}, Deadline: 9, Body: &CheckStatusBody{Node: "n1", CheckID: "c1", Status: "critical", Output: "down"}},
+	{Time: 1, ID: RequestID{7, 6}, Deadline: 9, Body: &SessionCreateBody{Session: event.Session{ID: "s1", Node: "n1", TTL: "10s", Behavior: "release"}}},
+	{Time: 1, ID: RequestID{7, 7}, Deadline: 9, Body: &SessionDestroyBody{ID: "s1"}},
+	{Time: 1, ID: RequestID{7, 8}, Deadline: 9, Body: &SessionRenewBody{ID: "s1", Deadline: 5}},
+	{Time: 1, ID: RequestID{7, 9}, Deadline: 9, Body: &RestoreBody{Data: []byte("snap")}},
+}
+
+const goldenFile = "testdata/golden.txt"
+
+func TestGoldenEncodings(t *testing.T) {
+	var lines []string
+	seen := map[Type]bool{}
+	for _, c := range goldenCommands {
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[c.Type()] = true
+		lines = append(lines, fmt.Sprintf("%s %x", c.Type(), b))
+	}
+	for typ := range newBody {
+		if !seen[typ] {
+			t.Errorf("type %v has no golden command: add one", typ)
+		}
+	}
+	if *update {
+		if err := os.WriteFile(goldenFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	f, err := os.Open(goldenFile)
+	if err != nil {
+		t.Fatalf("%v (run with -update once to create it)", err)
+	}
+	defer f.Close()
+	want := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, hexBytes, _ := strings.Cut(sc.Text(), " ")
+		want[name] = hexBytes
+	}
+	for i, line := range lines {
+		name, got, _ := strings.Cut(line, " ")
+		if want[name] != got {
+			t.Errorf("encoding of %s changed:\n got %s\nwant %s", name, got, want[name])
+			continue
+		}
+		// The pinned bytes also decode to the same command.
+		b, _ := hex.DecodeString(want[name])
+		c, err := Decode(b)
+		if err != nil || !reflect.DeepEqual(c, goldenCommands[i]) {
+			t.Errorf("golden %s decodes to %+v, %v", name, c, err)
+		}
+	}
+}
+
+// A version 1 command, as logs written before request IDs hold it, still
+// decodes, with no ID and no deadline.
+func TestDecodeVersion1(t *testing.T) {
+	b, _ := hex.DecodeString("0100010201016100000000")
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, ok := c.Body.(*KVBody)
+	if !ok || kv.Op.Key != "a" || !c.ID.IsZero() || c.Deadline != 0 || c.Time != 1 {
+		t.Fatalf("decoded %+v %+v", c, c.Body)
+	}
+}
