@@ -195,16 +195,23 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 //
 // A shard that has had no known leader for twice that long is taken to have
 // none (no quorum, or not started): the request fails with ErrNoLeader
-// rather than hang until its deadline.
-func (h *Host) retry(ctx context.Context, shardID uint64, op func(context.Context) error) error {
+// rather than hang until its deadline — unless an attempt of a write timed
+// out. Such an attempt may sit in a leader's queue or a TCP buffer and be
+// committed later, so the write is answered only at its deadline, after
+// which the state machine refuses it: an error answer is then final.
+func (h *Host) retry(ctx context.Context, shardID uint64, write bool, op func(context.Context) error) error {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	backoff := 2 * time.Millisecond
 	leaderless := time.Time{}
+	inDoubt := false
 	for {
 		actx, acancel := context.WithTimeout(ctx, h.attempt)
 		err := op(actx)
 		acancel()
+		if write && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dragonboat.ErrTimeout)) {
+			inDoubt = true
+		}
 		// An attempt that ran out of its own time is worth another try
 		// while the request still has time.
 		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) ||
@@ -219,7 +226,7 @@ func (h *Host) retry(ctx context.Context, shardID uint64, op func(context.Contex
 			leaderless = time.Time{}
 		} else if leaderless.IsZero() {
 			leaderless = time.Now()
-		} else if time.Since(leaderless) > 2*h.attempt {
+		} else if time.Since(leaderless) > 2*h.attempt && !inDoubt {
 			return fmt.Errorf("%w: %v", ErrNoLeader, err)
 		}
 		select {
@@ -263,7 +270,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 		return Result{}, err
 	}
 	var res sm.Result
-	err = h.retry(ctx, shardID, func(ctx context.Context) error {
+	err = h.retry(ctx, shardID, true, func(ctx context.Context) error {
 		var err error
 		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), data)
 		return err
@@ -274,7 +281,7 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 // ReadIndex is a linearizable read barrier: when it returns, this server's
 // replica of the shard has applied every write committed before the call.
 func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
-	return h.retry(ctx, shardID, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
 		_, err := h.nh.SyncRead(ctx, shardID, nil)
 		return err
 	})
@@ -304,7 +311,7 @@ type Members struct {
 // Membership returns the shard's voters and removed replicas.
 func (h *Host) Membership(ctx context.Context, shardID uint64) (Members, error) {
 	var m *dragonboat.Membership
-	err := h.retry(ctx, shardID, func(ctx context.Context) error {
+	err := h.retry(ctx, shardID, false, func(ctx context.Context) error {
 		var err error
 		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
 		return err
@@ -339,7 +346,7 @@ func ReplicaIDFor(nodeID string) uint64 {
 // with no initial members (StartShard with an empty Members), and catches
 // up from the others.
 func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddress string) error {
-	return h.retry(ctx, shardID, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
 		return h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, raftAddress, 0)
 	})
 }
@@ -348,7 +355,7 @@ func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddr
 // never be added back (Raft's rule), so a server that rejoins later does so
 // under a new ID.
 func (h *Host) RemoveReplica(ctx context.Context, shardID, replicaID uint64) error {
-	return h.retry(ctx, shardID, func(ctx context.Context) error {
+	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
 		return h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0)
 	})
 }

@@ -417,8 +417,6 @@ func TestPartitionMinorityRefusesWrites(t *testing.T) {
 // heals, over a write to the same key that the majority acknowledged in
 // between.
 func TestPartitionRefusedWriteStaysRefused(t *testing.T) {
-	t.Skip("reason: Herald bug: a write refused with 500 \"No cluster leader\" by a cut-off follower is " +
-		"applied when the link heals, overwriting a write the majority acknowledged after the refusal (lost update)")
 	lab, servers, clients := labCluster(t)
 	if _, err := clients[0].KV().Put(&api.KVPair{Key: "z", Value: []byte("first")}, nil); err != nil {
 		t.Fatal(err)
