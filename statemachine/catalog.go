@@ -1,7 +1,6 @@
 package statemachine
 
 import (
-	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -244,9 +243,3 @@ func applyCheckStatus(st catalogStore, idx uint64, b *command.CheckStatusBody, e
 	return nil
 }
 
-// refusal turns a refused catalog command into the result's Data: the
-// message the API answers with.
-func refusal(err error) []byte {
-	data, _ := json.Marshal(err.Error())
-	return data
-}

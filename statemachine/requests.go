@@ -37,8 +37,8 @@ import (
 // proposers' clocks differ by less than a request's timeout (seconds);
 // a proposer whose clock runs far behind would see its writes refused.
 
-// errExpired is the refusal of a command applied after its deadline.
-var errExpired = &refusedError{what: "request expired before it was applied: its proposer had already answered"}
+// expired is the refusal of a command applied after its deadline.
+const expired = "request expired before it was applied: its proposer had already answered"
 
 // requestKey is a request's record key: deadline, then ID, so that records
 // expire in key order.
@@ -86,7 +86,8 @@ func (r *requests) admit(cmd command.Command) (res sm.Result, done bool, err err
 	// have been dropped yet, depending on how this replica's entries were
 	// batched, and must not decide anything.
 	if cmd.Deadline != 0 && r.clock > cmd.Deadline {
-		return sm.Result{Value: command.ResultFailed, Data: refusal(errExpired)}, true, nil
+		res.Value, res.Data = command.EncodeResult(command.Refused(expired))
+		return res, true, nil
 	}
 	if !cmd.ID.IsZero() {
 		v, closer, err := r.batch.Get(requestKey(cmd.Deadline, cmd.ID))

@@ -233,15 +233,15 @@ func (s *StateMachine) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) er
 // snapshot's data replaces the state, and the offset moves so that this
 // entry's logical index follows the snapshot's. The history starts afresh
 // from the restored state, which becomes its base image.
-func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *command.RestoreBody) (sm.Result, []event.Event, error) {
+func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *command.RestoreBody) (command.Result, []event.Event, error) {
 	br := bufio.NewReader(bytes.NewReader(b.Data))
 	applied, offset, err := snapshotHeader(br)
 	if err != nil {
-		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil, nil
+		return command.Refused(err.Error()), nil, nil
 	}
 	// Check the whole stream before touching anything.
 	if err := snapshotRecords(br, func(byte, []byte, []byte) error { return nil }); err != nil {
-		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil, nil
+		return command.Refused(err.Error()), nil, nil
 	}
 	if snapIndex := applied + offset; snapIndex >= s.logical(raftIndex) {
 		s.offset = snapIndex + 1 - raftIndex
@@ -255,7 +255,7 @@ func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *co
 	}
 	for _, r := range ranges {
 		if err := batch.DeleteRange(r[0], r[1], nil); err != nil {
-			return sm.Result{}, nil, err
+			return command.Result{}, nil, err
 		}
 	}
 	br = bufio.NewReader(bytes.NewReader(b.Data))
@@ -270,17 +270,17 @@ func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *co
 		return batch.Set(append([]byte{baseOf(area)}, key...), value, nil)
 	})
 	if err != nil {
-		return sm.Result{}, nil, err
+		return command.Result{}, nil, err
 	}
 	index := s.logical(raftIndex)
 	s.histFirst = index + 1
 	if err := batch.Set(keyHistoryFirst, u64Bytes(s.histFirst), nil); err != nil {
-		return sm.Result{}, nil, err
+		return command.Result{}, nil, err
 	}
 	if err := batch.Set(keyIndexOffset, u64Bytes(s.offset), nil); err != nil {
-		return sm.Result{}, nil, err
+		return command.Result{}, nil, err
 	}
-	return sm.Result{Value: command.ResultSucceeded},
+	return command.Succeeded,
 		[]event.Event{{Type: event.StateRestored, Shard: s.cfg.Shard, Index: index}}, nil
 }
 

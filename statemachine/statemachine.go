@@ -223,32 +223,33 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 				s.cfg.Shard, e.Index, err)
 		}
 		var events []event.Event
-		res, done, err := reqs.admit(cmd)
+		answer, done, err := reqs.admit(cmd)
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: entry %d: %w", s.cfg.Shard, e.Index, err)
 		}
 		if done {
 			// Refused or already applied: nothing changes, and the
 			// history holds only commands that took effect.
-			e.Result = res
+			e.Result = answer
 			continue
 		}
+		var res command.Result
 		if rb, ok := cmd.Body.(*command.RestoreBody); ok {
 			res, events, err = s.applyRestore(batch, e.Index, rb)
-			restored = restored || res.Value == command.ResultSucceeded
+			restored = restored || res.Succeeded
 		} else {
 			res, err = apply(live, s.logical(e.Index), cmd, func(ev event.Event) { events = append(events, ev) })
 			if err == nil {
 				err = batch.Set(indexKey(areaHistory, s.logical(e.Index)), e.Cmd, nil)
 			}
 		}
-		if err == nil {
-			err = reqs.record(cmd, res)
-		}
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
 		}
-		e.Result = res
+		e.Result.Value, e.Result.Data = command.EncodeResult(res)
+		if err := reqs.record(cmd, e.Result); err != nil {
+			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
+		}
 		if len(events) > 0 {
 			payload, err := json.Marshal(events)
 			if err != nil {
@@ -304,7 +305,7 @@ type stores struct {
 // apply dispatches one command to the rules of its type. A refused command
 // (Consul's rules said no) is a result, not an error: the error return is
 // for faults of the replica itself.
-func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (sm.Result, error) {
+func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (command.Result, error) {
 	var err error
 	switch body := cmd.Body.(type) {
 	case *command.KVBody:
@@ -324,23 +325,23 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 	case *command.CheckStatusBody:
 		err = applyCheckStatus(st.catalog, idx, body, emit)
 	default:
-		return sm.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
+		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}
 	var refused *refusedError
 	if errors.As(err, &refused) {
-		return sm.Result{Value: command.ResultFailed, Data: refusal(err)}, nil
+		return command.Refused(refused.what), nil
 	}
 	if err != nil {
-		return sm.Result{}, err
+		return command.Result{}, err
 	}
-	return sm.Result{Value: command.ResultSucceeded}, nil
+	return command.Succeeded, nil
 }
 
 // applyKVTxn applies every operation or none. Like Consul, it runs all the
 // operations even after one failed, so the client learns every reason at once.
-func applyKVTxn(kv kvStore, sessions sessionStore, idx uint64, now int64, ops []command.KVOp, emit func(event.Event)) (sm.Result, error) {
+func applyKVTxn(kv kvStore, sessions sessionStore, idx uint64, now int64, ops []command.KVOp, emit func(event.Event)) (command.Result, error) {
 	tx := newOverlayKV(kv)
-	var out command.KVTxnResult
+	out := &command.KVTxnResult{}
 	var events []event.Event
 	for i := range ops {
 		entries, err := applyKVOp(tx, sessions, idx, now, &ops[i], func(ev event.Event) { events = append(events, ev) })
@@ -350,28 +351,21 @@ func applyKVTxn(kv kvStore, sessions sessionStore, idx uint64, now int64, ops []
 			continue
 		}
 		if err != nil {
-			return sm.Result{}, err
+			return command.Result{}, err
 		}
 		out.Results = append(out.Results, entries...)
 	}
-	result := sm.Result{Value: command.ResultFailed}
-	if len(out.Errors) == 0 {
-		if err := tx.flush(); err != nil {
-			return sm.Result{}, err
-		}
-		for _, ev := range events {
-			emit(ev)
-		}
-		result.Value = command.ResultSucceeded
-	} else {
+	if len(out.Errors) > 0 {
 		out.Results = nil
+		return command.Result{Txn: out}, nil
 	}
-	data, err := json.Marshal(out)
-	if err != nil {
-		return sm.Result{}, err
+	if err := tx.flush(); err != nil {
+		return command.Result{}, err
 	}
-	result.Data = data
-	return result, nil
+	for _, ev := range events {
+		emit(ev)
+	}
+	return command.Result{Succeeded: true, Txn: out}, nil
 }
 
 // Lookup answers Dragonboat's SyncRead. Herald reads its data from the

@@ -88,43 +88,40 @@ func (c Command) Type() Type {
 	return c.Body.Type()
 }
 
-// newBody is the dispatch table from a type number to an empty body.
-var newBody = map[Type]func() Body{
-	TypeKV:                func() Body { return new(KVBody) },
-	TypeKVTxn:             func() Body { return new(KVTxnBody) },
-	TypeCatalogRegister:   func() Body { return new(CatalogRegisterBody) },
-	TypeCatalogDeregister: func() Body { return new(CatalogDeregisterBody) },
-	TypeCheckStatus:       func() Body { return new(CheckStatusBody) },
-	TypeSessionCreate:     func() Body { return new(SessionCreateBody) },
-	TypeSessionDestroy:    func() Body { return new(SessionDestroyBody) },
-	TypeSessionRenew:      func() Body { return new(SessionRenewBody) },
-	TypeRestore:           func() Body { return new(RestoreBody) },
+// typeInfo is what each command type is: its name, the shard whose log
+// holds it, and how to make an empty body to decode into.
+type typeInfo struct {
+	name  string
+	shard Shard
+	new   func() Body
+}
+
+// types is the one dispatch table of command types.
+var types = map[Type]typeInfo{
+	TypeKV:                {"kv", ShardKV, func() Body { return new(KVBody) }},
+	TypeKVTxn:             {"kv-txn", ShardKV, func() Body { return new(KVTxnBody) }},
+	TypeCatalogRegister:   {"register", ShardCatalog, func() Body { return new(CatalogRegisterBody) }},
+	TypeCatalogDeregister: {"deregister", ShardCatalog, func() Body { return new(CatalogDeregisterBody) }},
+	TypeCheckStatus:       {"check-status", ShardCatalog, func() Body { return new(CheckStatusBody) }},
+	TypeSessionCreate:     {"session-create", ShardKV, func() Body { return new(SessionCreateBody) }},
+	TypeSessionDestroy:    {"session-destroy", ShardKV, func() Body { return new(SessionDestroyBody) }},
+	TypeSessionRenew:      {"session-renew", ShardKV, func() Body { return new(SessionRenewBody) }},
+	// A restore goes to every shard, each with its own snapshot: its
+	// proposer names the shard.
+	TypeRestore: {"restore", ShardAny, func() Body { return new(RestoreBody) }},
 }
 
 // String names a type for logs and `herald debug log`.
 func (t Type) String() string {
-	switch t {
-	case TypeKV:
-		return "kv"
-	case TypeKVTxn:
-		return "kv-txn"
-	case TypeCatalogRegister:
-		return "register"
-	case TypeCatalogDeregister:
-		return "deregister"
-	case TypeCheckStatus:
-		return "check-status"
-	case TypeSessionCreate:
-		return "session-create"
-	case TypeSessionDestroy:
-		return "session-destroy"
-	case TypeSessionRenew:
-		return "session-renew"
-	case TypeRestore:
-		return "restore"
+	if info, ok := types[t]; ok {
+		return info.name
 	}
 	return fmt.Sprintf("type-%d", uint16(t))
 }
+
+// Shard is the shard whose log holds commands of this type; ShardAny for a
+// type that every shard takes (the proposer chooses).
+func (t Type) Shard() Shard { return types[t].shard }
 
 // Encode returns the binary form of c.
 //
@@ -182,11 +179,11 @@ func Decode(b []byte) (Command, error) {
 			return c, d.err
 		}
 	}
-	mk, ok := newBody[t]
+	info, ok := types[t]
 	if !ok {
 		return c, fmt.Errorf("%w: %d", ErrUnknownType, t)
 	}
-	body := mk()
+	body := info.new()
 	if err := body.decode(d); err != nil {
 		return c, err
 	}

@@ -48,7 +48,7 @@ func TestGoldenEncodings(t *testing.T) {
 		seen[c.Type()] = true
 		lines = append(lines, fmt.Sprintf("%s %x", c.Type(), b))
 	}
-	for typ := range newBody {
+	for typ := range types {
 		if !seen[typ] {
 			t.Errorf("type %v has no golden command: add one", typ)
 		}
