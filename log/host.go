@@ -209,35 +209,52 @@ func (h *Host) retry(ctx context.Context, shardID uint64, write bool, op func(co
 		actx, acancel := context.WithTimeout(ctx, h.attempt)
 		err := op(actx)
 		acancel()
-		if write && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dragonboat.ErrTimeout)) {
-			inDoubt = true
+		if err == nil {
+			return nil
 		}
+		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dragonboat.ErrTimeout)
+		// A write's attempt that timed out may have been committed; one
+		// that Dragonboat dropped (no leader known, a busy queue) was not.
+		inDoubt = inDoubt || (write && timedOut)
 		// An attempt that ran out of its own time is worth another try
 		// while the request still has time.
-		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) ||
-			(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil)
-		if err == nil || !retryable {
-			if errors.Is(err, dragonboat.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("%w: %v", ErrNoLeader, err)
-			}
+		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) || timedOut
+		if !retryable {
 			return err
+		}
+		if ctx.Err() != nil {
+			return giveUp(inDoubt, err)
 		}
 		if _, ok := h.Leader(shardID); ok {
 			leaderless = time.Time{}
 		} else if leaderless.IsZero() {
 			leaderless = time.Now()
 		} else if time.Since(leaderless) > 2*h.attempt && !inDoubt {
-			return fmt.Errorf("%w: %v", ErrNoLeader, err)
+			return giveUp(inDoubt, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %v", ErrNoLeader, err)
+			return giveUp(inDoubt, err)
 		case <-time.After(backoff):
 		}
 		if backoff < 100*time.Millisecond {
 			backoff *= 2
 		}
 	}
+}
+
+// ErrInDoubt is a write's error when an attempt of it timed out: it may
+// have been applied (once), but not after this answer.
+var ErrInDoubt = errors.New("Timed out waiting for the write to be committed; it may have been applied")
+
+// giveUp is a request's error once retry stops trying: a write that may
+// have been committed says so, any other failure is for want of a leader
+// (and definitely did not change anything).
+func giveUp(inDoubt bool, err error) error {
+	if inDoubt {
+		return fmt.Errorf("%w: %v", ErrInDoubt, err)
+	}
+	return fmt.Errorf("%w: %v", ErrNoLeader, err)
 }
 
 // Result is what the state machine answered for a command: Value is one of
