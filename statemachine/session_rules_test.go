@@ -153,6 +153,16 @@ func TestLockRules(t *testing.T) {
 		apply:  lock("job", "s2", "me"),
 		events: []string{"kv.updated job value=me session=s2 lock=1 @4/5"},
 	}, {
+		// As in Consul, a TTL session is invalid only once it has been
+		// destroyed (by the kv leader's reaper, here): a lock taken
+		// after its deadline but before that succeeds.
+		name: "a session past its TTL deadline takes locks until it is destroyed",
+		setup: []command.Body{&command.SessionCreateBody{Session: event.Session{ID: "s1", Node: "n1", TTL: "10s",
+			Deadline: ruleT0.Add(20 * time.Second).UnixNano()}}},
+		after:  time.Minute,
+		apply:  lock("job", "s1", "late"),
+		events: []string{"kv.updated job value=late session=s1 lock=1 @2/2"},
+	}, {
 		name:    "an unknown session takes nothing",
 		setup:   s1Holds,
 		apply:   lock("job", "s9", "me"),
