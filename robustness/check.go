@@ -21,12 +21,16 @@ type Verdict struct {
 	// Visualization is the HTML file showing the history, written when
 	// the history is not linearizable.
 	Visualization string
-	Took          time.Duration
+	// Explanation says, for each key whose history is not linearizable,
+	// how far the checker got and which operation it could not place.
+	Explanation string
+	Took        time.Duration
 }
 
 // CheckLinearizable checks ops against model, giving the checker up to
 // timeout; when the history is not linearizable it writes porcupine's
-// visualization to dir/name.html.
+// visualization to dir/name.html and every operation, refused ones
+// included, one a line, to dir/name.txt.
 func CheckLinearizable(ops []*Op, timeout time.Duration, dir, name string) (Verdict, error) {
 	kept, st := prune(ops)
 	history := make([]porcupine.Operation, len(kept))
@@ -39,8 +43,12 @@ func CheckLinearizable(ops []*Op, timeout time.Duration, dir, name string) (Verd
 	if res != porcupine.Illegal {
 		return v, nil
 	}
+	v.Explanation = explain(history, info)
 	v.Visualization = filepath.Join(dir, name+".html")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return v, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(summarize(ops, len(ops))), 0o644); err != nil {
 		return v, err
 	}
 	return v, porcupine.VisualizePath(model, info, v.Visualization)
@@ -136,6 +144,54 @@ func summarize(ops []*Op, n int) string {
 			break
 		}
 		fmt.Fprintf(&b, "  %v–%v %s\n", dur(o.Call), dur(o.Return), o)
+	}
+	return b.String()
+}
+
+// explain describes, for each key whose history is not linearizable, the
+// end of the longest order the checker found (the state it reached) and
+// the operations it could not place after it, earliest answer first: the
+// first of them is usually the one to look at.
+func explain(history []porcupine.Operation, info porcupine.LinearizationInfo) string {
+	var b strings.Builder
+	partitions := model.Partition(history)
+	partials := info.PartialLinearizationsOperations()
+	for p, ops := range partitions {
+		if p >= len(partials) {
+			break
+		}
+		var longest []porcupine.Operation
+		for _, l := range partials[p] {
+			if len(l) > len(longest) {
+				longest = l
+			}
+		}
+		if len(longest) == len(ops) {
+			continue
+		}
+		placed := map[*Op]bool{}
+		state := ""
+		for _, o := range longest {
+			op := o.Input.(*Op)
+			placed[op] = true
+			_, state = step(state, op)
+		}
+		key := ops[0].Input.(*Op).Key
+		fmt.Fprintf(&b, "%s: %d of %d operations ordered, reaching %s after:\n", key, len(longest), len(ops), model.DescribeState(state))
+		var tail []*Op
+		for _, o := range longest[max(0, len(longest)-4):] {
+			tail = append(tail, o.Input.(*Op))
+		}
+		b.WriteString(summarize(tail, 4))
+		var left []*Op
+		for _, o := range ops {
+			if op := o.Input.(*Op); !placed[op] {
+				left = append(left, op)
+			}
+		}
+		sort.Slice(left, func(i, j int) bool { return left[i].Return < left[j].Return })
+		b.WriteString("  and could not place next:\n")
+		b.WriteString(summarize(left, 4))
 	}
 	return b.String()
 }

@@ -81,7 +81,7 @@ func Run(t *testing.T, s Scenario) Result {
 	t.Logf("%d faults; %s; %d checked in %v: %s", len(faults), v.Stats, v.Checked, v.Took.Round(time.Millisecond), v.Result)
 	switch v.Result {
 	case porcupine.Illegal:
-		t.Errorf("the history is not linearizable; porcupine's view of it: %s", v.Visualization)
+		t.Errorf("the history is not linearizable; porcupine's view of it: %s\n%s", v.Visualization, v.Explanation)
 	case porcupine.Unknown:
 		t.Logf("the linearizability check gave up after %v: no verdict", s.CheckTimeout)
 	}

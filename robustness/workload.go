@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // Workload says what the clients do.
@@ -56,15 +58,19 @@ func newClient(c *Cluster, h *History, w Workload, id int, seed uint64) (*client
 		cl.keys = append(cl.keys, lockKey(i))
 	}
 	if w.Locks > 0 {
-		var err error
-		for i := range c.N() {
-			if cl.session, _, err = c.Client((id+i)%c.N()).Session().CreateNoChecks(
-				&api.SessionEntry{Name: fmt.Sprintf("robustness-client-%d", id)}, nil); err == nil {
-				break
+		// A session names a node, which the catalog must hold: a
+		// server registers itself shortly after it sees a leader.
+		state, ok := poll.Until(20*time.Second, func() (bool, string) {
+			var err error
+			cl.session, _, err = c.Client(id%c.N()).Session().CreateNoChecks(
+				&api.SessionEntry{Name: fmt.Sprintf("robustness-client-%d", id)}, nil)
+			if err != nil {
+				return false, err.Error()
 			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("client %d: create a session: %w", id, err)
+			return true, ""
+		})
+		if !ok {
+			return nil, fmt.Errorf("client %d: create a session: %s", id, state)
 		}
 	}
 	return cl, nil
