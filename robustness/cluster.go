@@ -64,6 +64,12 @@ type Cluster struct {
 	// clients are API clients, one per server; a server keeps its address
 	// across restarts, so they stay valid.
 	clients []*api.Client
+
+	// addrs are the servers' addresses; groups their group IDs (nil when
+	// this process may not set them), by which fw's rules cut links.
+	addrs  []string
+	groups []uint32
+	fw     firewall
 }
 
 // StartCluster starts three servers and returns once each has a leader
@@ -76,12 +82,18 @@ func StartCluster(t testing.TB, rng *rand.Rand) *Cluster {
 	}
 	c := &Cluster{t: t, dir: t.TempDir(), paused: make([]bool, 3), down: make([]bool, 3)}
 	base := fmt.Sprintf("127.%d.%d.", 100+rng.IntN(150), 1+rng.IntN(250))
-	addrs := []string{base + "2", base + "3", base + "4"}
-	c.servers, _, err = bench.StartHeraldCluster(bench.ClusterConfig{Bin: bin, Dir: c.dir, Servers: 3, ServerAddrs: addrs})
+	c.addrs = []string{base + "2", base + "3", base + "4"}
+	if os.Geteuid() == 0 {
+		g := uint32(40000 + rng.IntN(20000))
+		c.groups = []uint32{g, g + 1, g + 2}
+	}
+	c.servers, _, err = bench.StartHeraldCluster(bench.ClusterConfig{Bin: bin, Dir: c.dir, Servers: 3,
+		ServerAddrs: c.addrs, ServerGroups: c.groups})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.stop)
+	t.Cleanup(c.fw.removeAll)
 	for _, s := range c.servers {
 		cl, err := api.NewClient(&api.Config{Address: s.HTTPAddr, HttpClient: &http.Client{Timeout: opTimeout}})
 		if err != nil {
