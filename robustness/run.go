@@ -5,6 +5,7 @@ package robustness
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,12 @@ func Run(t *testing.T, s Scenario) Result {
 		if len(res.Overlaps) > 5 {
 			t.Errorf("... and %d more overlaps", len(res.Overlaps)-5)
 		}
+	}
+	var streamSummary string
+	res.StreamErr, streamSummary = CheckStream(c, res.Ops, res.Final)
+	t.Log(streamSummary)
+	if len(res.StreamErr) > 0 {
+		t.Errorf("the event stream does not match the history:\n  %s", strings.Join(res.StreamErr, "\n  "))
 	}
 	if want := int(s.MinAckedPerSecond * s.Duration.Seconds()); v.Stats.Acked < want {
 		t.Errorf("too little progress to judge: %d operations acknowledged, want at least %d (%.0f/s for %v)",
