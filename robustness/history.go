@@ -192,7 +192,8 @@ func prune(ops []*Op) (kept []*Op, st Stats) {
 			if o.Kind == Get {
 				continue
 			}
-			observed := read[o.Key+"\x00"+o.Value] || lastFalse[o.Key] >= o.Call
+			lf, anyFalse := lastFalse[o.Key]
+			observed := read[o.Key+"\x00"+o.Value] || anyFalse && lf >= o.Call
 			if (o.Kind == Put || o.Kind == CAS || o.Kind == Acquire) && !observed {
 				st.Dropped++
 				continue
