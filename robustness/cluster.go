@@ -125,7 +125,7 @@ func (c *Cluster) stop() {
 	wg.Wait()
 	if c.t.Failed() {
 		for _, s := range c.servers {
-			c.t.Logf("the end of %s's log (%s):\n%s", s.Name, s.LogPath, s.Tail(30))
+			c.t.Logf("the end of %s's log (%s):\n%s", s.Name, s.LogPath, s.Tail(15))
 		}
 	}
 }
