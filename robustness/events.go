@@ -75,8 +75,9 @@ func readStream(ctx context.Context, s *bench.Herald) ([]streamEvent, error) {
 // the history: each server's stream holds every index once, in order,
 // each with all of its events and none twice, and names the index before
 // it (Herald-Prev-Index) without a gap; every write a client saw succeed
-// is in it exactly once and no write is in it twice (values are unique,
-// so a value found twice is a write applied twice); replaying it gives
+// is in it exactly once, no write refused is in it, and no write is in it
+// twice (values are unique, so a value found twice is a write applied
+// twice); replaying it gives
 // the values the final reads saw; and all servers' streams agree. It
 // waits (up to a minute) for each stream to reach the final reads'
 // indexes first.
@@ -194,6 +195,11 @@ func checkAgainstHistory(events []streamEvent, ops []*Op, final map[string]*Op) 
 			if missing++; missing <= 5 {
 				problems = append(problems, fmt.Sprintf("an acknowledged write is not in the stream: %s", o))
 			}
+		}
+	}
+	for _, o := range ops {
+		if (o.Kind == Put || o.Kind == CAS) && o.Outcome == Refused && count[o.Key+"\x00"+o.Value] > 0 && len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf("a refused write took effect: %s", o))
 		}
 	}
 	if missing > 5 {
