@@ -30,6 +30,9 @@ const datacenter = "dc1"
 // the run.
 const opTimeout = 10 * time.Second
 
+// builtDir holds the binary built for this run, removed by TestMain.
+var builtDir string
+
 // binary returns the herald binary under test: $HERALD_BIN, or one built
 // from this repository once per test run.
 var binary = sync.OnceValues(func() (string, error) {
@@ -40,6 +43,7 @@ var binary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	builtDir = dir
 	bin := filepath.Join(dir, "herald")
 	build := exec.Command("go", "build", "-o", bin, "github.com/heraldhq/herald/cmd/herald")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -13,6 +13,14 @@ import (
 	"time"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
 // TestRobustness runs every nemesis against a fresh three-server cluster
 // under a concurrent KV and lock workload, and checks the histories (see
 // the package documentation). Environment:
