@@ -8,7 +8,7 @@ PKGS      := ./...
 # responsive.
 TESTFLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: build run test bench lint fmt vet fuzz clean
+.PHONY: build run test robustness bench lint fmt vet fuzz clean
 
 # Stamp the binary with its revision and build time (what `herald version`
 # prints); outside a git checkout both stay empty.
@@ -25,6 +25,16 @@ run: build
 
 test: build vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
+
+## robustness: the long robustness run: 20 seeds of every nemesis, 30 s of
+## workload each (about 40 min on 2 cores); failing histories go to
+## robustness-out/. Override with HERALD_ROBUSTNESS_SEEDS=..., _DURATION=...
+HERALD_ROBUSTNESS_SEEDS    ?= 20
+HERALD_ROBUSTNESS_DURATION ?= 30s
+robustness: build
+	HERALD_BIN=$(CURDIR)/$(BIN) HERALD_ROBUSTNESS_SEEDS=$(HERALD_ROBUSTNESS_SEEDS) \
+	HERALD_ROBUSTNESS_DURATION=$(HERALD_ROBUSTNESS_DURATION) HERALD_ROBUSTNESS_OUT=$(CURDIR)/robustness-out \
+	$(GO) test -count=1 -timeout 3h -v -run TestRobustness ./robustness/
 
 ## bench: Herald against etcd on this machine, same run (needs etcd-server)
 bench: build

@@ -40,6 +40,9 @@ type ClusterConfig struct {
 	NATSCluster bool
 	// Extra arguments for every agent, appended last.
 	Extra []string
+	// ServerGroups, if set, are the group IDs the servers run with, one
+	// each (see HeraldConfig.Group).
+	ServerGroups []uint32
 }
 
 // StartHeraldCluster starts cfg.Servers persistent servers, nodes s1, s2,
@@ -52,6 +55,8 @@ func StartHeraldCluster(cfg ClusterConfig) (servers, clients []*Herald, err erro
 	switch {
 	case cfg.Servers < 1:
 		return nil, nil, fmt.Errorf("a cluster of %d servers", cfg.Servers)
+	case len(cfg.ServerGroups) > 0 && len(cfg.ServerGroups) != cfg.Servers:
+		return nil, nil, fmt.Errorf("%d server groups for %d servers", len(cfg.ServerGroups), cfg.Servers)
 	case len(cfg.ServerAddrs) > 0 && len(cfg.ServerAddrs) != cfg.Servers:
 		return nil, nil, fmt.Errorf("%d server addresses for %d servers", len(cfg.ServerAddrs), cfg.Servers)
 	case cfg.NATSCluster && len(slices.Compact(slices.Sorted(slices.Values(cfg.ServerAddrs)))) != cfg.Servers:
@@ -86,6 +91,9 @@ func StartHeraldCluster(cfg ClusterConfig) (servers, clients []*Herald, err erro
 		node := "s" + strconv.Itoa(i+1)
 		hc := HeraldConfig{Bin: cfg.Bin, Dir: cfg.Dir, Name: "herald-" + node, Node: node, Addr: addrs[i],
 			Expect: cfg.Servers, Join: []string{serf[(i+1)%cfg.Servers]}, DNS: cfg.DNS, Ports: ports[i], Extra: cfg.Extra}
+		if len(cfg.ServerGroups) > 0 {
+			hc.Group = cfg.ServerGroups[i]
+		}
 		if cfg.NATSCluster {
 			hc.NATSCluster = true
 			for j, r := range routes {

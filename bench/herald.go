@@ -47,6 +47,12 @@ type HeraldConfig struct {
 	Ports HeraldPorts
 	// Extra arguments, appended last.
 	Extra []string
+	// Group, if not 0, is the group ID the process runs with (which
+	// takes root), so that firewall rules can tell its packets from
+	// other agents' on the same host (iptables -m owner --gid-owner):
+	// agents on one host dial each other from 127.0.0.1, whatever they
+	// bind.
+	Group uint32
 }
 
 // HeraldPorts are the ports of an agent's listeners.
@@ -168,7 +174,7 @@ func StartHerald(cfg HeraldConfig) (*Herald, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := StartServer(cfg.Name, cfg.Dir, cfg.Bin, args...)
+	s, err := startServer(cfg.Name, cfg.Dir, cfg.Bin, cfg.Group, args)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,12 @@ type Server struct {
 // under the same name (after Kill, say) appends to the same log, below a
 // line that marks the restart.
 func StartServer(name, dir, bin string, args ...string) (*Server, error) {
+	return startServer(name, dir, bin, 0, args)
+}
+
+// startServer is StartServer, the process running with group ID gid
+// unless gid is 0.
+func startServer(name, dir, bin string, gid uint32, args []string) (*Server, error) {
 	logPath := filepath.Join(dir, name+".log")
 	_, statErr := os.Stat(logPath)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -54,6 +60,9 @@ func StartServer(name, dir, bin string, args ...string) (*Server, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = ChildEnv()
 	cmd.SysProcAttr = SysProcAttr()
+	if gid != 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(os.Getuid()), Gid: gid, NoSetGroups: true}
+	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

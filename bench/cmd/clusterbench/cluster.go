@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,9 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heraldhq/herald/agent/rpc"
 	"github.com/heraldhq/herald/bench"
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/watch"
 )
 
@@ -60,103 +56,15 @@ func (l leaders) led(i int) string {
 	return strings.Join(s, "+")
 }
 
-// serverByRaftAddr finds the server whose Raft listener is addr.
-func (c *cluster) serverByRaftAddr(addr string) (int, bool) {
-	for i, s := range c.servers {
-		if s.RaftAddr == addr {
-			return i, true
-		}
-	}
-	return -1, false
-}
-
-// catalogLeader asks every server for /v1/status/leader (the catalog
-// shard's leader) and returns the one they all name.
+// catalogLeader returns the server all servers name as the catalog
+// shard's leader.
 func (c *cluster) catalogLeader(ctx context.Context) (int, error) {
-	var addr string
-	for i, s := range c.servers {
-		h := bench.NewConsulHTTP(s.HTTPAddr)
-		a, err := h.Leader(ctx)
-		h.Close()
-		switch {
-		case err != nil:
-			return -1, fmt.Errorf("%s: /v1/status/leader: %w", s.Config.Node, err)
-		case a == "":
-			return -1, fmt.Errorf("%s knows no leader", s.Config.Node)
-		case i > 0 && a != addr:
-			return -1, fmt.Errorf("%s names leader %s, %s %s", s.Config.Node, a, c.servers[0].Config.Node, addr)
-		}
-		addr = a
-	}
-	i, ok := c.serverByRaftAddr(addr)
-	if !ok {
-		return -1, fmt.Errorf("the leader %s is none of the servers", addr)
-	}
-	return i, nil
+	return bench.CatalogLeader(ctx, c.servers)
 }
 
-// kvLeader finds the kv shard's leader, which no HTTP endpoint names
-// (/v1/status/leader is the catalog shard's): it asks every server, over
-// its own NATS port, the question client agents ask the servers (the
-// "leader" request of agent/rpc), and maps the replica ID they all answer
-// to a server through the replica IDs the servers gossip (tag "rid" in
-// /v1/agent/members).
+// kvLeader returns the server all servers name as the kv shard's leader.
 func (c *cluster) kvLeader(ctx context.Context) (int, error) {
-	var leader uint64
-	for i, s := range c.servers {
-		id, err := askKVLeader(s, c.dc)
-		switch {
-		case err != nil:
-			return -1, fmt.Errorf("%s: kv leader: %w", s.Config.Node, err)
-		case i > 0 && id != leader:
-			return -1, fmt.Errorf("%s names kv leader %x, %s %x", s.Config.Node, id, c.servers[0].Config.Node, leader)
-		}
-		leader = id
-	}
-	h := bench.NewConsulHTTP(c.servers[0].HTTPAddr)
-	defer h.Close()
-	members, err := h.Members(ctx)
-	if err != nil {
-		return -1, err
-	}
-	for _, m := range members {
-		if replicaID(m) != leader {
-			continue
-		}
-		for i, s := range c.servers {
-			if s.Config.Node == m.Name {
-				return i, nil
-			}
-		}
-	}
-	return -1, fmt.Errorf("the kv leader, replica %x, is none of the servers gossip knows", leader)
-}
-
-// askKVLeader asks one server which replica leads the kv shard.
-func askKVLeader(s *bench.Herald, dc string) (uint64, error) {
-	nc, err := nats.Connect(s.NATSURL(), nats.Name("clusterbench"), nats.Timeout(time.Second), nats.NoReconnect())
-	if err != nil {
-		return 0, err
-	}
-	defer nc.Close()
-	id, known := rpc.NewClient(nc, dc).Leader(hlog.ShardKV)
-	if !known {
-		return 0, errors.New("no leader known")
-	}
-	return id, nil
-}
-
-// replicaID is a server's Raft replica ID as it gossips it: the "rid" tag
-// (hex), or for a server that does not tag it, the ID derived from its
-// node ID as a new server's is.
-func replicaID(m bench.Member) uint64 {
-	if id, err := strconv.ParseUint(m.Tags["rid"], 16, 64); err == nil && id != 0 {
-		return id
-	}
-	if m.Tags["id"] == "" {
-		return 0
-	}
-	return hlog.ReplicaIDFor(m.Tags["id"])
+	return bench.KVLeader(ctx, c.servers, c.dc)
 }
 
 // health checks the cluster once: every process is running; every server

@@ -141,13 +141,13 @@ func TestLed(t *testing.T) {
 }
 
 func TestReplicaID(t *testing.T) {
-	if got := replicaID(bench.Member{Tags: map[string]string{"rid": "ff", "id": "x"}}); got != 255 {
+	if got := bench.MemberReplicaID(bench.Member{Tags: map[string]string{"rid": "ff", "id": "x"}}); got != 255 {
 		t.Errorf("from the rid tag: %d", got)
 	}
-	if a, b := replicaID(bench.Member{Tags: map[string]string{"id": "node-a"}}), replicaID(bench.Member{Tags: map[string]string{"id": "node-b"}}); a == 0 || a == b {
+	if a, b := bench.MemberReplicaID(bench.Member{Tags: map[string]string{"id": "node-a"}}), bench.MemberReplicaID(bench.Member{Tags: map[string]string{"id": "node-b"}}); a == 0 || a == b {
 		t.Errorf("derived from the node ID: %d, %d", a, b)
 	}
-	if got := replicaID(bench.Member{}); got != 0 {
+	if got := bench.MemberReplicaID(bench.Member{}); got != 0 {
 		t.Errorf("no tags: %d", got)
 	}
 }
