@@ -90,9 +90,14 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 					fail(m, fmt.Errorf("refused an undecodable command: %w", err))
 					return
 				}
-				// The command's own deadline (the client's) bounds the
-				// wait as well: Propose honours it.
-				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+				// A command stamped by the client carries the client's
+				// deadline, and Propose waits until then: answering
+				// earlier, while an attempt is in doubt, would let the
+				// write land after the client's error answer.
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				if cmd.Deadline == 0 {
+					ctx, cancel = context.WithTimeout(ctx, requestTimeout)
+				}
 				defer cancel()
 				res, err := raft.Propose(ctx, id, cmd)
 				if err != nil {
