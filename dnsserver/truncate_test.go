@@ -47,30 +47,6 @@ func srvQuery(qname string, ednsSize uint16) *dns.Msg {
 	return m
 }
 
-// checkExtraMatches asserts that each SRV target has its A record and that
-// no record of a dropped target is left behind.
-func checkExtraMatches(t *testing.T, r *dns.Msg) {
-	t.Helper()
-	targets := map[string]bool{}
-	for _, a := range r.Answer {
-		targets[a.(*dns.SRV).Target] = true
-	}
-	got := map[string]bool{}
-	for _, e := range r.Extra {
-		if a, ok := e.(*dns.A); ok {
-			if !targets[a.Hdr.Name] {
-				t.Errorf("additional A for %s, which no answer points to", a.Hdr.Name)
-			}
-			got[a.Hdr.Name] = true
-		}
-	}
-	for tg := range targets {
-		if !got[tg] {
-			t.Errorf("no additional A for target %s", tg)
-		}
-	}
-}
-
 func bigConfig(truncate bool) Config {
 	cfg := DefaultConfig()
 	cfg.EnableTruncate = truncate
