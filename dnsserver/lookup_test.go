@@ -1,6 +1,9 @@
 package dnsserver
 
 import (
+	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,6 +221,87 @@ func TestTTLs(t *testing.T) {
 			rr(`n1.node.consul. 60 IN TXT "hello world"`),
 		}},
 		{Qname: "nosuch.service.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeNameError, Ns: []dns.RR{rr(soaConsul)}},
+	})
+}
+
+// TestNodeMetaTXT covers dns_config.enable_additional_node_meta_txt: node
+// meta as TXT records in the additional section of node A/AAAA and service
+// SRV answers unless it is off, and in the answer to TXT and ANY either way.
+func TestNodeMetaTXT(t *testing.T) {
+	meta := func(owner string) []dns.RR {
+		return []dns.RR{
+			rr(owner + ` 0 IN TXT "rack=r1"`),
+			rr(owner + ` 0 IN TXT "hello world"`),
+		}
+	}
+	n1 := "n1.node.dc1.consul."
+	both := func(disabled bool) []testCase {
+		var extraA, extraSRV []dns.RR
+		if !disabled {
+			extraA, extraSRV = meta(n1), meta(n1)
+		}
+		return []testCase{
+			{Qname: n1, Qtype: dns.TypeA, AA: true, Answer: []dns.RR{rr(n1 + " 0 IN A 10.0.0.1")}, Extra: extraA},
+			{Qname: n1, Qtype: dns.TypeTXT, AA: true, Answer: meta(n1)},
+			{Qname: n1, Qtype: dns.TypeANY, AA: true, Answer: append([]dns.RR{rr(n1 + " 0 IN A 10.0.0.1")}, meta(n1)...)},
+			{Qname: "_db._tcp.service.consul.", Qtype: dns.TypeSRV, AA: true, Answer: []dns.RR{
+				rr("_db._tcp.service.consul. 0 IN SRV 1 1 5432 c0a8010a.addr.dc1.consul."),
+			}, Extra: []dns.RR{rr("c0a8010a.addr.dc1.consul. 0 IN A 192.168.1.10")}}, // an .addr target has no meta
+			{Qname: "primary.web.service.consul.", Qtype: dns.TypeSRV, AA: true, Answer: []dns.RR{
+				rr("primary.web.service.consul. 0 IN SRV 1 1 8080 " + n1),
+			}, Extra: append([]dns.RR{rr(n1 + " 0 IN A 10.0.0.1")}, extraSRV...)},
+			// A node without meta has nothing to add.
+			{Qname: "n2.node.consul.", Qtype: dns.TypeA, AA: true, Answer: []dns.RR{rr("n2.node.consul. 0 IN A 10.0.0.2")}},
+			{Qname: "n2.node.consul.", Qtype: dns.TypeTXT, AA: true, Ns: []dns.RR{rr(soaConsul)}},
+		}
+	}
+	t.Run("enabled", func(t *testing.T) { runCases(t, DefaultConfig(), both(false)) })
+	t.Run("disabled", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.DisableNodeMetaTXT = true
+		runCases(t, cfg, both(true))
+	})
+}
+
+// TestReadBarrier covers dns_config.allow_stale = false: every answer from
+// the catalog waits on the barrier first, and a failed barrier is SERVFAIL,
+// never an answer that might be stale.
+func TestReadBarrier(t *testing.T) {
+	var calls atomic.Int32
+	var fail atomic.Bool
+	cfg := DefaultConfig()
+	cfg.ReadBarrier = func(ctx context.Context) error {
+		calls.Add(1)
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("read barrier called without a deadline")
+		}
+		if fail.Load() {
+			return errors.New("no leader")
+		}
+		return nil
+	}
+	runCases(t, cfg, []testCase{
+		{Qname: "web.service.consul.", Qtype: dns.TypeA, AA: true, Answer: []dns.RR{
+			rr("web.service.consul. 0 IN A 10.0.0.1"),
+			rr("web.service.consul. 0 IN A 10.0.0.2"),
+		}},
+		{Qname: "nosuch.service.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeNameError, Ns: []dns.RR{rr(soaConsul)}},
+	})
+	if got := calls.Load(); got != 4 {
+		t.Errorf("read barrier called %d times for 4 queries", got)
+	}
+	fail.Store(true)
+	runCases(t, cfg, []testCase{
+		{Qname: "web.service.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeServerFailure},
+		{Qname: "n1.node.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeServerFailure},
+	})
+
+	// A barrier that never returns (no leader to confirm it) is given up
+	// after ReadBarrierTimeout rather than holding the query.
+	cfg.ReadBarrier = func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+	cfg.ReadBarrierTimeout = 20 * time.Millisecond
+	runCases(t, cfg, []testCase{
+		{Qname: "web.service.consul.", Qtype: dns.TypeSRV, Net: "udp", AA: true, Rcode: dns.RcodeServerFailure},
 	})
 }
 
