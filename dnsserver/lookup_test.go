@@ -154,6 +154,10 @@ func TestLookups(t *testing.T) {
 		{Qname: "web.service.a.b.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeNameError, Ns: []dns.RR{rr(soaConsul)}},
 		{Qname: "service.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeNameError, Ns: []dns.RR{rr(soaConsul)}},
 		{Qname: "geo.query.consul.", Qtype: dns.TypeA, AA: true, Rcode: dns.RcodeNameError, Ns: []dns.RR{rr(soaConsul)}},
+		// Outside the zones, without recursors: refused, and not
+		// authoritative.
+		{Qname: "example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
+		{Qname: "consul.example.org.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
 		// The zone itself: the servers (nodes of "consul") are its name servers.
 		{Qname: "consul.", Qtype: dns.TypeSOA, AA: true, Answer: []dns.RR{rr(soaConsul)},
 			Ns:    []dns.RR{rr("consul. 0 IN NS n1.node.dc1.consul.")},
