@@ -51,9 +51,10 @@ func (a *Agent) startDNS() error {
 	if !d.AllowStale {
 		raft := a.raft
 		cfg.ReadBarrier = func(ctx context.Context) error { return raft.ReadIndex(ctx, hlog.ShardCatalog) }
-		a.log.Info("dns_config.allow_stale = false: every DNS answer waits on a read barrier of the catalog shard, "+
-			"a round trip to its leader per query, and is SERVFAIL while there is none",
-			"timeout", cfg.ReadBarrierTimeout)
+		a.log.Info("DNS answers wait on a read barrier (dns_config.allow_stale = false)",
+			"shard", hlog.ShardName(hlog.ShardCatalog),
+			"cost", "one round trip to the shard's leader per query",
+			"on_failure", "SERVFAIL", "timeout", cfg.ReadBarrierTimeout)
 	}
 	srv, err := dnsserver.New(cfg)
 	if err != nil {
