@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/event"
+	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -37,14 +39,24 @@ func (a *Agent) startDNS() error {
 		host = firstAddr(a.cfg.ClientAddr)
 	}
 	d := a.cfg.DNS
-	srv, err := dnsserver.New(dnsserver.Config{
-		Datacenter: a.cfg.Datacenter, Domain: a.cfg.Domain, AltDomain: a.cfg.AltDomain,
-		NodeTTL: d.NodeTTL, ServiceTTL: d.ServiceTTL, OnlyPassing: d.OnlyPassing,
-		EnableTruncate: d.EnableTruncate, UDPAnswerLimit: d.UDPAnswerLimit, ARecordLimit: d.ARecordLimit,
-		Recursors: a.cfg.Recursors, RecursorTimeout: d.RecursorTimeout,
-		Catalog: dnsCatalog{a.catalog},
-		Logger:  a.log,
-	})
+	cfg := dnsserver.DefaultConfig()
+	cfg.Datacenter, cfg.Domain, cfg.AltDomain = a.cfg.Datacenter, a.cfg.Domain, a.cfg.AltDomain
+	cfg.NodeTTL, cfg.ServiceTTL = d.NodeTTL, d.ServiceTTL
+	cfg.OnlyPassing, cfg.EnableTruncate = d.OnlyPassing, d.EnableTruncate
+	cfg.UDPAnswerLimit, cfg.ARecordLimit = d.UDPAnswerLimit, d.ARecordLimit
+	cfg.DisableNodeMetaTXT = !d.EnableAdditionalNodeMetaTXT
+	cfg.Recursors, cfg.RecursorTimeout = a.cfg.Recursors, d.RecursorTimeout
+	cfg.Catalog = dnsCatalog{a.catalog}
+	cfg.Logger = a.log
+	if !d.AllowStale {
+		raft := a.raft
+		cfg.ReadBarrier = func(ctx context.Context) error { return raft.ReadIndex(ctx, hlog.ShardCatalog) }
+		a.log.Info("DNS answers wait on a read barrier (dns_config.allow_stale = false)",
+			"shard", hlog.ShardName(hlog.ShardCatalog),
+			"cost", "one round trip to the shard's leader per query",
+			"on_failure", "SERVFAIL", "timeout", cfg.ReadBarrierTimeout)
+	}
+	srv, err := dnsserver.New(cfg)
 	if err != nil {
 		return err
 	}

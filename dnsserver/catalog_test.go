@@ -3,7 +3,6 @@ package dnsserver
 import (
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -182,31 +181,4 @@ func rr(s string) dns.RR {
 		panic(fmt.Sprintf("bad test record %q: %v", s, err))
 	}
 	return r
-}
-
-// canon renders records for comparison: sorted (answers are shuffled),
-// OPT left out, SOA serials zeroed (they are the clock).
-func canon(rrs []dns.RR) []string {
-	out := make([]string, 0, len(rrs))
-	for _, r := range rrs {
-		if r.Header().Rrtype == dns.TypeOPT {
-			continue
-		}
-		if soa, ok := r.(*dns.SOA); ok {
-			c := *soa
-			c.Serial = 0
-			r = &c
-		}
-		out = append(out, r.String())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sameRRs(t *testing.T, section string, got, want []dns.RR) {
-	t.Helper()
-	g, w := canon(got), canon(want)
-	if strings.Join(g, "\n") != strings.Join(w, "\n") {
-		t.Errorf("%s section:\n got: %s\nwant: %s", section, strings.Join(g, "\n      "), strings.Join(w, "\n      "))
-	}
 }

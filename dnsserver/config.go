@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,9 +15,10 @@ import (
 )
 
 // Config is the DNS server's configuration, in the terms of Consul's
-// domain, alt_domain, recursors and dns_config keys. Zero values mean
-// Consul's defaults, so that an agent can copy what the user set and leave
-// the rest alone.
+// domain, alt_domain, recursors and dns_config keys. DefaultConfig holds
+// Consul's defaults and is the only place they are written: the agent's
+// configuration starts from it. A zero value in a field that has a default
+// means that default, so that a Config built by hand needs only a Catalog.
 type Config struct {
 	// Datacenter is the local datacenter; "" means "dc1".
 	Datacenter string
@@ -50,35 +52,46 @@ type Config struct {
 	Recursors []string
 	// RecursorTimeout bounds each recursor exchange; 0 means 2s.
 	RecursorTimeout time.Duration
+	// ReadBarrier, when set, is called before every answer from the
+	// catalog and must return once the catalog holds every write
+	// acknowledged before the call (a Raft read barrier). It is Consul's
+	// dns_config.allow_stale = false: answers are never older than the
+	// query, at the cost of a round trip to the leader per query. An error,
+	// or no answer within ReadBarrierTimeout, is SERVFAIL. nil (the default,
+	// allow_stale = true) answers straight from the catalog.
+	ReadBarrier func(ctx context.Context) error
+	// ReadBarrierTimeout bounds each ReadBarrier call; 0 means 2s.
+	ReadBarrierTimeout time.Duration
 	// Catalog is the read model answers come from. Required.
 	Catalog Catalog
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Consul's defaults, and the SOA timers Consul uses unless dns_config.soa
-// overrides them.
+// The SOA timers Consul uses unless dns_config.soa overrides them (which
+// Herald does not implement).
 const (
-	defaultDatacenter      = "dc1"
-	defaultDomain          = "consul."
-	defaultUDPAnswerLimit  = 3
-	defaultRecursorTimeout = 2 * time.Second
-	soaRefresh             = 3600
-	soaRetry               = 600
-	soaExpire              = 86400
-	soaMinTTL              = 0
+	soaRefresh = 3600
+	soaRetry   = 600
+	soaExpire  = 86400
+	soaMinTTL  = 0
 )
 
 // ErrNoCatalog is returned by New when Config.Catalog is nil.
 var ErrNoCatalog = errors.New("dnsserver: config has no catalog")
 
 // DefaultConfig returns Consul's defaults; the caller still sets Catalog.
+// Fields not named here default to their zero value, which is Consul's
+// default too: TTLs 0, only_passing and enable_truncate off, no
+// a_record_limit, node meta TXT records in the additional section, no
+// recursors, allow_stale on.
 func DefaultConfig() Config {
 	return Config{
-		Datacenter:      defaultDatacenter,
-		Domain:          defaultDomain,
-		UDPAnswerLimit:  defaultUDPAnswerLimit,
-		RecursorTimeout: defaultRecursorTimeout,
+		Datacenter:         "dc1",
+		Domain:             "consul.",
+		UDPAnswerLimit:     3,
+		RecursorTimeout:    2 * time.Second,
+		ReadBarrierTimeout: 2 * time.Second,
 	}
 }
 
@@ -96,6 +109,8 @@ type settings struct {
 	nodeMetaTXT    bool
 	recursors      []string
 	recursorWait   time.Duration
+	barrier        func(context.Context) error
+	barrierWait    time.Duration
 }
 
 func newSettings(cfg Config) (settings, error) {
@@ -112,25 +127,31 @@ func newSettings(cfg Config) (settings, error) {
 		aRecordLimit:   cfg.ARecordLimit,
 		nodeMetaTXT:    !cfg.DisableNodeMetaTXT,
 		recursorWait:   cfg.RecursorTimeout,
+		barrier:        cfg.ReadBarrier,
+		barrierWait:    cfg.ReadBarrierTimeout,
 	}
+	def := DefaultConfig()
 	if st.dc == "" {
-		st.dc = defaultDatacenter
+		st.dc = def.Datacenter
 	}
 	if _, ok := dns.IsDomainName(st.dc); !ok || strings.Contains(st.dc, ".") {
 		return settings{}, fmt.Errorf("dnsserver: datacenter %q is not a DNS label", cfg.Datacenter)
 	}
 	if st.udpAnswerLimit <= 0 {
-		st.udpAnswerLimit = defaultUDPAnswerLimit
+		st.udpAnswerLimit = def.UDPAnswerLimit
 	}
 	if st.aRecordLimit < 0 {
 		st.aRecordLimit = 0
 	}
 	if st.recursorWait <= 0 {
-		st.recursorWait = defaultRecursorTimeout
+		st.recursorWait = def.RecursorTimeout
+	}
+	if st.barrierWait <= 0 {
+		st.barrierWait = def.ReadBarrierTimeout
 	}
 	domain := cfg.Domain
 	if domain == "" {
-		domain = defaultDomain
+		domain = def.Domain
 	}
 	main, err := zoneName(domain)
 	if err != nil {

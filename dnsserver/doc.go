@@ -6,9 +6,11 @@
 // It is a thin adapter: every answer is computed from the in-memory catalog
 // read model behind the Catalog interface, so a query costs a map lookup and
 // no Raft round trip; staleness is bounded by how far the projection lags the
-// log, which is what Consul's default allow_stale DNS gives as well. Names
-// outside the configured domains are forwarded to the recursors, or refused
-// when there are none.
+// log, which is what Consul's default allow_stale DNS gives as well. With
+// Config.ReadBarrier (allow_stale = false) each answer first waits on a read
+// barrier, one round trip to the leader, and is SERVFAIL when it fails.
+// Names outside the configured domains are forwarded to the recursors, or
+// refused when there are none.
 //
 // The answers follow Consul's rules, including the ones that surprise:
 //

@@ -67,6 +67,12 @@ func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 		// sensible to transfer, and Consul does not either.
 		m.Rcode = dns.RcodeNotImplemented
 	default:
+		if err := s.readBarrier(); err != nil {
+			s.log.Warn("no consistent answer: the read barrier failed (dns_config.allow_stale = false)",
+				"name", q.Name, "type", dns.TypeToString[q.Qtype], "error", err)
+			m.Rcode = dns.RcodeServerFailure
+			break
+		}
 		r := s.lookup(q, n, maxDepth)
 		m.Rcode, m.Answer, m.Ns, m.Extra = r.rcode, r.answer, r.ns, r.extra
 	}
@@ -101,4 +107,15 @@ func setEDNS(req, m *dns.Msg) {
 		}
 	}
 	m.Extra = append(m.Extra, out)
+}
+
+// readBarrier waits, when allow_stale is off, until the catalog holds every
+// write acknowledged before the query.
+func (s *Server) readBarrier() error {
+	if s.st.barrier == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.st.barrierWait)
+	defer cancel()
+	return s.st.barrier(ctx)
 }

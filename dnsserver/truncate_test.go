@@ -47,30 +47,6 @@ func srvQuery(qname string, ednsSize uint16) *dns.Msg {
 	return m
 }
 
-// checkExtraMatches asserts that each SRV target has its A record and that
-// no record of a dropped target is left behind.
-func checkExtraMatches(t *testing.T, r *dns.Msg) {
-	t.Helper()
-	targets := map[string]bool{}
-	for _, a := range r.Answer {
-		targets[a.(*dns.SRV).Target] = true
-	}
-	got := map[string]bool{}
-	for _, e := range r.Extra {
-		if a, ok := e.(*dns.A); ok {
-			if !targets[a.Hdr.Name] {
-				t.Errorf("additional A for %s, which no answer points to", a.Hdr.Name)
-			}
-			got[a.Hdr.Name] = true
-		}
-	}
-	for tg := range targets {
-		if !got[tg] {
-			t.Errorf("no additional A for target %s", tg)
-		}
-	}
-}
-
 func bigConfig(truncate bool) Config {
 	cfg := DefaultConfig()
 	cfg.EnableTruncate = truncate
@@ -78,21 +54,23 @@ func bigConfig(truncate bool) Config {
 	return cfg
 }
 
-func TestTruncatePlainUDP(t *testing.T) {
+// TestTruncationOnTheWire checks, through real sockets, what the tables in
+// process cannot: that the listeners send a cut answer within 512 bytes, a
+// large EDNS0 answer whole in one datagram, and everything over TCP.
+func TestTruncationOnTheWire(t *testing.T) {
 	s := startServer(t, bigConfig(true))
 	r, size := rawUDP(t, s.Addr(), srvQuery("big.service.consul.", 0))
-	if !r.Truncated {
-		t.Error("TC bit not set on a cut UDP answer with enable_truncate")
-	}
-	if size > dns.MinMsgSize {
-		t.Errorf("response is %d bytes, more than 512", size)
-	}
-	if len(r.Answer) != 3 {
-		t.Errorf("%d answers, want udp_answer_limit's 3", len(r.Answer))
+	if !r.Truncated || len(r.Answer) != 3 || size > dns.MinMsgSize {
+		t.Errorf("plain UDP: %d answers in %d bytes, TC %v; want udp_answer_limit's 3 in at most 512, TC", len(r.Answer), size, r.Truncated)
 	}
 	checkExtraMatches(t, r)
 
-	// What a stub resolver does next: the same question over TCP.
+	r, size = rawUDP(t, s.Addr(), srvQuery("big.service.consul.", 4096))
+	if r.Truncated || len(r.Answer) != 30 || size <= dns.MinMsgSize {
+		t.Errorf("EDNS0 4096: %d answers in %d bytes, TC %v; want all 30 in one datagram", len(r.Answer), size, r.Truncated)
+	}
+
+	// What a stub resolver does after TC: the same question over TCP.
 	r = exchange(t, "tcp", s.Addr(), srvQuery("big.service.consul.", 0))
 	if r.Truncated || len(r.Answer) != 30 {
 		t.Errorf("TCP: %d answers, TC %v; want all 30 without TC", len(r.Answer), r.Truncated)
@@ -100,117 +78,88 @@ func TestTruncatePlainUDP(t *testing.T) {
 	checkExtraMatches(t, r)
 }
 
-func TestTruncateWithoutEnableTruncate(t *testing.T) {
-	// Consul cuts the answer to udp_answer_limit either way; only
-	// enable_truncate tells the client.
-	s := startServer(t, bigConfig(false))
-	r, _ := rawUDP(t, s.Addr(), srvQuery("big.service.consul.", 0))
-	if r.Truncated || len(r.Answer) != 3 {
-		t.Errorf("%d answers, TC %v; want 3 without TC", len(r.Answer), r.Truncated)
-	}
-	checkExtraMatches(t, r)
-}
-
-func TestTruncateBySize(t *testing.T) {
-	// 30 A records do not fit in 512 bytes even when the answer count is
-	// not limited: the size rule cuts on its own.
-	cfg := bigConfig(true)
-	cfg.UDPAnswerLimit = 1000
-	s := startServer(t, cfg)
-	m := new(dns.Msg)
-	m.SetQuestion("big.service.consul.", dns.TypeA)
-	r, size := rawUDP(t, s.Addr(), m)
-	if !r.Truncated || size > dns.MinMsgSize || len(r.Answer) == 0 || len(r.Answer) >= 30 {
-		t.Errorf("%d answers in %d bytes, TC %v; want some but not all, at most 512 bytes, TC", len(r.Answer), size, r.Truncated)
-	}
-	r = exchange(t, "tcp", s.Addr(), m)
-	if r.Truncated || len(r.Answer) != 30 {
-		t.Errorf("TCP: %d answers, TC %v; want 30", len(r.Answer), r.Truncated)
-	}
-}
-
-func TestEDNS(t *testing.T) {
-	s := startServer(t, bigConfig(true))
-	// A 4096-byte buffer holds all 30 SRV records and their addresses.
-	r, size := rawUDP(t, s.Addr(), srvQuery("big.service.consul.", 4096))
-	if r.Truncated || len(r.Answer) != 30 {
-		t.Errorf("EDNS0 4096: %d answers, TC %v; want all 30", len(r.Answer), r.Truncated)
-	}
-	if size <= dns.MinMsgSize {
-		t.Errorf("EDNS0 answer of %d bytes; the test means nothing below 512", size)
-	}
-	opt := r.IsEdns0()
-	if opt == nil || opt.UDPSize() != 4096 {
-		t.Errorf("OPT record not echoed with the client's size: %v", opt)
-	}
-	checkExtraMatches(t, r)
-
-	// 100 instances do not fit in 1232 bytes: cut to size, not to 3.
-	r, size = rawUDP(t, s.Addr(), srvQuery("huge.service.consul.", 1232))
-	if !r.Truncated || size > 1232 || len(r.Answer) <= 3 || len(r.Answer) >= 100 {
-		t.Errorf("EDNS0 1232: %d answers in %d bytes, TC %v", len(r.Answer), size, r.Truncated)
-	}
-	if r.IsEdns0() == nil {
-		t.Error("OPT record dropped while cutting")
-	}
-	checkExtraMatches(t, r)
-
-	// A buffer of 512 or less is plain UDP again, answer limit included.
-	r, _ = rawUDP(t, s.Addr(), srvQuery("big.service.consul.", 512))
-	if len(r.Answer) != 3 || !r.Truncated {
-		t.Errorf("EDNS0 512: %d answers, TC %v; want 3 with TC", len(r.Answer), r.Truncated)
-	}
-
-	// Over TCP nothing is cut.
-	r = exchange(t, "tcp", s.Addr(), srvQuery("huge.service.consul.", 1232))
-	if r.Truncated || len(r.Answer) != 100 {
-		t.Errorf("TCP: %d answers, TC %v; want 100", len(r.Answer), r.Truncated)
-	}
+// TestTruncation is the table of cut answers: udp_answer_limit on plain
+// UDP, the size rule, the client's EDNS0 buffer, and TCP, which is never cut.
+func TestTruncation(t *testing.T) {
+	t.Run("enable_truncate", func(t *testing.T) {
+		runCases(t, bigConfig(true), []testCase{
+			// Plain UDP: udp_answer_limit's 3, and TC so that the client
+			// retries over TCP, where it gets all 30.
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "udp", AA: true, TC: true, Answers: 3},
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "tcp", AA: true, Answers: 30},
+			{Qname: "big.service.consul.", Qtype: dns.TypeA, Net: "udp", AA: true, TC: true, Answers: 3},
+			{Qname: "big.service.consul.", Qtype: dns.TypeA, Net: "tcp", AA: true, Answers: 30},
+			// A small answer is not cut.
+			{Qname: "web.service.consul.", Qtype: dns.TypeA, Net: "udp", AA: true, Answer: []dns.RR{
+				rr("web.service.consul. 0 IN A 10.0.0.1"),
+				rr("web.service.consul. 0 IN A 10.0.0.2"),
+			}},
+			// EDNS0 4096 holds all 30 SRV records and their addresses, far
+			// beyond 512 bytes and udp_answer_limit.
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "udp", EDNS: 4096, AA: true, Answers: 30},
+			// 100 instances do not fit in 1232 bytes: cut to size (as many as
+			// fit), not to 3.
+			{Qname: "huge.service.consul.", Qtype: dns.TypeSRV, Net: "udp", EDNS: 1232, AA: true, TC: true, Answers: 14},
+			{Qname: "huge.service.consul.", Qtype: dns.TypeA, Net: "udp", EDNS: 1232, AA: true, TC: true, Answers: 74},
+			// A buffer of 512 or less is plain UDP again, answer limit
+			// included (RFC 6891 reads a smaller one as 512).
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "udp", EDNS: 512, AA: true, TC: true, Answers: 3},
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "udp", EDNS: 256, AA: true, TC: true, Answers: 3},
+			// TCP is never cut, whatever the client's EDNS0 buffer.
+			{Qname: "huge.service.consul.", Qtype: dns.TypeSRV, Net: "tcp", EDNS: 1232, AA: true, Answers: 100},
+		})
+	})
+	t.Run("without enable_truncate", func(t *testing.T) {
+		// Consul cuts the answer to udp_answer_limit either way; only
+		// enable_truncate tells the client.
+		runCases(t, bigConfig(false), []testCase{
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "udp", AA: true, Answers: 3},
+			{Qname: "big.service.consul.", Qtype: dns.TypeSRV, Net: "tcp", AA: true, Answers: 30},
+			{Qname: "huge.service.consul.", Qtype: dns.TypeSRV, Net: "udp", EDNS: 1232, AA: true, Answers: 14},
+		})
+	})
+	t.Run("by size", func(t *testing.T) {
+		// 30 A records do not fit in 512 bytes even when the answer count
+		// is not limited: the size rule cuts on its own.
+		cfg := bigConfig(true)
+		cfg.UDPAnswerLimit = 1000
+		runCases(t, cfg, []testCase{
+			{Qname: "big.service.consul.", Qtype: dns.TypeA, Net: "udp", AA: true, TC: true, Answers: 29},
+			{Qname: "big.service.consul.", Qtype: dns.TypeA, Net: "tcp", AA: true, Answers: 30},
+		})
+	})
+	t.Run("oversized record", func(t *testing.T) {
+		// A single record too large for 512 bytes (a 600-byte node meta
+		// value): no answer fits, so TC is set even without
+		// enable_truncate, and TCP gets the record whole. The A answer
+		// fits; only the meta in the additional section is dropped, which
+		// is not a truncation of the answer.
+		blob := &dns.TXT{Hdr: hdr("fat.node.consul.", dns.TypeTXT, 0), Txt: txtStrings("blob=" + strings.Repeat("x", 600))}
+		runCases(t, DefaultConfig(), []testCase{
+			{Qname: "fat.node.consul.", Qtype: dns.TypeTXT, Net: "udp", AA: true, TC: true},
+			{Qname: "fat.node.consul.", Qtype: dns.TypeTXT, Net: "tcp", AA: true, Answer: []dns.RR{blob}},
+			{Qname: "fat.node.consul.", Qtype: dns.TypeTXT, Net: "udp", EDNS: 1232, AA: true, Answer: []dns.RR{blob}},
+			{Qname: "fat.node.consul.", Qtype: dns.TypeA, Net: "udp", AA: true, Answer: []dns.RR{rr("fat.node.consul. 0 IN A 10.0.0.8")}},
+			{Qname: "fat.node.consul.", Qtype: dns.TypeA, Net: "tcp", AA: true,
+				Answer: []dns.RR{rr("fat.node.consul. 0 IN A 10.0.0.8")}, Extra: []dns.RR{blob}},
+		})
+	})
 }
 
 func TestECSEcho(t *testing.T) {
-	s := startServer(t, DefaultConfig())
+	s := newServer(t, DefaultConfig())
 	m := new(dns.Msg)
 	m.SetQuestion("web.service.consul.", dns.TypeA)
 	m.SetEdns0(1232, false)
 	opt := m.IsEdns0()
 	opt.Option = append(opt.Option, &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.ParseIP("192.0.2.0").To4()})
-	r := exchange(t, "udp", s.Addr(), m)
-	ropt := r.IsEdns0()
+	ropt := s.Answer(m, false).IsEdns0()
 	if ropt == nil || len(ropt.Option) != 1 {
 		t.Fatalf("client subnet not echoed: %v", ropt)
 	}
 	sub := ropt.Option[0].(*dns.EDNS0_SUBNET)
 	if sub.SourceNetmask != 24 || sub.SourceScope != 0 || !sub.Address.Equal(net.ParseIP("192.0.2.0")) {
 		t.Errorf("echoed subnet %v, want 192.0.2.0/24 scope 0", sub)
-	}
-}
-
-// TestOversizedRecord covers a single record too large for 512 bytes (a
-// 600-byte node meta value): no answer fits, so TC is set even without
-// enable_truncate, and TCP gets the record whole.
-func TestOversizedRecord(t *testing.T) {
-	s := startServer(t, DefaultConfig())
-	m := new(dns.Msg)
-	m.SetQuestion("fat.node.consul.", dns.TypeTXT)
-	r, size := rawUDP(t, s.Addr(), m)
-	if !r.Truncated || len(r.Answer) != 0 || size > dns.MinMsgSize {
-		t.Errorf("UDP: %d answers in %d bytes, TC %v; want none, TC", len(r.Answer), size, r.Truncated)
-	}
-	r = exchange(t, "tcp", s.Addr(), m)
-	if r.Truncated || len(r.Answer) != 1 {
-		t.Fatalf("TCP: %d answers, TC %v; want the record", len(r.Answer), r.Truncated)
-	}
-	if got := strings.Join(r.Answer[0].(*dns.TXT).Txt, ""); got != "blob="+strings.Repeat("x", 600) {
-		t.Errorf("TXT is %d bytes, want blob= and 600 x", len(got))
-	}
-
-	// The A answer fits; only the meta in the additional section is dropped,
-	// which is not a truncation of the answer.
-	m.SetQuestion("fat.node.consul.", dns.TypeA)
-	r, size = rawUDP(t, s.Addr(), m)
-	if r.Truncated || len(r.Answer) != 1 || len(r.Extra) != 0 || size > dns.MinMsgSize {
-		t.Errorf("A: %d answers, %d extras in %d bytes, TC %v; want the A alone", len(r.Answer), len(r.Extra), size, r.Truncated)
 	}
 }
 

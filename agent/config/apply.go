@@ -123,15 +123,16 @@ func (l *loader) topLevel() fields {
 			"content_path": stringField(&c.UIContentPath),
 		}),
 		"dns_config": l.block("dns_config", fields{
-			"allow_stale":      boolField(&c.DNS.AllowStale),
-			"max_stale":        durationField(&c.DNS.MaxStale),
-			"node_ttl":         durationField(&c.DNS.NodeTTL),
-			"service_ttl":      durationMapField(&c.DNS.ServiceTTL),
-			"enable_truncate":  boolField(&c.DNS.EnableTruncate),
-			"only_passing":     boolField(&c.DNS.OnlyPassing),
-			"udp_answer_limit": intField(&c.DNS.UDPAnswerLimit),
-			"a_record_limit":   intField(&c.DNS.ARecordLimit),
-			"recursor_timeout": durationField(&c.DNS.RecursorTimeout),
+			"allow_stale":                     boolField(&c.DNS.AllowStale),
+			"max_stale":                       l.maxStale,
+			"node_ttl":                        durationField(&c.DNS.NodeTTL),
+			"service_ttl":                     durationMapField(&c.DNS.ServiceTTL),
+			"enable_truncate":                 boolField(&c.DNS.EnableTruncate),
+			"only_passing":                    boolField(&c.DNS.OnlyPassing),
+			"udp_answer_limit":                intField(&c.DNS.UDPAnswerLimit),
+			"a_record_limit":                  intField(&c.DNS.ARecordLimit),
+			"enable_additional_node_meta_txt": boolField(&c.DNS.EnableAdditionalNodeMetaTXT),
+			"recursor_timeout":                durationField(&c.DNS.RecursorTimeout),
 		}),
 		"service":  func(v any) error { return l.addServices("service", v) },
 		"services": func(v any) error { return l.addServices("services", v) },
@@ -148,6 +149,33 @@ func (l *loader) topLevel() fields {
 			return nil
 		},
 	}
+}
+
+// consulMaxStale is Consul's default dns_config.max_stale, "ten years":
+// answers of any age. It is what Herald does, so setting it needs no warning.
+const consulMaxStale = 87600 * time.Hour
+
+// maxStale checks dns_config.max_stale and warns when it asks for a bound.
+// Consul re-runs a DNS query on the leader when the answering server lags
+// it by more than max_stale. Herald cannot: an agent answers from its own
+// copy of the catalog and has no measure of how far that copy lags the
+// leader. Rather than pretend to a bound, it says what it does instead.
+func (l *loader) maxStale(v any) error {
+	d, err := toDuration(v)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return fmt.Errorf("cannot be negative (%s)", d)
+	}
+	if d != consulMaxStale {
+		l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf(
+			"config key \"dns_config.max_stale\" = %s is not implemented by Herald and is ignored (%s): "+
+				"DNS answers come from this agent's copy of the catalog, whatever its lag behind the leader; "+
+				"set dns_config.allow_stale = false to have every answer wait on a read barrier instead",
+			d, l.source))
+	}
+	return nil
 }
 
 // block is the setter of a nested object such as ports{}: it merges the
@@ -404,7 +432,7 @@ var notImplemented = func() map[string]bool {
 		"limits.rpc_handshake_timeout", "limits.rpc_max_burst",
 		"limits.rpc_max_conns_per_client", "limits.rpc_rate", "limits.txn_max_req_len",
 		"dns_config.cache_max_age", "dns_config.disable_compression",
-		"dns_config.enable_additional_node_meta_txt", "dns_config.prefer_namespace",
+		"dns_config.prefer_namespace",
 		"dns_config.recursor_strategy", "dns_config.soa", "dns_config.use_cache",
 		"ui_config.metrics_provider", "ui_config.metrics_provider_files",
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",

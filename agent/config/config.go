@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/heraldhq/herald/dnsserver"
 )
 
 // Config is the runtime configuration of an agent: every field holds a plain
@@ -163,13 +165,17 @@ type Addresses struct {
 	GRPC  string
 }
 
-// DNSConfig tunes the DNS interface (Consul's dns_config block).
+// DNSConfig tunes the DNS interface (Consul's dns_config block). Its
+// defaults are the DNS server's own (dnsserver.DefaultConfig), written there
+// once.
 type DNSConfig struct {
-	// AllowStale lets any server answer; default true.
+	// AllowStale answers from this agent's copy of the catalog without
+	// asking the leader; default true. False makes every answer wait on a
+	// Raft read barrier of the catalog shard first: a round trip to its
+	// leader (through a server, on a client agent) per query, and SERVFAIL
+	// while there is no leader. dns_config.max_stale is not implemented:
+	// Herald has no measure of how far a copy lags the leader (see apply.go).
 	AllowStale bool
-	// MaxStale bounds staleness when AllowStale; default 87600h (Consul's
-	// "ten years", in effect unbounded).
-	MaxStale time.Duration
 	// NodeTTL is the TTL of node lookups; default 0.
 	NodeTTL time.Duration
 	// ServiceTTL maps a service name, or a prefix ending in "*" ("*" alone
@@ -183,6 +189,10 @@ type DNSConfig struct {
 	UDPAnswerLimit int
 	// ARecordLimit caps A/AAAA records per answer; 0 (default) means none.
 	ARecordLimit int
+	// EnableAdditionalNodeMetaTXT adds a node's meta as TXT records to the
+	// additional section of node A/AAAA and service SRV answers; default
+	// true. TXT and ANY queries for a node get its meta either way.
+	EnableAdditionalNodeMetaTXT bool
 	// RecursorTimeout bounds a query to a recursor; default 2s.
 	RecursorTimeout time.Duration
 }
@@ -236,6 +246,7 @@ func DefaultConfig() *Config {
 // anything derived from other fields is filled in by finish.
 func defaults() *Config {
 	hostname, _ := os.Hostname() // an empty node name is reported by Validate
+	dns := dnsserver.DefaultConfig()
 	return &Config{
 		NodeName:   hostname,
 		Datacenter: "dc1",
@@ -253,13 +264,17 @@ func defaults() *Config {
 		Autopilot:             Autopilot{CleanupDeadServers: true, DeadServerCleanupAfter: time.Minute},
 		UIContentPath:         "/ui/",
 		RetryInterval:         30 * time.Second,
-		Domain:                "consul.",
+		Domain:                dns.Domain,
 		DNS: DNSConfig{
-			AllowStale:      true,
-			MaxStale:        87600 * time.Hour,
-			ServiceTTL:      map[string]time.Duration{},
-			UDPAnswerLimit:  3,
-			RecursorTimeout: 2 * time.Second,
+			AllowStale:                  dns.ReadBarrier == nil, // no barrier: answers from the local copy
+			NodeTTL:                     dns.NodeTTL,
+			ServiceTTL:                  map[string]time.Duration{},
+			EnableTruncate:              dns.EnableTruncate,
+			OnlyPassing:                 dns.OnlyPassing,
+			UDPAnswerLimit:              dns.UDPAnswerLimit,
+			ARecordLimit:                dns.ARecordLimit,
+			EnableAdditionalNodeMetaTXT: !dns.DisableNodeMetaTXT,
+			RecursorTimeout:             dns.RecursorTimeout,
 		},
 		NodeMeta: map[string]string{},
 	}
@@ -527,8 +542,6 @@ func (p Ports) validate() error {
 
 func (d DNSConfig) validate() error {
 	switch {
-	case d.MaxStale < 0:
-		return fmt.Errorf("dns_config.max_stale cannot be negative (%s)", d.MaxStale)
 	case d.NodeTTL < 0:
 		return fmt.Errorf("dns_config.node_ttl cannot be negative (%s)", d.NodeTTL)
 	case d.UDPAnswerLimit < 1:

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/dnsserver"
 )
 
 // write creates a file under dir and returns its path.
@@ -59,8 +62,8 @@ func TestDefaults(t *testing.T) {
 		{"UIContentPath", c.UIContentPath, "/ui/"},
 		{"RetryInterval", c.RetryInterval, 30 * time.Second},
 		{"Domain", c.Domain, "consul."},
-		{"DNS", c.DNS, DNSConfig{AllowStale: true, MaxStale: 87600 * time.Hour, ServiceTTL: map[string]time.Duration{},
-			UDPAnswerLimit: 3, RecursorTimeout: 2 * time.Second}},
+		{"DNS", c.DNS, DNSConfig{AllowStale: true, ServiceTTL: map[string]time.Duration{},
+			UDPAnswerLimit: 3, EnableAdditionalNodeMetaTXT: true, RecursorTimeout: 2 * time.Second}},
 		{"NodeMeta", c.NodeMeta, map[string]string{}},
 		{"Warnings", len(c.Warnings), 0},
 		{"ConfigFiles", len(c.ConfigFiles), 0},
@@ -458,6 +461,65 @@ service {
 	// What is known still applies, and ignored keys stay out of the check.
 	if c.Ports.HTTP != 8500 || len(c.Services) != 3 || !reflect.DeepEqual(c.Services[0].Checks, []map[string]any{{"http": "http://x"}}) {
 		t.Errorf("known keys not applied: ports %+v services %#v", c.Ports, c.Services)
+	}
+}
+
+// TestDNSDefaultsAreTheServers checks that the agent takes its DNS
+// defaults from the DNS server rather than writing them a second time.
+func TestDNSDefaultsAreTheServers(t *testing.T) {
+	c, d := DefaultConfig(), dnsserver.DefaultConfig()
+	got := []any{c.Domain, c.DNS.NodeTTL, c.DNS.EnableTruncate, c.DNS.OnlyPassing, c.DNS.UDPAnswerLimit,
+		c.DNS.ARecordLimit, !c.DNS.EnableAdditionalNodeMetaTXT, c.DNS.RecursorTimeout, c.DNS.AllowStale}
+	want := []any{d.Domain, d.NodeTTL, d.EnableTruncate, d.OnlyPassing, d.UDPAnswerLimit,
+		d.ARecordLimit, d.DisableNodeMetaTXT, d.RecursorTimeout, d.ReadBarrier == nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("agent DNS defaults %v, DNS server's %v", got, want)
+	}
+}
+
+func TestDNSConfigKeys(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, hcl string
+		check     func(*DNSConfig) bool
+		warning   string // "" means none
+	}{
+		{"defaults", `dns_config {}`,
+			func(d *DNSConfig) bool { return d.AllowStale && d.EnableAdditionalNodeMetaTXT }, ""},
+		{"allow_stale off", `dns_config { allow_stale = false }`,
+			func(d *DNSConfig) bool { return !d.AllowStale }, ""},
+		{"node meta TXT off", `dns_config { enable_additional_node_meta_txt = false }`,
+			func(d *DNSConfig) bool { return !d.EnableAdditionalNodeMetaTXT }, ""},
+		// Consul's own default asks for nothing Herald does not do.
+		{"max_stale at Consul's default", `dns_config { max_stale = "87600h" }`,
+			func(d *DNSConfig) bool { return d.AllowStale }, ""},
+		{"max_stale bound", `dns_config { max_stale = "10s" }`,
+			func(d *DNSConfig) bool { return d.AllowStale },
+			`"dns_config.max_stale" = 10s is not implemented by Herald and is ignored`},
+	}
+	for i, tc := range cases {
+		f := write(t, dir, fmt.Sprintf("%d.hcl", i), tc.hcl)
+		c, err := Load([]string{"-dev", "-config-file", f})
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if !tc.check(&c.DNS) {
+			t.Errorf("%s: DNS config %+v", tc.name, c.DNS)
+		}
+		switch {
+		case tc.warning == "" && len(c.Warnings) != 0:
+			t.Errorf("%s: warnings %q, want none", tc.name, c.Warnings)
+		case tc.warning != "" && (len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], tc.warning) ||
+			!strings.Contains(c.Warnings[0], "allow_stale = false")):
+			t.Errorf("%s: warnings %q, want one containing %q that says what to do instead", tc.name, c.Warnings, tc.warning)
+		}
+	}
+	for _, bad := range []string{`dns_config { max_stale = "-1s" }`, `dns_config { max_stale = 10 }`} {
+		f := write(t, dir, "bad.hcl", bad)
+		if _, err := Load([]string{"-dev", "-config-file", f}); err == nil || !strings.Contains(err.Error(), "dns_config.max_stale") {
+			t.Errorf("%s: error %v, want one naming dns_config.max_stale", bad, err)
+		}
 	}
 }
 
