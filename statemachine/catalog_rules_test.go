@@ -37,13 +37,6 @@ func deregister(node, serviceID, checkID string) *command.CatalogDeregisterBody 
 	return &command.CatalogDeregisterBody{Node: node, ServiceID: serviceID, CheckID: checkID}
 }
 
-// sessionOn is a session of node that depends on the node's check checkID.
-// Both kinds of command go to the same state machine here, although a
-// cluster keeps sessions in the kv shard and checks in the catalog shard.
-func sessionOn(id, node, checkID string) *command.SessionCreateBody {
-	return &command.SessionCreateBody{Session: event.Session{ID: id, Node: node, NodeChecks: []string{checkID}}}
-}
-
 // web1 is a node n1 with a service web1 (name web) and two checks: the
 // node's serfHealth and the service's web1-alive.
 var web1 = []command.Body{
@@ -199,15 +192,6 @@ func TestCheckStatusRules(t *testing.T) {
 		apply:  checkStatus("n1", "web1-alive", event.HealthCritical, "connection refused"),
 		events: []string{"catalog.check.updated web1-alive node=n1 svc=web1 status=critical output=connection refused @1/2"},
 	}, {
-		// differs from Consul: Consul destroys the sessions that depend
-		// on a check in the transaction that makes it critical. Here the
-		// sessions are in the kv shard; the kv leader's session reaper
-		// destroys them afterwards.
-		name:   "a check going critical leaves the sessions on it",
-		setup:  then(web1, sessionOn("s1", "n1", "web1-alive"), lock("leader", "s1", "n1")),
-		apply:  checkStatus("n1", "web1-alive", event.HealthCritical, ""),
-		events: []string{"catalog.check.updated web1-alive node=n1 svc=web1 status=critical @1/4"},
-	}, {
 		name:  "the same status and output is no change",
 		setup: web1,
 		apply: checkStatus("n1", "web1-alive", event.HealthPassing, ""),
@@ -248,14 +232,6 @@ func TestCatalogDeregisterRules(t *testing.T) {
 		apply:  deregister("n1", "", "web1-alive"),
 		events: []string{"catalog.check.deleted web1-alive node=n1 svc=web1 status=passing @1/1"},
 	}, {
-		// differs from Consul: as for a node, Consul destroys the
-		// sessions on a check when it deletes the check; the session
-		// reaper does it here, afterwards.
-		name:   "a check with a session on it",
-		setup:  then(web1, sessionOn("s1", "n1", "web1-alive")),
-		apply:  deregister("n1", "", "web1-alive"),
-		events: []string{"catalog.check.deleted web1-alive node=n1 svc=web1 status=passing @1/1"},
-	}, {
 		name:  "a service goes with its checks, not the node's",
 		setup: web1,
 		apply: deregister("n1", "web1", ""),
@@ -288,21 +264,6 @@ func TestCatalogDeregisterRules(t *testing.T) {
 		setup:  then(web1, register("n2", "10.0.0.2", nil)),
 		apply:  deregister("n2", "", ""),
 		events: []string{"catalog.node.deleted n2 addr=10.0.0.2 @2/2"},
-	}, {
-		// differs from Consul: Consul destroys the node's sessions (and
-		// those on its checks) in the same transaction, releasing their
-		// locks. Here sessions live in the kv shard: the catalog command
-		// leaves them alone, and the kv leader's session reaper destroys
-		// them afterwards, when it sees the node gone.
-		name:  "a node with a session on it",
-		setup: then(web1, sessionOn("s1", "n1", "serfHealth"), lock("leader", "s1", "n1")),
-		apply: deregister("n1", "", ""),
-		events: []string{
-			"catalog.check.deleted web1-alive node=n1 svc=web1 status=passing @1/1",
-			"catalog.service.deleted web id=web1 node=n1 port=80 tags=v1 @1/1",
-			"catalog.check.deleted serfHealth node=n1 status=passing @1/1",
-			"catalog.node.deleted n1 addr=10.0.0.1 @1/1",
-		},
 	}, {
 		// differs from Consul: Consul's FSM gives ServiceID precedence
 		// and deregisters the service with its checks; Herald deletes

@@ -1,7 +1,6 @@
 package statemachine
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -50,7 +49,7 @@ func runRules(t *testing.T, cases []ruleCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sink := &recordingSink{}
-			s := open(t, Config{Sink: sink})
+			s := open(t, Config{Sink: sink, Shard: c.apply.Type().Shard().String()})
 			idx := uint64(0)
 			for i, b := range c.setup {
 				idx++
@@ -70,8 +69,7 @@ func runRules(t *testing.T, cases []ruleCase) {
 			case c.refused != "" && res.Value != command.ResultFailed:
 				t.Errorf("succeeded, want refused with %q", c.refused)
 			case c.refused != "":
-				var msg string
-				if err := json.Unmarshal(res.Data, &msg); err != nil || msg != c.refused {
+				if r, err := command.DecodeResult(res.Value, res.Data); err != nil || r.Refusal != c.refused {
 					t.Errorf("refused with %s, want %q", res.Data, c.refused)
 				}
 			}

@@ -234,7 +234,11 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			continue
 		}
 		var res command.Result
-		if rb, ok := cmd.Body.(*command.RestoreBody); ok {
+		if home := cmd.Type().Shard(); home != command.ShardAny && home.String() != s.cfg.Shard {
+			// Proposed to the wrong log: a bug of the proposer, refused
+			// alike by every replica rather than applied to the wrong data.
+			res = command.Refused(fmt.Sprintf("a %v command belongs to shard %v, not %s", cmd.Type(), home, s.cfg.Shard))
+		} else if rb, ok := cmd.Body.(*command.RestoreBody); ok {
 			res, events, err = s.applyRestore(batch, e.Index, rb)
 			restored = restored || res.Succeeded
 		} else {

@@ -38,7 +38,9 @@ func open(t *testing.T, cfg Config) *StateMachine {
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
-	cfg.Shard = "kv"
+	if cfg.Shard == "" {
+		cfg.Shard = event.ShardKV
+	}
 	s := New(cfg)
 	if _, err := s.Open(nil); err != nil {
 		t.Fatal(err)
