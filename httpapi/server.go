@@ -29,7 +29,8 @@ type Raft interface {
 type Agent interface {
 	// Self is the JSON body of /v1/agent/self.
 	Self() any
-	// LeaderAddress is the leader's server address, "" when there is none.
+	// LeaderAddress is the catalog shard leader's server address, "" when
+	// there is none: "the leader" of /v1/status/leader.
 	LeaderAddress() string
 	// Peers are the server addresses of the voters.
 	Peers(ctx context.Context) ([]string, error)
@@ -38,8 +39,9 @@ type Agent interface {
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
 	Members() []any
-	// RaftConfiguration lists the voters of /v1/operator/raft/configuration.
-	RaftConfiguration(ctx context.Context) (any, uint64, error)
+	// RaftConfiguration is the body of /v1/operator/raft/configuration:
+	// Consul's Servers and Index, and the voters and leader of every shard.
+	RaftConfiguration(ctx context.Context) (any, error)
 	// RemovePeer removes a server, by ID or Raft address, from the voters.
 	RemovePeer(ctx context.Context, id, address string) error
 	// Join, Leave and ForceLeave change gossip membership.
