@@ -53,7 +53,7 @@ func (a *Agent) Self() any {
 		"Coord":  nil,
 		"Member": a.member(),
 		"Meta":   meta,
-		"Stats": a.stats(),
+		"Stats":  a.stats(),
 	}
 }
 
