@@ -55,6 +55,7 @@ type Agent struct {
 	reloadConfig func() (*config.Config, error)
 
 	dns         *dnsserver.Server
+	api         *httpapi.Server
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
@@ -508,6 +509,7 @@ func (a *Agent) startHTTP() error {
 		Events:         a.events,
 		Logger:         a.log.With("component", "http"),
 	})
+	a.api = api
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
 	if len(addrs) == 0 {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
@@ -567,12 +569,14 @@ func (a *Agent) WaitLeader(ctx context.Context) error {
 // a -dev agent's data. It is safe to call more than once.
 func (a *Agent) Shutdown() {
 	a.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		a.watches.stop()
-		for _, srv := range a.httpServers {
-			srv.Shutdown(ctx)
+		// Blocking queries answer first, with what they have: otherwise
+		// the HTTP servers' shutdown waits for each until its ?wait (5
+		// minutes by default) or the deadline below.
+		if a.api != nil {
+			a.api.Stop()
 		}
+		a.watches.stop()
+		a.stopHTTP()
 		if a.dns != nil {
 			a.dns.Shutdown()
 		}
@@ -605,6 +609,25 @@ func (a *Agent) Shutdown() {
 			os.RemoveAll(a.dataDir)
 		}
 	})
+}
+
+// httpStopTimeout is how long the HTTP servers' shutdown waits for the
+// requests in progress, as Consul's agent does, before closing their
+// connections.
+const httpStopTimeout = time.Second
+
+// stopHTTP stops the HTTP servers: no new connections, idle ones closed,
+// requests in progress given httpStopTimeout to finish (blocking queries
+// answer at once, see httpapi.Server.Stop) and then cut off.
+func (a *Agent) stopHTTP() {
+	ctx, cancel := context.WithTimeout(context.Background(), httpStopTimeout)
+	defer cancel()
+	for _, srv := range a.httpServers {
+		if err := srv.Shutdown(ctx); err != nil {
+			a.log.Warn("HTTP requests still running at shutdown; closing their connections", "error", err)
+			srv.Close()
+		}
+	}
 }
 
 var _ httpapi.Agent = (*Agent)(nil)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
+	"time"
 
 	hlog "github.com/heraldhq/herald/log"
 )
@@ -18,28 +20,137 @@ type RaftServer struct {
 	Voter           bool
 }
 
-// RaftConfiguration answers /v1/operator/raft/configuration: the catalog
-// shard's voters (the shard that stands for "the" Raft cluster where Consul
-// has one), with node names and IDs from gossip.
-func (a *Agent) RaftConfiguration(ctx context.Context) (any, uint64, error) {
+// RaftConfiguration is the body of /v1/operator/raft/configuration. Servers
+// and Index are Consul's, for the catalog shard (the shard that stands for
+// "the" Raft cluster where Consul has one); Shards adds every shard's own
+// voters and leader, which Consul's clients ignore.
+type RaftConfiguration struct {
+	Servers []RaftServer
+	Index   uint64
+	Shards  map[string]ShardRaft
+}
+
+// ShardRaft is one shard's Raft configuration as this server sees it.
+type ShardRaft struct {
+	// Leader is the leader's Raft address, LeaderNode and LeaderID its node
+	// name and ID; all empty when no leader is known.
+	Leader     string
+	LeaderNode string
+	LeaderID   string
+	// Index is the last index this server has applied in the shard.
+	Index uint64
+	// Servers are the shard's voters, in the shape of the top-level ones.
+	Servers []RaftServer
+	// Error says why the shard's voters could not be read (no leader, for
+	// one); the other fields are then what is known here.
+	Error string `json:",omitempty"`
+}
+
+// errNotServer answers the operator requests that only servers serve.
+var errNotServer = errors.New("the Raft configuration is read on servers: point the request at one")
+
+// RaftConfiguration answers /v1/operator/raft/configuration.
+func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
 	if a.host == nil {
-		return nil, 0, errors.New("the Raft configuration is read on servers: point the request at one")
+		return nil, errNotServer
 	}
-	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
-	if err != nil {
-		return nil, 0, err
-	}
-	voters := members.Voters
+	out := RaftConfiguration{Shards: map[string]ShardRaft{}}
 	names := a.voterNames()
-	leader, _ := a.host.Leader(hlog.ShardCatalog)
-	out := make([]RaftServer, 0, len(voters))
-	for rid, addr := range voters {
-		n := names[rid]
-		out = append(out, RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: rid == leader,
-			ProtocolVersion: "3", Voter: true})
+	for _, id := range hlog.Shards {
+		s, err := a.shardRaft(ctx, id, names)
+		if err != nil {
+			if id == hlog.ShardCatalog {
+				return nil, err
+			}
+			s.Error = err.Error()
+		}
+		out.Shards[hlog.ShardName(id)] = s
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
-	return out, a.shards[hlog.ShardCatalog].AppliedIndex(), nil
+	catalog := out.Shards[hlog.ShardName(hlog.ShardCatalog)]
+	out.Servers, out.Index = catalog.Servers, catalog.Index
+	return out, nil
+}
+
+// shardRaft reads a shard's voters and leader: the one way the operator
+// endpoints, /v1/status/leader and info learn them. names are the servers'
+// node names and IDs by replica ID (voterNames). On error the result still
+// has the leader when it is this server, and the applied index.
+func (a *Agent) shardRaft(ctx context.Context, shardID uint64, names map[uint64][2]string) (ShardRaft, error) {
+	out := ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []RaftServer{}}
+	leader, known := a.host.Leader(shardID)
+	if known && leader == a.host.ReplicaID() {
+		out.Leader, out.LeaderNode, out.LeaderID = a.host.RaftAddress(), a.cfg.NodeName, a.nodeID
+	}
+	members, err := a.host.Membership(ctx, shardID)
+	if err != nil {
+		return out, err
+	}
+	for rid, addr := range members.Voters {
+		n := names[rid]
+		isLeader := known && rid == leader
+		out.Servers = append(out.Servers, RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: isLeader,
+			ProtocolVersion: "3", Voter: true})
+		if isLeader {
+			out.Leader, out.LeaderNode, out.LeaderID = addr, n[0], n[1]
+		}
+	}
+	sort.Slice(out.Servers, func(i, j int) bool { return out.Servers[i].Address < out.Servers[j].Address })
+	return out, nil
+}
+
+// leaderAddress is the Raft address of a shard's leader, "" when none is
+// known. It asks Raft for the voters only when another server leads.
+func (a *Agent) leaderAddress(shardID uint64) string {
+	if id, ok := a.host.Leader(shardID); !ok {
+		return ""
+	} else if id == a.host.ReplicaID() {
+		return a.host.RaftAddress()
+	}
+	s, _ := a.shardRaft(context.Background(), shardID, nil)
+	return s.Leader
+}
+
+// shardRaftStats is a shard's section of `info` and /v1/agent/self's Stats
+// ("raft" for the catalog shard, as in Consul, "raft_<shard>" for the
+// others), with Consul's keys where Herald has the value.
+func (a *Agent) shardRaftStats(shardID uint64) map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s, _ := a.shardRaft(ctx, shardID, a.voterNames())
+	_, known := a.host.Leader(shardID)
+	leading := a.host.IsLeader(shardID)
+	applied := strconv.FormatUint(s.Index, 10)
+	return map[string]string{
+		"shard":            hlog.ShardName(shardID),
+		"state":            raftState(known, leading),
+		"applied_index":    applied,
+		"commit_index":     applied,
+		"last_log_index":   applied,
+		"num_peers":        strconv.Itoa(max(len(s.Servers)-1, 0)),
+		"leader":           strconv.FormatBool(leading),
+		"leader_addr":      s.Leader,
+		"leader_node":      s.LeaderNode,
+		"protocol_version": "3",
+		"last_contact":     "0",
+		"fsm_pending":      "0",
+	}
+}
+
+// raftStatsSections are the raft sections of /v1/agent/self's Stats, one
+// per shard on a server.
+func (a *Agent) raftStatsSections() map[string]any {
+	if a.host == nil {
+		return map[string]any{"raft": map[string]string{"state": "client", "leader_addr": a.LeaderAddress()}}
+	}
+	out := map[string]any{}
+	for _, id := range hlog.Shards {
+		name := "raft"
+		if id != hlog.ShardCatalog {
+			name += "_" + hlog.ShardName(id)
+		}
+		out[name] = a.shardRaftStats(id)
+	}
+	return out
 }
 
 // voterNames maps servers' replica IDs to their node names and IDs, from

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"time"
 
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/version"
@@ -19,7 +18,6 @@ import (
 // clients read Config.NodeName, Config.Datacenter and Member from it.
 func (a *Agent) Self() any {
 	v := version.Get()
-	_, leader := a.raft.Leader(hlog.ShardCatalog)
 	meta := a.cfg.NodeMeta
 	if meta == nil {
 		meta = map[string]string{}
@@ -55,18 +53,27 @@ func (a *Agent) Self() any {
 		"Coord":  nil,
 		"Member": a.member(),
 		"Meta":   meta,
-		"Stats": map[string]any{
-			"agent": map[string]string{"check_monitors": "0", "services": "0"},
-			"raft":  a.raftStats(leader),
-			"runtime": map[string]string{
-				"os":         runtime.GOOS,
-				"arch":       runtime.GOARCH,
-				"version":    runtime.Version(),
-				"goroutines": strconv.Itoa(runtime.NumGoroutine()),
-				"cpu_count":  strconv.Itoa(runtime.NumCPU()),
-			},
+		"Stats":  a.stats(),
+	}
+}
+
+// stats are the sections of /v1/agent/self's Stats, which `info` prints:
+// agent, runtime, and one raft section per shard (raftStatsSections).
+func (a *Agent) stats() map[string]any {
+	out := map[string]any{
+		"agent": map[string]string{"check_monitors": "0", "services": "0"},
+		"runtime": map[string]string{
+			"os":         runtime.GOOS,
+			"arch":       runtime.GOARCH,
+			"version":    runtime.Version(),
+			"goroutines": strconv.Itoa(runtime.NumGoroutine()),
+			"cpu_count":  strconv.Itoa(runtime.NumCPU()),
 		},
 	}
+	for name, section := range a.raftStatsSections() {
+		out[name] = section
+	}
+	return out
 }
 
 func raftState(known, leading bool) string {
@@ -80,7 +87,8 @@ func raftState(known, leading bool) string {
 }
 
 // LeaderAddress is the Raft address of the catalog shard's leader, which
-// stands for "the leader" where Consul has a single Raft group.
+// stands for "the leader" where Consul has a single Raft group (the kv
+// shard's is in /v1/operator/raft/configuration's Shards).
 func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
 		if c := a.client.rpc.Load(); c != nil {
@@ -88,18 +96,7 @@ func (a *Agent) LeaderAddress() string {
 		}
 		return ""
 	}
-	id, ok := a.host.Leader(hlog.ShardCatalog)
-	if !ok {
-		return ""
-	}
-	if id == a.host.ReplicaID() {
-		return a.host.RaftAddress()
-	}
-	members, err := a.host.Membership(context.Background(), hlog.ShardCatalog)
-	if err != nil {
-		return ""
-	}
-	return members.Voters[id]
+	return a.leaderAddress(hlog.ShardCatalog)
 }
 
 // Peers are the Raft addresses of the catalog shard's voters.
@@ -177,32 +174,5 @@ func (a *Agent) member() map[string]any {
 		"DelegateMin": 2,
 		"DelegateMax": 5,
 		"DelegateCur": 4,
-	}
-}
-
-// raftStats is the raft section of `info` and /v1/agent/self's Stats, for
-// the catalog shard.
-func (a *Agent) raftStats(leaderKnown bool) map[string]string {
-	if a.host == nil {
-		return map[string]string{"state": "client", "leader_addr": a.LeaderAddress()}
-	}
-	applied := strconv.FormatUint(a.shards[hlog.ShardCatalog].AppliedIndex(), 10)
-	peers := 0
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if m, err := a.host.Membership(ctx, hlog.ShardCatalog); err == nil {
-		peers = len(m.Voters) - 1
-	}
-	return map[string]string{
-		"state":            raftState(leaderKnown, a.host.IsLeader(hlog.ShardCatalog)),
-		"applied_index":    applied,
-		"commit_index":     applied,
-		"last_log_index":   applied,
-		"num_peers":        strconv.Itoa(max(peers, 0)),
-		"leader":           strconv.FormatBool(a.host.IsLeader(hlog.ShardCatalog)),
-		"leader_addr":      a.LeaderAddress(),
-		"protocol_version": "3",
-		"last_contact":     "0",
-		"fsm_pending":      "0",
 	}
 }

@@ -83,10 +83,10 @@ func runAgent(args []string, cio IO) int {
 		select {
 		case <-a.Done():
 			fmt.Fprintln(cio.Stdout, "==> Left the cluster gracefully; shutting down")
-			return shutdown(a, signals, cio)
+			return shutdown(a, signals, cio, false)
 		case <-a.RestartRequested():
 			fmt.Fprintln(cio.Stdout, "==> Removed from the cluster: restarting to join it again as a new voter")
-			if code := shutdown(a, signals, cio); code != 0 {
+			if code := shutdown(a, signals, cio, false); code != 0 {
 				return code
 			}
 			return restartProcess(cio)
@@ -107,10 +107,28 @@ func runAgent(args []string, cio IO) int {
 				}
 				continue
 			}
-			fmt.Fprintln(cio.Stdout, "==> Gracefully shutting down agent...")
-			return shutdown(a, signals, cio)
+			if leaveOnSignal(cfg, sig) {
+				fmt.Fprintln(cio.Stdout, "==> Gracefully shutting down agent: leaving the cluster first...")
+				return shutdown(a, signals, cio, true)
+			}
+			fmt.Fprintln(cio.Stdout, "==> Shutting down agent without leaving the cluster...")
+			return shutdown(a, signals, cio, false)
 		}
 	}
+}
+
+// leaveOnSignal tells whether a signal makes the agent leave the cluster
+// gracefully before it stops, as Consul decides it: SIGINT unless
+// skip_leave_on_interrupt, SIGTERM if leave_on_terminate (by default a
+// server stays, a client leaves).
+func leaveOnSignal(cfg *config.Config, sig os.Signal) bool {
+	switch sig {
+	case os.Interrupt:
+		return !cfg.SkipLeaveOnInterrupt
+	case syscall.SIGTERM:
+		return cfg.LeaveOnTerminate
+	}
+	return false
 }
 
 // restartProcess replaces this process with a new run of the same command
@@ -125,13 +143,22 @@ func restartProcess(cio IO) int {
 	return 1
 }
 
-// shutdown stops the agent; a second interrupt, or a shutdown that takes too
-// long, exits without waiting. Signals that arrive within a second of the
-// first are the same request delivered twice (to the process and its group)
-// and are ignored.
-func shutdown(a *agent.Agent, signals <-chan os.Signal, cio IO) int {
+// shutdown stops the agent, first leaving the cluster gracefully if leave
+// is set; a second interrupt, or a shutdown that takes too long, exits
+// without waiting. Signals that arrive within a second of the first are the
+// same request delivered twice (to the process and its group) and are
+// ignored.
+func shutdown(a *agent.Agent, signals <-chan os.Signal, cio IO, leave bool) int {
 	done := make(chan struct{})
-	go func() { a.Shutdown(); close(done) }()
+	go func() {
+		if leave {
+			if err := a.Leave(); err != nil {
+				fmt.Fprintf(cio.Stderr, "==> Error leaving the cluster: %v\n", err)
+			}
+		}
+		a.Shutdown()
+		close(done)
+	}()
 	patience := time.After(time.Second)
 	for {
 		select {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/config"
 )
@@ -18,7 +20,10 @@ func init() {
 	Register(Command{Name: "operator raft", Synopsis: "Inspects the Raft configuration"})
 	var hf httpFlags
 	help := commandHelp("operator raft list-peers [options]", `
-Lists the Raft voters of the cluster, the leader marked.`, func() *flag.FlagSet { fs := newFlagSet("list-peers"); hf.addTo(fs); return fs }())
+Lists the Raft voters of the cluster in Consul's columns, the leader
+marked: Herald's catalog shard stands for Consul's one Raft group. The
+last column, Leads, names the shards each server leads: the kv shard's
+leader may be another server.`, func() *flag.FlagSet { fs := newFlagSet("list-peers"); hf.addTo(fs); return fs }())
 	Register(Command{Name: "operator raft list-peers", Synopsis: "Lists the Raft peers", Help: help,
 		Run: func(args []string, cio IO) int {
 			var hf httpFlags
@@ -31,27 +36,34 @@ Lists the Raft voters of the cluster, the leader marked.`, func() *flag.FlagSet 
 			if !ok {
 				return 1
 			}
-			conf, err := client.Operator().RaftGetConfiguration(hf.queryOptions())
-			if err != nil {
+			var conf raftConfiguration
+			if _, err := client.Raw().Query("/v1/operator/raft/configuration", &conf, hf.queryOptions()); err != nil {
 				fmt.Fprintf(cio.Stderr, "Error getting peers: %s\n", err)
 				return 1
 			}
 			tw := tabwriter.NewWriter(cio.Stdout, 0, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "Node\tID\tAddress\tState\tVoter\tRaftProtocol")
+			fmt.Fprintln(tw, "Node\tID\tAddress\tState\tVoter\tRaftProtocol\tLeads")
 			for _, s := range conf.Servers {
 				state := "follower"
 				if s.Leader {
 					state = "leader"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", s.Node, s.ID, s.Address, state, s.Voter, s.ProtocolVersion)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", s.Node, s.ID, s.Address, state, s.Voter, s.ProtocolVersion,
+					conf.leads(s.Address))
 			}
 			tw.Flush()
+			for _, name := range conf.shardNames() {
+				if e := conf.Shards[name].Error; e != "" {
+					fmt.Fprintf(cio.Stderr, "Shard %s: %s\n", name, e)
+				}
+			}
 			return 0
 		}})
 
 	infoHelp := commandHelp("info [options]", `
-Prints the agent's state for debugging, by section (agent, raft, runtime),
-as Consul's info does.`, func() *flag.FlagSet { fs := newFlagSet("info"); hf.addTo(fs); return fs }())
+Prints the agent's state for debugging, by section, as Consul's info does:
+agent, raft (the catalog shard, Consul's one Raft group), raft_kv (the kv
+shard) and runtime.`, func() *flag.FlagSet { fs := newFlagSet("info"); hf.addTo(fs); return fs }())
 	Register(Command{Name: "info", Synopsis: "Prints the agent's state for debugging", Help: infoHelp,
 		Run: func(args []string, cio IO) int {
 			var hf httpFlags
@@ -199,4 +211,39 @@ func runRecover(args []string, cio IO) int {
 	}
 	fmt.Fprintln(cio.Stdout, "Start this server now; then run this command with -rejoin on the other survivors and start them.")
 	return 0
+}
+
+// raftConfiguration is /v1/operator/raft/configuration: Consul's servers
+// (the catalog shard's) and Herald's shards.
+type raftConfiguration struct {
+	Servers []*api.RaftServer
+	Index   uint64
+	Shards  map[string]struct {
+		Leader  string
+		Servers []*api.RaftServer
+		Error   string
+	}
+}
+
+func (c *raftConfiguration) shardNames() []string {
+	names := make([]string, 0, len(c.Shards))
+	for name := range c.Shards {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// leads names the shards whose leader is at address, "-" for none.
+func (c *raftConfiguration) leads(address string) string {
+	var led []string
+	for _, name := range c.shardNames() {
+		if c.Shards[name].Leader == address {
+			led = append(led, name)
+		}
+	}
+	if len(led) == 0 {
+		return "-"
+	}
+	return strings.Join(led, ",")
 }

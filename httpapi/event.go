@@ -92,12 +92,15 @@ func (s *Server) eventList(w http.ResponseWriter, r *http.Request) error {
 		}
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
+		stop := stopping(r.Context())
 	loop:
 		for index == q.index {
 			select {
 			case <-changed:
 				list, index, changed = read()
 			case <-timer.C:
+				break loop
+			case <-stop:
 				break loop
 			case <-r.Context().Done():
 				return r.Context().Err()

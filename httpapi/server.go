@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heraldhq/herald/log"
@@ -28,7 +29,8 @@ type Raft interface {
 type Agent interface {
 	// Self is the JSON body of /v1/agent/self.
 	Self() any
-	// LeaderAddress is the leader's server address, "" when there is none.
+	// LeaderAddress is the catalog shard leader's server address, "" when
+	// there is none: "the leader" of /v1/status/leader.
 	LeaderAddress() string
 	// Peers are the server addresses of the voters.
 	Peers(ctx context.Context) ([]string, error)
@@ -37,8 +39,9 @@ type Agent interface {
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
 	Members() []any
-	// RaftConfiguration lists the voters of /v1/operator/raft/configuration.
-	RaftConfiguration(ctx context.Context) (any, uint64, error)
+	// RaftConfiguration is the body of /v1/operator/raft/configuration:
+	// Consul's Servers and Index, and the voters and leader of every shard.
+	RaftConfiguration(ctx context.Context) (any, error)
 	// RemovePeer removes a server, by ID or Raft address, from the voters.
 	RemovePeer(ctx context.Context, id, address string) error
 	// Join, Leave and ForceLeave change gossip membership.
@@ -73,6 +76,9 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	cache answerCache
+	// stopped is closed by Stop: blocking queries answer at once.
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
 // New returns the API's handler.
@@ -83,7 +89,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), stopped: make(chan struct{})}
 	s.route("/v1/kv/", s.kv, "GET", "PUT", "DELETE")
 	s.route("/v1/txn", s.txn, "PUT")
 	s.route("/v1/status/leader", s.statusLeader, "GET")
@@ -160,7 +166,29 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 }
 
 // ServeHTTP serves the API.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		// Only reads block; they learn of Stop through their context.
+		r = r.WithContext(context.WithValue(r.Context(), stopKey{}, s.stopped))
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Stop ends the blocking queries, running and to come: each answers at
+// once with what it has, as when its wait runs out, so that the agent's
+// HTTP servers can shut down without waiting up to ?wait for them. The
+// client sees an unchanged index and asks again, of another agent or of
+// this one once it is back. Other requests are not affected.
+func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
+
+type stopKey struct{}
+
+// stopping is closed when the Server that serves the request has been
+// stopped; it is nil (never ready) outside a Server's requests.
+func stopping(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stopKey{}).(chan struct{})
+	return ch
+}
 
 // apiError is an error with the status code Consul answers it with.
 type apiError struct {
@@ -304,6 +332,7 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	if q.index == 0 || idx > q.index {
 		return v, idx
 	}
+	stop := stopping(ctx)
 	wait := q.wait
 	if wait > 0 {
 		wait += rand.N(wait/16 + 1)
@@ -322,6 +351,9 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 				return v, idx
 			}
 		case <-timer.C:
+			v, idx, _ = read(false)
+			return v, idx
+		case <-stop:
 			v, idx, _ = read(false)
 			return v, idx
 		case <-ctx.Done():

@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// statusLeader serves /v1/status/leader: the leader's server address as a
-// JSON string, "" when there is none.
+// statusLeader serves /v1/status/leader: the catalog shard leader's server
+// address as a JSON string, "" when there is none. The kv shard's leader is
+// in /v1/operator/raft/configuration's Shards.
 func (s *Server) statusLeader(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkDC(r); err != nil {
 		return err
@@ -74,11 +75,11 @@ func (s *Server) operatorRaftConfiguration(w http.ResponseWriter, r *http.Reques
 	if err := s.checkDC(r); err != nil {
 		return err
 	}
-	servers, index, err := s.cfg.Agent.RaftConfiguration(r.Context())
+	conf, err := s.cfg.Agent.RaftConfiguration(r.Context())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"Servers": servers, "Index": index})
+	return writeJSON(w, http.StatusOK, conf)
 }
 
 // operatorRaftRemovePeer serves DELETE /v1/operator/raft/peer?id=|address=.

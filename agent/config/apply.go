@@ -61,6 +61,8 @@ func (l *loader) topLevel() fields {
 		"server":                     boolField(&c.Server),
 		"bootstrap":                  boolField(&c.Bootstrap),
 		"bootstrap_expect":           intField(&c.BootstrapExpect),
+		"leave_on_terminate":         optBoolField(&c.leaveOnTerminate),
+		"skip_leave_on_interrupt":    optBoolField(&c.skipLeaveOnInterrupt),
 		"bind_addr":                  stringField(&c.BindAddr),
 		"advertise_addr":             stringField(&c.AdvertiseAddr),
 		"client_addr":                stringField(&c.ClientAddr),
@@ -407,7 +409,7 @@ var notImplemented = func() map[string]bool {
 		"enable_agent_tls_for_checks", "enable_central_service_config", "enable_debug",
 		"enable_syslog", "encrypt_verify_incoming", "encrypt_verify_outgoing",
 		"experiments", "gossip_lan", "gossip_wan", "http_config", "key_file",
-		"leave_on_terminate", "license_path", "locality", "log_file",
+		"license_path", "locality", "log_file",
 		"log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
 		"max_query_time", "non_voting_server", "peering", "primary_datacenter",
 		"primary_gateways", "primary_gateways_retry_interval", "raft_boltdb",
@@ -417,7 +419,7 @@ var notImplemented = func() map[string]bool {
 		"reporting", "retry_interval_wan", "retry_join_wan", "retry_max_wan",
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
-		"skip_leave_on_interrupt", "start_join_wan", "syslog_facility",
+		"start_join_wan", "syslog_facility",
 		"telemetry", "tls", "translate_wan_addrs", "unix_sockets",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
@@ -457,6 +459,17 @@ func intField(p *int) setter {
 
 func boolField(p *bool) setter {
 	return func(v any) (err error) { *p, err = toBool(v); return err }
+}
+
+// optBoolField is boolField for a key whose default depends on others.
+func optBoolField(p **bool) setter {
+	return func(v any) error {
+		b, err := toBool(v)
+		if err == nil {
+			*p = &b
+		}
+		return err
+	}
 }
 
 func durationField(p *time.Duration) setter {

@@ -25,6 +25,17 @@ type Config struct {
 	// election; 0 means not set.
 	BootstrapExpect int
 
+	// LeaveOnTerminate makes SIGTERM leave the cluster gracefully before
+	// the agent stops; SkipLeaveOnInterrupt keeps SIGINT from doing so.
+	// As in Consul, the defaults depend on the mode: a server stays in
+	// the cluster (and in the Raft quorum) on either signal, a client
+	// leaves on both.
+	LeaveOnTerminate     bool
+	SkipLeaveOnInterrupt bool
+	// leaveOnTerminate and skipLeaveOnInterrupt are what the sources set,
+	// nil when none did; finish resolves them.
+	leaveOnTerminate, skipLeaveOnInterrupt *bool
+
 	// NodeName defaults to the host name.
 	NodeName string
 	// NodeID is a UUID; empty means Herald generates one.
@@ -327,6 +338,14 @@ func (c *Config) finish() {
 	}
 	if c.AdvertiseAddr == "" {
 		c.AdvertiseAddr = advertiseFor(c.BindAddr)
+	}
+	server := c.Server || c.Dev
+	c.LeaveOnTerminate, c.SkipLeaveOnInterrupt = !server, server
+	if c.leaveOnTerminate != nil {
+		c.LeaveOnTerminate = *c.leaveOnTerminate
+	}
+	if c.skipLeaveOnInterrupt != nil {
+		c.SkipLeaveOnInterrupt = *c.skipLeaveOnInterrupt
 	}
 	for _, a := range []*string{&c.Addresses.HTTP, &c.Addresses.HTTPS, &c.Addresses.DNS, &c.Addresses.GRPC} {
 		if *a == "" {

@@ -371,6 +371,36 @@ watches = [{ type = "key", key = "a/b", args = ["/bin/handler"] }]
 	}
 }
 
+// leave_on_terminate and skip_leave_on_interrupt default by mode, as in
+// Consul: a server stays in the cluster on SIGTERM and SIGINT, a client
+// leaves on both; either can be set explicitly.
+func TestLeaveOnSignalDefaults(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name               string
+		args               []string
+		onTerm, skipOnIntr bool
+	}{
+		{"client", []string{"-data-dir", dir}, true, false},
+		{"server", []string{"-data-dir", dir, "-server"}, false, true},
+		{"dev", []string{"-dev"}, false, true},
+		{"server set", []string{"-data-dir", dir, "-server", "-hcl", "leave_on_terminate = true\nskip_leave_on_interrupt = false"}, true, false},
+		{"client set", []string{"-data-dir", dir, "-hcl", "leave_on_terminate = false\nskip_leave_on_interrupt = true"}, false, true},
+	}
+	for _, c := range cases {
+		cfg := mustLoad(t, c.args...)
+		if cfg.LeaveOnTerminate != c.onTerm || cfg.SkipLeaveOnInterrupt != c.skipOnIntr {
+			t.Errorf("%s: leave_on_terminate = %v, skip_leave_on_interrupt = %v; want %v, %v",
+				c.name, cfg.LeaveOnTerminate, cfg.SkipLeaveOnInterrupt, c.onTerm, c.skipOnIntr)
+		}
+		for _, w := range cfg.Warnings {
+			if strings.Contains(w, "leave") {
+				t.Errorf("%s: warning %q", c.name, w)
+			}
+		}
+	}
+}
+
 func TestConfigDirOrder(t *testing.T) {
 	dir := t.TempDir()
 	confDir := filepath.Join(dir, "consul.d")
@@ -420,7 +450,7 @@ data_dir = "/d"
 acl { enabled = true default_policy = "deny" }
 tls { defaults { verify_incoming = true } }
 telemetry { prometheus_retention_time = "24h" }
-leave_on_terminate = true
+rejoin_after_leave = true
 no_such_key = 1
 ports {
   http = 8500
@@ -444,10 +474,10 @@ service {
 	}
 	want := []string{
 		`config key "acl" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "leave_on_terminate" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "no_such_key" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.bogus" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.grpc_tls" is not implemented by Herald and is ignored (file ` + f + `)`,
+		`config key "rejoin_after_leave" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.docker_container_id" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.intervall" is unknown and is ignored (file ` + f + `)`,
 		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,

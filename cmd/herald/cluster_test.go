@@ -85,6 +85,7 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "num_peers = 1") {
 		t.Fatalf("info:\n%s %v", out, err)
 	}
+	checkShardLeaders(t, a, ca)
 
 	// Without its peer a server of two has no quorum: a write answers 500
 	// "No cluster leader" within seconds instead of hanging, and reads say
@@ -419,4 +420,90 @@ func TestClientAgent(t *testing.T) {
 	start := time.Now()
 	waitDig(t, 20*time.Second, srv.dnsAddr(), "web3.service.consul", "SRV", func(got []string) bool { return len(got) == 0 })
 	t.Logf("the killed client's service left DNS %v after the kill", time.Since(start).Round(time.Millisecond))
+}
+
+// checkShardLeaders checks that every shard's leader is visible through s:
+// /v1/operator/raft/configuration keeps Consul's shape for the catalog
+// shard (the official client decodes it) and names each shard's voters and
+// leader in Shards; /v1/status/leader is the catalog shard's leader;
+// list-peers marks each shard's leader in its Leads column; info has a
+// raft section per shard.
+func checkShardLeaders(t *testing.T, s *server, c *api.Client) {
+	t.Helper()
+	conf, err := c.Operator().RaftGetConfiguration(nil)
+	if err != nil || len(conf.Servers) != 2 || conf.Index == 0 {
+		t.Fatalf("the official client's RaftGetConfiguration: %+v %v", conf, err)
+	}
+	var raw struct {
+		Servers []api.RaftServer
+		Shards  map[string]struct {
+			Leader, LeaderNode string
+			Index              uint64
+			Servers            []api.RaftServer
+		}
+	}
+	if _, err := c.Raw().Query("/v1/operator/raft/configuration", &raw, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Shards) != 2 {
+		t.Fatalf("shards in the Raft configuration: %+v", raw.Shards)
+	}
+	leaders := map[string]string{} // shard -> leader's node
+	for _, name := range []string{"catalog", "kv"} {
+		sh, ok := raw.Shards[name]
+		if !ok || len(sh.Servers) != 2 || sh.Leader == "" {
+			t.Fatalf("shard %s in the Raft configuration: %+v", name, sh)
+		}
+		marked := 0
+		for _, srv := range sh.Servers {
+			if srv.Leader {
+				marked++
+				if srv.Address != sh.Leader || srv.Node != sh.LeaderNode {
+					t.Fatalf("shard %s: leader %s (%s), marked %+v", name, sh.Leader, sh.LeaderNode, srv)
+				}
+			}
+		}
+		if marked != 1 {
+			t.Fatalf("shard %s: %d servers marked leader: %+v", name, marked, sh.Servers)
+		}
+		leaders[name] = sh.LeaderNode
+	}
+	for _, srv := range conf.Servers {
+		if srv.Leader != (srv.Address == raw.Shards["catalog"].Leader) {
+			t.Fatalf("Servers marks %+v, the catalog shard's leader is %s", srv, raw.Shards["catalog"].Leader)
+		}
+	}
+	if leader, err := c.Status().Leader(); err != nil || leader != raw.Shards["catalog"].Leader {
+		t.Fatalf("/v1/status/leader is %q (%v); the catalog shard's leader is %s", leader, err, raw.Shards["catalog"].Leader)
+	}
+
+	out, err := exec.Command(heraldBin, "operator", "raft", "list-peers", "-http-addr="+s.httpAddr()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("list-peers: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	header := strings.Fields(lines[0])
+	if want := []string{"Node", "ID", "Address", "State", "Voter", "RaftProtocol", "Leads"}; strings.Join(header, " ") != strings.Join(want, " ") {
+		t.Fatalf("list-peers header: %q", lines[0])
+	}
+	led := map[string]string{}
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if f[6] == "-" {
+			continue
+		}
+		for _, shard := range strings.Split(f[6], ",") {
+			led[shard] = f[0]
+		}
+	}
+	if led["catalog"] != leaders["catalog"] || led["kv"] != leaders["kv"] {
+		t.Fatalf("list-peers names the leaders %v; the configuration %v:\n%s", led, leaders, out)
+	}
+
+	out, err = exec.Command(heraldBin, "info", "-http-addr="+s.httpAddr()).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "raft:\n") || !strings.Contains(string(out), "raft_kv:\n") ||
+		!strings.Contains(string(out), "shard = catalog") || !strings.Contains(string(out), "shard = kv") ||
+		strings.Count(string(out), "leader_addr = 127.0.0.1:") != 2 {
+		t.Fatalf("info, a raft section per shard:\n%s %v", out, err)
+	}
 }
