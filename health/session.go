@@ -48,9 +48,11 @@ func (e *SessionError) Unwrap() error { return e.Err }
 // registered (nodeKnown), and every check it names — its node checks and
 // its service checks, looked up by ID among the node's checks — must be
 // registered and not critical. Any other status, warning or unknown, keeps
-// the session alive; a maintenance check is critical and so ends it. The
-// first fault in the session's order (node checks, then service checks) is
-// reported. A TTL is not health and is not checked here.
+// the session alive (Consul looks for critical only); a maintenance check
+// is registered critical, so it ends a session that names it. Check IDs
+// match exactly. The first fault in the session's order (node checks, then
+// service checks) is reported. A TTL is not health and is checked by the
+// caller.
 func CheckSession(sess *event.Session, nodeKnown bool, nodeChecks []*event.Check) error {
 	if !nodeKnown {
 		return &SessionError{Err: ErrSessionNode}
