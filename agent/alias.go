@@ -2,6 +2,7 @@ package agent
 
 import (
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -15,7 +16,7 @@ func (s aliasSource) Health(node, serviceID string) (string, <-chan struct{}) {
 		return event.HealthCritical, changed
 	}
 	if serviceID == "" {
-		return projections.AggregateHealth(info.Checks), changed
+		return health.Aggregate(info.Checks), changed
 	}
 	found := false
 	var relevant []*event.Check
@@ -30,5 +31,5 @@ func (s aliasSource) Health(node, serviceID string) (string, <-chan struct{}) {
 			relevant = append(relevant, c)
 		}
 	}
-	return projections.AggregateHealth(relevant), changed
+	return health.Aggregate(relevant), changed
 }

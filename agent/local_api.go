@@ -11,6 +11,7 @@ import (
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
@@ -32,12 +33,9 @@ func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) erro
 	return nil
 }
 
-// The checks an agent owns itself, with Consul's IDs and texts.
-const (
-	serfCheckID        = "serfHealth"
-	nodeMaintCheckID   = "_node_maintenance"
-	serviceMaintPrefix = "_service_maintenance:"
-)
+// serfCheckID is the ID of the check an agent keeps for its own node's
+// gossip health, Consul's; the maintenance checks' IDs are package health's.
+const serfCheckID = "serfHealth"
 
 // registerSelf puts the agent's own node in the catalog with its serfHealth
 // check and, on servers, the "consul" service that DNS answers
@@ -229,7 +227,7 @@ func (a *Agent) ServiceMaintenance(id string, enable bool, reason string) error 
 	if _, ok := a.local.Service(id); !ok {
 		return apiError(fmt.Errorf("%w: Unknown service ID %q", local.ErrUnknownService, id))
 	}
-	checkID := serviceMaintPrefix + id
+	checkID := health.ServiceMaintCheckID(id)
 	if !enable {
 		a.local.RemoveSpecialCheck(checkID)
 		return a.syncNow()
@@ -244,13 +242,13 @@ func (a *Agent) ServiceMaintenance(id string, enable bool, reason string) error 
 
 func (a *Agent) NodeMaintenance(enable bool, reason string) error {
 	if !enable {
-		a.local.RemoveSpecialCheck(nodeMaintCheckID)
+		a.local.RemoveSpecialCheck(health.NodeMaintCheckID)
 		return a.syncNow()
 	}
 	if reason == "" {
 		reason = "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
 	}
-	a.local.SetSpecialCheck(event.Check{CheckID: nodeMaintCheckID, Name: "Node Maintenance Mode", Notes: reason,
+	a.local.SetSpecialCheck(event.Check{CheckID: health.NodeMaintCheckID, Name: "Node Maintenance Mode", Notes: reason,
 		Status: event.HealthCritical, Type: "maintenance"})
 	return a.syncNow()
 }

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/health"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -69,24 +71,19 @@ func (a *Agent) invalid(s *event.Session, now, leaderSince time.Time) string {
 		}
 	}
 	info, _, _ := a.catalog.Node(s.Node, false)
-	if info == nil {
-		return "node deregistered"
+	var checks []*event.Check
+	if info != nil {
+		checks = info.Checks
 	}
-	status := map[string]string{}
-	for _, c := range info.Checks {
-		status[c.CheckID] = c.Status
-	}
-	ids := append([]string(nil), s.NodeChecks...)
-	for _, sc := range s.ServiceChecks {
-		ids = append(ids, sc.ID)
-	}
-	for _, id := range ids {
-		st, ok := status[id]
-		if !ok {
-			return "check " + id + " deregistered"
-		}
-		if st == event.HealthCritical {
-			return "check " + id + " critical"
+	var fault *health.SessionError
+	if err := health.CheckSession(s, info != nil, checks); errors.As(err, &fault) {
+		switch fault.Err {
+		case health.ErrSessionNode:
+			return "node deregistered"
+		case health.ErrSessionCheckMissing:
+			return "check " + fault.CheckID + " deregistered"
+		default:
+			return "check " + fault.CheckID + " critical"
 		}
 	}
 	return ""

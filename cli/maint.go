@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// The IDs under which agents record maintenance mode as a critical check.
-const (
-	nodeMaintenanceCheckID     = "_node_maintenance"
-	serviceMaintenanceCheckPfx = "_service_maintenance:"
+	"github.com/heraldhq/herald/health"
 )
 
 type maintCmd struct {
@@ -121,12 +117,12 @@ func (c *maintCmd) run(args []string, cio IO) int {
 		// Consul walks the checks in map order; here the node comes first
 		// and services follow by ID, so the listing is stable.
 		var b strings.Builder
-		if check, ok := checks[nodeMaintenanceCheckID]; ok {
+		if check, ok := checks[health.NodeMaintCheckID]; ok {
 			fmt.Fprintf(&b, "Node:\n  Name:   %s\n  Reason: %s\n\n", nodeName, check.Notes)
 		}
 		var services []string
 		for id, check := range checks {
-			if strings.HasPrefix(id, serviceMaintenanceCheckPfx) {
+			if health.IsServiceMaintCheck(id) {
 				services = append(services, check.ServiceID+"\x00"+check.Notes)
 			}
 		}

@@ -16,7 +16,8 @@
 //
 //  1. An instance with any critical check (its node's or its own, including
 //     the _node_maintenance and _service_maintenance:<id> checks) is never
-//     returned; with only_passing, warning instances are left out too.
+//     returned; with only_passing, warning instances are left out too. The
+//     rule is health.Instance, the one /v1/health/service?passing uses.
 //  2. A service with no instance left is NXDOMAIN, with the zone's SOA in the
 //     authority section; a name that exists but has no record of the asked
 //     type is NOERROR with the SOA (NODATA).

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/heraldhq/herald/health"
 )
 
 // maxDepth bounds how many times an answer may follow a host name back into
@@ -105,7 +107,7 @@ func (s *Server) nameservers(zone string) (ns, glue []dns.RR) {
 // the SRV weight.
 type healthyInstance struct {
 	Instance
-	health health
+	health string
 }
 
 // healthy filters instances by tag and health and shuffles what is left. It
@@ -116,8 +118,8 @@ func (s *Server) healthy(insts []Instance, tag string) []healthyInstance {
 		if in.Node == nil || in.Service == nil || (tag != "" && !hasTag(in.Service.Tags, tag)) {
 			continue
 		}
-		h := instanceHealth(in)
-		if h == healthCritical || (h == healthWarning && s.st.onlyPassing) {
+		h := health.Instance(in.Service.ID, in.Checks)
+		if h == health.Critical || (h == health.Warning && s.st.onlyPassing) {
 			continue
 		}
 		out = append(out, healthyInstance{in, h})

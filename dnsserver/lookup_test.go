@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/heraldhq/herald/health"
 )
 
 const (
@@ -349,16 +351,16 @@ func TestWeights(t *testing.T) {
 	weighted.Weights.Passing, weighted.Weights.Warning = 7, 3
 	for _, tc := range []struct {
 		s    Instance
-		h    health
+		h    string
 		want uint16
 	}{
-		{Instance{Node: n, Service: plain}, healthPassing, 1},
-		{Instance{Node: n, Service: plain}, healthWarning, 1},
-		{Instance{Node: n, Service: weighted}, healthPassing, 7},
-		{Instance{Node: n, Service: weighted}, healthWarning, 3},
+		{Instance{Node: n, Service: plain}, health.Passing, 1},
+		{Instance{Node: n, Service: plain}, health.Warning, 1},
+		{Instance{Node: n, Service: weighted}, health.Passing, 7},
+		{Instance{Node: n, Service: weighted}, health.Warning, 3},
 	} {
 		if got := weight(tc.s.Service, tc.h); got != tc.want {
-			t.Errorf("weight(%+v, %d) = %d, want %d", tc.s.Service.Weights, tc.h, got, tc.want)
+			t.Errorf("weight(%+v, %s) = %d, want %d", tc.s.Service.Weights, tc.h, got, tc.want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/heraldhq/herald/event"
 	"github.com/miekg/dns"
 )
 
@@ -55,30 +54,6 @@ func TestRFC1464(t *testing.T) {
 	} {
 		if got := rfc1464(tc.k, tc.v); got != tc.want {
 			t.Errorf("rfc1464(%q, %q) = %q, want %q", tc.k, tc.v, got, tc.want)
-		}
-	}
-}
-
-func TestHealth(t *testing.T) {
-	n := node("n", "10.0.0.1", nil)
-	s := svc("n", "s1", "s", 1)
-	for _, tc := range []struct {
-		checks []*event.Check
-		want   health
-	}{
-		{nil, healthPassing},
-		{[]*event.Check{check("n", "a", "", event.HealthPassing), check("n", "b", "s1", event.HealthPassing)}, healthPassing},
-		{[]*event.Check{check("n", "a", "", event.HealthWarning), check("n", "b", "s1", event.HealthPassing)}, healthWarning},
-		{[]*event.Check{check("n", "a", "", event.HealthCritical)}, healthCritical},
-		{[]*event.Check{check("n", "b", "s1", event.HealthMaint)}, healthCritical},
-		{[]*event.Check{check("n", "_node_maintenance", "", event.HealthPassing)}, healthCritical},
-		{[]*event.Check{check("n", "_service_maintenance:s1", "s1", event.HealthWarning)}, healthCritical},
-		// Another instance's check on the same node does not count.
-		{[]*event.Check{check("n", "c", "other", event.HealthCritical)}, healthPassing},
-		{[]*event.Check{nil, check("n", "d", "", "")}, healthWarning},
-	} {
-		if got := instanceHealth(Instance{Node: n, Service: s, Checks: tc.checks}); got != tc.want {
-			t.Errorf("checks %v: health %d, want %d", tc.checks, got, tc.want)
 		}
 	}
 }

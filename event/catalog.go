@@ -61,7 +61,8 @@ type Service struct {
 	ModifyIndex       uint64
 }
 
-// Health states of a check, as Consul spells them.
+// Health states of a check, as Consul spells them. The rules that read
+// them (aggregation, instance health, sessions) are package health's.
 const (
 	HealthPassing  = "passing"
 	HealthWarning  = "warning"

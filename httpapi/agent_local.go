@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/event"
-	"github.com/heraldhq/herald/projections"
+	"github.com/heraldhq/herald/health"
 )
 
 // LocalAgent is the agent's own services and checks, behind /v1/agent/*.
@@ -236,7 +236,7 @@ func (s *Server) localHealth(la LocalAgent, sv event.Service) agentHealthEntry {
 			list = append(list, &c)
 		}
 	}
-	return agentHealthEntry{AggregatedStatus: projections.AggregateHealth(list),
+	return agentHealthEntry{AggregatedStatus: health.Aggregate(list),
 		Service: toService(&sv, s.cfg.Datacenter), Checks: toChecks(list)}
 }
 

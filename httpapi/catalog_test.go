@@ -9,19 +9,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-)
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+	"github.com/heraldhq/herald/testutil/poll"
+)
 
 func TestCatalogRegisterAndQueries(t *testing.T) {
 	c, base := newClient(t)
@@ -202,7 +192,7 @@ func TestAgentServicesAndChecks(t *testing.T) {
 	if r := do(t, "GET", base+"/v1/agent/health/service/name/web?format=text", ""); r.code != 429 || r.body != "warning" {
 		t.Fatalf("health by name: %d %q", r.code, r.body)
 	}
-	eventually(t, 5*time.Second, "warning reaches the catalog", func() bool {
+	poll.True(t, 5*time.Second, "warning reaches the catalog", func() bool {
 		checks, _, _ := c.Health().Checks("web", nil)
 		return len(checks) == 1 && checks[0].Status == "warning" && checks[0].Output == "slow"
 	})
@@ -289,17 +279,17 @@ func TestCriticalServiceIsDeregisteredOnTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "check passes", func() bool {
+	poll.True(t, 5*time.Second, "check passes", func() bool {
 		e, _, _ := c.Health().Service("api", "", true, nil)
 		return len(e) == 1
 	})
 	healthy.Store(false)
 	start := time.Now()
-	eventually(t, 5*time.Second, "check turns critical", func() bool {
+	poll.True(t, 5*time.Second, "check turns critical", func() bool {
 		e, _, _ := c.Health().Service("api", "", true, nil)
 		return len(e) == 0
 	})
-	eventually(t, 1*time.Second+200*time.Millisecond+time.Second, "service deregistered", func() bool {
+	poll.True(t, 1*time.Second+200*time.Millisecond+time.Second, "service deregistered", func() bool {
 		e, _, _ := c.Catalog().Service("api", "", nil)
 		return len(e) == 0
 	})

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -83,7 +84,7 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	return s.writeCachedJSON(w, r, index, func() (any, error) {
 		out := make([]apiServiceEntry, 0, len(instances))
 		for _, in := range instances {
-			if passingOnly && projections.AggregateHealth(in.Checks) != event.HealthPassing {
+			if passingOnly && health.Instance(in.Service.ID, in.Checks) != health.Passing {
 				continue
 			}
 			out = append(out, apiServiceEntry{Node: toNode(in.Node), Service: toService(in.Service, ""), Checks: toChecks(in.Checks)})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -164,25 +165,12 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 // checks are missing or critical, with Consul's messages.
 func (s *Server) checkSessionHealth(sess *event.Session) error {
 	info, _, _ := s.cfg.Catalog.Node(sess.Node, false)
-	if info == nil {
-		return &apiError{http.StatusInternalServerError, "Missing node registration"}
+	var checks []*event.Check
+	if info != nil {
+		checks = info.Checks
 	}
-	byID := map[string]*event.Check{}
-	for _, c := range info.Checks {
-		byID[c.CheckID] = c
-	}
-	ids := append([]string(nil), sess.NodeChecks...)
-	for _, sc := range sess.ServiceChecks {
-		ids = append(ids, sc.ID)
-	}
-	for _, id := range ids {
-		c, ok := byID[id]
-		if !ok {
-			return &apiError{http.StatusInternalServerError, fmt.Sprintf("Missing check '%s' registration", id)}
-		}
-		if c.Status == event.HealthCritical {
-			return &apiError{http.StatusInternalServerError, fmt.Sprintf("Check '%s' is in critical state", id)}
-		}
+	if err := health.CheckSession(sess, info != nil, checks); err != nil {
+		return &apiError{http.StatusInternalServerError, err.Error()}
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 func TestSessionsAndLocks(t *testing.T) {
@@ -79,7 +81,7 @@ func TestSessionsAndLocks(t *testing.T) {
 	// Destroying s1 (behavior release) releases, and the lock delay holds
 	// off a new holder for a second.
 	// s2's lock delay (1ms, the client's smallest) must pass first.
-	eventually(t, time.Second, "acquire by s1 after s2's lock delay", func() bool { return acquire(s1, "x") })
+	poll.True(t, time.Second, "acquire by s1 after s2's lock delay", func() bool { return acquire(s1, "x") })
 	s3, _, _ := se.Create(&api.SessionEntry{Name: "third"}, nil)
 	if _, err := se.Destroy(s1, nil); err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestSessionsAndLocks(t *testing.T) {
 	if acquire(s3, "y") {
 		t.Fatal("acquired within the lock delay")
 	}
-	eventually(t, 5*time.Second, "lock delay ends", func() bool { return acquire(s3, "y") })
+	poll.True(t, 5*time.Second, "lock delay ends", func() bool { return acquire(s3, "y") })
 	if took := time.Since(start); took < 900*time.Millisecond {
 		t.Fatalf("lock delay ended after %v, want about 1s", took)
 	}
@@ -149,7 +151,7 @@ func TestSessionInvalidatedByCriticalCheck(t *testing.T) {
 	if err := c.Agent().FailTTL("mem", "out of memory"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "session invalidated", func() bool {
+	poll.True(t, 5*time.Second, "session invalidated", func() bool {
 		s, _, _ := c.Session().Info(id, nil)
 		return s == nil
 	})
@@ -251,7 +253,7 @@ func TestSessionTTLExpiry(t *testing.T) {
 		t.Fatal("acquire")
 	}
 	start := time.Now()
-	eventually(t, 30*time.Second, "TTL session invalidated", func() bool {
+	poll.True(t, 30*time.Second, "TTL session invalidated", func() bool {
 		s, _, _ := c.Session().Info(id, nil)
 		return s == nil
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // A snapshot saved on one agent restores on a fresh one with the same data
@@ -53,7 +54,7 @@ func TestSnapshotSaveAndRestore(t *testing.T) {
 	}
 	// The fresh agent puts its own node back into the restored catalog.
 	self, _ := dst.Agent().NodeName()
-	eventually(t, 5*time.Second, "agent's node back in the catalog", func() bool {
+	poll.True(t, 5*time.Second, "agent's node back in the catalog", func() bool {
 		n, _, _ := dst.Catalog().Node(self, nil)
 		return n != nil
 	})

@@ -381,18 +381,3 @@ func (c *Catalog) ServiceChecks(name string, watch bool) ([]*event.Check, uint64
 	}
 	return out, nonZero(index), watchOf(c.serviceWatch, key, watch)
 }
-
-// AggregateHealth is the worst status among checks: critical over warning
-// over passing; no checks is passing.
-func AggregateHealth(checks []*event.Check) string {
-	status := event.HealthPassing
-	for _, ch := range checks {
-		switch ch.Status {
-		case event.HealthCritical, event.HealthMaint:
-			return event.HealthCritical
-		case event.HealthWarning:
-			status = event.HealthWarning
-		}
-	}
-	return status
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -99,7 +100,7 @@ func tryStartCluster(t *testing.T, n int) (*testCluster, error) {
 func (c *testCluster) waitReady(t *testing.T) {
 	t.Helper()
 	n := len(c.servers)
-	waitFor(t, clusterWait, "routes between all servers", func() bool {
+	poll.True(t, clusterWait, "routes between all servers", func() bool {
 		for _, s := range c.servers {
 			if s.NumRoutes() < n-1 {
 				return false
@@ -107,7 +108,7 @@ func (c *testCluster) waitReady(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, clusterWait, "a JetStream meta leader followed by every server", func() bool {
+	poll.True(t, clusterWait, "a JetStream meta leader followed by every server", func() bool {
 		for _, s := range c.servers {
 			if !s.JetStreamClusterReady() {
 				return false
@@ -139,7 +140,7 @@ func (c *testCluster) byName(t *testing.T, name string) int {
 // waitJetStream polls until the JetStream API answers through nc.
 func waitJetStream(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	waitFor(t, clusterWait, "JetStream account info", func() bool {
+	poll.True(t, clusterWait, "JetStream account info", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := js.AccountInfo(ctx)
@@ -164,7 +165,7 @@ func streamCluster(js jetstream.JetStream, name string) *jetstream.ClusterInfo {
 func waitStreamReplicated(t *testing.T, js jetstream.JetStream, name string, want int) *jetstream.ClusterInfo {
 	t.Helper()
 	var ci *jetstream.ClusterInfo
-	waitFor(t, clusterWait, fmt.Sprintf("stream %s with a leader and %d current replicas", name, want-1), func() bool {
+	poll.True(t, clusterWait, fmt.Sprintf("stream %s with a leader and %d current replicas", name, want-1), func() bool {
 		ci = streamCluster(js, name)
 		if ci == nil || ci.Leader == "" || len(ci.Replicas) != want-1 {
 			return false
@@ -277,7 +278,7 @@ func TestClusterReplicatedStream(t *testing.T) {
 		t.Fatalf("NewPublisher R1: %v", err)
 	}
 	stop := runPublisher(t, p1)
-	waitFor(t, waitLong, "first events published", func() bool { return p1.PublishedIndex() == evs[99].Index })
+	poll.True(t, waitLong, "first events published", func() bool { return p1.PublishedIndex() == evs[99].Index })
 	stop()
 
 	p3, err := NewPublisher(PublisherConfig{Datacenter: "dc1", Shard: event.ShardKV, Log: log, Conn: nc, Replicas: 3, Logger: quietLogger()})
@@ -298,7 +299,7 @@ func TestClusterReplicatedStream(t *testing.T) {
 	runPublisher(t, p3)
 	log.Append(evs[100:]...)
 	last := evs[len(evs)-1].Index
-	waitFor(t, waitLong, "all events published", func() bool { return p3.PublishedIndex() == last })
+	poll.True(t, waitLong, "all events published", func() bool { return p3.PublishedIndex() == last })
 
 	other := connect(t, c.servers[1].ClientURL())
 	r := &received{ch: make(chan event.Event, len(evs)+10)}
@@ -374,14 +375,14 @@ func TestClusterPublisherFailover(t *testing.T) {
 		cut++
 	}
 	log.Append(evs[:cut]...)
-	waitFor(t, waitLong, "a quarter of the events published", func() bool { return p.PublishedIndex() >= evs[cut/2].Index })
+	poll.True(t, waitLong, "a quarter of the events published", func() bool { return p.PublishedIndex() >= evs[cut/2].Index })
 	atShutdown := p.PublishedIndex()
 	c.servers[leader].Shutdown()
 	log.Append(evs[cut:]...)
 	t.Logf("stream leader %s shut down with events up to index %d of %d acknowledged", ci.Leader, atShutdown, evs[cut-1].Index)
 
 	last := evs[len(evs)-1].Index
-	waitFor(t, clusterWait, "all events published after the failover", func() bool { return p.PublishedIndex() == last })
+	poll.True(t, clusterWait, "all events published after the failover", func() bool { return p.PublishedIndex() == last })
 	if got := nc.ConnectedUrl(); got == c.servers[leader].ClientURL() {
 		t.Errorf("publisher still connected to the stopped server")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -152,7 +153,7 @@ func TestPublishOnceInOrder(t *testing.T) {
 	runPublisher(t, p)
 
 	last := first[len(first)-1].Index
-	waitFor(t, waitLong, "first batch published", func() bool { return p.PublishedIndex() == last })
+	poll.True(t, waitLong, "first batch published", func() bool { return p.PublishedIndex() == last })
 
 	// Events that arrive while the publisher waits on the log.
 	more := genEvents(last+1, 50)
@@ -166,7 +167,7 @@ func TestPublishOnceInOrder(t *testing.T) {
 	}
 	all := append(first, more...)
 	lastAll := all[len(all)-1].Index
-	waitFor(t, waitLong, "second batch published", func() bool { return p.PublishedIndex() == lastAll })
+	poll.True(t, waitLong, "second batch published", func() bool { return p.PublishedIndex() == lastAll })
 	if got := log.lastPublished(); got != lastAll {
 		t.Errorf("log told Published(%d), want %d", got, lastAll)
 	}
@@ -191,7 +192,7 @@ func TestPublishIndexWithManyEvents(t *testing.T) {
 	log.Append(evs...)
 	p := newTestPublisher(t, nc, log)
 	runPublisher(t, p)
-	waitFor(t, waitLong, "published", func() bool { return p.PublishedIndex() == 9 })
+	poll.True(t, waitLong, "published", func() bool { return p.PublishedIndex() == 9 })
 
 	msgs := core.take(t, len(evs))
 	wantIDs := []string{"kv:7:0", "kv:7:1", "kv:7:2", "kv:7:3", "kv:7:4", "kv:9:0"}
@@ -228,7 +229,7 @@ func TestPublisherRestartPublishesNothingTwice(t *testing.T) {
 	p1 := newTestPublisher(t, nc, log)
 	stop1 := runPublisher(t, p1)
 	last := first[len(first)-1].Index
-	waitFor(t, waitLong, "first run published", func() bool { return p1.PublishedIndex() == last })
+	poll.True(t, waitLong, "first run published", func() bool { return p1.PublishedIndex() == last })
 	stop1()
 	core.take(t, len(first))
 
@@ -240,11 +241,11 @@ func TestPublisherRestartPublishesNothingTwice(t *testing.T) {
 		t.Fatalf("fresh publisher PublishedIndex %d before Run", got)
 	}
 	runPublisher(t, p2)
-	waitFor(t, waitLong, "restart resynced", func() bool { return p2.PublishedIndex() == last })
+	poll.True(t, waitLong, "restart resynced", func() bool { return p2.PublishedIndex() == last })
 	more := genEvents(last+1, 20)
 	log.Append(more...)
 	lastAll := more[len(more)-1].Index
-	waitFor(t, waitLong, "second run published", func() bool { return p2.PublishedIndex() == lastAll })
+	poll.True(t, waitLong, "second run published", func() bool { return p2.PublishedIndex() == lastAll })
 
 	msgs := core.take(t, len(more))
 	pos, count := positions(more)
@@ -286,7 +287,7 @@ func TestPublisherResumesPartialIndex(t *testing.T) {
 	}
 
 	runPublisher(t, p)
-	waitFor(t, waitLong, "index 5 completed", func() bool { return p.PublishedIndex() == 5 })
+	poll.True(t, waitLong, "index 5 completed", func() bool { return p.PublishedIndex() == 5 })
 	checkStream(t, nc, evs)
 	stored := readStream(t, nc, "dc1", event.ShardKV)
 	if got := stored[2].header.Get(HeaderPrevIndex); got != "3" {
@@ -307,7 +308,7 @@ func TestPublisherSurvivesForeignMessage(t *testing.T) {
 	p := newTestPublisher(t, nc, log)
 	runPublisher(t, p)
 	last := first[len(first)-1].Index
-	waitFor(t, waitLong, "first batch", func() bool { return p.PublishedIndex() == last })
+	poll.True(t, waitLong, "first batch", func() bool { return p.PublishedIndex() == last })
 
 	js, _ := jetstream.New(nc)
 	if _, err := js.Publish(context.Background(), "herald.dc1.kv.intruder", []byte("not an event")); err != nil {
@@ -316,7 +317,7 @@ func TestPublisherSurvivesForeignMessage(t *testing.T) {
 	more := genEvents(last+1, 50)
 	log.Append(more...)
 	lastAll := more[len(more)-1].Index
-	waitFor(t, waitLong, "after the foreign message", func() bool { return p.PublishedIndex() == lastAll })
+	poll.True(t, waitLong, "after the foreign message", func() bool { return p.PublishedIndex() == lastAll })
 
 	all := append(first, more...)
 	stored := readStream(t, nc, "dc1", event.ShardKV)
@@ -353,10 +354,10 @@ func TestPublisherAcrossServerRestart(t *testing.T) {
 	p := newTestPublisher(t, nc, log)
 	runPublisher(t, p)
 	last := first[len(first)-1].Index
-	waitFor(t, waitLong, "first batch", func() bool { return p.PublishedIndex() == last })
+	poll.True(t, waitLong, "first batch", func() bool { return p.PublishedIndex() == last })
 
 	s.Shutdown()
-	waitFor(t, waitLong, "client noticed", func() bool { return !nc.IsConnected() })
+	poll.True(t, waitLong, "client noticed", func() bool { return !nc.IsConnected() })
 	more := genEvents(last+1, 100)
 	log.Append(more...)
 
@@ -368,7 +369,7 @@ func TestPublisherAcrossServerRestart(t *testing.T) {
 	}
 	t.Cleanup(s2.Shutdown)
 	lastAll := more[len(more)-1].Index
-	waitFor(t, waitLong, "published after the restart", func() bool { return p.PublishedIndex() == lastAll })
+	poll.True(t, waitLong, "published after the restart", func() bool { return p.PublishedIndex() == lastAll })
 	checkStream(t, nc, append(first, more...))
 }
 
@@ -427,7 +428,7 @@ func TestTwoPublishersOneStream(t *testing.T) {
 	runPublisher(t, p1)
 	runPublisher(t, p2)
 	last := evs[len(evs)-1].Index
-	waitFor(t, waitLong, "both publishers done", func() bool {
+	poll.True(t, waitLong, "both publishers done", func() bool {
 		return p1.PublishedIndex() == last && p2.PublishedIndex() == last
 	})
 	checkStream(t, connect(t, s.ClientURL()), evs)
@@ -447,7 +448,7 @@ func TestPublisherRetriesLogErrors(t *testing.T) {
 	log.readErr = nil
 	log.mu.Unlock()
 	log.Append(kvEvents(evs[len(evs)-1].Index+1, "last")...)
-	waitFor(t, waitLong, "published after the log recovered", func() bool {
+	poll.True(t, waitLong, "published after the log recovered", func() bool {
 		return p.PublishedIndex() == evs[len(evs)-1].Index+1
 	})
 }
@@ -463,7 +464,7 @@ func TestPublisherRunEnds(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	waitFor(t, waitLong, "Run started", func() bool { return p.running.Load() })
+	poll.True(t, waitLong, "Run started", func() bool { return p.running.Load() })
 	if err := p.Run(ctx); err == nil {
 		t.Error("a second concurrent Run was accepted")
 	}

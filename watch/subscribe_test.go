@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -22,7 +23,7 @@ func publishAll(t *testing.T, nc *nats.Conn, evs []event.Event) (*memLog, *Publi
 	p := newTestPublisher(t, nc, log)
 	runPublisher(t, p)
 	last := evs[len(evs)-1].Index
-	waitFor(t, waitLong, "events published", func() bool { return p.PublishedIndex() == last })
+	poll.True(t, waitLong, "events published", func() bool { return p.PublishedIndex() == last })
 	return log, p
 }
 
@@ -114,7 +115,7 @@ func TestSubscribeFromMiddle(t *testing.T) {
 	r.expect(t, since(evs, hole))
 	more := genEvents(last+1, 30)
 	log.Append(more...)
-	waitFor(t, waitLong, "more published", func() bool { return p.PublishedIndex() == more[len(more)-1].Index })
+	poll.True(t, waitLong, "more published", func() bool { return p.PublishedIndex() == more[len(more)-1].Index })
 	r.expect(t, more)
 	stop()
 	stop() // twice is fine

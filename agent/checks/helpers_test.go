@@ -77,18 +77,6 @@ func newTestRunner(t *testing.T, cfg Config) (*Runner, *recorder) {
 	return r, rec
 }
 
-// waitFor polls cond until it holds or within has passed.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // waitStatus waits until check id has status, and returns its output.
 func waitStatus(t *testing.T, r *Runner, id, status string, within time.Duration) string {
 	t.Helper()

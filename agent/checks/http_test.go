@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 func TestHTTPStatusFlips(t *testing.T) {
@@ -107,7 +109,7 @@ func TestHTTPRedirects(t *testing.T) {
 	if out := waitStatus(t, r, "follows", "passing", slack); !strings.HasSuffix(out, "200 OK Output: moved here") {
 		t.Errorf("followed redirect: output %q", out)
 	}
-	waitFor(t, slack, "the redirect check's first run", func() bool {
+	poll.True(t, slack, "the redirect check's first run", func() bool {
 		_, out, _ := r.Status("stays")
 		return out != ""
 	})

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // counterServer answers 200 with a body that changes on every request (the
@@ -116,7 +118,7 @@ func TestReplaceKeepsStatus(t *testing.T) {
 		t.Errorf("after replacement: %q %q, want the old passing %q", s, out, "fine")
 	}
 	// The HTTP check now runs: its output replaces the TTL's.
-	waitFor(t, slack, "the HTTP check's first output", func() bool {
+	poll.True(t, slack, "the HTTP check's first output", func() bool {
 		_, out, _ := r.Status("web")
 		return strings.HasPrefix(out, "HTTP GET ")
 	})
@@ -139,7 +141,7 @@ func TestStop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, slack, "some probes", func() bool { return srv.requests.Load() >= 3 })
+	poll.True(t, slack, "some probes", func() bool { return srv.requests.Load() >= 3 })
 	r.Stop()
 	n := srv.requests.Load()
 	time.Sleep(50 * time.Millisecond)
@@ -215,7 +217,7 @@ func TestOutputCoalescing(t *testing.T) {
 	if err := r.Add(Definition{CheckID: "web", HTTP: srv.URL, Interval: 50 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "25 probes", func() bool { return srv.requests.Load() >= 25 })
+	poll.True(t, 10*time.Second, "25 probes", func() bool { return srv.requests.Load() >= 25 })
 	r.Remove("web")
 
 	mu.Lock()
@@ -247,7 +249,7 @@ func TestOutputCoalescingTTL(t *testing.T) {
 	}
 	// The last output is reported within one more interval.
 	last := fmt.Sprintf("update %d", n-1)
-	waitFor(t, every+slack, "the last output's report", func() bool {
+	poll.True(t, every+slack, "the last output's report", func() bool {
 		us := rec.of("app")
 		return len(us) > 0 && us[len(us)-1].Output == last
 	})
@@ -295,7 +297,7 @@ func TestTransitionsNotCoalesced(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, r, "web", "passing", interval+slack)
-	waitFor(t, 10*interval, "more probes", func() bool { return srv.requests.Load() >= 5 })
+	poll.True(t, 10*interval, "more probes", func() bool { return srv.requests.Load() >= 5 })
 	srv.failing.Store(true)
 	out := waitStatus(t, r, "web", "critical", interval+slack)
 	if !strings.Contains(out, "500 Internal Server Error") {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 func sh(script string) []string { return []string{"/bin/sh", "-c", script} }
@@ -56,7 +58,7 @@ func TestScriptExitCodes(t *testing.T) {
 		if err := r.Add(Definition{CheckID: tc.id, Args: sh(tc.script), Interval: time.Second, Status: "passing"}); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, slack, tc.id+"'s first run", func() bool { _, out, _ := r.Status(tc.id); return out != "" })
+		poll.True(t, slack, tc.id+"'s first run", func() bool { _, out, _ := r.Status(tc.id); return out != "" })
 		if s, out, _ := r.Status(tc.id); s != tc.status || out != tc.output {
 			t.Errorf("%s: %s %q, want %s %q", tc.id, s, out, tc.status, tc.output)
 		}
@@ -106,7 +108,7 @@ func TestScriptTimeoutKillsGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, slack, "the script's child to die", func() bool { return !alive(pid) })
+	poll.True(t, slack, "the script's child to die", func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid runs (a zombie waiting for its new parent to

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // syncBuffer is a log sink that tests can read while agents write to it.
@@ -59,24 +61,6 @@ func addr(m *Membership) string {
 	return net.JoinHostPort(l.Addr, strconv.Itoa(l.Port))
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last state: %s", timeout, what, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func statuses(m *Membership) map[string]string {
 	out := map[string]string{}
 	for _, mem := range m.Members() {
@@ -88,7 +72,7 @@ func statuses(m *Membership) map[string]string {
 // waitStatus waits until m sees node in status; status "" means absent.
 func waitStatus(t *testing.T, m *Membership, node, status string, timeout time.Duration) {
 	t.Helper()
-	waitFor(t, timeout, fmt.Sprintf("%s to see %s as %q", m.cfg.NodeName, node, status), func() (bool, string) {
+	poll.Eventually(t, timeout, fmt.Sprintf("%s to see %s as %q", m.cfg.NodeName, node, status), func() (bool, string) {
 		st := statuses(m)
 		got, ok := st[node]
 		if status == "" {
@@ -295,13 +279,13 @@ func TestLaggingConsumerNeverBlocksSerf(t *testing.T) {
 		waitStatus(t, a, n, StatusAlive, 10*time.Second)
 		waitStatus(t, c, n, StatusAlive, 10*time.Second)
 	}
-	waitFor(t, 5*time.Second, "dropped events", func() (bool, string) {
+	poll.Eventually(t, 5*time.Second, "dropped events", func() (bool, string) {
 		return a.DroppedEvents() >= 2, fmt.Sprint(a.DroppedEvents())
 	})
 	if err := b.SetTags(map[string]string{"x": "y"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "a to see b's new tag", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, "a to see b's new tag", func() (bool, string) {
 		for _, m := range a.Members() {
 			if m.Name == "b" {
 				return m.Tags["x"] == "y", fmt.Sprint(m.Tags)
@@ -429,7 +413,7 @@ func TestRetryJoinWaitsForALaterAddress(t *testing.T) {
 		done <- RetryJoin(context.Background(), b, []string{target}, 50*time.Millisecond, 0)
 	}()
 	// Let it fail at least twice before the address comes up.
-	waitFor(t, 10*time.Second, "two failed attempts", func() (bool, string) {
+	poll.Eventually(t, 10*time.Second, "two failed attempts", func() (bool, string) {
 		n := strings.Count(logs.String(), "retry-join: join failed")
 		return n >= 2, fmt.Sprint(n)
 	})
