@@ -26,6 +26,7 @@ import (
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 	"github.com/heraldhq/herald/statemachine"
 	"github.com/heraldhq/herald/watch"
@@ -45,7 +46,7 @@ type Agent struct {
 	host       *hlog.Host   // nil on a client agent
 	raft       httpapi.Raft // the host, or the servers through rpc on a client
 	client     *clientState // nil on a server
-	shards     map[uint64]*statemachine.StateMachine
+	shards     map[command.Shard]*statemachine.StateMachine
 	kv         *projections.KV
 	catalog    *projections.Catalog
 	local      *local.State
@@ -85,7 +86,7 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: logger, shards: map[uint64]*statemachine.StateMachine{},
+	return &Agent{cfg: cfg, log: logger, shards: map[command.Shard]*statemachine.StateMachine{},
 		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{})}
 }
 
@@ -322,9 +323,9 @@ func (a *Agent) startRaft() error {
 	}
 	// A single server, and any server restarting on its Raft state, starts
 	// its shards now; a new server of a cluster waits for its peers.
-	if a.cfg.Dev || a.cfg.Bootstrap || host.HasReplica(hlog.ShardCatalog) {
+	if a.cfg.Dev || a.cfg.Bootstrap || host.HasReplica(command.ShardCatalog) {
 		members := map[uint64]string{host.ReplicaID(): host.RaftAddress()}
-		if host.HasReplica(hlog.ShardCatalog) {
+		if host.HasReplica(command.ShardCatalog) {
 			members = nil
 		}
 		return a.startShards(members)
@@ -344,14 +345,14 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 		return nil, err
 	}
 	a.host, a.raft = host, host
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		var sink statemachine.Sink = catalogSink{a}
-		if id == hlog.ShardKV {
+		if id == command.ShardKV {
 			sink = a.kv
 		}
 		a.shards[id] = statemachine.New(statemachine.Config{
-			Dir:            filepath.Join(a.dataDir, "state", hlog.ShardName(id)),
-			Shard:          hlog.ShardName(id),
+			Dir:            filepath.Join(a.dataDir, "state", id.String()),
+			Shard:          id.String(),
 			RetainCommands: a.cfg.HistoryRetainCommands,
 			RetainAge:      a.cfg.HistoryRetainAge,
 			Sink:           sink,
@@ -386,7 +387,7 @@ func (a *Agent) raftAddress() string {
 // log.Host.StartShard.
 func (a *Agent) startShards(members map[uint64]string) error {
 	a.shardsOnce.Do(func() {
-		for _, id := range hlog.Shards {
+		for _, id := range command.Shards() {
 			s := a.shards[id]
 			if err := a.host.StartShard(id, members, func() sm.IOnDiskStateMachine { return s }); err != nil {
 				a.shardsErr = err
@@ -406,10 +407,10 @@ func (a *Agent) startPublishers(ctx context.Context) {
 		return
 	}
 	replicas := a.streamReplicas()
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		cfg := watch.PublisherConfig{
 			Datacenter: a.cfg.Datacenter,
-			Shard:      hlog.ShardName(id),
+			Shard:      id.String(),
 			Log:        a.shards[id],
 			Conn:       a.natsConn,
 			Replicas:   replicas,
@@ -427,7 +428,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 				if p, err = watch.NewPublisher(cfg); err == nil {
 					break
 				}
-				a.log.Warn("event stream not ready; retrying", "shard", hlog.ShardName(id), "error", err, "retry_in", delay)
+				a.log.Warn("event stream not ready; retrying", "shard", id.String(), "error", err, "retry_in", delay)
 				select {
 				case <-ctx.Done():
 					return
@@ -444,7 +445,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 				return
 			}
 			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("event publisher stopped", "shard", hlog.ShardName(id), "error", err)
+				a.log.Error("event publisher stopped", "shard", id.String(), "error", err)
 			}
 		}()
 	}
@@ -456,7 +457,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 // in order whoever sends), but one sender is cheaper and sends each event
 // to core NATS subscribers once. The others only follow the stream, to
 // drop from their outboxes what it holds.
-func (a *Agent) publishWhileLeading(ctx context.Context, shardID uint64, p *watch.Publisher) {
+func (a *Agent) publishWhileLeading(ctx context.Context, shardID command.Shard, p *watch.Publisher) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	var lastCatchup time.Time
@@ -465,7 +466,7 @@ func (a *Agent) publishWhileLeading(ctx context.Context, shardID uint64, p *watc
 			if time.Since(lastCatchup) > time.Second {
 				lastCatchup = time.Now()
 				if err := p.Catchup(ctx); err != nil && ctx.Err() == nil {
-					a.log.Debug("cannot read the event stream", "shard", hlog.ShardName(shardID), "error", err)
+					a.log.Debug("cannot read the event stream", "shard", shardID.String(), "error", err)
 				}
 			}
 			select {
@@ -486,7 +487,7 @@ func (a *Agent) publishWhileLeading(ctx context.Context, shardID uint64, p *watc
 			}
 		}()
 		if err := p.Run(lctx); err != nil {
-			a.log.Error("event publisher stopped", "shard", hlog.ShardName(shardID), "error", err)
+			a.log.Error("event publisher stopped", "shard", shardID.String(), "error", err)
 		}
 		cancel()
 	}
@@ -557,9 +558,9 @@ func (a *Agent) WaitLeader(ctx context.Context) error {
 			return errNoServers
 		}
 	}
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		if err := a.host.ReadIndex(ctx, id); err != nil {
-			return fmt.Errorf("shard %s: %w", hlog.ShardName(id), err)
+			return fmt.Errorf("shard %s: %w", id.String(), err)
 		}
 	}
 	return nil

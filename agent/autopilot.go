@@ -14,7 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/httpapi"
-	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // Autopilot keeps the shards' voters in step with the servers that gossip
@@ -44,7 +44,7 @@ func (a *Agent) autopilot(ctx context.Context) {
 		}
 		a.noticeRemoval()
 		removed := ""
-		if a.host.IsLeader(hlog.ShardCatalog) {
+		if a.host.IsLeader(command.ShardCatalog) {
 			removed = a.reconcileVoters(ctx, failedSince)
 		} else {
 			clear(failedSince)
@@ -66,7 +66,7 @@ func (a *Agent) reconcileVoters(ctx context.Context, failedSince map[uint64]time
 		}
 	}
 	var startOver []string
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		members, err := a.host.Membership(mctx, shard)
 		cancel()
@@ -90,10 +90,10 @@ func (a *Agent) reconcileVoters(ctx context.Context, failedSince map[uint64]time
 			err := a.host.AddVoter(actx, shard, rid, p.raftAddr)
 			cancel()
 			if err != nil {
-				a.log.Warn("cannot add a server as a voter", "shard", hlog.ShardName(shard), "server", m.Name, "error", err)
+				a.log.Warn("cannot add a server as a voter", "shard", shard.String(), "server", m.Name, "error", err)
 				continue
 			}
-			a.log.Info("added a server as a voter", "shard", hlog.ShardName(shard), "server", m.Name)
+			a.log.Info("added a server as a voter", "shard", shard.String(), "server", m.Name)
 		}
 		if !a.cfg.Autopilot.CleanupDeadServers {
 			continue
@@ -125,11 +125,11 @@ func (a *Agent) reconcileVoters(ctx context.Context, failedSince map[uint64]time
 			err := a.host.RemoveReplica(rctx, shard, rid)
 			cancel()
 			if err != nil {
-				a.log.Warn("cannot remove a server from the voters", "shard", hlog.ShardName(shard), "server", m.Name, "error", err)
+				a.log.Warn("cannot remove a server from the voters", "shard", shard.String(), "server", m.Name, "error", err)
 				continue
 			}
 			delete(voters, rid)
-			a.log.Info("removed a server from the voters", "shard", hlog.ShardName(shard), "server", m.Name, "reason", reason)
+			a.log.Info("removed a server from the voters", "shard", shard.String(), "server", m.Name, "reason", reason)
 		}
 	}
 	slices.Sort(startOver)
@@ -175,13 +175,13 @@ func (a *Agent) RestartRequested() <-chan struct{} { return a.restart }
 func (a *Agent) leaveRaft() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	members, err := a.host.Membership(ctx, command.ShardCatalog)
 	if _, ok := members.Voters[a.host.ReplicaID()]; err != nil || !ok || len(members.Voters) <= 1 {
 		return
 	}
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		if err := a.host.RemoveReplica(ctx, shard, a.host.ReplicaID()); err != nil {
-			a.log.Error("cannot leave the voters; this server stays a voter", "shard", hlog.ShardName(shard), "error", err)
+			a.log.Error("cannot leave the voters; this server stays a voter", "shard", shard.String(), "error", err)
 			return
 		}
 	}
@@ -198,7 +198,7 @@ func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
 	if a.host == nil {
 		return errors.New("peers are removed on servers: point the request at one")
 	}
-	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	members, err := a.host.Membership(ctx, command.ShardCatalog)
 	if err != nil {
 		return err
 	}
@@ -217,9 +217,9 @@ func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
 		}
 		return &httpapi.StatusError{Code: http.StatusBadRequest, Err: fmt.Errorf("%s was not found in the Raft configuration", what)}
 	}
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		if err := a.host.RemoveReplica(ctx, shard, target); err != nil {
-			return fmt.Errorf("remove the peer from shard %s: %w", hlog.ShardName(shard), err)
+			return fmt.Errorf("remove the peer from shard %s: %w", shard.String(), err)
 		}
 	}
 	a.log.Info("removed a server from the voters on request", "server", voters[target])

@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/membership"
 	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // Servers of a new cluster find each other by gossip (see
@@ -61,7 +62,7 @@ func peerOf(m membership.Member) peer {
 // when it restarts on its Raft state or joins a running cluster, and once
 // its peers are there when it bootstraps a new one.
 func (a *Agent) startClustered(ctx context.Context) error {
-	if a.host.HasReplica(hlog.ShardCatalog) || a.cfg.BootstrapExpect <= 1 {
+	if a.host.HasReplica(command.ShardCatalog) || a.cfg.BootstrapExpect <= 1 {
 		return a.startShards(nil)
 	}
 	if a.gossip == nil {

@@ -40,7 +40,7 @@ type clientState struct {
 	// read answers X-Consul-KnownLeader, and a client's reads must not cost
 	// the servers a request each.
 	leaderMu sync.Mutex
-	leaders  map[uint64]cachedLeader
+	leaders  map[command.Shard]cachedLeader
 }
 
 type cachedLeader struct {
@@ -59,12 +59,20 @@ var errNoServers = hlog.ErrNoServers
 // clientRaft is the Raft of a client agent: the servers, through rpc.
 type clientRaft struct{ a *Agent }
 
-func (c clientRaft) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, error) {
+func (c clientRaft) Propose(ctx context.Context, cmd command.Command) (command.Result, error) {
+	shard, err := cmd.Shard()
+	if err != nil {
+		return command.Result{}, err
+	}
+	return c.ProposeTo(ctx, shard, cmd)
+}
+
+func (c clientRaft) ProposeTo(ctx context.Context, shardID command.Shard, cmd command.Command) (command.Result, error) {
 	client := c.a.client.rpc.Load()
 	if client == nil {
-		return hlog.Result{}, errNoServers
+		return command.Result{}, errNoServers
 	}
-	res, index, err := client.Propose(ctx, shardID, cmd)
+	res, index, err := client.ProposeTo(ctx, shardID, cmd)
 	if err != nil {
 		return res, err
 	}
@@ -72,7 +80,7 @@ func (c clientRaft) Propose(ctx context.Context, shardID uint64, cmd command.Com
 	return res, c.a.waitApplied(ctx, shardID, index)
 }
 
-func (c clientRaft) ReadIndex(ctx context.Context, shardID uint64) error {
+func (c clientRaft) ReadIndex(ctx context.Context, shardID command.Shard) error {
 	client := c.a.client.rpc.Load()
 	if client == nil {
 		return errNoServers
@@ -84,7 +92,7 @@ func (c clientRaft) ReadIndex(ctx context.Context, shardID uint64) error {
 	return c.a.waitApplied(ctx, shardID, index)
 }
 
-func (c clientRaft) Leader(shardID uint64) (uint64, bool) {
+func (c clientRaft) Leader(shardID command.Shard) (uint64, bool) {
 	client := c.a.client.rpc.Load()
 	if client == nil {
 		return 0, false
@@ -99,7 +107,7 @@ func (c clientRaft) Leader(shardID uint64) (uint64, bool) {
 	id, known := client.Leader(shardID)
 	cs.leaderMu.Lock()
 	if cs.leaders == nil {
-		cs.leaders = map[uint64]cachedLeader{}
+		cs.leaders = map[command.Shard]cachedLeader{}
 	}
 	cs.leaders[shardID] = cachedLeader{id: id, known: known, at: time.Now()}
 	cs.leaderMu.Unlock()
@@ -107,7 +115,7 @@ func (c clientRaft) Leader(shardID uint64) (uint64, bool) {
 }
 
 // waitApplied waits until this agent's projections of a shard reach index.
-func (a *Agent) waitApplied(ctx context.Context, shardID, index uint64) error {
+func (a *Agent) waitApplied(ctx context.Context, shardID command.Shard, index uint64) error {
 	for a.client.applied[shardID].Load() < index {
 		select {
 		case <-ctx.Done():
@@ -118,7 +126,7 @@ func (a *Agent) waitApplied(ctx context.Context, shardID, index uint64) error {
 	return nil
 }
 
-func (a *Agent) noteApplied(shardID, index uint64) {
+func (a *Agent) noteApplied(shardID command.Shard, index uint64) {
 	for {
 		cur := a.client.applied[shardID].Load()
 		if index <= cur || a.client.applied[shardID].CompareAndSwap(cur, index) {
@@ -198,7 +206,7 @@ func (a *Agent) connectServers(ctx context.Context) {
 		a.log.Warn("user events stay on this agent", "error", err)
 	}
 	var wg sync.WaitGroup
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -210,12 +218,12 @@ func (a *Agent) connectServers(ctx context.Context) {
 
 // followShard keeps the projections of one shard current: a snapshot, then
 // the stream after it; a gap or a broken subscription starts over.
-func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID uint64) {
+func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID command.Shard) {
 	var sink statemachine.Sink = catalogSink{a}
-	if shardID == hlog.ShardKV {
+	if shardID == command.ShardKV {
 		sink = a.kv
 	}
-	name := hlog.ShardName(shardID)
+	name := shardID.String()
 	retry := func() bool {
 		select {
 		case <-ctx.Done():
@@ -290,11 +298,11 @@ func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID uint64) 
 	}
 }
 
-func (a *Agent) markLoaded(shardID uint64) {
+func (a *Agent) markLoaded(shardID command.Shard) {
 	a.client.loaded.Store(shardID, true)
 	n := 0
 	a.client.loaded.Range(func(any, any) bool { n++; return true })
-	if n == len(hlog.Shards) {
+	if n == len(command.Shards()) {
 		select {
 		case <-a.client.ready:
 		default:

@@ -8,7 +8,7 @@ import (
 
 	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/event"
-	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -50,9 +50,9 @@ func (a *Agent) startDNS() error {
 	cfg.Logger = a.log
 	if !d.AllowStale {
 		raft := a.raft
-		cfg.ReadBarrier = func(ctx context.Context) error { return raft.ReadIndex(ctx, hlog.ShardCatalog) }
+		cfg.ReadBarrier = func(ctx context.Context) error { return raft.ReadIndex(ctx, command.ShardCatalog) }
 		a.log.Info("DNS answers wait on a read barrier (dns_config.allow_stale = false)",
-			"shard", hlog.ShardName(hlog.ShardCatalog),
+			"shard", command.ShardCatalog.String(),
 			"cost", "one round trip to the shard's leader per query",
 			"on_failure", "SERVFAIL", "timeout", cfg.ReadBarrierTimeout)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 
 	"net/http"
@@ -85,7 +84,7 @@ func (a *Agent) followMembers(ctx context.Context) {
 		case <-a.gossip.Events():
 		case <-t.C:
 		}
-		if a.host.IsLeader(hlog.ShardCatalog) {
+		if a.host.IsLeader(command.ShardCatalog) {
 			a.reconcileMembers(ctx)
 		}
 	}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/httpapi"
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -21,14 +19,12 @@ import (
 type catalogWriter struct{ a *Agent }
 
 func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) error {
-	res, err := w.a.raft.Propose(ctx, hlog.ShardCatalog, command.Command{Time: nowNano(), Body: body})
+	res, err := w.a.raft.Propose(ctx, command.Command{Time: nowNano(), Body: body})
 	if err != nil {
 		return err
 	}
-	if res.Value != command.ResultSucceeded {
-		var msg string
-		json.Unmarshal(res.Data, &msg)
-		return errors.New(msg)
+	if !res.Succeeded {
+		return errors.New(res.Refusal)
 	}
 	return nil
 }

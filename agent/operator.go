@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // RaftServer is an element of /v1/operator/raft/configuration.
@@ -56,17 +56,17 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
 	}
 	out := RaftConfiguration{Shards: map[string]ShardRaft{}}
 	names := a.voterNames()
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		s, err := a.shardRaft(ctx, id, names)
 		if err != nil {
-			if id == hlog.ShardCatalog {
+			if id == command.ShardCatalog {
 				return nil, err
 			}
 			s.Error = err.Error()
 		}
-		out.Shards[hlog.ShardName(id)] = s
+		out.Shards[id.String()] = s
 	}
-	catalog := out.Shards[hlog.ShardName(hlog.ShardCatalog)]
+	catalog := out.Shards[command.ShardCatalog.String()]
 	out.Servers, out.Index = catalog.Servers, catalog.Index
 	return out, nil
 }
@@ -75,7 +75,7 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
 // endpoints, /v1/status/leader and info learn them. names are the servers'
 // node names and IDs by replica ID (voterNames). On error the result still
 // has the leader when it is this server, and the applied index.
-func (a *Agent) shardRaft(ctx context.Context, shardID uint64, names map[uint64][2]string) (ShardRaft, error) {
+func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[uint64][2]string) (ShardRaft, error) {
 	out := ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []RaftServer{}}
 	leader, known := a.host.Leader(shardID)
 	if known && leader == a.host.ReplicaID() {
@@ -100,7 +100,7 @@ func (a *Agent) shardRaft(ctx context.Context, shardID uint64, names map[uint64]
 
 // leaderAddress is the Raft address of a shard's leader, "" when none is
 // known. It asks Raft for the voters only when another server leads.
-func (a *Agent) leaderAddress(shardID uint64) string {
+func (a *Agent) leaderAddress(shardID command.Shard) string {
 	if id, ok := a.host.Leader(shardID); !ok {
 		return ""
 	} else if id == a.host.ReplicaID() {
@@ -113,7 +113,7 @@ func (a *Agent) leaderAddress(shardID uint64) string {
 // shardRaftStats is a shard's section of `info` and /v1/agent/self's Stats
 // ("raft" for the catalog shard, as in Consul, "raft_<shard>" for the
 // others), with Consul's keys where Herald has the value.
-func (a *Agent) shardRaftStats(shardID uint64) map[string]string {
+func (a *Agent) shardRaftStats(shardID command.Shard) map[string]string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	s, _ := a.shardRaft(ctx, shardID, a.voterNames())
@@ -121,7 +121,7 @@ func (a *Agent) shardRaftStats(shardID uint64) map[string]string {
 	leading := a.host.IsLeader(shardID)
 	applied := strconv.FormatUint(s.Index, 10)
 	return map[string]string{
-		"shard":            hlog.ShardName(shardID),
+		"shard":            shardID.String(),
 		"state":            raftState(known, leading),
 		"applied_index":    applied,
 		"commit_index":     applied,
@@ -143,10 +143,10 @@ func (a *Agent) raftStatsSections() map[string]any {
 		return map[string]any{"raft": map[string]string{"state": "client", "leader_addr": a.LeaderAddress()}}
 	}
 	out := map[string]any{}
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		name := "raft"
-		if id != hlog.ShardCatalog {
-			name += "_" + hlog.ShardName(id)
+		if id != command.ShardCatalog {
+			name += "_" + id.String()
 		}
 		out[name] = a.shardRaftStats(id)
 	}

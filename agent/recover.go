@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // Recovered describes what Recover did to one shard.
@@ -34,7 +35,7 @@ func Recover(cfg *config.Config, logger *slog.Logger) ([]Recovered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the Raft state (is the agent still running?): %w", err)
 	}
-	if !host.HasReplica(hlog.ShardCatalog) {
+	if !host.HasReplica(command.ShardCatalog) {
 		host.Close()
 		return nil, fmt.Errorf("%s holds no Raft state to recover from", cfg.DataDir)
 	}
@@ -46,18 +47,18 @@ func Recover(cfg *config.Config, logger *slog.Logger) ([]Recovered, error) {
 	defer os.RemoveAll(exportDir)
 
 	var out []Recovered
-	exported := map[uint64]string{}
+	exported := map[command.Shard]string{}
 	err = func() error {
 		defer host.Close()
 		if err := a.startShards(nil); err != nil {
 			return err
 		}
-		for _, id := range hlog.Shards {
+		for _, id := range command.Shards() {
 			s := a.shards[id]
 			select {
 			case <-s.Opened():
 			case <-time.After(time.Minute):
-				return fmt.Errorf("shard %s did not open within a minute", hlog.ShardName(id))
+				return fmt.Errorf("shard %s did not open within a minute", id.String())
 			}
 			// The replica applies what it knows to be committed without a
 			// leader; wait until that has settled before taking the state.
@@ -70,20 +71,20 @@ func Recover(cfg *config.Config, logger *slog.Logger) ([]Recovered, error) {
 				}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			dir, _, err := host.ExportSnapshot(ctx, id, filepath.Join(exportDir, hlog.ShardName(id)))
+			dir, _, err := host.ExportSnapshot(ctx, id, filepath.Join(exportDir, id.String()))
 			cancel()
 			if err != nil {
 				return err
 			}
 			exported[id] = dir
-			out = append(out, Recovered{Shard: hlog.ShardName(id), Index: s.AppliedIndex()})
+			out = append(out, Recovered{Shard: id.String(), Index: s.AppliedIndex()})
 		}
 		return nil
 	}()
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range hlog.Shards {
+	for _, id := range command.Shards() {
 		if err := hlog.ImportSnapshot(a.raftConfig(host.ReplicaID()), exported[id]); err != nil {
 			return nil, err
 		}

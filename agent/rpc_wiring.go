@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/heraldhq/herald/agent/rpc"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // startRPC lets agents without a replica (client agents) send Raft requests
@@ -23,8 +24,10 @@ func (a *Agent) startRPC() error {
 // serverShards is what the RPC server needs of this server's replicas.
 type serverShards struct{ a *Agent }
 
-func (s serverShards) AppliedIndex(shardID uint64) uint64 { return s.a.shards[shardID].AppliedIndex() }
-func (s serverShards) Export(shardID uint64, w io.Writer) (uint64, error) {
+func (s serverShards) AppliedIndex(shardID command.Shard) uint64 {
+	return s.a.shards[shardID].AppliedIndex()
+}
+func (s serverShards) Export(shardID command.Shard, w io.Writer) (uint64, error) {
 	return s.a.shards[shardID].Export(w)
 }
 func (s serverShards) LeaderAddress() string { return s.a.LeaderAddress() }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/log/command"
 	"io"
 	"net"
 	"runtime"
 	"sort"
 	"strconv"
 
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/version"
 )
 
@@ -96,7 +96,7 @@ func (a *Agent) LeaderAddress() string {
 		}
 		return ""
 	}
-	return a.leaderAddress(hlog.ShardCatalog)
+	return a.leaderAddress(command.ShardCatalog)
 }
 
 // Peers are the Raft addresses of the catalog shard's voters.
@@ -104,7 +104,7 @@ func (a *Agent) Peers(ctx context.Context) ([]string, error) {
 	if a.host == nil {
 		return a.serverRaftAddrs(), nil
 	}
-	members, err := a.host.Membership(ctx, hlog.ShardCatalog)
+	members, err := a.host.Membership(ctx, command.ShardCatalog)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (a *Agent) Peers(ctx context.Context) ([]string, error) {
 func (a *Agent) NodeName() string { return a.cfg.NodeName }
 
 // Export writes a snapshot of a shard's state (for /v1/snapshot).
-func (a *Agent) Export(shardID uint64, w io.Writer) (uint64, error) {
+func (a *Agent) Export(shardID command.Shard, w io.Writer) (uint64, error) {
 	if a.host == nil {
 		return 0, errors.New("snapshots are taken on servers: point the request at one")
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -33,7 +32,7 @@ func (a *Agent) runSessionReaper(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !a.host.IsLeader(hlog.ShardKV) {
+		if !a.host.IsLeader(command.ShardKV) {
 			leaderSince = time.Time{}
 			continue
 		}
@@ -46,7 +45,7 @@ func (a *Agent) runSessionReaper(ctx context.Context) {
 			if why := a.invalid(s, now, leaderSince); why != "" {
 				a.log.Info("invalidating session", "session", s.ID, "node", s.Node, "reason", why)
 				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := a.host.Propose(pctx, hlog.ShardKV, command.Command{Time: now.UnixNano(),
+				_, err := a.host.Propose(pctx, command.Command{Time: now.UnixNano(),
 					Body: &command.SessionDestroyBody{ID: s.ID}})
 				cancel()
 				if err != nil {

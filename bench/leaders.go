@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/rpc"
 	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/log/command"
 )
 
 // This file finds which server leads each of Herald's two Raft shards,
@@ -99,7 +100,7 @@ func AskKVLeader(s *Herald, dc string) (uint64, error) {
 		return 0, err
 	}
 	defer nc.Close()
-	id, known := rpc.NewClient(nc, dc).Leader(hlog.ShardKV)
+	id, known := rpc.NewClient(nc, dc).Leader(command.ShardKV)
 	if !known {
 		return 0, errors.New("no leader known")
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/statemachine"
 )
@@ -85,7 +84,7 @@ func openShardState(dataDir, shard string, cio IO) (*statemachine.Offline, bool)
 		fmt.Fprintln(cio.Stderr, "Error: -data-dir is required")
 		return nil, false
 	}
-	if _, ok := hlog.ShardID(shard); !ok {
+	if _, ok := command.ParseShard(shard); !ok {
 		fmt.Fprintf(cio.Stderr, "Error: unknown shard %q (kv or catalog)\n", shard)
 		return nil, false
 	}

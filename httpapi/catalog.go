@@ -7,26 +7,15 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/event"
-	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 )
 
 // proposeCatalog writes a catalog command; a refusal is a 400 with the
-// state machine's message.
+// state machine's message, as Consul answers it.
 func (s *Server) proposeCatalog(r *http.Request, body command.Body) error {
-	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardCatalog, command.Command{Time: s.cfg.Now().UnixNano(), Body: body})
-	if err != nil {
-		return err
-	}
-	if res.Value != command.ResultSucceeded {
-		var msg string
-		if json.Unmarshal(res.Data, &msg) != nil || msg == "" {
-			msg = "request refused"
-		}
-		return badRequest("%s", msg)
-	}
-	return nil
+	_, err := s.propose(r, command.Command{Body: body}, http.StatusBadRequest)
+	return err
 }
 
 // decodeBody reads a JSON request body into v; malformed JSON is a 400.
@@ -179,11 +168,11 @@ func readCatalogIndex[T any](s *Server, w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return zero, 0, false, err
 	}
-	if err := s.prepareRead(r, q, log.ShardCatalog); err != nil {
+	if err := s.prepareRead(r, q, command.ShardCatalog); err != nil {
 		return zero, 0, false, err
 	}
 	v, index := blocking(r.Context(), q, read)
-	s.setMeta(w, q, log.ShardCatalog, index)
+	s.setMeta(w, q, command.ShardCatalog, index)
 	return v, index, true, nil
 }
 

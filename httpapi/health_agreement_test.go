@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -141,4 +142,4 @@ func (d dnsCatalog) Node(name string) (*event.Node, bool) {
 // the API's reads, which never go through Raft unless asked to.
 type leaderRaft struct{ httpapi.Raft }
 
-func (leaderRaft) Leader(uint64) (uint64, bool) { return 1, true }
+func (leaderRaft) Leader(command.Shard) (uint64, bool) { return 1, true }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/event"
-	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -30,7 +29,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 	if err != nil {
 		return err
 	}
-	if err := s.prepareRead(r, q, log.ShardKV); err != nil {
+	if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 		return err
 	}
 	params := r.URL.Query()
@@ -44,7 +43,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 		list, index := blocking(r.Context(), q, func(watch bool) ([]string, uint64, <-chan struct{}) {
 			return s.cfg.KV.Keys(key, sep, watch)
 		})
-		s.setMeta(w, q, log.ShardKV, index)
+		s.setMeta(w, q, command.ShardKV, index)
 		if len(list) == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			return nil
@@ -55,7 +54,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 		list, index := blocking(r.Context(), q, func(watch bool) ([]*event.KVEntry, uint64, <-chan struct{}) {
 			return s.cfg.KV.List(key, watch)
 		})
-		s.setMeta(w, q, log.ShardKV, index)
+		s.setMeta(w, q, command.ShardKV, index)
 		if len(list) == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			return nil
@@ -66,7 +65,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 	entry, index := blocking(r.Context(), q, func(watch bool) (*event.KVEntry, uint64, <-chan struct{}) {
 		return s.cfg.KV.Get(key, watch)
 	})
-	s.setMeta(w, q, log.ShardKV, index)
+	s.setMeta(w, q, command.ShardKV, index)
 	if entry == nil {
 		w.WriteHeader(http.StatusNotFound)
 		return nil
@@ -135,12 +134,11 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) error
 		return err
 	}
 	op.Value = value
-	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV,
-		command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.KVBody{Op: op}})
+	res, err := s.propose(r, command.Command{Body: &command.KVBody{Op: op}}, refusalIsAnswer)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res.Value == command.ResultSucceeded)
+	return writeJSON(w, http.StatusOK, res.Succeeded)
 }
 
 // readValue reads a request body up to the value size limit; a larger one
@@ -186,10 +184,9 @@ func (s *Server) kvDelete(w http.ResponseWriter, r *http.Request, key string) er
 		}
 		op.Verb, op.Index = command.KVDeleteCAS, cas
 	}
-	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV,
-		command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.KVBody{Op: op}})
+	res, err := s.propose(r, command.Command{Body: &command.KVBody{Op: op}}, refusalIsAnswer)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res.Value == command.ResultSucceeded)
+	return writeJSON(w, http.StatusOK, res.Succeeded)
 }

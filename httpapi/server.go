@@ -20,9 +20,12 @@ import (
 
 // Raft is the part of the command log the API needs.
 type Raft interface {
-	Propose(ctx context.Context, shardID uint64, cmd command.Command) (log.Result, error)
-	ReadIndex(ctx context.Context, shardID uint64) error
-	Leader(shardID uint64) (replicaID uint64, ok bool)
+	// Propose writes a command to the log of its type's shard; ProposeTo
+	// to a shard named by the caller (a restore, which every shard takes).
+	Propose(ctx context.Context, cmd command.Command) (command.Result, error)
+	ProposeTo(ctx context.Context, shard command.Shard, cmd command.Command) (command.Result, error)
+	ReadIndex(ctx context.Context, shardID command.Shard) error
+	Leader(shardID command.Shard) (replicaID uint64, ok bool)
 }
 
 // Agent describes the local agent for /v1/agent/self and /v1/status.
@@ -302,7 +305,7 @@ func (s *Server) checkDC(r *http.Request) error {
 }
 
 // prepareRead applies the read's consistency mode before the data is read.
-func (s *Server) prepareRead(r *http.Request, q query, shardID uint64) error {
+func (s *Server) prepareRead(r *http.Request, q query, shardID command.Shard) error {
 	if q.mode == modeConsistent {
 		return s.cfg.Raft.ReadIndex(r.Context(), shardID)
 	}
@@ -310,7 +313,7 @@ func (s *Server) prepareRead(r *http.Request, q query, shardID uint64) error {
 }
 
 // setMeta writes Consul's query headers.
-func (s *Server) setMeta(w http.ResponseWriter, q query, shardID, index uint64) {
+func (s *Server) setMeta(w http.ResponseWriter, q query, shardID command.Shard, index uint64) {
 	h := w.Header()
 	h.Set("X-Consul-Index", strconv.FormatUint(index, 10))
 	_, known := s.cfg.Raft.Leader(shardID)

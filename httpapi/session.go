@@ -10,7 +10,6 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
-	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -151,12 +150,9 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkSessionHealth(&sess); err != nil {
 		return err
 	}
-	res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: now.UnixNano(), Body: &command.SessionCreateBody{Session: sess}})
-	if err != nil {
+	if _, err := s.propose(r, command.Command{Time: now.UnixNano(), Body: &command.SessionCreateBody{Session: sess}},
+		http.StatusInternalServerError); err != nil {
 		return err
-	}
-	if res.Value != command.ResultSucceeded {
-		return &apiError{http.StatusInternalServerError, refusalMessage(res.Data)}
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"ID": sess.ID})
 }
@@ -175,14 +171,6 @@ func (s *Server) checkSessionHealth(sess *event.Session) error {
 	return nil
 }
 
-func refusalMessage(data []byte) string {
-	var msg string
-	if json.Unmarshal(data, &msg) != nil || msg == "" {
-		return "request refused"
-	}
-	return msg
-}
-
 func (s *Server) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkDC(r); err != nil {
 		return err
@@ -191,8 +179,7 @@ func (s *Server) sessionDestroy(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return badRequest("Missing session")
 	}
-	if _, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: s.cfg.Now().UnixNano(),
-		Body: &command.SessionDestroyBody{ID: id}}); err != nil {
+	if _, err := s.propose(r, command.Command{Body: &command.SessionDestroyBody{ID: id}}, http.StatusInternalServerError); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, true)
@@ -210,13 +197,10 @@ func (s *Server) sessionRenew(w http.ResponseWriter, r *http.Request) error {
 	if sess.TTL != "" {
 		ttl, _ := time.ParseDuration(sess.TTL)
 		now := s.cfg.Now()
-		res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV, command.Command{Time: now.UnixNano(),
-			Body: &command.SessionRenewBody{ID: id, Deadline: now.Add(sessionTTLMultiplier * ttl).UnixNano()}})
-		if err != nil {
+		if _, err := s.propose(r, command.Command{Time: now.UnixNano(),
+			Body: &command.SessionRenewBody{ID: id, Deadline: now.Add(sessionTTLMultiplier * ttl).UnixNano()}},
+			http.StatusNotFound); err != nil {
 			return err
-		}
-		if res.Value != command.ResultSucceeded {
-			return &apiError{http.StatusNotFound, refusalMessage(res.Data)}
 		}
 	}
 	if sess = s.cfg.KV.Session(id); sess == nil {
@@ -231,13 +215,13 @@ func (s *Server) readSessions(w http.ResponseWriter, r *http.Request, keep func(
 	if err != nil {
 		return err
 	}
-	if err := s.prepareRead(r, q, log.ShardKV); err != nil {
+	if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 		return err
 	}
 	list, index := blocking(r.Context(), q, func(watch bool) ([]*event.Session, uint64, <-chan struct{}) {
 		return s.cfg.KV.Sessions(keep, watch)
 	})
-	s.setMeta(w, q, log.ShardKV, index)
+	s.setMeta(w, q, command.ShardKV, index)
 	return writeJSON(w, http.StatusOK, toSessions(list))
 }
 

@@ -15,13 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
 // Snapshotter exports a shard's state as a snapshot stream.
 type Snapshotter interface {
-	Export(shardID uint64, w io.Writer) (index uint64, err error)
+	Export(shardID command.Shard, w io.Writer) (index uint64, err error)
 }
 
 // SnapshotMeta is meta.json in a snapshot archive.
@@ -54,7 +53,7 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	}
 	meta := SnapshotMeta{Version: 1, Indexes: map[string]uint64{}, Time: s.cfg.Now().UTC()}
 	files := map[string][]byte{}
-	for _, id := range log.Shards {
+	for _, id := range command.Shards() {
 		if err := s.cfg.Raft.ReadIndex(r.Context(), id); err != nil {
 			return err
 		}
@@ -63,7 +62,7 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		name := log.ShardName(id)
+		name := id.String()
 		files[name+".snap"] = buf.Bytes()
 		meta.Indexes[name] = index
 		meta.Index = max(meta.Index, index)
@@ -161,22 +160,22 @@ func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	for _, id := range log.Shards {
-		if _, ok := files[log.ShardName(id)+".snap"]; !ok {
-			return badRequest("snapshot archive lacks shard %s", log.ShardName(id))
+	for _, id := range command.Shards() {
+		if _, ok := files[id.String()+".snap"]; !ok {
+			return badRequest("snapshot archive lacks shard %s", id.String())
 		}
 	}
-	for _, id := range log.Shards {
-		data := files[log.ShardName(id)+".snap"]
+	for _, id := range command.Shards() {
+		data := files[id.String()+".snap"]
 		if len(data) > maxSnapshotSize {
-			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("shard %s is %d bytes; a restore takes at most %d", log.ShardName(id), len(data), maxSnapshotSize)}
+			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("shard %s is %d bytes; a restore takes at most %d", id.String(), len(data), maxSnapshotSize)}
 		}
-		res, err := s.cfg.Raft.Propose(r.Context(), id, command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.RestoreBody{Data: data}})
+		res, err := s.cfg.Raft.ProposeTo(r.Context(), id, command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.RestoreBody{Data: data}})
 		if err != nil {
 			return err
 		}
-		if res.Value != command.ResultSucceeded {
-			return badRequest("restore of shard %s refused: %s", log.ShardName(id), refusalMessage(res.Data))
+		if !res.Succeeded {
+			return badRequest("restore of shard %s refused: %s", id, res.Refusal)
 		}
 	}
 	w.WriteHeader(http.StatusOK)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/heraldhq/herald/event"
-	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -91,23 +90,24 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 
 	var out command.KVTxnResult
 	if writes {
-		res, err := s.cfg.Raft.Propose(r.Context(), log.ShardKV,
-			command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.KVTxnBody{Ops: ops}})
+		res, err := s.propose(r, command.Command{Body: &command.KVTxnBody{Ops: ops}}, refusalIsAnswer)
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(res.Data, &out); err != nil {
-			return fmt.Errorf("decode transaction result: %w", err)
+		if res.Txn == nil {
+			// Refused as a whole (its deadline passed), not op by op.
+			return &apiError{http.StatusInternalServerError, res.Refusal}
 		}
+		out = *res.Txn
 	} else {
 		// A read-only transaction is answered from the projection, as
 		// Consul answers it without Raft.
-		if err := s.prepareRead(r, q, log.ShardKV); err != nil {
+		if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 			return err
 		}
 		var index uint64
 		out, index = s.readTxn(ops)
-		s.setMeta(w, q, log.ShardKV, index)
+		s.setMeta(w, q, command.ShardKV, index)
 	}
 	if len(out.Errors) > 0 {
 		return writeJSON(w, http.StatusConflict, txnResponse{Errors: out.Errors})

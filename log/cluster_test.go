@@ -45,13 +45,13 @@ func (s *server) start(t *testing.T, members map[uint64]string) {
 		t.Fatal(err)
 	}
 	s.host, s.kv = h, projections.NewKV()
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		var sink statemachine.Sink = projections.NewCatalog()
-		if shard == hlog.ShardKV {
+		if shard == command.ShardKV {
 			sink = s.kv
 		}
-		m := statemachine.New(statemachine.Config{Dir: filepath.Join(s.dir, "state", hlog.ShardName(shard)),
-			Shard: hlog.ShardName(shard), Sink: sink})
+		m := statemachine.New(statemachine.Config{Dir: filepath.Join(s.dir, "state", shard.String()),
+			Shard: shard.String(), Sink: sink})
 		if err := h.StartShard(shard, members, func() sm.IOnDiskStateMachine { return m }); err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func (s *server) stop() {
 }
 
 func put(ctx context.Context, h *hlog.Host, key, value string) error {
-	_, err := h.Propose(ctx, hlog.ShardKV, command.Command{Time: time.Now().UnixNano(),
+	_, err := h.Propose(ctx, command.Command{Time: time.Now().UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: key, Value: []byte(value)}}})
 	return err
 }
@@ -119,7 +119,7 @@ func TestThreeServerCluster(t *testing.T) {
 	}
 
 	// Kill the kv shard's leader; another server takes the next write.
-	leaderID, ok := servers[0].host.Leader(hlog.ShardKV)
+	leaderID, ok := servers[0].host.Leader(command.ShardKV)
 	if !ok {
 		t.Fatal("no leader after a committed write")
 	}
@@ -146,15 +146,15 @@ func TestThreeServerCluster(t *testing.T) {
 
 	// A fourth server joins as a voter of the kv shard.
 	fourth := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor("node-3")}
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		if err := alive[0].host.AddVoter(ctx, shard, fourth.id, fourth.addr); err != nil {
-			t.Fatalf("add voter to %s: %v", hlog.ShardName(shard), err)
+			t.Fatalf("add voter to %s: %v", shard.String(), err)
 		}
 	}
 	fourth.start(t, nil)
 	defer fourth.stop()
 	waitValue(t, fourth, "k", "v2")
-	m, err := alive[0].host.Membership(ctx, hlog.ShardKV)
+	m, err := alive[0].host.Membership(ctx, command.ShardKV)
 	if err != nil || len(m.Voters) != 4 || m.Voters[fourth.id] != fourth.addr {
 		t.Fatalf("membership after adding a voter: %v %v", m, err)
 	}
@@ -180,20 +180,22 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 	err := put(wctx, survivor.host, "lost", "quorum")
 	wcancel()
-	if !errors.Is(err, hlog.ErrNoLeader) {
-		t.Fatalf("a write without quorum: %v, want ErrNoLeader", err)
+	// The survivor may still lead when the write arrives: then the
+	// write sits in its log and may yet commit, and it says so.
+	if !errors.Is(err, hlog.ErrNoLeader) && !errors.Is(err, hlog.ErrInDoubt) {
+		t.Fatalf("a write without quorum: %v, want ErrNoLeader or ErrInDoubt", err)
 	}
 
-	exported := map[uint64]string{}
-	for _, shard := range hlog.Shards {
-		dir, _, err := survivor.host.ExportSnapshot(ctx, shard, filepath.Join(t.TempDir(), hlog.ShardName(shard)))
+	exported := map[command.Shard]string{}
+	for _, shard := range command.Shards() {
+		dir, _, err := survivor.host.ExportSnapshot(ctx, shard, filepath.Join(t.TempDir(), shard.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		exported[shard] = dir
 	}
 	survivor.stop()
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		cfg := hlog.Config{Dir: filepath.Join(survivor.dir, "raft"), RaftAddress: survivor.addr, ReplicaID: survivor.id}
 		if err := hlog.ImportSnapshot(cfg, exported[shard]); err != nil {
 			t.Fatal(err)
@@ -204,17 +206,17 @@ func TestRecoverFromQuorumLoss(t *testing.T) {
 		t.Fatalf("write after recovery: %v", err)
 	}
 	waitValue(t, survivor, "k19", "v")
-	m, err := survivor.host.Membership(ctx, hlog.ShardKV)
+	m, err := survivor.host.Membership(ctx, command.ShardKV)
 	if err != nil || len(m.Voters) != 1 || !m.Removed[servers[0].id] {
 		t.Fatalf("membership after recovery: %v %v", m, err)
 	}
 
 	// The lost servers' IDs are retired; a new server joins under its own.
-	if err := survivor.host.AddVoter(ctx, hlog.ShardKV, servers[0].id, servers[0].addr); err == nil {
+	if err := survivor.host.AddVoter(ctx, command.ShardKV, servers[0].id, servers[0].addr); err == nil {
 		t.Fatal("a lost server's replica ID was accepted again")
 	}
 	fresh := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor("node-new")}
-	for _, shard := range hlog.Shards {
+	for _, shard := range command.Shards() {
 		if err := survivor.host.AddVoter(ctx, shard, fresh.id, fresh.addr); err != nil {
 			t.Fatal(err)
 		}
@@ -241,15 +243,15 @@ func TestARequestSentTwiceIsAppliedOnce(t *testing.T) {
 	now := time.Now()
 	cas := command.Command{Time: now.UnixNano(), ID: command.RequestID{Proposer: 42, Seq: 1}, Deadline: now.Add(20 * time.Second).UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVCAS, Key: "k", Value: []byte("cas"), Index: e.ModifyIndex}}}
-	first, err := servers[0].host.Propose(ctx, hlog.ShardKV, cas)
-	if err != nil || first.Value != command.ResultSucceeded {
+	first, err := servers[0].host.Propose(ctx, cas)
+	if err != nil || !first.Succeeded {
 		t.Fatalf("CAS: %+v %v", first, err)
 	}
 	if err := put(ctx, servers[0].host, "k", "v2"); err != nil {
 		t.Fatal(err)
 	}
-	again, err := servers[1].host.Propose(ctx, hlog.ShardKV, cas)
-	if err != nil || again.Value != first.Value || string(again.Data) != string(first.Data) {
+	again, err := servers[1].host.Propose(ctx, cas)
+	if err != nil || again.Succeeded != first.Succeeded || again.Refusal != first.Refusal {
 		t.Fatalf("the CAS sent again answered %+v, %v; want the first answer %+v", again, err, first)
 	}
 	for _, s := range servers {
@@ -261,13 +263,13 @@ func TestARequestSentTwiceIsAppliedOnce(t *testing.T) {
 	// applied, though it reached the log in time by its proposer's clock.
 	ahead := command.Command{Time: now.Add(30 * time.Second).UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "j", Value: []byte("x")}}}
-	if _, err := servers[0].host.Propose(ctx, hlog.ShardKV, ahead); err != nil {
+	if _, err := servers[0].host.Propose(ctx, ahead); err != nil {
 		t.Fatal(err)
 	}
 	stale := command.Command{Time: time.Now().UnixNano(), Deadline: now.Add(20 * time.Second).UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "k", Value: []byte("stale")}}}
-	res, err := servers[2].host.Propose(ctx, hlog.ShardKV, stale)
-	if err != nil || res.Value != command.ResultFailed {
+	res, err := servers[2].host.Propose(ctx, stale)
+	if err != nil || res.Succeeded {
 		t.Fatalf("a command applied past its deadline answered %+v, %v; want a refusal", res, err)
 	}
 	if e, _, _ := servers[2].kv.Get("k", false); string(e.Value) != "v2" {

@@ -14,39 +14,8 @@ import (
 	dblogger "github.com/lni/dragonboat/v4/logger"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
-	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
-
-// Shard IDs are fixed: they are part of every replica's on-disk identity.
-const (
-	ShardCatalog uint64 = 1
-	ShardKV      uint64 = 2
-)
-
-// ShardName maps a shard ID to the name used in events, subjects and files.
-func ShardName(id uint64) string {
-	switch id {
-	case ShardCatalog:
-		return event.ShardCatalog
-	case ShardKV:
-		return event.ShardKV
-	}
-	return fmt.Sprintf("shard-%d", id)
-}
-
-// ShardID maps a shard's name back to its ID.
-func ShardID(name string) (uint64, bool) {
-	for _, id := range []uint64{ShardCatalog, ShardKV} {
-		if ShardName(id) == name {
-			return id, true
-		}
-	}
-	return 0, false
-}
-
-// Shards lists every shard a server hosts, in ID order.
-var Shards = []uint64{ShardCatalog, ShardKV}
 
 // Config describes this server's place in the Raft groups.
 type Config struct {
@@ -134,8 +103,8 @@ func setDragonboatLevels() {
 // HasReplica reports whether this server has held a replica of the shard
 // before (its Raft state is on disk): such a replica restarts with no
 // initial members.
-func (h *Host) HasReplica(shardID uint64) bool {
-	return h.nh.HasNodeInfo(shardID, h.cfg.ReplicaID)
+func (h *Host) HasReplica(shard command.Shard) bool {
+	return h.nh.HasNodeInfo(uint64(shard), h.cfg.ReplicaID)
 }
 
 // StartShard starts this server's replica of a shard with the state machine
@@ -143,10 +112,10 @@ func (h *Host) HasReplica(shardID uint64) bool {
 // address) of a new shard; it is empty when this server joins a running
 // one, or restarts a replica it already had. It returns once the replica
 // has been started, not when it has a leader.
-func (h *Host) StartShard(shardID uint64, members map[uint64]string, create func() sm.IOnDiskStateMachine) error {
+func (h *Host) StartShard(shard command.Shard, members map[uint64]string, create func() sm.IOnDiskStateMachine) error {
 	heartbeat, election := timing(h.cfg.RaftMultiplier)
 	rc := config.Config{
-		ShardID:            shardID,
+		ShardID:            uint64(shard),
 		ReplicaID:          h.cfg.ReplicaID,
 		ElectionRTT:        election,
 		HeartbeatRTT:       heartbeat,
@@ -159,10 +128,10 @@ func (h *Host) StartShard(shardID uint64, members map[uint64]string, create func
 	for id, addr := range members {
 		initial[id] = addr
 	}
-	join := len(initial) == 0 && !h.HasReplica(shardID)
+	join := len(initial) == 0 && !h.HasReplica(shard)
 	factory := func(uint64, uint64) sm.IOnDiskStateMachine { return create() }
 	if err := h.nh.StartOnDiskReplica(initial, join, factory, rc); err != nil {
-		return fmt.Errorf("start shard %s: %w", ShardName(shardID), err)
+		return fmt.Errorf("start shard %v: %w", shard, err)
 	}
 	return nil
 }
@@ -188,10 +157,13 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // retry runs op until it succeeds, fails for good, or ctx ends; Dragonboat's
 // temporary errors (no leader yet, a busy queue, a dropped proposal) are
-// retried with a short backoff. Each attempt gets at most attempt of the
-// time left: a proposal forwarded to a leader that then died is never
+// retried with a short backoff. The first attempt gets at most h.attempt of
+// the time left: a proposal forwarded to a leader that then died is never
 // answered, only timed out, and the next attempt must reach the new leader
-// soon after it is elected.
+// soon after it is elected. An attempt that timed out is followed by one
+// that may wait twice as long (up to four times h.attempt), so that a
+// leader that is merely slow gets the time it needs; a write tried again
+// is applied once all the same (statemachine/requests.go).
 //
 // A shard that has had no known leader for twice that long is taken to have
 // none (no quorum, or not started): the request fails with ErrNoLeader
@@ -199,20 +171,30 @@ func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 // out. Such an attempt may sit in a leader's queue or a TCP buffer and be
 // committed later, so the write is answered only at its deadline, after
 // which the state machine refuses it: an error answer is then final.
-func (h *Host) retry(ctx context.Context, shardID uint64, write bool, op func(context.Context) error) error {
+func (h *Host) retry(ctx context.Context, shard command.Shard, write bool, op func(context.Context) error) error {
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
 	backoff := 2 * time.Millisecond
 	leaderless := time.Time{}
 	inDoubt := false
+	attempt := h.attempt
 	for {
-		actx, acancel := context.WithTimeout(ctx, h.attempt)
+		actx, acancel := context.WithTimeout(ctx, attempt)
 		err := op(actx)
 		acancel()
 		if err == nil {
 			return nil
 		}
+		if errors.Is(err, dragonboat.ErrTimeoutTooSmall) {
+			// Less time is left than Dragonboat can wait for.
+			return giveUp(inDoubt, err)
+		}
 		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dragonboat.ErrTimeout)
+		if timedOut {
+			// The leader may be alive but slow (a large entry, a busy
+			// disk): each further try waits twice as long.
+			attempt = min(2*attempt, 4*h.attempt)
+		}
 		// A write's attempt that timed out may have been committed; one
 		// that Dragonboat dropped (no leader known, a busy queue) was not.
 		inDoubt = inDoubt || (write && timedOut)
@@ -225,7 +207,7 @@ func (h *Host) retry(ctx context.Context, shardID uint64, write bool, op func(co
 		if ctx.Err() != nil {
 			return giveUp(inDoubt, err)
 		}
-		if _, ok := h.Leader(shardID); ok {
+		if _, ok := h.Leader(shard); ok {
 			leaderless = time.Time{}
 		} else if leaderless.IsZero() {
 			leaderless = time.Now()
@@ -257,16 +239,10 @@ func giveUp(inDoubt bool, err error) error {
 	return fmt.Errorf("%w: %v", ErrNoLeader, err)
 }
 
-// Result is what the state machine answered for a command: Value is one of
-// command.ResultFailed or command.ResultSucceeded, Data a type-specific
-// payload such as a command.KVTxnResult.
-type Result struct {
-	Value uint64
-	Data  []byte
-}
-
-// Propose appends cmd to the shard's log and returns the state machine's
-// result once it has been committed and applied on this server.
+// Propose appends cmd to the log of the shard its type belongs to and
+// returns the state machine's answer once the command has been committed
+// and applied on this server. A refusal (a failed CAS, an invalid session)
+// is an answer, not an error.
 //
 // Every attempt sends the same bytes under one request ID, so a command
 // that an earlier attempt got committed is not applied again, and the
@@ -274,7 +250,17 @@ type Result struct {
 // Propose answered with an error. A command that already has an ID and a
 // deadline (a client agent's, forwarded) keeps them, and the deadline
 // bounds the wait here too.
-func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command) (Result, error) {
+func (h *Host) Propose(ctx context.Context, cmd command.Command) (command.Result, error) {
+	shard, err := cmd.Shard()
+	if err != nil {
+		return command.Result{}, err
+	}
+	return h.ProposeTo(ctx, shard, cmd)
+}
+
+// ProposeTo is Propose to a shard named by the caller: for command types
+// that every shard takes (a restore).
+func (h *Host) ProposeTo(ctx context.Context, shard command.Shard, cmd command.Command) (command.Result, error) {
 	if cmd.Deadline != 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, cmd.Deadline))
@@ -284,35 +270,38 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd command.Command)
 	defer cancel()
 	data, err := command.Encode(h.requests.Stamp(ctx, cmd))
 	if err != nil {
-		return Result{}, err
+		return command.Result{}, err
 	}
 	var res sm.Result
-	err = h.retry(ctx, shardID, true, func(ctx context.Context) error {
+	err = h.retry(ctx, shard, true, func(ctx context.Context) error {
 		var err error
-		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), data)
+		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(uint64(shard)), data)
 		return err
 	})
-	return Result{Value: res.Value, Data: res.Data}, err
+	if err != nil {
+		return command.Result{}, err
+	}
+	return command.DecodeResult(res.Value, res.Data)
 }
 
 // ReadIndex is a linearizable read barrier: when it returns, this server's
 // replica of the shard has applied every write committed before the call.
-func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
-	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
-		_, err := h.nh.SyncRead(ctx, shardID, nil)
+func (h *Host) ReadIndex(ctx context.Context, shard command.Shard) error {
+	return h.retry(ctx, shard, false, func(ctx context.Context) error {
+		_, err := h.nh.SyncRead(ctx, uint64(shard), nil)
 		return err
 	})
 }
 
 // Leader returns the shard's leader as known here.
-func (h *Host) Leader(shardID uint64) (replicaID uint64, ok bool) {
-	id, _, valid, err := h.nh.GetLeaderID(shardID)
+func (h *Host) Leader(shard command.Shard) (replicaID uint64, ok bool) {
+	id, _, valid, err := h.nh.GetLeaderID(uint64(shard))
 	return id, err == nil && valid && id != 0
 }
 
 // IsLeader reports whether this server leads the shard.
-func (h *Host) IsLeader(shardID uint64) bool {
-	id, ok := h.Leader(shardID)
+func (h *Host) IsLeader(shard command.Shard) bool {
+	id, ok := h.Leader(shard)
 	return ok && id == h.cfg.ReplicaID
 }
 
@@ -326,11 +315,11 @@ type Members struct {
 }
 
 // Membership returns the shard's voters and removed replicas.
-func (h *Host) Membership(ctx context.Context, shardID uint64) (Members, error) {
+func (h *Host) Membership(ctx context.Context, shard command.Shard) (Members, error) {
 	var m *dragonboat.Membership
-	err := h.retry(ctx, shardID, false, func(ctx context.Context) error {
+	err := h.retry(ctx, shard, false, func(ctx context.Context) error {
 		var err error
-		m, err = h.nh.SyncGetShardMembership(ctx, shardID)
+		m, err = h.nh.SyncGetShardMembership(ctx, uint64(shard))
 		return err
 	})
 	if err != nil {
@@ -362,18 +351,18 @@ func ReplicaIDFor(nodeID string) uint64 {
 // request can reach the leader. The new server then starts its replica
 // with no initial members (StartShard with an empty Members), and catches
 // up from the others.
-func (h *Host) AddVoter(ctx context.Context, shardID, replicaID uint64, raftAddress string) error {
-	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
-		return h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, raftAddress, 0)
+func (h *Host) AddVoter(ctx context.Context, shard command.Shard, replicaID uint64, raftAddress string) error {
+	return h.retry(ctx, shard, false, func(ctx context.Context) error {
+		return h.nh.SyncRequestAddReplica(ctx, uint64(shard), replicaID, raftAddress, 0)
 	})
 }
 
 // RemoveReplica removes a server from a shard. A removed replica ID can
 // never be added back (Raft's rule), so a server that rejoins later does so
 // under a new ID.
-func (h *Host) RemoveReplica(ctx context.Context, shardID, replicaID uint64) error {
-	return h.retry(ctx, shardID, false, func(ctx context.Context) error {
-		return h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0)
+func (h *Host) RemoveReplica(ctx context.Context, shard command.Shard, replicaID uint64) error {
+	return h.retry(ctx, shard, false, func(ctx context.Context) error {
+		return h.nh.SyncRequestDeleteReplica(ctx, uint64(shard), replicaID, 0)
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/tools"
+
+	"github.com/heraldhq/herald/log/command"
 )
 
 // Recovering a shard that lost its quorum for good takes two steps, because
@@ -23,13 +25,13 @@ import (
 // ExportSnapshot writes a snapshot of this server's replica of the shard
 // into a new folder under dir and returns that folder and the snapshot's
 // index. It needs no leader: the snapshot is of what this replica applied.
-func (h *Host) ExportSnapshot(ctx context.Context, shardID uint64, dir string) (string, uint64, error) {
+func (h *Host) ExportSnapshot(ctx context.Context, shard command.Shard, dir string) (string, uint64, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", 0, err
 	}
-	index, err := h.nh.SyncRequestSnapshot(ctx, shardID, dragonboat.SnapshotOption{Exported: true, ExportPath: dir})
+	index, err := h.nh.SyncRequestSnapshot(ctx, uint64(shard), dragonboat.SnapshotOption{Exported: true, ExportPath: dir})
 	if err != nil {
-		return "", 0, fmt.Errorf("export a snapshot of shard %s: %w", ShardName(shardID), err)
+		return "", 0, fmt.Errorf("export a snapshot of shard %v: %w", shard, err)
 	}
 	// Dragonboat names the folder after the index, in its own format:
 	// find the one folder it made rather than depend on the format.
@@ -44,7 +46,7 @@ func (h *Host) ExportSnapshot(ctx context.Context, shardID uint64, dir string) (
 		}
 	}
 	if len(found) != 1 {
-		return "", 0, fmt.Errorf("export of shard %s: expected one snapshot folder in %s, found %d", ShardName(shardID), dir, len(found))
+		return "", 0, fmt.Errorf("export of shard %v: expected one snapshot folder in %s, found %d", shard, dir, len(found))
 	}
 	return found[0], index, nil
 }

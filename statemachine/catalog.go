@@ -242,4 +242,3 @@ func applyCheckStatus(st catalogStore, idx uint64, b *command.CheckStatusBody, e
 	emit(event.Event{Type: event.CheckUpdated, Shard: event.ShardCatalog, Index: idx, Key: c.CheckID, Check: c})
 	return nil
 }
-

@@ -53,15 +53,27 @@ func (s *StateMachine) PrepareSnapshot() (interface{}, error) {
 // does, while Update goes on, and returns its logical index.
 func (s *StateMachine) Export(w io.Writer) (uint64, error) {
 	s.mu.RLock()
+	select {
+	case <-s.closing:
+		s.mu.RUnlock()
+		return 0, ErrClosed
+	default:
+	}
 	if s.db == nil {
 		s.mu.RUnlock()
 		return 0, ErrClosed
 	}
+	s.exports.Add(1)
+	defer s.exports.Done()
 	st := &snapshotState{snap: s.db.NewSnapshot()}
 	s.mu.RUnlock()
 	applied, _ := readU64(st.snap, keyApplied)
 	offset, _ := readU64(st.snap, keyIndexOffset)
-	return applied + offset, s.SaveSnapshot(st, w, nil)
+	err := s.SaveSnapshot(st, w, s.closing)
+	if errors.Is(err, sm.ErrSnapshotStopped) {
+		err = ErrClosed
+	}
+	return applied + offset, err
 }
 
 // SaveSnapshot writes the pinned state to w. The applied index and offset
@@ -85,15 +97,14 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 	var lenBuf [binary.MaxVarintLen64]byte
 	for _, area := range snapshotAreas {
 		it := st.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
-		n := 0
 		for ok := it.First(); ok; ok = it.Next() {
-			if n++; n%1024 == 0 {
-				select {
-				case <-done:
-					it.Close()
-					return sm.ErrSnapshotStopped
-				default:
-				}
+			// Every record: one may be large, and a stop (Close of the
+			// state machine) waits for this.
+			select {
+			case <-done:
+				it.Close()
+				return sm.ErrSnapshotStopped
+			default:
 			}
 			bw.WriteByte(area)
 			k := it.Key()[1:]

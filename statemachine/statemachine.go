@@ -82,6 +82,13 @@ type StateMachine struct {
 
 	opened     chan struct{} // closed when Open has succeeded
 	openedOnce sync.Once
+
+	// closing is closed when Close begins: exports in flight stop, and
+	// Close waits for them (exports) before it closes the database, whose
+	// iterators they hold.
+	closing     chan struct{}
+	closingOnce sync.Once
+	exports     sync.WaitGroup
 }
 
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
@@ -99,7 +106,7 @@ func New(cfg Config) *StateMachine {
 		cfg.Sink = discardSink{}
 	}
 	return &StateMachine{cfg: cfg, log: cfg.Logger.With("shard", cfg.Shard),
-		wake: make(chan struct{}), opened: make(chan struct{})}
+		wake: make(chan struct{}), opened: make(chan struct{}), closing: make(chan struct{})}
 }
 
 type discardSink struct{}
@@ -407,8 +414,15 @@ func (s *StateMachine) Sync() error {
 	return s.db.LogData(nil, pebble.Sync)
 }
 
-// Close closes the database. Reads after it return ErrClosed.
+// Close closes the database. Reads after it return ErrClosed; exports in
+// flight end with an error first.
 func (s *StateMachine) Close() error {
+	s.closingOnce.Do(func() { close(s.closing) })
+	// Every export that saw closing still open has registered by the time
+	// the lock is free; then wait for them to stop.
+	s.mu.Lock()
+	s.mu.Unlock()
+	s.exports.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {

@@ -19,9 +19,9 @@ import (
 
 // Raft is what a server answers requests with: its own host.
 type Raft interface {
-	Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, error)
-	ReadIndex(ctx context.Context, shardID uint64) error
-	Leader(shardID uint64) (replicaID uint64, ok bool)
+	ProposeTo(ctx context.Context, shard command.Shard, cmd command.Command) (command.Result, error)
+	ReadIndex(ctx context.Context, shardID command.Shard) error
+	Leader(shardID command.Shard) (replicaID uint64, ok bool)
 }
 
 // Reply is the answer to every request.
@@ -52,9 +52,9 @@ func subject(dc, shard, verb string) string {
 // Shards is what a server knows of its own replicas.
 type Shards interface {
 	// AppliedIndex is a shard's applied (logical) index.
-	AppliedIndex(shardID uint64) uint64
+	AppliedIndex(shardID command.Shard) uint64
 	// Export writes a snapshot stream of a shard.
-	Export(shardID uint64, w io.Writer) (uint64, error)
+	Export(shardID command.Shard, w io.Writer) (uint64, error)
 	// LeaderAddress is the leader's Raft address, "" if none is known.
 	LeaderAddress() string
 }
@@ -81,8 +81,8 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 	fail := func(m *nats.Msg, err error) {
 		reply(m, Reply{Error: err.Error(), NoLeader: errors.Is(err, hlog.ErrNoLeader)})
 	}
-	for _, id := range hlog.Shards {
-		shard := hlog.ShardName(id)
+	for _, id := range command.Shards() {
+		shard := id.String()
 		handlers := map[string]nats.MsgHandler{
 			"propose": func(m *nats.Msg) {
 				cmd, err := command.Decode(m.Data)
@@ -99,14 +99,15 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 					ctx, cancel = context.WithTimeout(ctx, requestTimeout)
 				}
 				defer cancel()
-				res, err := raft.Propose(ctx, id, cmd)
+				res, err := raft.ProposeTo(ctx, id, cmd)
 				if err != nil {
 					fail(m, err)
 					return
 				}
 				// The index the write is visible at: a client waits for
 				// its own copy to get there, to read its own writes.
-				reply(m, Reply{Value: res.Value, Data: res.Data, Index: shards.AppliedIndex(id)})
+				value, data := command.EncodeResult(res)
+				reply(m, Reply{Value: value, Data: data, Index: shards.AppliedIndex(id)})
 			},
 			"read": func(m *nats.Msg) {
 				ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
@@ -188,10 +189,10 @@ func withRequestTimeout(ctx context.Context) (context.Context, context.CancelFun
 // errNoResponders is a request's error when no server subscribes.
 var errNoResponders = fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
 
-func (c *Client) request(ctx context.Context, shardID uint64, verb string, body []byte) (Reply, error) {
+func (c *Client) request(ctx context.Context, shardID command.Shard, verb string, body []byte) (Reply, error) {
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
-	msg, err := c.conn.RequestWithContext(ctx, subject(c.dc, hlog.ShardName(shardID), verb), body)
+	msg, err := c.conn.RequestWithContext(ctx, subject(c.dc, shardID.String(), verb), body)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return Reply{}, errNoResponders
 	}
@@ -211,27 +212,31 @@ func (c *Client) request(ctx context.Context, shardID uint64, verb string, body 
 	return r, nil
 }
 
-// Propose sends a command to the servers and returns its result and an
-// index at which the write is applied. While no server answers (they are
-// restarting, or NATS moves this agent to another), it sends the same
-// command again until ctx ends: the request ID it stamped makes a repeat
-// harmless.
-func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Command) (hlog.Result, uint64, error) {
+// ProposeTo sends a command for a shard to the servers and returns its
+// result and an index at which the write is applied. While no server
+// answers (they are restarting, or NATS moves this agent to another), it
+// sends the same command again until ctx ends: the request ID it stamped
+// makes a repeat harmless.
+func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd command.Command) (command.Result, uint64, error) {
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
 	data, err := command.Encode(c.requests.Stamp(ctx, cmd))
 	if err != nil {
-		return hlog.Result{}, 0, err
+		return command.Result{}, 0, err
 	}
 	backoff := 10 * time.Millisecond
 	for {
 		r, err := c.request(ctx, shardID, "propose", data)
+		if err == nil {
+			res, err := command.DecodeResult(r.Value, r.Data)
+			return res, r.Index, err
+		}
 		if !errors.Is(err, errNoResponders) {
-			return hlog.Result{Value: r.Value, Data: r.Data}, r.Index, err
+			return command.Result{}, 0, err
 		}
 		select {
 		case <-ctx.Done():
-			return hlog.Result{}, 0, err
+			return command.Result{}, 0, err
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
@@ -241,13 +246,13 @@ func (c *Client) Propose(ctx context.Context, shardID uint64, cmd command.Comman
 // ReadBarrier asks a server for a linearizable read barrier and returns the
 // index the shard had applied there; a client's projection must reach it
 // before a consistent read is answered.
-func (c *Client) ReadBarrier(ctx context.Context, shardID uint64) (uint64, error) {
+func (c *Client) ReadBarrier(ctx context.Context, shardID command.Shard) (uint64, error) {
 	r, err := c.request(ctx, shardID, "read", nil)
 	return r.Index, err
 }
 
 // Leader asks a server which replica leads the shard.
-func (c *Client) Leader(shardID uint64) (uint64, bool) {
+func (c *Client) Leader(shardID command.Shard) (uint64, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	r, err := c.request(ctx, shardID, "leader", nil)
@@ -258,7 +263,7 @@ func (c *Client) Leader(shardID uint64) (uint64, bool) {
 func (c *Client) LeaderAddress() string {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	r, _ := c.request(ctx, hlog.ShardCatalog, "leader", nil)
+	r, _ := c.request(ctx, command.ShardCatalog, "leader", nil)
 	return r.LeaderAddress
 }
 
@@ -303,7 +308,7 @@ func sendSnapshot(conn *nats.Conn, inbox string, index uint64, data []byte, expo
 }
 
 // Snapshot fetches a shard's snapshot stream and its index from a server.
-func (c *Client) Snapshot(ctx context.Context, shardID uint64) (uint64, []byte, error) {
+func (c *Client) Snapshot(ctx context.Context, shardID command.Shard) (uint64, []byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Minute)
@@ -318,7 +323,7 @@ func (c *Client) Snapshot(ctx context.Context, shardID uint64) (uint64, []byte, 
 	// The chunks arrive as fast as the server sends them; none may be
 	// dropped for a slow consumer.
 	sub.SetPendingLimits(-1, -1)
-	if err := c.conn.PublishRequest(subject(c.dc, hlog.ShardName(shardID), "snapshot"), inbox, nil); err != nil {
+	if err := c.conn.PublishRequest(subject(c.dc, shardID.String(), "snapshot"), inbox, nil); err != nil {
 		return 0, nil, fmt.Errorf("rpc snapshot: %w", err)
 	}
 	var data []byte

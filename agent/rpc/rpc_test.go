@@ -31,15 +31,15 @@ func TestClientThroughServerNATS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	res, at, err := c.Propose(ctx, hlog.ShardKV, command.Command{Time: time.Now().UnixNano(),
+	res, at, err := c.ProposeTo(ctx, command.ShardKV, command.Command{Time: time.Now().UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "via/nats", Value: []byte("yes")}}})
-	if err != nil || res.Value != command.ResultSucceeded || at == 0 {
+	if err != nil || !res.Succeeded || at == 0 {
 		t.Fatalf("propose: %+v at %d, %v", res, at, err)
 	}
 	// A refused command comes back as a result, not an error.
-	res, _, err = c.Propose(ctx, hlog.ShardKV, command.Command{Time: time.Now().UnixNano(),
+	res, _, err = c.ProposeTo(ctx, command.ShardKV, command.Command{Time: time.Now().UnixNano(),
 		Body: &command.KVBody{Op: command.KVOp{Verb: command.KVCAS, Key: "via/nats", Value: []byte("no"), Index: 1}}})
-	if err != nil || res.Value != command.ResultFailed {
+	if err != nil || res.Succeeded {
 		t.Fatalf("stale CAS: %+v %v", res, err)
 	}
 	hc, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
@@ -47,15 +47,15 @@ func TestClientThroughServerNATS(t *testing.T) {
 	if err != nil || p == nil || string(p.Value) != "yes" {
 		t.Fatalf("the write through NATS is not in the store: %+v %v", p, err)
 	}
-	index, err := c.ReadBarrier(ctx, hlog.ShardKV)
+	index, err := c.ReadBarrier(ctx, command.ShardKV)
 	if err != nil || index < p.ModifyIndex {
 		t.Fatalf("read barrier: index %d, %v (write at %d)", index, err, p.ModifyIndex)
 	}
-	if _, ok := c.Leader(hlog.ShardKV); !ok || c.LeaderAddress() == "" {
+	if _, ok := c.Leader(command.ShardKV); !ok || c.LeaderAddress() == "" {
 		t.Fatal("no leader known through NATS")
 	}
 	// A client loads its projections from a shard snapshot.
-	si, snap, err := c.Snapshot(ctx, hlog.ShardKV)
+	si, snap, err := c.Snapshot(ctx, command.ShardKV)
 	if err != nil || si < p.ModifyIndex || len(snap) == 0 {
 		t.Fatalf("snapshot: index %d, %d bytes, %v", si, len(snap), err)
 	}
@@ -67,7 +67,7 @@ func TestClientThroughServerNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	si, snap, err = c.Snapshot(ctx, hlog.ShardKV)
+	si, snap, err = c.Snapshot(ctx, command.ShardKV)
 	if err != nil || len(snap) <= watch.MaxPayload {
 		t.Fatalf("large snapshot: index %d, %d bytes, %v", si, len(snap), err)
 	}
@@ -87,7 +87,7 @@ func TestClientThroughServerNATS(t *testing.T) {
 	// No server for another datacenter: a quick "no leader", not a hang.
 	other := rpc.NewClient(nc, "dc9")
 	start := time.Now()
-	_, _, err = other.Propose(ctx, hlog.ShardKV, command.Command{Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "x"}}})
+	_, _, err = other.ProposeTo(ctx, command.ShardKV, command.Command{Body: &command.KVBody{Op: command.KVOp{Verb: command.KVSet, Key: "x"}}})
 	if !errors.Is(err, hlog.ErrNoLeader) || time.Since(start) > 5*time.Second {
 		t.Fatalf("no responders: %v after %v", err, time.Since(start))
 	}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/heraldhq/herald/event"
@@ -42,4 +43,16 @@ func ParseShard(name string) (Shard, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ErrNoShard is Shard's error for a command whose type every shard takes:
+// its proposer must name the shard.
+var ErrNoShard = errors.New("command: its type belongs to no one shard; name the shard")
+
+// Shard is the shard whose log takes c, worked out from its type.
+func (c Command) Shard() (Shard, error) {
+	if s := c.Type().Shard(); s != ShardAny {
+		return s, nil
+	}
+	return ShardAny, fmt.Errorf("%w: %v", ErrNoShard, c.Type())
 }
