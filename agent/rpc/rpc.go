@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,9 +114,8 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 				reply(m, Reply{Leader: leader, Known: known, LeaderAddress: shards.LeaderAddress()})
 			},
 			"snapshot": func(m *nats.Msg) {
-				var buf bytes.Buffer
-				index, err := shards.Export(id, &buf)
-				if err := sendSnapshot(conn, m, index, buf.Bytes(), err, snapshotAckWait); err != nil {
+				export := func(w io.Writer) (uint64, error) { return shards.Export(id, w) }
+				if err := sendSnapshot(conn, m, export, snapshotAckWait); err != nil {
 					logger.Warn("rpc: cannot send a snapshot", "shard", shard, "error", err)
 				}
 			},
@@ -233,10 +231,11 @@ func (c *Client) LeaderAddress() string {
 //     body. A requester that acknowledges chunks says so with the header
 //     Herald-Snapshot-Window: the number of chunks the server may send
 //     ahead of its acknowledgements (at least 1).
-//   - Every chunk carries Herald-Snapshot-Index (the snapshot's index) and
-//     Herald-Snapshot-Offset (the chunk's offset in the stream); the last
-//     one also carries Herald-Snapshot-Last. A failure is one message with
-//     Herald-Error instead.
+//   - Every chunk carries Herald-Snapshot-Offset (the chunk's offset in the
+//     stream); the last one (which may be empty) also carries
+//     Herald-Snapshot-Last and Herald-Snapshot-Index (the snapshot's
+//     index). The server sends chunks as it exports the shard, so a
+//     failure, one message with Herald-Error, may come after some chunks.
 //   - When the request had a window, every chunk also carries
 //     Herald-Snapshot-Ack, a subject of the server's. The requester
 //     publishes to it, after each chunk it has taken, an empty message
@@ -251,9 +250,8 @@ func (c *Client) LeaderAddress() string {
 // So the requester never holds more than a window of chunks it has not
 // taken, however slowly it reads, and the transfer has no deadline as a
 // whole: the requester gives up only when the server has sent nothing for
-// a while (snapshotFirstWait before the first chunk, which the server
-// sends after exporting the shard, then snapshotIdle between chunks), which
-// is how a server that died mid-transfer shows.
+// a while (snapshotFirstWait before the first chunk, then snapshotIdle
+// between chunks), which is how a server that died mid-transfer shows.
 const (
 	snapshotChunk  = 512 << 10 // well under NATS's default 1 MiB payload
 	snapshotWindow = 4
@@ -270,8 +268,8 @@ const (
 // How long the requester of a snapshot waits for the server (variables for
 // the tests).
 var (
-	// snapshotFirstWait bounds the wait for the first chunk: the server
-	// exports the shard first.
+	// snapshotFirstWait bounds the wait for the first chunk, as long as
+	// any other request may take to be answered.
 	snapshotFirstWait = requestTimeout + time.Second
 	// snapshotIdle bounds the wait for each further chunk.
 	snapshotIdle = 5 * time.Second
@@ -282,62 +280,94 @@ var (
 // by its own clock before the server gives up on it.
 const snapshotAckWait = 10 * time.Second
 
-// sendSnapshot sends a snapshot (or exportErr) to a requester in chunks,
-// within the window the request asked for, waiting at most ackWait for each
-// acknowledgement it needs.
-func sendSnapshot(conn *nats.Conn, req *nats.Msg, index uint64, data []byte, exportErr error, ackWait time.Duration) error {
-	inbox := req.Reply
-	if inbox == "" {
+// sendSnapshot sends the snapshot that export writes to the requester of
+// req, in chunks as export goes, within the window the request asked for,
+// waiting at most ackWait for each acknowledgement it needs. A failure
+// reaches the requester as an error message.
+func sendSnapshot(conn *nats.Conn, req *nats.Msg, export func(io.Writer) (uint64, error), ackWait time.Duration) error {
+	if req.Reply == "" {
 		return errors.New("snapshot request without a reply subject")
 	}
-	if exportErr != nil {
-		h := nats.Header{}
-		h.Set(hdrError, exportErr.Error())
-		return conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h})
-	}
-	window := 0 // no acknowledgements
+	s := &snapshotSender{conn: conn, inbox: req.Reply, ackWait: ackWait, buf: make([]byte, 0, snapshotChunk)}
 	if req.Header != nil {
 		if w, err := strconv.Atoi(req.Header.Get(hdrWindow)); err == nil && w > 0 {
-			window = w
+			s.window = w
 		}
 	}
-	var acks *nats.Subscription
-	if window > 0 {
+	if s.window > 0 {
 		var err error
-		if acks, err = conn.SubscribeSync(conn.NewInbox()); err != nil {
+		if s.acks, err = conn.SubscribeSync(conn.NewInbox()); err != nil {
 			return err
 		}
-		defer acks.Unsubscribe()
-		acks.SetPendingLimits(-1, -1) // small, and at most one per chunk
+		defer s.acks.Unsubscribe()
+		s.acks.SetPendingLimits(-1, -1) // small, and at most one per chunk
 	}
-	acked := 0
-	for off := 0; ; off += snapshotChunk {
-		for acks != nil && off-acked >= window*snapshotChunk {
-			m, err := acks.NextMsg(ackWait)
-			if err != nil {
-				return fmt.Errorf("no acknowledgement after %d of %d bytes: %w", acked, len(data), err)
-			}
-			if n, err := strconv.Atoi(m.Header.Get(hdrOffset)); err == nil && n > acked {
-				acked = n
-			}
-		}
-		end := min(off+snapshotChunk, len(data))
+	index, err := export(s)
+	if err == nil {
+		err = s.send(index, true)
+	}
+	if err != nil {
 		h := nats.Header{}
-		h.Set(hdrIndex, strconv.FormatUint(index, 10))
-		h.Set(hdrOffset, strconv.Itoa(off))
-		if acks != nil {
-			h.Set(hdrAck, acks.Subject)
-		}
-		if end == len(data) {
-			h.Set(hdrLast, "1")
-		}
-		if err := conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h, Data: data[off:end]}); err != nil {
-			return err
-		}
-		if end == len(data) {
-			return nil
+		h.Set(hdrError, err.Error())
+		conn.PublishMsg(&nats.Msg{Subject: s.inbox, Header: h})
+	}
+	return err
+}
+
+// snapshotSender is the writer a server exports a snapshot to: it sends
+// every full chunk, once the window has room for it.
+type snapshotSender struct {
+	conn    *nats.Conn
+	inbox   string
+	window  int                // chunks ahead of acknowledgements; 0: no acknowledgements
+	acks    *nats.Subscription // where acknowledgements arrive, with a window
+	ackWait time.Duration
+	buf     []byte // the chunk being filled
+	sent    int    // bytes sent
+	acked   int    // bytes acknowledged
+}
+
+func (s *snapshotSender) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(snapshotChunk-len(s.buf), len(p))
+		s.buf = append(s.buf, p[:k]...)
+		p = p[k:]
+		if len(s.buf) == snapshotChunk {
+			if err := s.send(0, false); err != nil {
+				return n - len(p), err
+			}
 		}
 	}
+	return n, nil
+}
+
+// send sends the chunk in buf; the last one carries the snapshot's index.
+func (s *snapshotSender) send(index uint64, last bool) error {
+	for s.acks != nil && s.sent-s.acked >= s.window*snapshotChunk {
+		m, err := s.acks.NextMsg(s.ackWait)
+		if err != nil {
+			return fmt.Errorf("no acknowledgement after %d bytes sent: %w", s.sent, err)
+		}
+		if n, err := strconv.Atoi(m.Header.Get(hdrOffset)); err == nil && n > s.acked {
+			s.acked = n
+		}
+	}
+	h := nats.Header{}
+	h.Set(hdrOffset, strconv.Itoa(s.sent))
+	if s.acks != nil {
+		h.Set(hdrAck, s.acks.Subject)
+	}
+	if last {
+		h.Set(hdrIndex, strconv.FormatUint(index, 10))
+		h.Set(hdrLast, "1")
+	}
+	if err := s.conn.PublishMsg(&nats.Msg{Subject: s.inbox, Header: h, Data: s.buf}); err != nil {
+		return err
+	}
+	s.sent += len(s.buf)
+	s.buf = s.buf[:0]
+	return nil
 }
 
 // Snapshot fetches a shard's snapshot stream and its index from a server.

@@ -64,6 +64,13 @@ func snapshotData(chunks int) []byte {
 	return data
 }
 
+func exportOf(index uint64, data []byte) func(io.Writer) (uint64, error) {
+	return func(w io.Writer) (uint64, error) {
+		_, err := w.Write(data)
+		return index, err
+	}
+}
+
 // A server sends no more chunks ahead than the requester's window, however
 // slowly the requester reads, and the rest once it acknowledges.
 func TestSnapshotWindow(t *testing.T) {
@@ -155,7 +162,7 @@ func TestSnapshotWithoutAcknowledgements(t *testing.T) {
 	sc, rc := startNATS(t)
 	data := snapshotData(3)
 	sub, err := sc.Subscribe(subject("dc1", "kv", "snapshot"), func(m *nats.Msg) {
-		if err := sendSnapshot(sc, &nats.Msg{Reply: m.Reply}, 7, data, nil, time.Second); err != nil {
+		if err := sendSnapshot(sc, &nats.Msg{Reply: m.Reply}, exportOf(7, data), time.Second); err != nil {
 			t.Error(err)
 		}
 	})
@@ -215,7 +222,7 @@ func TestSnapshotRequesterStops(t *testing.T) {
 	req := &nats.Msg{Reply: inbox, Header: nats.Header{}}
 	req.Header.Set(hdrWindow, "1")
 	errc := make(chan error, 1)
-	go func() { errc <- sendSnapshot(sc, req, 1, snapshotData(3), nil, 300*time.Millisecond) }()
+	go func() { errc <- sendSnapshot(sc, req, exportOf(1, snapshotData(3)), 300*time.Millisecond) }()
 	if _, err := sub.NextMsg(10 * time.Second); err != nil {
 		t.Fatalf("no first chunk: %v", err)
 	}
@@ -229,5 +236,30 @@ func TestSnapshotRequesterStops(t *testing.T) {
 	})
 	if !errors.Is(err, nats.ErrTimeout) {
 		t.Fatalf("server gave up with %v", err)
+	}
+}
+
+// An export that fails after some chunks went out fails the transfer with
+// its error.
+func TestSnapshotExportFails(t *testing.T) {
+	sc, rc := startNATS(t)
+	sub, err := sc.Subscribe(subject("dc1", "kv", "snapshot"), func(m *nats.Msg) {
+		sendSnapshot(sc, m, func(w io.Writer) (uint64, error) {
+			if _, err := w.Write(snapshotData(1)); err != nil {
+				return 0, err
+			}
+			return 0, errors.New("the disk is on fire")
+		}, time.Second)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := sc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = NewClient(rc, "dc1").Snapshot(t.Context(), hlog.ShardKV)
+	if err == nil || !strings.Contains(err.Error(), "on fire") {
+		t.Fatalf("Snapshot of a failed export: %v", err)
 	}
 }
