@@ -235,9 +235,10 @@ func (a *Agent) followShard(ctx context.Context, nc *nats.Conn, shardID command.
 	reconnected := nc.StatusChanged(nats.CONNECTED) // after a reconnect
 	defer nc.RemoveStatusListener(reconnected)
 	for ctx.Err() == nil {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, data, err := a.client.rpc.Load().Snapshot(sctx, shardID)
-		cancel()
+		// No deadline for the whole transfer, which a large shard on a
+		// loaded machine may need long for: Snapshot gives up by itself
+		// when the server stops sending.
+		_, data, err := a.client.rpc.Load().Snapshot(ctx, shardID)
 		if err != nil {
 			a.log.Warn("cannot load a shard from the servers", "shard", name, "error", err)
 			if !retry() {

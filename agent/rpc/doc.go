@@ -7,6 +7,9 @@
 //	herald.<dc>.rpc.<shard>.propose   body: an encoded command; reply: Reply
 //	herald.<dc>.rpc.<shard>.read      body: empty; reply: Reply with Index
 //	herald.<dc>.rpc.<shard>.leader    body: empty; reply: Reply with Leader
+//	herald.<dc>.rpc.<shard>.snapshot  body: empty; replies: the snapshot in
+//	                                  chunks, paced by the requester's
+//	                                  acknowledgements (see snapshotChunk)
 //
 // The servers subscribe in one queue group, so each request is handled by
 // one server, which proposes through its own Raft host (Dragonboat forwards

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,9 +122,8 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 				reply(m, Reply{Leader: leader, Known: known, LeaderAddress: shards.LeaderAddress()})
 			},
 			"snapshot": func(m *nats.Msg) {
-				var buf bytes.Buffer
-				index, err := shards.Export(id, &buf)
-				if err := sendSnapshot(conn, m.Reply, index, buf.Bytes(), err); err != nil {
+				export := func(w io.Writer) (uint64, error) { return shards.Export(id, w) }
+				if err := sendSnapshot(conn, m, export, snapshotAckWait); err != nil {
 					logger.Warn("rpc: cannot send a snapshot", "shard", shard, "error", err)
 				}
 			},
@@ -269,69 +267,183 @@ func (c *Client) LeaderAddress() string {
 
 // A shard's snapshot can be larger than a NATS message may be, so it goes
 // back in chunks, all from the one server that took the request, to the
-// requester's inbox: each with the snapshot's index and the chunk's offset,
-// the last one marked, or one message carrying the error.
+// requester's inbox (the request's reply subject). The protocol, which
+// agents of different versions must keep speaking:
+//
+//   - The request goes to herald.<dc>.rpc.<shard>.snapshot with an empty
+//     body. A requester that acknowledges chunks says so with the header
+//     Herald-Snapshot-Window: the number of chunks the server may send
+//     ahead of its acknowledgements (at least 1).
+//   - Every chunk carries Herald-Snapshot-Offset (the chunk's offset in the
+//     stream); the last one (which may be empty) also carries
+//     Herald-Snapshot-Last and Herald-Snapshot-Index (the snapshot's
+//     index). The server sends chunks as it exports the shard, so a
+//     failure, one message with Herald-Error, may come after some chunks.
+//   - When the request had a window, every chunk also carries
+//     Herald-Snapshot-Ack, a subject of the server's. The requester
+//     publishes to it, after each chunk it has taken, an empty message
+//     with Herald-Snapshot-Offset set to the bytes it has received so far.
+//     The server sends a chunk only while fewer than the window's chunks
+//     are unacknowledged, and gives up on a requester that acknowledges
+//     nothing for snapshotAckWait.
+//   - Without a window (a requester from before acknowledgements) the
+//     server sends every chunk at once; a chunk without Herald-Snapshot-Ack
+//     (a server from before them) is not acknowledged.
+//
+// So the requester never holds more than a window of chunks it has not
+// taken, however slowly it reads, and the transfer has no deadline as a
+// whole: the requester gives up only when the server has sent nothing for
+// a while (snapshotFirstWait before the first chunk, then snapshotIdle
+// between chunks), which is how a server that died mid-transfer shows.
 const (
 	snapshotChunk  = 512 << 10 // well under NATS's default 1 MiB payload
+	snapshotWindow = 4
 	hdrIndex       = "Herald-Snapshot-Index"
 	hdrOffset      = "Herald-Snapshot-Offset"
 	hdrLast        = "Herald-Snapshot-Last"
+	hdrWindow      = "Herald-Snapshot-Window"
+	hdrAck         = "Herald-Snapshot-Ack"
 	hdrError       = "Herald-Error"
 	natsStatus     = "Status"
 	natsNoResponse = "503"
 )
 
-func sendSnapshot(conn *nats.Conn, inbox string, index uint64, data []byte, exportErr error) error {
-	if inbox == "" {
+// How long the requester of a snapshot waits for the server (variables for
+// the tests).
+var (
+	// snapshotFirstWait bounds the wait for the first chunk, as long as
+	// any other request may take to be answered.
+	snapshotFirstWait = requestTimeout + time.Second
+	// snapshotIdle bounds the wait for each further chunk.
+	snapshotIdle = 5 * time.Second
+)
+
+// snapshotAckWait bounds a server's wait for an acknowledgement. It is
+// longer than snapshotIdle: a requester that waits for a chunk has given up
+// by its own clock before the server gives up on it.
+const snapshotAckWait = 10 * time.Second
+
+// sendSnapshot sends the snapshot that export writes to the requester of
+// req, in chunks as export goes, within the window the request asked for,
+// waiting at most ackWait for each acknowledgement it needs. A failure
+// reaches the requester as an error message.
+func sendSnapshot(conn *nats.Conn, req *nats.Msg, export func(io.Writer) (uint64, error), ackWait time.Duration) error {
+	if req.Reply == "" {
 		return errors.New("snapshot request without a reply subject")
 	}
-	if exportErr != nil {
-		h := nats.Header{}
-		h.Set(hdrError, exportErr.Error())
-		return conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h})
-	}
-	for off := 0; ; off += snapshotChunk {
-		end := min(off+snapshotChunk, len(data))
-		h := nats.Header{}
-		h.Set(hdrIndex, strconv.FormatUint(index, 10))
-		h.Set(hdrOffset, strconv.Itoa(off))
-		if end == len(data) {
-			h.Set(hdrLast, "1")
+	s := &snapshotSender{conn: conn, inbox: req.Reply, ackWait: ackWait, buf: make([]byte, 0, snapshotChunk)}
+	if req.Header != nil {
+		if w, err := strconv.Atoi(req.Header.Get(hdrWindow)); err == nil && w > 0 {
+			s.window = w
 		}
-		if err := conn.PublishMsg(&nats.Msg{Subject: inbox, Header: h, Data: data[off:end]}); err != nil {
+	}
+	if s.window > 0 {
+		var err error
+		if s.acks, err = conn.SubscribeSync(conn.NewInbox()); err != nil {
 			return err
 		}
-		if end == len(data) {
-			return nil
+		defer s.acks.Unsubscribe()
+		s.acks.SetPendingLimits(-1, -1) // small, and at most one per chunk
+	}
+	index, err := export(s)
+	if err == nil {
+		err = s.send(index, true)
+	}
+	if err != nil {
+		h := nats.Header{}
+		h.Set(hdrError, err.Error())
+		conn.PublishMsg(&nats.Msg{Subject: s.inbox, Header: h})
+	}
+	return err
+}
+
+// snapshotSender is the writer a server exports a snapshot to: it sends
+// every full chunk, once the window has room for it.
+type snapshotSender struct {
+	conn    *nats.Conn
+	inbox   string
+	window  int                // chunks ahead of acknowledgements; 0: no acknowledgements
+	acks    *nats.Subscription // where acknowledgements arrive, with a window
+	ackWait time.Duration
+	buf     []byte // the chunk being filled
+	sent    int    // bytes sent
+	acked   int    // bytes acknowledged
+}
+
+func (s *snapshotSender) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		k := min(snapshotChunk-len(s.buf), len(p))
+		s.buf = append(s.buf, p[:k]...)
+		p = p[k:]
+		if len(s.buf) == snapshotChunk {
+			if err := s.send(0, false); err != nil {
+				return n - len(p), err
+			}
 		}
 	}
+	return n, nil
+}
+
+// send sends the chunk in buf; the last one carries the snapshot's index.
+func (s *snapshotSender) send(index uint64, last bool) error {
+	for s.acks != nil && s.sent-s.acked >= s.window*snapshotChunk {
+		m, err := s.acks.NextMsg(s.ackWait)
+		if err != nil {
+			return fmt.Errorf("no acknowledgement after %d bytes sent: %w", s.sent, err)
+		}
+		if n, err := strconv.Atoi(m.Header.Get(hdrOffset)); err == nil && n > s.acked {
+			s.acked = n
+		}
+	}
+	h := nats.Header{}
+	h.Set(hdrOffset, strconv.Itoa(s.sent))
+	if s.acks != nil {
+		h.Set(hdrAck, s.acks.Subject)
+	}
+	if last {
+		h.Set(hdrIndex, strconv.FormatUint(index, 10))
+		h.Set(hdrLast, "1")
+	}
+	if err := s.conn.PublishMsg(&nats.Msg{Subject: s.inbox, Header: h, Data: s.buf}); err != nil {
+		return err
+	}
+	s.sent += len(s.buf)
+	s.buf = s.buf[:0]
+	return nil
 }
 
 // Snapshot fetches a shard's snapshot stream and its index from a server.
+// ctx may cancel it, but it needs no deadline: it fails by itself when the
+// server stops sending (see snapshotIdle).
 func (c *Client) Snapshot(ctx context.Context, shardID command.Shard) (uint64, []byte, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-	}
 	inbox := c.conn.NewRespInbox()
 	sub, err := c.conn.SubscribeSync(inbox)
 	if err != nil {
 		return 0, nil, fmt.Errorf("rpc snapshot: %w", err)
 	}
 	defer sub.Unsubscribe()
-	// The chunks arrive as fast as the server sends them; none may be
-	// dropped for a slow consumer.
+	// A server from before acknowledgements sends every chunk at once;
+	// none may be dropped for a slow consumer.
 	sub.SetPendingLimits(-1, -1)
-	if err := c.conn.PublishRequest(subject(c.dc, shardID.String(), "snapshot"), inbox, nil); err != nil {
+	req := &nats.Msg{Subject: subject(c.dc, shardID.String(), "snapshot"), Reply: inbox, Header: nats.Header{}}
+	req.Header.Set(hdrWindow, strconv.Itoa(snapshotWindow))
+	if err := c.conn.PublishMsg(req); err != nil {
 		return 0, nil, fmt.Errorf("rpc snapshot: %w", err)
 	}
 	var data []byte
+	wait := snapshotFirstWait
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
+		mctx, cancel := context.WithTimeout(ctx, wait)
+		m, err := sub.NextMsgWithContext(mctx)
+		cancel()
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return 0, nil, fmt.Errorf("rpc snapshot: the server sent nothing for %v after %d bytes (it may have stopped)", wait, len(data))
+			}
 			return 0, nil, fmt.Errorf("rpc snapshot: %w after %d bytes", err, len(data))
 		}
+		wait = snapshotIdle
 		if m.Header.Get(natsStatus) == natsNoResponse && len(m.Data) == 0 {
 			return 0, nil, fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
 		}
@@ -348,6 +460,13 @@ func (c *Client) Snapshot(ctx context.Context, shardID command.Shard) (uint64, [
 				return 0, nil, fmt.Errorf("rpc snapshot: bad index %q", m.Header.Get(hdrIndex))
 			}
 			return index, data, nil
+		}
+		if ack := m.Header.Get(hdrAck); ack != "" {
+			h := nats.Header{}
+			h.Set(hdrOffset, strconv.Itoa(len(data)))
+			if err := c.conn.PublishMsg(&nats.Msg{Subject: ack, Header: h}); err != nil {
+				return 0, nil, fmt.Errorf("rpc snapshot: acknowledge: %w", err)
+			}
 		}
 	}
 }

@@ -67,7 +67,9 @@ func TestClientThroughServerNATS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	si, snap, err = c.Snapshot(ctx, command.ShardKV)
+	// The transfer has no deadline as a whole (it fails when the server
+	// stops sending), and the puts above may have used up ctx's.
+	si, snap, err = c.Snapshot(t.Context(), command.ShardKV)
 	if err != nil || len(snap) <= watch.MaxPayload {
 		t.Fatalf("large snapshot: index %d, %d bytes, %v", si, len(snap), err)
 	}
@@ -76,6 +78,8 @@ func TestClientThroughServerNATS(t *testing.T) {
 	}
 
 	// Bytes that are no command never reach the log.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	msg, err := nc.RequestWithContext(ctx, "herald.dc1.rpc.kv.propose", []byte{0xff, 0, 1})
 	if err != nil || !strings.Contains(string(msg.Data), "undecodable") {
 		t.Fatalf("garbage proposal: %v %s", err, msg.Data)
