@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -68,6 +67,9 @@ type options struct {
 	keep, strict bool
 }
 
+// tool prefixes what coordbench says on stderr.
+var tool = bench.Tool{Name: "coordbench"}
+
 func main() { os.Exit(run()) }
 
 func parseFlags() (options, error) {
@@ -112,36 +114,13 @@ func parseFlags() (options, error) {
 
 // parseScenarios reads "lock@8,session,watch".
 func parseScenarios(list string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		name, n, hasN := strings.Cut(f, "@")
-		if !slices.Contains(scenarioOrder, name) {
-			return nil, fmt.Errorf("scenario %q: want one of %s", f, strings.Join(scenarioOrder, ", "))
-		}
-		c := defaultClients[name]
-		if hasN {
-			var err error
-			if c, err = strconv.Atoi(n); err != nil || c < 1 || defaultClients[name] == 0 {
-				return nil, fmt.Errorf("scenario %q: want %s@<clients> (watch and nats take -watchers and -subscribers instead)", f, name)
-			}
-		}
-		out[name] = c
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no scenarios")
-	}
-	return out, nil
+	return bench.ParseScenarioClients(list, scenarioOrder, defaultClients, "watch and nats take -watchers and -subscribers instead")
 }
 
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
 	// remove their data.
@@ -152,32 +131,28 @@ func run() int {
 	// Before the server starts, so that it inherits the limit.
 	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
 	if rep.OpenFilesMsg != "" {
-		logf("%s", rep.OpenFilesMsg)
+		tool.Logf("%s", rep.OpenFilesMsg)
 	}
 
 	dir, removeDir, err := bench.WorkDir("coordbench", o.tmp, o.keep)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer removeDir()
 	srv, err := bench.StartHerald(bench.HeraldConfig{Bin: o.herald, Dir: dir, Node: agentNode, Extra: strings.Fields(o.heraldArgs)})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer srv.Stop()
 	if err := waitReady(ctx, srv, o.startTimeout); err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
 	if rep.Datacenter, err = c.Datacenter(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
-	logf("herald ready: HTTP %s, NATS %s, datacenter %s", srv.HTTPAddr, srv.NATSAddr, rep.Datacenter)
+	tool.Logf("herald ready: HTTP %s, NATS %s, datacenter %s", srv.HTTPAddr, srv.NATSAddr, rep.Datacenter)
 
 	before, cpuOK := bench.SnapshotCPU(srv.Pid())
 	for _, name := range scenarioOrder {
@@ -200,8 +175,7 @@ func run() int {
 			err = srv.Alive()
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "coordbench: %s: %v\n", name, err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if after, ok := bench.SnapshotCPU(srv.Pid()); ok && cpuOK {
@@ -217,28 +191,13 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := bench.WriteJSON(o.jsonPath, &rep); err != nil {
-			fmt.Fprintln(os.Stderr, "coordbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if o.strict && bench.Missed(rep.Checks) {
 		return 3
 	}
 	return 0
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "coordbench: "+format+"\n", args...)
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "coordbench: interrupted")
-		return 130
-	}
-	return code
 }
 
 // waitReady polls until the agent accepts a write (a leader is elected and
@@ -258,8 +217,7 @@ func waitReady(ctx context.Context, srv *bench.Herald, timeout time.Duration) er
 }
 
 func logResult(scenario, what string, res bench.Result) {
-	logf("%-11s %s: %8.0f ops/s  p50 %-8s p99 %-8s errors %d",
-		scenario, what, res.OpsPerSec, bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), res.Errors)
+	tool.Logf("%-11s %s: %s", scenario, what, res.Progress("ops"))
 }
 
 // runLock has the contenders take the lock in turn, after a warm-up with
@@ -290,19 +248,9 @@ func runLock(ctx context.Context, o options, srv *bench.Herald, clients int, rep
 // runSession creates and destroys sessions back to back.
 func runSession(ctx context.Context, o options, srv *bench.Herald, clients int, rep *report) error {
 	scenario := fmt.Sprintf("session@%d", clients)
-	w := bench.SessionWorkload(srv.HTTPAddr, clients, o.warmup)
-	if o.warmup > 0 {
-		if _, err := bench.RunWorkload(ctx, w); err != nil {
-			return err
-		}
-	}
-	w.Duration = o.duration
-	res, err := bench.RunWorkload(ctx, w)
+	_, res, err := bench.RunMeasured(ctx, bench.SessionWorkload(srv.HTTPAddr, clients, o.duration), o.warmup, o.duration)
 	if err != nil {
 		return err
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	logResult(scenario, "measured", res)
 	rep.Results = append(rep.Results, bench.Row{Scenario: scenario, Target: "herald", Result: res})
@@ -323,7 +271,7 @@ func (m *wakeMeter) start() { m.f.RSSBefore, _ = m.srv.ProcStatus("VmRSS") }
 // before runs once every waiter is set, just before the change.
 func (m *wakeMeter) before() {
 	m.f.RSSDuring, _ = m.srv.ProcStatus("VmRSS")
-	logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.f.RSSBefore), m.f.Unit, bench.FormatMB(m.f.RSSDuring))
+	tool.Logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.f.RSSBefore), m.f.Unit, bench.FormatMB(m.f.RSSDuring))
 	m.heraldTicks, m.ownTicks, m.changeAt = bench.ProcTicks(strconv.Itoa(m.srv.Pid())), bench.ProcTicks("self"), time.Now()
 }
 
@@ -345,7 +293,7 @@ func runHTTPWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		return err
 	}
 	if capNote != "" {
-		logf("%s", capNote)
+		tool.Logf("%s", capNote)
 	}
 	kv := bench.NewConsulKV(srv.HTTPAddr, 1)
 	defer kv.Close()
@@ -362,13 +310,13 @@ func runHTTPWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		Before:  m.before,
 		Change:  func(ctx context.Context) error { return kv.Put(ctx, httpChange, []byte(time.Now().String())) },
 		After:   m.after,
-		Logf:    logf,
+		Logf:    tool.Logf,
 	}, "recurse")
 	f.FanoutResult = res
 	if err != nil {
 		return err
 	}
-	logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers,
+	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers,
 		bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), bench.FormatDuration(res.Max))
 	rep.HTTPWatch = f
 	return nil
@@ -412,7 +360,7 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		},
 		Before: func() {
 			if b, err := c.PrefixIndex(ctx, watchPrefix); err != nil {
-				logf("cannot read the index of %s: %v", watchPrefix, err)
+				tool.Logf("cannot read the index of %s: %v", watchPrefix, err)
 			} else {
 				base.Store(b)
 			}
@@ -420,14 +368,14 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		},
 		Change: func(ctx context.Context) error { return kv.Put(ctx, natsChange, []byte(time.Now().String())) },
 		After:  m.after,
-		Logf:   logf,
+		Logf:   tool.Logf,
 	})
 	res.Index = base.Load()
 	f.FanoutResult = res
 	if err != nil {
 		return err
 	}
-	logf("nats: %d of %d reached, p50 %s p99 %s max %s", res.Woken, res.Watchers,
+	tool.Logf("nats: %d of %d reached, p50 %s p99 %s max %s", res.Woken, res.Watchers,
 		bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), bench.FormatDuration(res.Max))
 	rep.NATSWatch = f
 	return nil

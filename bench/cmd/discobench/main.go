@@ -64,6 +64,9 @@ type options struct {
 	keep, strict bool
 }
 
+// tool prefixes what discobench says on stderr.
+var tool = bench.Tool{Name: "discobench"}
+
 func main() { os.Exit(run()) }
 
 func parseFlags() (options, error) {
@@ -111,36 +114,13 @@ func parseFlags() (options, error) {
 
 // parseScenarios reads "dns@32,health,watch".
 func parseScenarios(list string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		name, n, hasN := strings.Cut(f, "@")
-		if !slices.Contains(scenarioOrder, name) {
-			return nil, fmt.Errorf("scenario %q: want one of %s", f, strings.Join(scenarioOrder, ", "))
-		}
-		c := defaultClients[name]
-		if hasN {
-			var err error
-			if c, err = strconv.Atoi(n); err != nil || c < 1 || name == "watch" {
-				return nil, fmt.Errorf("scenario %q: want %s@<clients> (watch takes -watchers instead)", f, name)
-			}
-		}
-		out[name] = c
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no scenarios")
-	}
-	return out, nil
+	return bench.ParseScenarioClients(list, scenarioOrder, defaultClients, "watch takes -watchers instead")
 }
 
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
 	if o.serveBare != "" {
 		return serveBare(o.serveBare)
@@ -155,30 +135,26 @@ func run() int {
 	// Before the server starts, so that it inherits the limit.
 	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
 	if rep.OpenFilesMsg != "" {
-		fmt.Fprintln(os.Stderr, "discobench:", rep.OpenFilesMsg)
+		tool.Logf("%s", rep.OpenFilesMsg)
 	}
 
 	dir, removeDir, err := bench.WorkDir("discobench", o.tmp, o.keep)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer removeDir()
 	srv, err := startHerald(o.herald, dir, strings.Fields(o.heraldArgs))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer srv.Stop()
 	if err := srv.waitReady(ctx, o.startTimeout); err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
-	logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
+	tool.Logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
 
 	if err := setup(ctx, o, srv); err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 
 	before, cpuOK := snapshotCPU(srv)
@@ -204,8 +180,7 @@ func run() int {
 			err = srv.Alive()
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "discobench: %s: %v\n", name, err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if after, ok := snapshotCPU(srv); ok && cpuOK {
@@ -221,28 +196,13 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := rep.writeJSON(o.jsonPath); err != nil {
-			fmt.Fprintln(os.Stderr, "discobench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if o.strict && rep.missed() {
 		return 3
 	}
 	return 0
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "discobench: "+format+"\n", args...)
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "discobench: interrupted")
-		return 130
-	}
-	return code
 }
 
 // setup registers what the read scenarios need through the catalog, all
@@ -281,7 +241,7 @@ func setup(ctx context.Context, o options, srv *server) error {
 		if err != nil {
 			return err
 		}
-		logf("registered %d passing instances of %s", s.n, s.name)
+		tool.Logf("registered %d passing instances of %s", s.n, s.name)
 	}
 	return nil
 }
@@ -361,28 +321,14 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 }
 
 func logSlice(scenario, target, what string, res bench.Result) {
-	logf("%-12s %-7s %s: %8.0f ops/s  p50 %-8s p99 %-8s errors %d",
-		scenario, target, what, res.OpsPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors)
+	tool.Logf("%-12s %-7s %s: %s", scenario, target, what, res.Progress("ops"))
 }
 
 // runMeasured runs w's warm-up then its measurement on Herald.
 func runMeasured(ctx context.Context, o options, scenario string, w bench.Workload) (bench.Result, bench.Result, error) {
-	var warm bench.Result
-	if o.warmup > 0 {
-		ww := w
-		ww.Duration = o.warmup
-		var err error
-		if warm, err = bench.RunWorkload(ctx, ww); err != nil {
-			return warm, bench.Result{}, err
-		}
-	}
-	w.Duration = o.duration
-	res, err := bench.RunWorkload(ctx, w)
+	warm, res, err := bench.RunMeasured(ctx, w, o.warmup, o.duration)
 	if err != nil {
 		return warm, res, err
-	}
-	if ctx.Err() != nil {
-		return warm, res, ctx.Err()
 	}
 	logSlice(scenario, "herald", "measured", res)
 	return warm, res, nil
@@ -428,7 +374,7 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		return err
 	}
 	if capNote != "" {
-		logf("%s", capNote)
+		tool.Logf("%s", capNote)
 	}
 	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
 	w.RSSBefore, _ = srv.ProcStatus("VmRSS")
@@ -442,7 +388,7 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
 		Before: func() {
 			w.RSSDuring, _ = srv.ProcStatus("VmRSS")
-			logf("herald RSS %s before the watches, %s with them open", fmtMB(w.RSSBefore), fmtMB(w.RSSDuring))
+			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(w.RSSBefore), fmtMB(w.RSSDuring))
 			heraldTicks, ownTicks, changeAt = bench.ProcTicks(pid), bench.ProcTicks("self"), time.Now()
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
@@ -455,13 +401,13 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 				w.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-ownTicks) * 10 * time.Millisecond
 			}
 		},
-		Logf: logf,
+		Logf: tool.Logf,
 	})
 	w.FanoutResult = res
 	if err != nil {
 		return err
 	}
-	logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
+	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
 	rep.Watch = w
 	// Put the check back, so that a later health read sees 30 passing.
 	return c.RegisterInstance(ctx, healthService, 0, "passing")

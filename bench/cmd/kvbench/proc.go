@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -50,14 +48,4 @@ func (s *server) waitReady(ctx context.Context, t bench.Target, timeout time.Dur
 	return s.Poll(ctx, timeout, "accept a write", func(ctx context.Context) error {
 		return t.Put(ctx, "bench/ready", []byte("1"))
 	})
-}
-
-// version returns the first line bin prints for --version, or "".
-func version(bin string) string {
-	out, err := exec.Command(bin, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line)
 }
