@@ -284,15 +284,14 @@ func run() int {
 	return 0
 }
 
-// waitEtcd waits until every member accepts a write.
+// waitEtcd waits until every member accepts a write, all within timeout
+// (the members start together, so one deadline serves them all).
 func waitEtcd(ctx context.Context, members []*bench.Etcd, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for _, m := range members {
 		kv := bench.NewEtcdKV(m.ClientAddr, 1)
-		err := m.Poll(ctx, timeout, "accept a write", func(ctx context.Context) error {
-			return kv.Put(ctx, etcdReadyKey, []byte("1"))
-		})
+		err := m.WaitWrite(ctx, timeout, kv, etcdReadyKey, "accept a write", nil)
 		kv.Close()
 		if err != nil {
 			return err
@@ -308,11 +307,9 @@ func waitEtcd(ctx context.Context, members []*bench.Etcd, timeout time.Duration)
 // the way.
 func (c *cluster) start(ctx context.Context, timeout time.Duration) (leaders, error) {
 	t0 := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	h := bench.NewConsulHTTP(c.servers[0].HTTPAddr)
 	defer h.Close()
-	err := c.servers[0].Poll(dctx, timeout, "answer /v1/agent/self", func(ctx context.Context) error {
+	err := c.servers[0].Poll(ctx, timeout, "answer /v1/agent/self", func(ctx context.Context) error {
 		var err error
 		c.dc, err = h.Datacenter(ctx)
 		return err
@@ -427,15 +424,13 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 	}
 	name := dnsService + ".service.consul."
 	for _, a := range []*bench.Herald{c.client, srv} {
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := a.Poll(pctx, 30*time.Second, fmt.Sprintf("answer %s SRV with %d instances", name, o.instances), func(ctx context.Context) error {
+		err := a.Poll(ctx, 30*time.Second, fmt.Sprintf("answer %s SRV with %d instances", name, o.instances), func(ctx context.Context) error {
 			m, err := bench.LookupOnce(ctx, a.DNSAddr, name, dns.TypeSRV)
 			if err == nil {
 				err = bench.CheckSRVAnswer(m, o.instances)
 			}
 			return err
 		})
-		cancel()
 		if err != nil {
 			return err
 		}

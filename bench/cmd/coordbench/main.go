@@ -204,14 +204,9 @@ func run() int {
 // the log is writable) and a session (its own node is registered with a
 // passing serfHealth check, which sessions depend on by default).
 func waitReady(ctx context.Context, srv *bench.Herald, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	kv := bench.NewConsulKV(srv.HTTPAddr, 1)
 	defer kv.Close()
-	return srv.Poll(ctx, timeout, "accept a write and a session", func(ctx context.Context) error {
-		if err := kv.Put(ctx, "coordbench/ready", []byte("1")); err != nil {
-			return err
-		}
+	return srv.WaitWrite(ctx, timeout, kv, "coordbench/ready", "accept a write and a session", func(ctx context.Context) error {
 		return bench.CheckSession(ctx, srv.HTTPAddr)
 	})
 }

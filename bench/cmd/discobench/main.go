@@ -229,15 +229,13 @@ func setup(ctx context.Context, o options, srv *server) error {
 		if err := c.RegisterInstances(ctx, s.name, s.n); err != nil {
 			return fmt.Errorf("registering %s: %w", s.name, err)
 		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := srv.Poll(sctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
+		err := srv.Poll(ctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
 			n, passing, _, err := c.HealthService(ctx, s.name)
 			if err == nil && (n != s.n || passing != s.n) {
 				err = fmt.Errorf("%d instances, %d passing", n, passing)
 			}
 			return err
 		})
-		cancel()
 		if err != nil {
 			return err
 		}
@@ -252,8 +250,7 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 	name := dnsService + ".service.consul."
 	// The catalog projection serves DNS; poll until it has the instances.
 	var answer *dns.Msg
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := srv.Poll(pctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
+	err := srv.Poll(ctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
 		m, err := bench.LookupOnce(ctx, srv.DNSAddr, name, dns.TypeSRV)
 		if err == nil {
 			err = bench.CheckSRVAnswer(m, dnsInstances)
@@ -261,7 +258,6 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 		answer = m
 		return err
 	})
-	cancel()
 	if err != nil {
 		return err
 	}
