@@ -58,6 +58,32 @@ func (t Tool) ExitCode(ctx context.Context, code int) int {
 	return code
 }
 
+// Begin starts a run: ctx is cancelled by Ctrl+C or SIGTERM (see
+// Interruptible), so that the run's deferred calls stop its processes and
+// remove their data, and dir is the run's temporary directory in tmp (see
+// WorkDir). end, deferred, removes or keeps dir and stops listening for
+// signals.
+func (t Tool) Begin(tmp string, keep bool) (ctx context.Context, dir string, end func(), err error) {
+	ctx, stopSignals := Interruptible()
+	dir, removeDir, err := WorkDir(t.Name, tmp, keep)
+	if err != nil {
+		stopSignals()
+		return nil, "", nil, err
+	}
+	return ctx, dir, func() { removeDir(); stopSignals() }, nil
+}
+
+// RaiseOpenFiles is the package's RaiseOpenFiles, saying on stderr why the
+// limit is not want where it is not. Call it before starting servers, so
+// that they inherit the limit.
+func (t Tool) RaiseOpenFiles(want uint64) (limit uint64, note string) {
+	limit, note = RaiseOpenFiles(want)
+	if note != "" {
+		t.Logf("%s", note)
+	}
+	return limit, note
+}
+
 // ParseScenarioClients reads a comma-separated list of scenarios, each
 // name or name@clients ("lock@8,session,watch"), into name -> clients.
 // Every name must be one of known. A name without @ gets defaults[name];

@@ -183,14 +183,11 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
 	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
-
-	dir, removeDir, err := bench.WorkDir("clusterbench", o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep)
 	if err != nil {
 		return tool.Fail(1, err)
 	}
-	defer removeDir()
+	defer end()
 	b := &bed{}
 	defer func() { stopAll(b.procs()) }()
 

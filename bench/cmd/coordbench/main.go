@@ -124,21 +124,15 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
 	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
-
-	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, Duration: o.duration.String()}
-	// Before the server starts, so that it inherits the limit.
-	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
-	if rep.OpenFilesMsg != "" {
-		tool.Logf("%s", rep.OpenFilesMsg)
-	}
-
-	dir, removeDir, err := bench.WorkDir("coordbench", o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep)
 	if err != nil {
 		return tool.Fail(1, err)
 	}
-	defer removeDir()
+	defer end()
+
+	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, Duration: o.duration.String()}
+	// Before the server starts, so that it inherits the limit.
+	rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
 	srv, err := bench.StartHerald(bench.HeraldConfig{Bin: o.herald, Dir: dir, Node: agentNode, Extra: strings.Fields(o.heraldArgs)})
 	if err != nil {
 		return tool.Fail(1, err)

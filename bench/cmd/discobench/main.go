@@ -127,22 +127,16 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
 	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep)
+	if err != nil {
+		return tool.Fail(1, err)
+	}
+	defer end()
 
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
 		Duration: o.duration.String(), Rounds: o.rounds, Bare: o.bare}
 	// Before the server starts, so that it inherits the limit.
-	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
-	if rep.OpenFilesMsg != "" {
-		tool.Logf("%s", rep.OpenFilesMsg)
-	}
-
-	dir, removeDir, err := bench.WorkDir("discobench", o.tmp, o.keep)
-	if err != nil {
-		return tool.Fail(1, err)
-	}
-	defer removeDir()
+	rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
 	srv, err := startHerald(o.herald, dir, strings.Fields(o.heraldArgs))
 	if err != nil {
 		return tool.Fail(1, err)

@@ -119,14 +119,11 @@ func run() int {
 	}
 	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
 	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
-
-	dir, removeDir, err := bench.WorkDir("kvbench", o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep)
 	if err != nil {
 		return tool.Fail(1, err)
 	}
-	defer removeDir()
+	defer end()
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
