@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -246,32 +245,21 @@ func runSession(ctx context.Context, o options, srv *bench.Herald, clients int, 
 	return nil
 }
 
-// wakeMeter reads, around a fan-out's change, Herald's memory and the CPU
-// time Herald and coordbench used until the last waiter was reached.
-type wakeMeter struct {
-	srv                   *bench.Herald
-	f                     *fanoutReport
-	heraldTicks, ownTicks uint64
-	changeAt              time.Time
-}
-
-func (m *wakeMeter) start() { m.f.RSSBefore, _ = m.srv.ProcStatus("VmRSS") }
-
-// before runs once every waiter is set, just before the change.
-func (m *wakeMeter) before() {
-	m.f.RSSDuring, _ = m.srv.ProcStatus("VmRSS")
-	tool.Logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.f.RSSBefore), m.f.Unit, bench.FormatMB(m.f.RSSDuring))
-	m.heraldTicks, m.ownTicks, m.changeAt = bench.ProcTicks(strconv.Itoa(m.srv.Pid())), bench.ProcTicks("self"), time.Now()
-}
-
-// after runs once every waiter was reached or given up on. /proc counts
-// in USER_HZ ticks, 100 a second on Linux.
-func (m *wakeMeter) after() {
-	if m.heraldTicks > 0 {
-		m.f.WakeWall = time.Since(m.changeAt)
-		m.f.WakeHeraldCPU = time.Duration(bench.ProcTicks(strconv.Itoa(m.srv.Pid()))-m.heraldTicks) * 10 * time.Millisecond
-		m.f.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-m.ownTicks) * 10 * time.Millisecond
+// meterWake returns a bench.WakeMeter for f's fan-out, started, and the
+// hook to run once every waiter is set: it logs the server's memory.
+func meterWake(srv *bench.Herald, f *fanoutReport) (*bench.WakeMeter, func()) {
+	m := &bench.WakeMeter{Server: srv.Server}
+	m.Start()
+	return m, func() {
+		m.Before()
+		tool.Logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.RSSBefore), f.Unit, bench.FormatMB(m.RSSDuring))
 	}
+}
+
+// setWake copies what m read into f.
+func (f *fanoutReport) setWake(m *bench.WakeMeter) {
+	f.RSSBefore, f.RSSDuring = m.RSSBefore, m.RSSDuring
+	f.WakeWall, f.WakeHeraldCPU, f.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 }
 
 // runHTTPWatch holds blocking key-prefix queries on bench/watch/, writes
@@ -291,17 +279,17 @@ func runHTTPWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 	}
 	f := &fanoutReport{Kind: "http", Unit: "watches", Asked: o.watchers, CapNote: capNote,
 		What: fmt.Sprintf("blocking queries GET /v1/kv/%s?recurse&index=N&wait=5m, one connection each", watchPrefix)}
-	m := &wakeMeter{srv: srv, f: f}
-	m.start()
+	m, set := meterWake(srv, f)
 	res, err := bench.FanoutQuery(ctx, bench.FanoutConfig{
 		Addr: srv.HTTPAddr, Path: "/v1/kv/" + watchPrefix, Watchers: n,
 		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
-		Before:  m.before,
+		Before:  set,
 		Change:  func(ctx context.Context) error { return kv.Put(ctx, httpChange, []byte(time.Now().String())) },
-		After:   m.after,
+		After:   m.After,
 		Logf:    tool.Logf,
 	}, "recurse")
 	f.FanoutResult = res
+	f.setWake(m)
 	if err != nil {
 		return err
 	}
@@ -331,8 +319,7 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 	conns := min(o.natsConns, o.subscribers)
 	f := &fanoutReport{Kind: "nats", Unit: "subscriptions", Asked: o.subscribers, Conns: conns, Subject: subject,
 		What: fmt.Sprintf("core subscriptions on %s over %d connections", subject, conns)}
-	m := &wakeMeter{srv: srv, f: f}
-	m.start()
+	m, set := meterWake(srv, f)
 	var base atomic.Uint64 // the prefix's index before the change: its event must be past it
 	res, err := bench.NATSFanout(ctx, bench.NATSFanoutConfig{
 		URL: srv.NATSURL(), Subject: subject, Subscribers: o.subscribers, Conns: conns, Addr: srv.HTTPAddr,
@@ -353,14 +340,15 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 			} else {
 				base.Store(b)
 			}
-			m.before()
+			set()
 		},
 		Change: func(ctx context.Context) error { return kv.Put(ctx, natsChange, []byte(time.Now().String())) },
-		After:  m.after,
+		After:  m.After,
 		Logf:   tool.Logf,
 	})
 	res.Index = base.Load()
 	f.FanoutResult = res
+	f.setWake(m)
 	if err != nil {
 		return err
 	}

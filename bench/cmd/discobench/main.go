@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -367,33 +366,25 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		tool.Logf("%s", capNote)
 	}
 	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
-	w.RSSBefore, _ = srv.ProcStatus("VmRSS")
+	// Who had the CPUs while the watchers were woken.
+	m := &bench.WakeMeter{Server: srv.Server}
+	m.Start()
 	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
-	pid := strconv.Itoa(srv.Pid())
-	var heraldTicks, ownTicks uint64
-	var changeAt time.Time
 	res, err := bench.Fanout(ctx, bench.FanoutConfig{
 		Addr: srv.HTTPAddr, Path: w.Path, Watchers: n,
 		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
 		Before: func() {
-			w.RSSDuring, _ = srv.ProcStatus("VmRSS")
-			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(w.RSSBefore), fmtMB(w.RSSDuring))
-			heraldTicks, ownTicks, changeAt = bench.ProcTicks(pid), bench.ProcTicks("self"), time.Now()
+			m.Before()
+			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
-		// Who had the CPUs while the watchers were woken: /proc counts
-		// in USER_HZ ticks, 100 a second on Linux.
-		After: func() {
-			if heraldTicks > 0 {
-				w.WakeWall = time.Since(changeAt)
-				w.WakeHeraldCPU = time.Duration(bench.ProcTicks(pid)-heraldTicks) * 10 * time.Millisecond
-				w.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-ownTicks) * 10 * time.Millisecond
-			}
-		},
-		Logf: tool.Logf,
+		After:  m.After,
+		Logf:   tool.Logf,
 	})
 	w.FanoutResult = res
+	w.RSSBefore, w.RSSDuring = m.RSSBefore, m.RSSDuring
+	w.WakeWall, w.WakeHeraldCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 	if err != nil {
 		return err
 	}
