@@ -124,9 +124,7 @@ func run() int {
 	if o.serveBare != "" {
 		return serveBare(o.serveBare)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
-	// remove their data.
-	ctx, dir, end, err := tool.Begin(o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep) // see Begin for Ctrl+C
 	if err != nil {
 		return tool.Fail(1, err)
 	}
