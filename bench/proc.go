@@ -115,10 +115,12 @@ func (s *Server) exitError() error {
 }
 
 // Poll calls try every 50ms, each call with a 2s deadline, until it
-// succeeds, the process exits, or ctx is done. ctx should carry a deadline
-// of timeout, which the error then names together with what the server
-// did not do ("accept a write").
+// succeeds, the process exits, timeout passes or ctx is done. A deadline
+// missed (timeout's, or an earlier one of ctx) is named in the error
+// together with what the server did not do ("accept a write").
 func (s *Server) Poll(ctx context.Context, timeout time.Duration, what string, try func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -140,6 +142,19 @@ func (s *Server) Poll(ctx context.Context, timeout time.Duration, what string, t
 		case <-tick.C:
 		}
 	}
+}
+
+// WaitWrite polls (see Poll) until t, a client of the server, accepts a
+// write of key, which for every server measured here means a leader is
+// elected and the log is writable, and then until also, if not nil,
+// succeeds too. what says what the server did not do if it times out.
+func (s *Server) WaitWrite(ctx context.Context, timeout time.Duration, t Target, key, what string, also func(context.Context) error) error {
+	return s.Poll(ctx, timeout, what, func(ctx context.Context) error {
+		if err := t.Put(ctx, key, []byte("1")); err != nil || also == nil {
+			return err
+		}
+		return also(ctx)
+	})
 }
 
 // Stop asks the server's process group to terminate and kills it if it

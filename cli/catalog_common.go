@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/hashicorp/consul/api"
 )
 
 func init() {
@@ -100,12 +103,25 @@ func writeCatalogTable(w io.Writer, rows [][]string) {
 	io.WriteString(w, b.String())
 }
 
-// rejectArgs refuses positional arguments the way Consul's list commands
-// do; it reports whether the command may go on.
-func rejectArgs(args []string, cio IO) bool {
-	if len(args) > 0 {
-		fmt.Fprintf(cio.Stderr, "Too many arguments (expected 0, got %d)\n", len(args))
-		return false
+// startCatalogList does what each of Consul's catalog list commands does
+// before its query: parse args into fs, refuse positional arguments, and
+// connect to the agent. With ok false the command must return code.
+func startCatalogList(fs *flag.FlagSet, args []string, help string, h *httpFlags, cio IO) (client *api.Client, code int, ok bool) {
+	if ok, code := parseFlags(fs, args, help, cio); !ok {
+		return nil, code, false
 	}
-	return true
+	if rest := fs.Args(); len(rest) > 0 {
+		fmt.Fprintf(cio.Stderr, "Too many arguments (expected 0, got %d)\n", len(rest))
+		return nil, 1, false
+	}
+	if client, ok = h.connect(cio); !ok {
+		return nil, 1, false
+	}
+	return client, 0, true
+}
+
+// noMatches says, as Consul does, that a catalog list query matched no
+// what ("nodes"): on stderr, and not as an error.
+func noMatches(cio IO, what string) {
+	fmt.Fprintf(cio.Stderr, "No %s match the given query - try expanding your search.\n", what)
 }

@@ -31,16 +31,9 @@ func init() {
 }
 
 func (c *catalogDatacentersCmd) run(args []string, cio IO) int {
-	fs := c.flags()
-	if ok, code := parseFlags(fs, args, catalogDatacentersHelp, cio); !ok {
-		return code
-	}
-	if !rejectArgs(fs.Args(), cio) {
-		return 1
-	}
-	client, ok := c.http.connect(cio)
+	client, code, ok := startCatalogList(c.flags(), args, catalogDatacentersHelp, &c.http, cio)
 	if !ok {
-		return 1
+		return code
 	}
 	dcs, err := client.Catalog().Datacenters()
 	if err != nil {

@@ -62,16 +62,9 @@ func init() {
 }
 
 func (c *catalogNodesCmd) run(args []string, cio IO) int {
-	fs := c.flags()
-	if ok, code := parseFlags(fs, args, catalogNodesHelp, cio); !ok {
-		return code
-	}
-	if !rejectArgs(fs.Args(), cio) {
-		return 1
-	}
-	client, ok := c.http.connect(cio)
+	client, code, ok := startCatalogList(c.flags(), args, catalogNodesHelp, &c.http, cio)
 	if !ok {
-		return 1
+		return code
 	}
 	if c.filter != "" {
 		data, err := readDataArg(c.filter, cio.Stdin)
@@ -107,7 +100,7 @@ func (c *catalogNodesCmd) run(args []string, cio IO) int {
 	}
 	if len(nodes) == 0 {
 		// Not an error for Consul either: the query simply matched nothing.
-		fmt.Fprintln(cio.Stderr, "No nodes match the given query - try expanding your search.")
+		noMatches(cio, "nodes")
 		return 0
 	}
 	if c.near == "" {

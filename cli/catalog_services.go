@@ -50,16 +50,9 @@ func init() {
 }
 
 func (c *catalogServicesCmd) run(args []string, cio IO) int {
-	fs := c.flags()
-	if ok, code := parseFlags(fs, args, catalogServicesHelp, cio); !ok {
-		return code
-	}
-	if !rejectArgs(fs.Args(), cio) {
-		return 1
-	}
-	client, ok := c.http.connect(cio)
+	client, code, ok := startCatalogList(c.flags(), args, catalogServicesHelp, &c.http, cio)
 	if !ok {
-		return 1
+		return code
 	}
 	q := c.http.queryOptions()
 	q.NodeMeta = c.nodeMeta
@@ -87,7 +80,7 @@ func (c *catalogServicesCmd) run(args []string, cio IO) int {
 		}
 	}
 	if len(services) == 0 {
-		fmt.Fprintln(cio.Stderr, "No services match the given query - try expanding your search.")
+		noMatches(cio, "services")
 		return 0
 	}
 

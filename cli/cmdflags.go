@@ -34,6 +34,16 @@ func parseFlags(fs *flag.FlagSet, args []string, help string, cio IO) (ok bool, 
 	}
 }
 
+// failer returns the function a command reports its usage errors with: it
+// writes prefix and the formatted message on w as one line and returns 1,
+// the exit status. The kv commands say "Error! " first, as Consul's do.
+func failer(w io.Writer, prefix string) func(format string, a ...any) int {
+	return func(format string, a ...any) int {
+		fmt.Fprintf(w, prefix+format+"\n", a...)
+		return 1
+	}
+}
+
 // flagWasSet reports whether name appeared on the command line, for flags
 // whose zero value is meaningful (-modify-index=0 asks for create-only CAS).
 func flagWasSet(fs *flag.FlagSet, name string) bool {

@@ -57,10 +57,7 @@ func (c *eventCmd) run(args []string, cio IO) int {
 	if ok, code := parseFlags(fs, args, eventHelp, cio); !ok {
 		return code
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(cio.Stderr, format+"\n", a...)
-		return 1
-	}
+	fail := failer(cio.Stderr, "")
 	if c.name == "" {
 		return fail("An event name must be given with -name")
 	}

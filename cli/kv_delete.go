@@ -49,10 +49,7 @@ func (c *kvDeleteCmd) run(args []string, cio IO) int {
 	if ok, code := parseFlags(fs, args, kvDeleteHelp, cio); !ok {
 		return code
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(cio.Stderr, "Error! "+format+"\n", a...)
-		return 1
-	}
+	fail := failer(cio.Stderr, "Error! ")
 	key, ok := keyArg(fs.Args(), cio)
 	if !ok {
 		return 1

@@ -45,10 +45,7 @@ func (c *kvImportCmd) run(args []string, cio IO) int {
 	if ok, code := parseFlags(fs, args, kvImportHelp, cio); !ok {
 		return code
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(cio.Stderr, "Error! "+format+"\n", a...)
-		return 1
-	}
+	fail := failer(cio.Stderr, "Error! ")
 	rest := fs.Args()
 	switch len(rest) {
 	case 0:

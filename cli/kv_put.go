@@ -68,10 +68,7 @@ func (c *kvPutCmd) run(args []string, cio IO) int {
 	if ok, code := parseFlags(fs, args, kvPutHelp, cio); !ok {
 		return code
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(cio.Stderr, "Error! "+format+"\n", a...)
-		return 1
-	}
+	fail := failer(cio.Stderr, "Error! ")
 
 	// Check the flags before reading stdin or touching the network, so a
 	// typo never consumes piped input or half-performs an operation.

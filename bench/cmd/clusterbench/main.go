@@ -67,6 +67,10 @@ type options struct {
 	keep, strict    bool
 }
 
+// tool prefixes what clusterbench says on stderr; its progress lines carry
+// the time, to be read against the servers' logs.
+var tool = bench.Tool{Name: "clusterbench", Stamp: true}
+
 func main() { os.Exit(run()) }
 
 func parseFlags() (options, error) {
@@ -136,20 +140,6 @@ func parseFlags() (options, error) {
 // on reports whether scenario is to run.
 func (o options) on(scenario string) bool { return slices.Contains(o.scenarios, scenario) }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "clusterbench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		logf("interrupted")
-		return 130
-	}
-	return code
-}
-
 // bed is everything clusterbench started.
 type bed struct {
 	c    *cluster
@@ -189,20 +179,13 @@ func (b *bed) snapshotCPU() (bench.CPUSnapshot, bool) {
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clusterbench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
-	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
-
-	dir, removeDir, err := bench.WorkDir("clusterbench", o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep) // see Begin for Ctrl+C
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clusterbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
-	defer removeDir()
+	defer end()
 	b := &bed{}
 	defer func() { stopAll(b.procs()) }()
 
@@ -212,11 +195,10 @@ func run() int {
 	// Start both clusters before waiting for either: their start-ups
 	// overlap.
 	if o.on("put") {
-		rep.EtcdVersion = version(o.etcd)
+		rep.EtcdVersion = bench.BinaryVersion(o.etcd)
 		rep.EtcdMembers = o.etcdMembers
 		if b.etcd, err = bench.StartEtcd(o.etcd, dir, o.etcdMembers); err != nil {
-			fmt.Fprintln(os.Stderr, "clusterbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	extra := append([]string{"-log-level=warn"}, strings.Fields(o.heraldArgs)...)
@@ -232,22 +214,19 @@ func run() int {
 	rep.NATSCluster = o.natsCluster
 	ss, cs, err := bench.StartHeraldCluster(ccfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clusterbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	b.c = &cluster{servers: ss, client: cs[0], natsCluster: o.natsCluster}
 
 	if err := waitEtcd(ctx, b.etcd, o.startTimeout); err != nil {
-		fmt.Fprintln(os.Stderr, "clusterbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 	l, err := b.c.start(ctx, o.startTimeout)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "clusterbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 	rep.StartLeaders = b.c.leaderNames(l)
-	logf("herald ready: servers %s, client %s (HTTP %s, DNS %s); catalog leader %s, kv leader %s",
+	tool.Logf("herald ready: servers %s, client %s (HTTP %s, DNS %s); catalog leader %s, kv leader %s",
 		strings.Join(b.c.nodes(), " "), b.c.client.Config.Node, b.c.client.HTTPAddr, b.c.client.DNSAddr,
 		rep.StartLeaders.Catalog, rep.StartLeaders.KV)
 
@@ -270,9 +249,9 @@ func run() int {
 			rep.Noise[name] = bench.ForeignShare(before, after)
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "clusterbench: %s: %v\n", name, err)
+			code := tool.Fail(1, fmt.Errorf("%s: %w", name, err))
 			if ctx.Err() != nil || name != "failover" {
-				return exitCode(ctx, 1)
+				return tool.ExitCode(ctx, code)
 			}
 			// A failover that went wrong still has kills to report.
 			rep.FailoverError = err.Error()
@@ -288,8 +267,7 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := bench.WriteJSON(o.jsonPath, rep); err != nil {
-			fmt.Fprintln(os.Stderr, "clusterbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if rep.FailoverError != "" {
@@ -301,22 +279,21 @@ func run() int {
 	return 0
 }
 
-// waitEtcd waits until every member accepts a write.
+// waitEtcd waits until every member accepts a write, all within timeout
+// (the members start together, so one deadline serves them all).
 func waitEtcd(ctx context.Context, members []*bench.Etcd, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for _, m := range members {
 		kv := bench.NewEtcdKV(m.ClientAddr, 1)
-		err := m.Poll(ctx, timeout, "accept a write", func(ctx context.Context) error {
-			return kv.Put(ctx, etcdReadyKey, []byte("1"))
-		})
+		err := m.WaitWrite(ctx, timeout, kv, etcdReadyKey, "accept a write", nil)
 		kv.Close()
 		if err != nil {
 			return err
 		}
 	}
 	if len(members) > 0 {
-		logf("etcd ready: %d members", len(members))
+		tool.Logf("etcd ready: %d members", len(members))
 	}
 	return nil
 }
@@ -325,11 +302,9 @@ func waitEtcd(ctx context.Context, members []*bench.Etcd, timeout time.Duration)
 // the way.
 func (c *cluster) start(ctx context.Context, timeout time.Duration) (leaders, error) {
 	t0 := time.Now()
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	h := bench.NewConsulHTTP(c.servers[0].HTTPAddr)
 	defer h.Close()
-	err := c.servers[0].Poll(dctx, timeout, "answer /v1/agent/self", func(ctx context.Context) error {
+	err := c.servers[0].Poll(ctx, timeout, "answer /v1/agent/self", func(ctx context.Context) error {
 		var err error
 		c.dc, err = h.Datacenter(ctx)
 		return err
@@ -352,16 +327,6 @@ func (c *cluster) nodes() []string {
 // leaderNames names the leaders' nodes.
 func (c *cluster) leaderNames(l leaders) leaderNames {
 	return leaderNames{Catalog: c.servers[l.catalog].Config.Node, KV: c.servers[l.kv].Config.Node}
-}
-
-// version returns the first line bin prints for --version, or "".
-func version(bin string) string {
-	out, err := exec.Command(bin, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line)
 }
 
 // kvTarget is a bench.Target whose idle connections can be released.
@@ -408,8 +373,7 @@ func runPut(ctx context.Context, o options, b *bed, l *leaders, rep *report) err
 		r := bench.Run(ctx, ts[i].kv, rcfg)
 		if !warmup {
 			sliceNo[i]++
-			logf("%-8s %-16s slice %d/%d: %8.0f ops/s  p50 %-8s p99 %-8s errors %d", scenario, ts[i].name, sliceNo[i], o.rounds,
-				r.OpsPerSec, bench.FormatDuration(r.P50), bench.FormatDuration(r.P99), r.Errors)
+			tool.Logf("%-8s %-16s slice %d/%d: %s", scenario, ts[i].name, sliceNo[i], o.rounds, r.Progress("ops"))
 		}
 		return r, ts[i].srv.Alive()
 	})
@@ -455,20 +419,18 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 	}
 	name := dnsService + ".service.consul."
 	for _, a := range []*bench.Herald{c.client, srv} {
-		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := a.Poll(pctx, 30*time.Second, fmt.Sprintf("answer %s SRV with %d instances", name, o.instances), func(ctx context.Context) error {
+		err := a.Poll(ctx, 30*time.Second, fmt.Sprintf("answer %s SRV with %d instances", name, o.instances), func(ctx context.Context) error {
 			m, err := bench.LookupOnce(ctx, a.DNSAddr, name, dns.TypeSRV)
 			if err == nil {
 				err = bench.CheckSRVAnswer(m, o.instances)
 			}
 			return err
 		})
-		cancel()
 		if err != nil {
 			return err
 		}
 	}
-	logf("%s has %d passing instances in the DNS of %s and %s", dnsService, o.instances, c.client.Config.Node, srv.Config.Node)
+	tool.Logf("%s has %d passing instances in the DNS of %s and %s", dnsService, o.instances, c.client.Config.Node, srv.Config.Node)
 
 	scenario := fmt.Sprintf("dns@%d", o.dnsClients)
 	ts := []struct {
@@ -501,8 +463,7 @@ func runDNS(ctx context.Context, o options, c *cluster, l leaders, rep *report) 
 				g.ServerQueries += r.Ops
 			}
 			sliceNo[i]++
-			logf("%-8s %-16s slice %d/%d: %8.0f q/s  p50 %-8s p99 %-8s errors %d", scenario, ts[i].name, sliceNo[i], o.rounds,
-				r.OpsPerSec, bench.FormatDuration(r.P50), bench.FormatDuration(r.P99), r.Errors)
+			tool.Logf("%-8s %-16s slice %d/%d: %s", scenario, ts[i].name, sliceNo[i], o.rounds, r.Progress("q"))
 		}
 		return r, ts[i].h.Alive()
 	})
@@ -579,7 +540,7 @@ func runFailover(ctx context.Context, o options, c *cluster, l *leaders, rep *re
 		}
 		k.After = c.leaderNames(now)
 		f.Kills = append(f.Kills, k)
-		logf("failover %2d/%d: killed %s (led %s): a write to %s after %s, through %s after %s (%d failed); healthy %s after the restart; now catalog %s, kv %s",
+		tool.Logf("failover %2d/%d: killed %s (led %s): a write to %s after %s, through %s after %s (%d failed); healthy %s after the restart; now catalog %s, kv %s",
 			n, o.kills, k.Node, k.Led, k.Survivor, bench.FormatDuration(k.Direct), c.client.Config.Node, bench.FormatDuration(s.Took), s.Failed,
 			bench.FormatDuration(k.Healthy), k.After.Catalog, k.After.KV)
 		*l = now

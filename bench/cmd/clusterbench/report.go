@@ -13,8 +13,8 @@ import (
 // row is one scenario's result on one target.
 type row = bench.Row
 
-// tick is the unit of /proc's CPU times (USER_HZ, 100 a second on Linux).
-const tick = 10 * time.Millisecond
+// tick is the unit of /proc's CPU times.
+const tick = bench.Tick
 
 // localShare is the most a client's DNS answer may cost the servers, as
 // a share of what answering the query themselves costs a server, for the

@@ -20,8 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -68,6 +66,9 @@ type options struct {
 	keep, strict bool
 }
 
+// tool prefixes what coordbench says on stderr.
+var tool = bench.Tool{Name: "coordbench"}
+
 func main() { os.Exit(run()) }
 
 func parseFlags() (options, error) {
@@ -112,72 +113,37 @@ func parseFlags() (options, error) {
 
 // parseScenarios reads "lock@8,session,watch".
 func parseScenarios(list string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		name, n, hasN := strings.Cut(f, "@")
-		if !slices.Contains(scenarioOrder, name) {
-			return nil, fmt.Errorf("scenario %q: want one of %s", f, strings.Join(scenarioOrder, ", "))
-		}
-		c := defaultClients[name]
-		if hasN {
-			var err error
-			if c, err = strconv.Atoi(n); err != nil || c < 1 || defaultClients[name] == 0 {
-				return nil, fmt.Errorf("scenario %q: want %s@<clients> (watch and nats take -watchers and -subscribers instead)", f, name)
-			}
-		}
-		out[name] = c
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no scenarios")
-	}
-	return out, nil
+	return bench.ParseScenarioClients(list, scenarioOrder, defaultClients, "watch and nats take -watchers and -subscribers instead")
 }
 
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
-	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep) // see Begin for Ctrl+C
+	if err != nil {
+		return tool.Fail(1, err)
+	}
+	defer end()
 
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, Duration: o.duration.String()}
 	// Before the server starts, so that it inherits the limit.
-	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
-	if rep.OpenFilesMsg != "" {
-		logf("%s", rep.OpenFilesMsg)
-	}
-
-	dir, removeDir, err := bench.WorkDir("coordbench", o.tmp, o.keep)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 1
-	}
-	defer removeDir()
+	rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
 	srv, err := bench.StartHerald(bench.HeraldConfig{Bin: o.herald, Dir: dir, Node: agentNode, Extra: strings.Fields(o.heraldArgs)})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer srv.Stop()
 	if err := waitReady(ctx, srv, o.startTimeout); err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
 	if rep.Datacenter, err = c.Datacenter(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "coordbench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
-	logf("herald ready: HTTP %s, NATS %s, datacenter %s", srv.HTTPAddr, srv.NATSAddr, rep.Datacenter)
+	tool.Logf("herald ready: HTTP %s, NATS %s, datacenter %s", srv.HTTPAddr, srv.NATSAddr, rep.Datacenter)
 
 	before, cpuOK := bench.SnapshotCPU(srv.Pid())
 	for _, name := range scenarioOrder {
@@ -200,8 +166,7 @@ func run() int {
 			err = srv.Alive()
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "coordbench: %s: %v\n", name, err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if after, ok := bench.SnapshotCPU(srv.Pid()); ok && cpuOK {
@@ -217,8 +182,7 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := bench.WriteJSON(o.jsonPath, &rep); err != nil {
-			fmt.Fprintln(os.Stderr, "coordbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if o.strict && bench.Missed(rep.Checks) {
@@ -227,39 +191,19 @@ func run() int {
 	return 0
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "coordbench: "+format+"\n", args...)
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "coordbench: interrupted")
-		return 130
-	}
-	return code
-}
-
 // waitReady polls until the agent accepts a write (a leader is elected and
 // the log is writable) and a session (its own node is registered with a
 // passing serfHealth check, which sessions depend on by default).
 func waitReady(ctx context.Context, srv *bench.Herald, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	kv := bench.NewConsulKV(srv.HTTPAddr, 1)
 	defer kv.Close()
-	return srv.Poll(ctx, timeout, "accept a write and a session", func(ctx context.Context) error {
-		if err := kv.Put(ctx, "coordbench/ready", []byte("1")); err != nil {
-			return err
-		}
+	return srv.WaitWrite(ctx, timeout, kv, "coordbench/ready", "accept a write and a session", func(ctx context.Context) error {
 		return bench.CheckSession(ctx, srv.HTTPAddr)
 	})
 }
 
 func logResult(scenario, what string, res bench.Result) {
-	logf("%-11s %s: %8.0f ops/s  p50 %-8s p99 %-8s errors %d",
-		scenario, what, res.OpsPerSec, bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), res.Errors)
+	tool.Logf("%-11s %s: %s", scenario, what, res.Progress("ops"))
 }
 
 // runLock has the contenders take the lock in turn, after a warm-up with
@@ -290,51 +234,30 @@ func runLock(ctx context.Context, o options, srv *bench.Herald, clients int, rep
 // runSession creates and destroys sessions back to back.
 func runSession(ctx context.Context, o options, srv *bench.Herald, clients int, rep *report) error {
 	scenario := fmt.Sprintf("session@%d", clients)
-	w := bench.SessionWorkload(srv.HTTPAddr, clients, o.warmup)
-	if o.warmup > 0 {
-		if _, err := bench.RunWorkload(ctx, w); err != nil {
-			return err
-		}
-	}
-	w.Duration = o.duration
-	res, err := bench.RunWorkload(ctx, w)
+	_, res, err := bench.RunMeasured(ctx, bench.SessionWorkload(srv.HTTPAddr, clients, o.duration), o.warmup, o.duration)
 	if err != nil {
 		return err
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	logResult(scenario, "measured", res)
 	rep.Results = append(rep.Results, bench.Row{Scenario: scenario, Target: "herald", Result: res})
 	return nil
 }
 
-// wakeMeter reads, around a fan-out's change, Herald's memory and the CPU
-// time Herald and coordbench used until the last waiter was reached.
-type wakeMeter struct {
-	srv                   *bench.Herald
-	f                     *fanoutReport
-	heraldTicks, ownTicks uint64
-	changeAt              time.Time
-}
-
-func (m *wakeMeter) start() { m.f.RSSBefore, _ = m.srv.ProcStatus("VmRSS") }
-
-// before runs once every waiter is set, just before the change.
-func (m *wakeMeter) before() {
-	m.f.RSSDuring, _ = m.srv.ProcStatus("VmRSS")
-	logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.f.RSSBefore), m.f.Unit, bench.FormatMB(m.f.RSSDuring))
-	m.heraldTicks, m.ownTicks, m.changeAt = bench.ProcTicks(strconv.Itoa(m.srv.Pid())), bench.ProcTicks("self"), time.Now()
-}
-
-// after runs once every waiter was reached or given up on. /proc counts
-// in USER_HZ ticks, 100 a second on Linux.
-func (m *wakeMeter) after() {
-	if m.heraldTicks > 0 {
-		m.f.WakeWall = time.Since(m.changeAt)
-		m.f.WakeHeraldCPU = time.Duration(bench.ProcTicks(strconv.Itoa(m.srv.Pid()))-m.heraldTicks) * 10 * time.Millisecond
-		m.f.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-m.ownTicks) * 10 * time.Millisecond
+// meterWake returns a bench.WakeMeter for f's fan-out, started, and the
+// hook to run once every waiter is set: it logs the server's memory.
+func meterWake(srv *bench.Herald, f *fanoutReport) (*bench.WakeMeter, func()) {
+	m := &bench.WakeMeter{Server: srv.Server}
+	m.Start()
+	return m, func() {
+		m.Before()
+		tool.Logf("herald RSS %s before the %s, %s with them set", bench.FormatMB(m.RSSBefore), f.Unit, bench.FormatMB(m.RSSDuring))
 	}
+}
+
+// setWake copies what m read into f.
+func (f *fanoutReport) setWake(m *bench.WakeMeter) {
+	f.RSSBefore, f.RSSDuring = m.RSSBefore, m.RSSDuring
+	f.WakeWall, f.WakeHeraldCPU, f.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 }
 
 // runHTTPWatch holds blocking key-prefix queries on bench/watch/, writes
@@ -345,7 +268,7 @@ func runHTTPWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		return err
 	}
 	if capNote != "" {
-		logf("%s", capNote)
+		tool.Logf("%s", capNote)
 	}
 	kv := bench.NewConsulKV(srv.HTTPAddr, 1)
 	defer kv.Close()
@@ -354,21 +277,21 @@ func runHTTPWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 	}
 	f := &fanoutReport{Kind: "http", Unit: "watches", Asked: o.watchers, CapNote: capNote,
 		What: fmt.Sprintf("blocking queries GET /v1/kv/%s?recurse&index=N&wait=5m, one connection each", watchPrefix)}
-	m := &wakeMeter{srv: srv, f: f}
-	m.start()
+	m, set := meterWake(srv, f)
 	res, err := bench.FanoutQuery(ctx, bench.FanoutConfig{
 		Addr: srv.HTTPAddr, Path: "/v1/kv/" + watchPrefix, Watchers: n,
 		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
-		Before:  m.before,
+		Before:  set,
 		Change:  func(ctx context.Context) error { return kv.Put(ctx, httpChange, []byte(time.Now().String())) },
-		After:   m.after,
-		Logf:    logf,
+		After:   m.After,
+		Logf:    tool.Logf,
 	}, "recurse")
 	f.FanoutResult = res
+	f.setWake(m)
 	if err != nil {
 		return err
 	}
-	logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers,
+	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers,
 		bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), bench.FormatDuration(res.Max))
 	rep.HTTPWatch = f
 	return nil
@@ -394,8 +317,7 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 	conns := min(o.natsConns, o.subscribers)
 	f := &fanoutReport{Kind: "nats", Unit: "subscriptions", Asked: o.subscribers, Conns: conns, Subject: subject,
 		What: fmt.Sprintf("core subscriptions on %s over %d connections", subject, conns)}
-	m := &wakeMeter{srv: srv, f: f}
-	m.start()
+	m, set := meterWake(srv, f)
 	var base atomic.Uint64 // the prefix's index before the change: its event must be past it
 	res, err := bench.NATSFanout(ctx, bench.NATSFanoutConfig{
 		URL: srv.NATSURL(), Subject: subject, Subscribers: o.subscribers, Conns: conns, Addr: srv.HTTPAddr,
@@ -412,22 +334,23 @@ func runNATSWatch(ctx context.Context, o options, srv *bench.Herald, rep *report
 		},
 		Before: func() {
 			if b, err := c.PrefixIndex(ctx, watchPrefix); err != nil {
-				logf("cannot read the index of %s: %v", watchPrefix, err)
+				tool.Logf("cannot read the index of %s: %v", watchPrefix, err)
 			} else {
 				base.Store(b)
 			}
-			m.before()
+			set()
 		},
 		Change: func(ctx context.Context) error { return kv.Put(ctx, natsChange, []byte(time.Now().String())) },
-		After:  m.after,
-		Logf:   logf,
+		After:  m.After,
+		Logf:   tool.Logf,
 	})
 	res.Index = base.Load()
 	f.FanoutResult = res
+	f.setWake(m)
 	if err != nil {
 		return err
 	}
-	logf("nats: %d of %d reached, p50 %s p99 %s max %s", res.Woken, res.Watchers,
+	tool.Logf("nats: %d of %d reached, p50 %s p99 %s max %s", res.Woken, res.Watchers,
 		bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), bench.FormatDuration(res.Max))
 	rep.NATSWatch = f
 	return nil

@@ -95,20 +95,18 @@ func startBare(mode, dir string, answer *dns.Msg) (*bareServer, error) {
 // in path from a bare responder, print its address, and serve until stdin
 // closes.
 func serveBare(path string) int {
+	child := bench.Tool{Name: tool.Name + " -serve-bare"}
 	wire, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench -serve-bare:", err)
-		return 1
+		return child.Fail(1, err)
 	}
 	m := new(dns.Msg)
 	if err := m.Unpack(wire); err != nil {
-		fmt.Fprintln(os.Stderr, "discobench -serve-bare:", err)
-		return 1
+		return child.Fail(1, err)
 	}
 	r, err := bench.NewSRVResponder("127.0.0.1:0", m)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench -serve-bare:", err)
-		return 1
+		return child.Fail(1, err)
 	}
 	defer r.Close()
 	fmt.Println(r.Addr())

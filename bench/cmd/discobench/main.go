@@ -21,7 +21,6 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +62,9 @@ type options struct {
 	tmp          string
 	keep, strict bool
 }
+
+// tool prefixes what discobench says on stderr.
+var tool = bench.Tool{Name: "discobench"}
 
 func main() { os.Exit(run()) }
 
@@ -111,74 +113,39 @@ func parseFlags() (options, error) {
 
 // parseScenarios reads "dns@32,health,watch".
 func parseScenarios(list string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		name, n, hasN := strings.Cut(f, "@")
-		if !slices.Contains(scenarioOrder, name) {
-			return nil, fmt.Errorf("scenario %q: want one of %s", f, strings.Join(scenarioOrder, ", "))
-		}
-		c := defaultClients[name]
-		if hasN {
-			var err error
-			if c, err = strconv.Atoi(n); err != nil || c < 1 || name == "watch" {
-				return nil, fmt.Errorf("scenario %q: want %s@<clients> (watch takes -watchers instead)", f, name)
-			}
-		}
-		out[name] = c
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no scenarios")
-	}
-	return out, nil
+	return bench.ParseScenarioClients(list, scenarioOrder, defaultClients, "watch takes -watchers instead")
 }
 
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
 	if o.serveBare != "" {
 		return serveBare(o.serveBare)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
-	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep) // see Begin for Ctrl+C
+	if err != nil {
+		return tool.Fail(1, err)
+	}
+	defer end()
 
 	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
 		Duration: o.duration.String(), Rounds: o.rounds, Bare: o.bare}
 	// Before the server starts, so that it inherits the limit.
-	rep.OpenFiles, rep.OpenFilesMsg = bench.RaiseOpenFiles(o.openFiles)
-	if rep.OpenFilesMsg != "" {
-		fmt.Fprintln(os.Stderr, "discobench:", rep.OpenFilesMsg)
-	}
-
-	dir, removeDir, err := bench.WorkDir("discobench", o.tmp, o.keep)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 1
-	}
-	defer removeDir()
+	rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
 	srv, err := startHerald(o.herald, dir, strings.Fields(o.heraldArgs))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
 	defer srv.Stop()
 	if err := srv.waitReady(ctx, o.startTimeout); err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
-	logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
+	tool.Logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
 
 	if err := setup(ctx, o, srv); err != nil {
-		fmt.Fprintln(os.Stderr, "discobench:", err)
-		return exitCode(ctx, 1)
+		return tool.Abort(ctx, err)
 	}
 
 	before, cpuOK := snapshotCPU(srv)
@@ -204,8 +171,7 @@ func run() int {
 			err = srv.Alive()
 		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "discobench: %s: %v\n", name, err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	if after, ok := snapshotCPU(srv); ok && cpuOK {
@@ -221,28 +187,13 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := rep.writeJSON(o.jsonPath); err != nil {
-			fmt.Fprintln(os.Stderr, "discobench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if o.strict && rep.missed() {
 		return 3
 	}
 	return 0
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "discobench: "+format+"\n", args...)
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "discobench: interrupted")
-		return 130
-	}
-	return code
 }
 
 // setup registers what the read scenarios need through the catalog, all
@@ -269,19 +220,17 @@ func setup(ctx context.Context, o options, srv *server) error {
 		if err := c.RegisterInstances(ctx, s.name, s.n); err != nil {
 			return fmt.Errorf("registering %s: %w", s.name, err)
 		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := srv.Poll(sctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
+		err := srv.Poll(ctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
 			n, passing, _, err := c.HealthService(ctx, s.name)
 			if err == nil && (n != s.n || passing != s.n) {
 				err = fmt.Errorf("%d instances, %d passing", n, passing)
 			}
 			return err
 		})
-		cancel()
 		if err != nil {
 			return err
 		}
-		logf("registered %d passing instances of %s", s.n, s.name)
+		tool.Logf("registered %d passing instances of %s", s.n, s.name)
 	}
 	return nil
 }
@@ -292,8 +241,7 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 	name := dnsService + ".service.consul."
 	// The catalog projection serves DNS; poll until it has the instances.
 	var answer *dns.Msg
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := srv.Poll(pctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
+	err := srv.Poll(ctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
 		m, err := bench.LookupOnce(ctx, srv.DNSAddr, name, dns.TypeSRV)
 		if err == nil {
 			err = bench.CheckSRVAnswer(m, dnsInstances)
@@ -301,7 +249,6 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 		answer = m
 		return err
 	})
-	cancel()
 	if err != nil {
 		return err
 	}
@@ -361,28 +308,14 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 }
 
 func logSlice(scenario, target, what string, res bench.Result) {
-	logf("%-12s %-7s %s: %8.0f ops/s  p50 %-8s p99 %-8s errors %d",
-		scenario, target, what, res.OpsPerSec, fmtDur(res.P50), fmtDur(res.P99), res.Errors)
+	tool.Logf("%-12s %-7s %s: %s", scenario, target, what, res.Progress("ops"))
 }
 
 // runMeasured runs w's warm-up then its measurement on Herald.
 func runMeasured(ctx context.Context, o options, scenario string, w bench.Workload) (bench.Result, bench.Result, error) {
-	var warm bench.Result
-	if o.warmup > 0 {
-		ww := w
-		ww.Duration = o.warmup
-		var err error
-		if warm, err = bench.RunWorkload(ctx, ww); err != nil {
-			return warm, bench.Result{}, err
-		}
-	}
-	w.Duration = o.duration
-	res, err := bench.RunWorkload(ctx, w)
+	warm, res, err := bench.RunMeasured(ctx, w, o.warmup, o.duration)
 	if err != nil {
 		return warm, res, err
-	}
-	if ctx.Err() != nil {
-		return warm, res, ctx.Err()
 	}
 	logSlice(scenario, "herald", "measured", res)
 	return warm, res, nil
@@ -428,40 +361,32 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 		return err
 	}
 	if capNote != "" {
-		logf("%s", capNote)
+		tool.Logf("%s", capNote)
 	}
 	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
-	w.RSSBefore, _ = srv.ProcStatus("VmRSS")
+	// Who had the CPUs while the watchers were woken.
+	m := &bench.WakeMeter{Server: srv.Server}
+	m.Start()
 	c := bench.NewConsulHTTP(srv.HTTPAddr)
 	defer c.Close()
-	pid := strconv.Itoa(srv.Pid())
-	var heraldTicks, ownTicks uint64
-	var changeAt time.Time
 	res, err := bench.Fanout(ctx, bench.FanoutConfig{
 		Addr: srv.HTTPAddr, Path: w.Path, Watchers: n,
 		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
 		Before: func() {
-			w.RSSDuring, _ = srv.ProcStatus("VmRSS")
-			logf("herald RSS %s before the watches, %s with them open", fmtMB(w.RSSBefore), fmtMB(w.RSSDuring))
-			heraldTicks, ownTicks, changeAt = bench.ProcTicks(pid), bench.ProcTicks("self"), time.Now()
+			m.Before()
+			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
-		// Who had the CPUs while the watchers were woken: /proc counts
-		// in USER_HZ ticks, 100 a second on Linux.
-		After: func() {
-			if heraldTicks > 0 {
-				w.WakeWall = time.Since(changeAt)
-				w.WakeHeraldCPU = time.Duration(bench.ProcTicks(pid)-heraldTicks) * 10 * time.Millisecond
-				w.WakeOwnCPU = time.Duration(bench.ProcTicks("self")-ownTicks) * 10 * time.Millisecond
-			}
-		},
-		Logf: logf,
+		After:  m.After,
+		Logf:   tool.Logf,
 	})
 	w.FanoutResult = res
+	w.RSSBefore, w.RSSDuring = m.RSSBefore, m.RSSDuring
+	w.WakeWall, w.WakeHeraldCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 	if err != nil {
 		return err
 	}
-	logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
+	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
 	rep.Watch = w
 	// Put the check back, so that a later health read sees 30 passing.
 	return c.RegisterInstance(ctx, healthService, 0, "passing")

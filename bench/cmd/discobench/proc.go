@@ -36,14 +36,9 @@ func startHerald(bin, dir string, extra []string) (*server, error) {
 // the log is writable) and its DNS interface answers, giving up at the
 // deadline, when the process exits, or when ctx is done.
 func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	kv := bench.NewConsulKV(s.HTTPAddr, 1)
 	defer kv.Close()
-	return s.Poll(ctx, timeout, "accept a write and answer DNS", func(ctx context.Context) error {
-		if err := kv.Put(ctx, "discobench/ready", []byte("1")); err != nil {
-			return err
-		}
+	return s.WaitWrite(ctx, timeout, kv, "discobench/ready", "accept a write and answer DNS", func(ctx context.Context) error {
 		_, err := bench.LookupOnce(ctx, s.DNSAddr, "consul.service.consul", dns.TypeSRV)
 		return err
 	})

@@ -47,6 +47,9 @@ type options struct {
 	tmp          string
 }
 
+// tool prefixes what kvbench says on stderr.
+var tool = bench.Tool{Name: "kvbench"}
+
 func main() { os.Exit(run()) }
 
 func parseFlags() (options, error) {
@@ -112,20 +115,13 @@ type contender struct {
 func run() int {
 	o, err := parseFlags()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kvbench:", err)
-		return 2
+		return tool.Fail(2, err)
 	}
-	// Ctrl+C cancels ctx; the deferred calls then stop the processes and
-	// remove their data.
-	ctx, stopSignals := bench.Interruptible()
-	defer stopSignals()
-
-	dir, removeDir, err := bench.WorkDir("kvbench", o.tmp, o.keep)
+	ctx, dir, end, err := tool.Begin(o.tmp, o.keep) // see Begin for Ctrl+C
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kvbench:", err)
-		return 1
+		return tool.Fail(1, err)
 	}
-	defer removeDir()
+	defer end()
 	var servers []*server
 	defer func() {
 		for _, s := range servers {
@@ -143,11 +139,10 @@ func run() int {
 	// Start both servers before waiting for either: their start-ups overlap.
 	var cs []*contender
 	if o.only != "herald" {
-		rep.EtcdVersion = version(o.etcd)
+		rep.EtcdVersion = bench.BinaryVersion(o.etcd)
 		s, err := startEtcd(o.etcd, dir)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 		servers = append(servers, s)
 		cs = append(cs, &contender{name: "etcd", srv: s,
@@ -157,8 +152,7 @@ func run() int {
 		rep.HeraldBinary = o.herald
 		s, err := startHerald("herald", o.herald, dir, false, extra)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 		servers = append(servers, s)
 		cs = append(cs, &contender{name: "herald", srv: s,
@@ -169,10 +163,9 @@ func run() int {
 		err := c.srv.waitReady(ctx, t, o.startTimeout)
 		t.Close()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench:", err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, err)
 		}
-		fmt.Fprintf(os.Stderr, "kvbench: %s ready on %s\n", c.name, c.srv.addr)
+		tool.Logf("%s ready on %s", c.name, c.srv.addr)
 	}
 
 	// Gets must find their keys; puts overwrite the same keyspace, so one
@@ -183,19 +176,17 @@ func run() int {
 			err := bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
 			t.Close()
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "kvbench: preloading %s: %v\n", c.name, err)
-				return exitCode(ctx, 1)
+				return tool.Abort(ctx, fmt.Errorf("preloading %s: %w", c.name, err))
 			}
 		}
-		fmt.Fprintf(os.Stderr, "kvbench: preloaded %d keys\n", o.keys)
+		tool.Logf("preloaded %d keys", o.keys)
 	}
 
 	before, cpuOK := snapshotCPU(servers)
 	for i, sc := range o.scenarios {
 		res, err := runScenario(ctx, o, i, sc, cs)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench:", err)
-			return exitCode(ctx, 1)
+			return tool.Abort(ctx, err)
 		}
 		rep.Results = append(rep.Results, res...)
 	}
@@ -218,9 +209,9 @@ func run() int {
 	if o.only != "etcd" && o.rss {
 		rss, err := idleRSS(ctx, o, dir, extra, &servers)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench: idle RSS:", err)
+			tool.Logf("idle RSS: %v", err)
 			if ctx.Err() != nil {
-				return exitCode(ctx, 1)
+				return tool.ExitCode(ctx, 1)
 			}
 		}
 		rep.HeraldIdleRSS = rss
@@ -230,24 +221,13 @@ func run() int {
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := rep.writeJSON(o.jsonPath); err != nil {
-			fmt.Fprintln(os.Stderr, "kvbench:", err)
-			return 1
+			return tool.Fail(1, err)
 		}
 	}
 	if o.strict && rep.missed() {
 		return 3
 	}
 	return 0
-}
-
-// exitCode returns 130 (the shell's code for Ctrl+C) if ctx was cancelled
-// by a signal, else code.
-func exitCode(ctx context.Context, code int) int {
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "kvbench: interrupted")
-		return 130
-	}
-	return code
 }
 
 // runScenario measures one scenario on every contender. Each measurement is
@@ -283,8 +263,7 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 				return nil, ctx.Err()
 			}
 			parts[c.name] = append(parts[c.name], res)
-			fmt.Fprintf(os.Stderr, "kvbench: %-8s %-6s slice %d/%d: %8.0f ops/s  p50 %-8s p99 %-8s errors %d\n",
-				sc, c.name, r+1, o.rounds, res.OpsPerSec, bench.FormatDuration(res.P50), bench.FormatDuration(res.P99), res.Errors)
+			tool.Logf("%-8s %-6s slice %d/%d: %s", sc, c.name, r+1, o.rounds, res.Progress("ops"))
 			if c.srv != nil {
 				select {
 				case <-c.srv.Exited():

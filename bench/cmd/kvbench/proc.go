@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -43,21 +41,7 @@ func startHerald(name, bin, dir string, dev bool, extra []string) (*server, erro
 
 // waitReady polls with a write until the server accepts one, which for
 // both servers means a leader is elected and the log is writable. It gives
-// up at the deadline, when the process exits, or when ctx is done.
+// up after timeout, when the process exits, or when ctx is done.
 func (s *server) waitReady(ctx context.Context, t bench.Target, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return s.Poll(ctx, timeout, "accept a write", func(ctx context.Context) error {
-		return t.Put(ctx, "bench/ready", []byte("1"))
-	})
-}
-
-// version returns the first line bin prints for --version, or "".
-func version(bin string) string {
-	out, err := exec.Command(bin, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line)
+	return s.WaitWrite(ctx, timeout, t, "bench/ready", "accept a write", nil)
 }
