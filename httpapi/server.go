@@ -215,10 +215,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		httpError(w, coded.Code, coded.Err.Error())
 	case errors.Is(err, log.ErrNoServers):
 		httpError(w, http.StatusInternalServerError, "No known Consul servers")
-	case errors.Is(err, log.ErrNoLeader):
-		httpError(w, http.StatusInternalServerError, "No cluster leader")
 	case errors.Is(err, log.ErrInDoubt):
 		httpError(w, http.StatusInternalServerError, log.ErrInDoubt.Error())
+	case errors.Is(err, log.ErrNoLeader):
+		httpError(w, http.StatusInternalServerError, "No cluster leader")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody is left to answer.
 	default:

@@ -226,8 +226,10 @@ func (h *Host) retry(ctx context.Context, shard command.Shard, write bool, op fu
 }
 
 // ErrInDoubt is a write's error when an attempt of it timed out: it may
-// have been applied (once), but not after this answer.
-var ErrInDoubt = errors.New("Timed out waiting for the write to be committed; it may have been applied")
+// have been applied (once), but not after this answer. It is an
+// ErrNoLeader, as Consul answers a write that found no working leader,
+// with the doubt said.
+var ErrInDoubt = fmt.Errorf("%w (the write timed out waiting to commit, and may have been applied)", ErrNoLeader)
 
 // giveUp is a request's error once retry stops trying: a write that may
 // have been committed says so, any other failure is for want of a leader

@@ -223,7 +223,9 @@ func classify(err error) (Outcome, string) {
 	var se api.StatusError
 	if errors.As(err, &se) {
 		msg := fmt.Sprintf("%d %s", se.Code, strings.TrimSpace(se.Body))
-		if se.Code >= 400 && se.Code < 500 || strings.Contains(se.Body, "No cluster leader") {
+		// "No cluster leader" alone means the write never reached a
+		// log; with "may have been applied" it timed out in one.
+		if se.Code >= 400 && se.Code < 500 || strings.Contains(se.Body, "No cluster leader") && !strings.Contains(se.Body, "may have been applied") {
 			return Refused, msg
 		}
 		return Unknown, msg

@@ -184,6 +184,11 @@ func withRequestTimeout(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, requestTimeout+time.Second)
 }
 
+// noResponderPatience is how long a write waits for some server to
+// subscribe: long enough for NATS to move a client to another server, short
+// enough that a datacenter with no server answers "no leader" promptly.
+const noResponderPatience = 2 * time.Second
+
 // errNoResponders is a request's error when no server subscribes.
 var errNoResponders = fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLeader)
 
@@ -212,9 +217,9 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 
 // ProposeTo sends a command for a shard to the servers and returns its
 // result and an index at which the write is applied. While no server
-// answers (they are restarting, or NATS moves this agent to another), it
-// sends the same command again until ctx ends: the request ID it stamped
-// makes a repeat harmless.
+// subscribes (they are restarting, or NATS moves this agent to another),
+// it sends the same command again for up to noResponderPatience: the
+// request ID it stamped makes a repeat harmless.
 func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd command.Command) (command.Result, uint64, error) {
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
@@ -223,13 +228,14 @@ func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd comma
 		return command.Result{}, 0, err
 	}
 	backoff := 10 * time.Millisecond
+	giveUp := time.Now().Add(noResponderPatience)
 	for {
 		r, err := c.request(ctx, shardID, "propose", data)
 		if err == nil {
 			res, err := command.DecodeResult(r.Value, r.Data)
 			return res, r.Index, err
 		}
-		if !errors.Is(err, errNoResponders) {
+		if !errors.Is(err, errNoResponders) || time.Now().After(giveUp) {
 			return command.Result{}, 0, err
 		}
 		select {
