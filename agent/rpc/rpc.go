@@ -39,6 +39,9 @@ type Reply struct {
 	// want of a leader.
 	Error    string `json:",omitempty"`
 	NoLeader bool   `json:",omitempty"`
+	// InDoubt marks a write that timed out inside a log: it may have been
+	// applied, but never after this answer.
+	InDoubt bool `json:",omitempty"`
 }
 
 // QueueGroup is the servers' queue group.
@@ -78,7 +81,7 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 	}
 	inflight := make(chan struct{}, maxConcurrent)
 	fail := func(m *nats.Msg, err error) {
-		reply(m, Reply{Error: err.Error(), NoLeader: errors.Is(err, hlog.ErrNoLeader)})
+		reply(m, Reply{Error: err.Error(), NoLeader: errors.Is(err, hlog.ErrNoLeader), InDoubt: errors.Is(err, hlog.ErrInDoubt)})
 	}
 	for _, id := range command.Shards() {
 		shard := id.String()
@@ -207,6 +210,8 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 		return Reply{}, fmt.Errorf("rpc %s: bad reply: %w", verb, err)
 	}
 	switch {
+	case r.InDoubt:
+		return r, fmt.Errorf("%w: %s", hlog.ErrInDoubt, r.Error)
 	case r.NoLeader:
 		return r, fmt.Errorf("%w: %s", hlog.ErrNoLeader, r.Error)
 	case r.Error != "":
@@ -216,10 +221,14 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 }
 
 // ProposeTo sends a command for a shard to the servers and returns its
-// result and an index at which the write is applied. While no server
-// subscribes (they are restarting, or NATS moves this agent to another),
-// it sends the same command again for up to noResponderPatience: the
-// request ID it stamped makes a repeat harmless.
+// result and an index at which the write is applied.
+//
+// It sends the same bytes again, to whichever server takes them, while no
+// server subscribes (for up to noResponderPatience: they are restarting,
+// or NATS moves this agent to another) and when a server does not answer
+// within a try (it died holding the request; tries double from firstTry).
+// The request ID stamped here makes every repeat harmless. A request whose
+// tries ran out with one unanswered is in doubt, and says so.
 func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd command.Command) (command.Result, uint64, error) {
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
@@ -228,14 +237,28 @@ func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd comma
 		return command.Result{}, 0, err
 	}
 	backoff := 10 * time.Millisecond
-	giveUp := time.Now().Add(noResponderPatience)
+	patience := time.Now().Add(noResponderPatience)
+	try := firstTry
+	inDoubt := false
 	for {
-		r, err := c.request(ctx, shardID, "propose", data)
+		tctx, tcancel := context.WithTimeout(ctx, try)
+		r, err := c.request(tctx, shardID, "propose", data)
+		tcancel()
 		if err == nil {
 			res, err := command.DecodeResult(r.Value, r.Data)
 			return res, r.Index, err
 		}
-		if !errors.Is(err, errNoResponders) || time.Now().After(giveUp) {
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		inDoubt = inDoubt || unanswered
+		switch {
+		case ctx.Err() != nil && inDoubt:
+			return command.Result{}, 0, fmt.Errorf("%w: %v", hlog.ErrInDoubt, err)
+		case ctx.Err() != nil:
+			return command.Result{}, 0, err
+		case unanswered:
+			try *= 2
+			continue
+		case !errors.Is(err, errNoResponders) || time.Now().After(patience):
 			return command.Result{}, 0, err
 		}
 		select {
@@ -246,6 +269,11 @@ func (c *Client) ProposeTo(ctx context.Context, shardID command.Shard, cmd comma
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
 }
+
+// firstTry is how long a client agent waits for a server's answer to a
+// write before it sends the write again: a server that died holding it
+// never answers, and the others can take it at once.
+const firstTry = 2 * time.Second
 
 // ReadBarrier asks a server for a linearizable read barrier and returns the
 // index the shard had applied there; a client's projection must reach it
