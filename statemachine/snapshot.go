@@ -53,8 +53,9 @@ func (s *StateMachine) PrepareSnapshot() (interface{}, error) {
 // does, while Update goes on, and returns its logical index.
 func (s *StateMachine) Export(w io.Writer) (uint64, error) {
 	s.mu.RLock()
+	closing := s.closing
 	select {
-	case <-s.closing:
+	case <-closing:
 		s.mu.RUnlock()
 		return 0, ErrClosed
 	default:
@@ -69,7 +70,7 @@ func (s *StateMachine) Export(w io.Writer) (uint64, error) {
 	s.mu.RUnlock()
 	applied, _ := readU64(st.snap, keyApplied)
 	offset, _ := readU64(st.snap, keyIndexOffset)
-	err := s.SaveSnapshot(st, w, s.closing)
+	err := s.SaveSnapshot(st, w, closing)
 	if errors.Is(err, sm.ErrSnapshotStopped) {
 		err = ErrClosed
 	}

@@ -83,12 +83,12 @@ type StateMachine struct {
 	opened     chan struct{} // closed when Open has succeeded
 	openedOnce sync.Once
 
-	// closing is closed when Close begins: exports in flight stop, and
-	// Close waits for them (exports) before it closes the database, whose
-	// iterators they hold.
-	closing     chan struct{}
-	closingOnce sync.Once
-	exports     sync.WaitGroup
+	// closing (guarded by mu) is closed when Close begins: exports in
+	// flight stop, and Close waits for them (exports) before it closes the
+	// database, whose iterators they hold. Open makes a new one: Dragonboat
+	// may open a state machine again after closing it.
+	closing chan struct{}
+	exports sync.WaitGroup
 }
 
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
@@ -175,6 +175,7 @@ func (s *StateMachine) Open(stopc <-chan struct{}) (uint64, error) {
 	}
 	s.mu.Lock()
 	s.db = db
+	s.closing = make(chan struct{})
 	s.mu.Unlock()
 	s.storeApplied(applied)
 	s.tail.reset(s.logical(applied) + 1)
@@ -417,10 +418,14 @@ func (s *StateMachine) Sync() error {
 // Close closes the database. Reads after it return ErrClosed; exports in
 // flight end with an error first.
 func (s *StateMachine) Close() error {
-	s.closingOnce.Do(func() { close(s.closing) })
 	// Every export that saw closing still open has registered by the time
 	// the lock is free; then wait for them to stop.
 	s.mu.Lock()
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
 	s.mu.Unlock()
 	s.exports.Wait()
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -293,5 +294,24 @@ func TestOutboxTailMatchesPebble(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("after %d:\nmemory %+v\npebble %+v", after, want, got)
 		}
+	}
+}
+
+// Dragonboat may open a state machine again after closing it (a replica
+// stopped and started on the same value): exports work again.
+func TestExportAfterReopen(t *testing.T) {
+	s := open(t, Config{})
+	update(t, s, entry(t, 1, time.Unix(1000, 0), set("k", "v")))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Export(io.Discard); !errors.Is(err, ErrClosed) {
+		t.Fatalf("export of a closed state machine: %v, want ErrClosed", err)
+	}
+	if _, err := s.Open(nil); err != nil {
+		t.Fatal(err)
+	}
+	if index, err := s.Export(io.Discard); err != nil || index != 1 {
+		t.Fatalf("export after reopening: index %d, %v", index, err)
 	}
 }
