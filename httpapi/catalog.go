@@ -228,8 +228,13 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, services)
 }
 
-// instancesOf reads a service's instances with ?tag and ?node-meta applied.
-func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string) ([]projections.Instance, uint64, bool, error) {
+// instancesAt reads the instances of the service named by the request path
+// after prefix, with ?tag and ?node-meta applied.
+func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix string) ([]projections.Instance, uint64, bool, error) {
+	name := strings.TrimPrefix(r.URL.Path, prefix)
+	if name == "" {
+		return nil, 0, false, badRequest("Missing service name")
+	}
 	tags := r.URL.Query()["tag"]
 	meta := nodeMetaFilter(r)
 	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
@@ -248,11 +253,7 @@ func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string
 }
 
 func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/service/")
-	if name == "" {
-		return badRequest("Missing service name")
-	}
-	instances, index, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesAt(w, r, "/v1/catalog/service/")
 	if !ok {
 		return err
 	}

@@ -51,11 +51,7 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/health/service/")
-	if name == "" {
-		return badRequest("Missing service name")
-	}
-	instances, index, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesAt(w, r, "/v1/health/service/")
 	if !ok {
 		return err
 	}
