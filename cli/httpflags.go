@@ -209,3 +209,29 @@ func (h *httpFlags) connect(cio IO) (*api.Client, bool) {
 	}
 	return c, true
 }
+
+// httpOnlyFlags is the flag set of a command whose only options are the
+// HTTP ones.
+func httpOnlyFlags(name string, h *httpFlags) *flag.FlagSet {
+	fs := newFlagSet(name)
+	h.addTo(fs)
+	return fs
+}
+
+// withAgent is the Run of a command whose only options are the HTTP ones
+// and that takes no arguments: it parses the flags, connects, and hands the
+// client and the flags (for their query options) to run.
+func withAgent(name, help string, run func(client *api.Client, h *httpFlags, cio IO) int) func([]string, IO) int {
+	return func(args []string, cio IO) int {
+		var h httpFlags
+		fs := httpOnlyFlags(name, &h)
+		if ok, code := parseFlags(fs, args, help, cio); !ok {
+			return code
+		}
+		client, ok := h.connect(cio)
+		if !ok {
+			return 1
+		}
+		return run(client, &h, cio)
+	}
+}

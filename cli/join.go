@@ -3,6 +3,8 @@ package cli
 import (
 	"flag"
 	"fmt"
+
+	"github.com/hashicorp/consul/api"
 )
 
 // join, leave and force-leave change the agent's gossip membership.
@@ -10,11 +12,11 @@ import (
 func init() {
 	joinHelp := commandHelp("join [options] ADDRESS...", `
 Tells the agent to join the cluster through the Serf LAN address of any
-member (host or host:port, 8301 by default).`, gossipFlags("join", new(httpFlags)))
+member (host or host:port, 8301 by default).`, httpOnlyFlags("join", new(httpFlags)))
 	Register(Command{Name: "join", Synopsis: "Tells the agent to join a cluster", Help: joinHelp,
 		Run: func(args []string, cio IO) int {
 			var hf httpFlags
-			fs := gossipFlags("join", &hf)
+			fs := httpOnlyFlags("join", &hf)
 			if ok, code := parseFlags(fs, args, joinHelp, cio); !ok {
 				return code
 			}
@@ -43,25 +45,16 @@ member (host or host:port, 8301 by default).`, gossipFlags("join", new(httpFlags
 		}})
 
 	leaveHelp := commandHelp("leave [options]", `
-Tells the agent to leave the cluster gracefully and shut down.`, gossipFlags("leave", new(httpFlags)))
+Tells the agent to leave the cluster gracefully and shut down.`, httpOnlyFlags("leave", new(httpFlags)))
 	Register(Command{Name: "leave", Synopsis: "Gracefully leaves the cluster", Help: leaveHelp,
-		Run: func(args []string, cio IO) int {
-			var hf httpFlags
-			fs := gossipFlags("leave", &hf)
-			if ok, code := parseFlags(fs, args, leaveHelp, cio); !ok {
-				return code
-			}
-			client, ok := hf.connect(cio)
-			if !ok {
-				return 1
-			}
+		Run: withAgent("leave", leaveHelp, func(client *api.Client, _ *httpFlags, cio IO) int {
 			if err := client.Agent().Leave(); err != nil {
 				fmt.Fprintf(cio.Stderr, "Error leaving: %s\n", err)
 				return 1
 			}
 			fmt.Fprintln(cio.Stdout, "Graceful leave complete")
 			return 0
-		}})
+		})})
 
 	var prune bool
 	forceHelp := commandHelp("force-leave [options] NODE", `
@@ -97,14 +90,8 @@ its node leaves the catalog. With -prune it is also forgotten at once.`, forceLe
 		}})
 }
 
-func gossipFlags(name string, hf *httpFlags) *flag.FlagSet {
-	fs := newFlagSet(name)
-	hf.addTo(fs)
-	return fs
-}
-
 func forceLeaveFlags(hf *httpFlags, prune *bool) *flag.FlagSet {
-	fs := gossipFlags("force-leave", hf)
+	fs := httpOnlyFlags("force-leave", hf)
 	fs.BoolVar(prune, "prune", false, "Remove the member from the member list at once.")
 	return fs
 }

@@ -18,24 +18,13 @@ import (
 func init() {
 	Register(Command{Name: "operator", Synopsis: "Provides cluster-level tools for operators"})
 	Register(Command{Name: "operator raft", Synopsis: "Inspects the Raft configuration"})
-	var hf httpFlags
 	help := commandHelp("operator raft list-peers [options]", `
 Lists the Raft voters of the cluster in Consul's columns, the leader
 marked: Herald's catalog shard stands for Consul's one Raft group. The
 last column, Leads, names the shards each server leads: the kv shard's
-leader may be another server.`, func() *flag.FlagSet { fs := newFlagSet("list-peers"); hf.addTo(fs); return fs }())
+leader may be another server.`, httpOnlyFlags("list-peers", new(httpFlags)))
 	Register(Command{Name: "operator raft list-peers", Synopsis: "Lists the Raft peers", Help: help,
-		Run: func(args []string, cio IO) int {
-			var hf httpFlags
-			fs := newFlagSet("list-peers")
-			hf.addTo(fs)
-			if ok, code := parseFlags(fs, args, help, cio); !ok {
-				return code
-			}
-			client, ok := hf.connect(cio)
-			if !ok {
-				return 1
-			}
+		Run: withAgent("list-peers", help, func(client *api.Client, hf *httpFlags, cio IO) int {
 			var conf raftConfiguration
 			if _, err := client.Raw().Query("/v1/operator/raft/configuration", &conf, hf.queryOptions()); err != nil {
 				fmt.Fprintf(cio.Stderr, "Error getting peers: %s\n", err)
@@ -58,24 +47,14 @@ leader may be another server.`, func() *flag.FlagSet { fs := newFlagSet("list-pe
 				}
 			}
 			return 0
-		}})
+		})})
 
 	infoHelp := commandHelp("info [options]", `
 Prints the agent's state for debugging, by section, as Consul's info does:
 agent, raft (the catalog shard, Consul's one Raft group), raft_kv (the kv
-shard) and runtime.`, func() *flag.FlagSet { fs := newFlagSet("info"); hf.addTo(fs); return fs }())
+shard) and runtime.`, httpOnlyFlags("info", new(httpFlags)))
 	Register(Command{Name: "info", Synopsis: "Prints the agent's state for debugging", Help: infoHelp,
-		Run: func(args []string, cio IO) int {
-			var hf httpFlags
-			fs := newFlagSet("info")
-			hf.addTo(fs)
-			if ok, code := parseFlags(fs, args, infoHelp, cio); !ok {
-				return code
-			}
-			client, ok := hf.connect(cio)
-			if !ok {
-				return 1
-			}
+		Run: withAgent("info", infoHelp, func(client *api.Client, _ *httpFlags, cio IO) int {
 			self, err := client.Agent().Self()
 			if err != nil {
 				fmt.Fprintf(cio.Stderr, "Error querying agent: %s\n", err)
@@ -100,7 +79,7 @@ shard) and runtime.`, func() *flag.FlagSet { fs := newFlagSet("info"); hf.addTo(
 				}
 			}
 			return 0
-		}})
+		})})
 }
 
 func init() {

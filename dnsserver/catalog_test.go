@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -135,16 +134,7 @@ func (w world) big(name string, n int) world {
 // startServer starts a server on an ephemeral port and stops it with the test.
 func startServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	if cfg.Catalog == nil {
-		cfg.Catalog = fixture().catalog()
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	s := newServer(t, cfg)
 	if err := s.Start("127.0.0.1:0"); err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -36,12 +36,25 @@ func TestMaintCheckIDs(t *testing.T) {
 	}
 }
 
+// statusCase is a row of the tables that fold a set of checks into one status.
+type statusCase struct {
+	name   string
+	checks []*event.Check
+	want   string
+}
+
+// checkStatuses runs fold, which is called name in the messages, over cases.
+func checkStatuses(t *testing.T, name string, fold func([]*event.Check) string, cases []statusCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if got := fold(tc.checks); got != tc.want {
+			t.Errorf("%s: %s = %q, want %q", tc.name, name, got, tc.want)
+		}
+	}
+}
+
 func TestAggregate(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		checks []*event.Check
-		want   string
-	}{
+	checkStatuses(t, "Aggregate", Aggregate, []statusCase{
 		{"no checks", nil, Passing},
 		{"nil entries only", []*event.Check{nil}, Passing},
 		{"all passing", []*event.Check{chk("a", "", Passing), chk("b", "s1", Passing)}, Passing},
@@ -56,20 +69,13 @@ func TestAggregate(t *testing.T) {
 		{"empty status is critical", []*event.Check{chk("a", "", "")}, Critical},
 		{"unknown status over warning", []*event.Check{chk("a", "", Warning), chk("b", "", "sideways")}, Critical},
 		{"maintenance over unknown status", []*event.Check{chk("a", "", "sideways"), chk(NodeMaintCheckID, "", Critical)}, Maint},
-	} {
-		if got := Aggregate(tc.checks); got != tc.want {
-			t.Errorf("%s: Aggregate = %q, want %q", tc.name, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestInstance is the table DNS answers and ?passing are decided by.
 func TestInstance(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		checks []*event.Check
-		want   string
-	}{
+	instanceS1 := func(checks []*event.Check) string { return Instance("s1", checks) }
+	checkStatuses(t, "Instance", instanceS1, []statusCase{
 		{"no checks", nil, Passing},
 		{"all passing", []*event.Check{chk("serfHealth", "", Passing), chk("svc", "s1", Passing)}, Passing},
 		{"node check warning", []*event.Check{chk("serfHealth", "", Warning), chk("svc", "s1", Passing)}, Warning},
@@ -83,11 +89,7 @@ func TestInstance(t *testing.T) {
 		{"empty status", []*event.Check{nil, chk("svc", "", "")}, Warning},
 		{"another instance's critical check", []*event.Check{chk("other", "s2", Critical)}, Passing},
 		{"another instance's maintenance", []*event.Check{chk(ServiceMaintCheckID("s2"), "s2", Critical)}, Passing},
-	} {
-		if got := Instance("s1", tc.checks); got != tc.want {
-			t.Errorf("%s: Instance = %q, want %q", tc.name, got, tc.want)
-		}
-	}
+	})
 }
 
 func TestCheckSession(t *testing.T) {

@@ -188,10 +188,7 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, toNode(n))
 		}
 	}
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeFiltered(w, r, out)
 }
 
 func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
@@ -231,8 +228,13 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, services)
 }
 
-// instancesOf reads a service's instances with ?tag and ?node-meta applied.
-func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string) ([]projections.Instance, uint64, bool, error) {
+// instancesAt reads the instances of the service named by the request path
+// after prefix, with ?tag and ?node-meta applied.
+func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix string) ([]projections.Instance, uint64, bool, error) {
+	name := strings.TrimPrefix(r.URL.Path, prefix)
+	if name == "" {
+		return nil, 0, false, badRequest("Missing service name")
+	}
 	tags := r.URL.Query()["tag"]
 	meta := nodeMetaFilter(r)
 	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
@@ -251,11 +253,7 @@ func (s *Server) instancesOf(r *http.Request, w http.ResponseWriter, name string
 }
 
 func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/service/")
-	if name == "" {
-		return badRequest("Missing service name")
-	}
-	instances, index, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesAt(w, r, "/v1/catalog/service/")
 	if !ok {
 		return err
 	}
@@ -268,14 +266,20 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/node/")
+// readNodeAt reads the node named by the request path after prefix, as
+// readCatalog does.
+func (s *Server) readNodeAt(w http.ResponseWriter, r *http.Request, prefix string) (*projections.NodeInfo, bool, error) {
+	name := strings.TrimPrefix(r.URL.Path, prefix)
 	if name == "" {
-		return badRequest("Missing node name")
+		return nil, false, badRequest("Missing node name")
 	}
-	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
+	return readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
 		return s.cfg.Catalog.Node(name, watch)
 	})
+}
+
+func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {
+	info, ok, err := s.readNodeAt(w, r, "/v1/catalog/node/")
 	if !ok {
 		return err
 	}
@@ -293,13 +297,7 @@ func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) catalogNodeServices(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/catalog/node-services/")
-	if name == "" {
-		return badRequest("Missing node name")
-	}
-	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
-		return s.cfg.Catalog.Node(name, watch)
-	})
+	info, ok, err := s.readNodeAt(w, r, "/v1/catalog/node-services/")
 	if !ok {
 		return err
 	}

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -163,19 +162,10 @@ func TestUserEventListBlocks(t *testing.T) {
 func TestUserEventHTTP(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=solo")
 	base := "http://" + a.HTTPAddr()
-	do := func(method, path, body string) (int, string, http.Header) {
+	call := func(method, path, body string) (int, string, http.Header) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Header
+		r := do(t, method, base+path, body)
+		return r.code, r.body, r.header
 	}
 
 	// The events go out on NATS for anyone to watch.
@@ -192,7 +182,7 @@ func TestUserEventHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, body, _ := do("PUT", "/v1/event/fire/web.deploy?service=web&tag=v2", "hello")
+	code, body, _ := call("PUT", "/v1/event/fire/web.deploy?service=web&tag=v2", "hello")
 	var fired map[string]any
 	if err := json.Unmarshal([]byte(body), &fired); code != 200 || err != nil {
 		t.Fatalf("fire: %d %q %v", code, body, err)
@@ -211,16 +201,16 @@ func TestUserEventHTTP(t *testing.T) {
 		t.Fatalf("on NATS: %s %s", msg.Subject, msg.Data)
 	}
 	// The agent has no service web: it does not keep its own event.
-	code, body, hdr := do("GET", "/v1/event/list", "")
+	code, body, hdr := call("GET", "/v1/event/list", "")
 	if code != 200 || strings.TrimSpace(body) != "[]" || hdr.Get("X-Consul-Index") != "1" {
 		t.Fatalf("list: %d %q index %q", code, body, hdr.Get("X-Consul-Index"))
 	}
 
-	code, body, _ = do("PUT", "/v1/event/fire/empty", "")
+	code, body, _ = call("PUT", "/v1/event/fire/empty", "")
 	if code != 200 || !strings.Contains(body, `"Payload":null`) {
 		t.Fatalf("empty payload: %d %s", code, body)
 	}
-	code, body, _ = do("GET", "/v1/event/list?name=empty", "")
+	code, body, _ = call("GET", "/v1/event/list?name=empty", "")
 	if code != 200 || !strings.Contains(body, `"Name":"empty"`) {
 		t.Fatalf("list: %d %s", code, body)
 	}
@@ -242,13 +232,13 @@ func TestUserEventHTTP(t *testing.T) {
 		{"GET", "/v1/event/list?index=abc", "", 400, "Invalid index"},
 		{"GET", "/v1/event/list?index=1&wait=forever", "", 400, "Invalid wait time"},
 	} {
-		code, body, _ := do(c.method, c.path, c.body)
+		code, body, _ := call(c.method, c.path, c.body)
 		if code != c.code || !strings.HasPrefix(body, c.msg) {
 			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, code, body, c.code, c.msg)
 		}
 	}
 	// None of the refused events was kept or sent.
-	code, body, _ = do("GET", "/v1/event/list", "")
+	code, body, _ = call("GET", "/v1/event/list", "")
 	if code != 200 || strings.Count(body, `"ID"`) != 1 {
 		t.Fatalf("after refusals: %s", body)
 	}

@@ -49,6 +49,15 @@ func filterList[T any](r *http.Request, list []T) ([]T, error) {
 	return out, nil
 }
 
+// writeFiltered answers with the records of list that ?filter keeps.
+func writeFiltered[T any](w http.ResponseWriter, r *http.Request, list []T) error {
+	out, err := filterList(r, list)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 // filterMap applies ?filter to the values of a map-shaped answer.
 func filterMap[T any](r *http.Request, m map[string]T) (map[string]T, error) {
 	eval, err := newFilter(r)

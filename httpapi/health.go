@@ -6,17 +6,10 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
-	"github.com/heraldhq/herald/projections"
 )
 
 func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/health/node/")
-	if name == "" {
-		return badRequest("Missing node name")
-	}
-	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
-		return s.cfg.Catalog.Node(name, watch)
-	})
+	info, ok, err := s.readNodeAt(w, r, "/v1/health/node/")
 	if !ok {
 		return err
 	}
@@ -24,10 +17,7 @@ func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) error {
 	if info != nil {
 		out = toChecks(info.Checks)
 	}
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeFiltered(w, r, out)
 }
 
 func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
@@ -41,11 +31,7 @@ func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	out := toChecks(checks)
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeFiltered(w, r, toChecks(checks))
 }
 
 func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
@@ -61,19 +47,11 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	out := toChecks(checks)
-	if out, err = filterList(r, out); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeFiltered(w, r, toChecks(checks))
 }
 
 func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
-	name := strings.TrimPrefix(r.URL.Path, "/v1/health/service/")
-	if name == "" {
-		return badRequest("Missing service name")
-	}
-	instances, index, ok, err := s.instancesOf(r, w, name)
+	instances, index, ok, err := s.instancesAt(w, r, "/v1/health/service/")
 	if !ok {
 		return err
 	}

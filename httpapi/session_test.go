@@ -163,72 +163,66 @@ func TestSessionInvalidatedByCriticalCheck(t *testing.T) {
 // The official client's Lock helper: contenders never hold the lock at once.
 func TestLockHelperUnderContention(t *testing.T) {
 	c, _ := newClient(t)
-	var holders, maxHolders, rounds atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lock, err := c.LockOpts(&api.LockOptions{Key: "service/leader", LockWaitTime: time.Second})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			for j := 0; j < 3; j++ {
-				if _, err := lock.Lock(nil); err != nil {
-					t.Error(err)
-					return
-				}
-				n := holders.Add(1)
-				if n > maxHolders.Load() {
-					maxHolders.Store(n)
-				}
-				time.Sleep(5 * time.Millisecond) // hold the lock for a moment, so overlaps would show
-				holders.Add(-1)
-				rounds.Add(1)
-				if err := lock.Unlock(); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if maxHolders.Load() != 1 || rounds.Load() != 12 {
-		t.Fatalf("max holders %d (want 1), rounds %d (want 12)", maxHolders.Load(), rounds.Load())
+	maxHolders, rounds := contend(t, 4, 3, 5*time.Millisecond, func() (acquire, release func() error, err error) {
+		lock, err := c.LockOpts(&api.LockOptions{Key: "service/leader", LockWaitTime: time.Second})
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() error { _, err := lock.Lock(nil); return err }, lock.Unlock, nil
+	})
+	if maxHolders != 1 || rounds != 12 {
+		t.Fatalf("max holders %d (want 1), rounds %d (want 12)", maxHolders, rounds)
 	}
 }
 
 // The official client's Semaphore helper: at most Limit holders at once.
 func TestSemaphoreHelper(t *testing.T) {
 	c, _ := newClient(t)
-	var holders, maxHolders, rounds atomic.Int32
+	maxHolders, rounds := contend(t, 4, 2, 10*time.Millisecond, func() (acquire, release func() error, err error) {
+		sem, err := c.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "service/slots", Limit: 2, SemaphoreWaitTime: time.Second})
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() error { _, err := sem.Acquire(nil); return err }, sem.Release, nil
+	})
+	if maxHolders < 1 || maxHolders > 2 || rounds != 8 {
+		t.Fatalf("max holders %d (want at most 2), rounds %d (want 8)", maxHolders, rounds)
+	}
+}
+
+// contend runs workers goroutines that each build a contender with
+// newContender, then acquire, hold for hold, and release it, rounds times.
+// It returns the most contenders that held at once and the rounds
+// completed; an error fails the test and ends that worker.
+func contend(t *testing.T, workers, rounds int, hold time.Duration, newContender func() (acquire, release func() error, err error)) (maxHolders, completed int32) {
+	t.Helper()
+	var holders, most, done atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 4; i++ {
+	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem, err := c.SemaphoreOpts(&api.SemaphoreOptions{Prefix: "service/slots", Limit: 2, SemaphoreWaitTime: time.Second})
+			acquire, release, err := newContender()
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			for j := 0; j < 2; j++ {
-				if _, err := sem.Acquire(nil); err != nil {
+			for j := 0; j < rounds; j++ {
+				if err := acquire(); err != nil {
 					t.Error(err)
 					return
 				}
 				n := holders.Add(1)
 				for {
-					m := maxHolders.Load()
-					if n <= m || maxHolders.CompareAndSwap(m, n) {
+					m := most.Load()
+					if n <= m || most.CompareAndSwap(m, n) {
 						break
 					}
 				}
-				time.Sleep(10 * time.Millisecond) // hold the slot for a moment, so overlaps would show
+				time.Sleep(hold) // so that overlaps would show
 				holders.Add(-1)
-				rounds.Add(1)
-				if err := sem.Release(); err != nil {
+				done.Add(1)
+				if err := release(); err != nil {
 					t.Error(err)
 					return
 				}
@@ -236,9 +230,7 @@ func TestSemaphoreHelper(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if m := maxHolders.Load(); m < 1 || m > 2 || rounds.Load() != 8 {
-		t.Fatalf("max holders %d (want at most 2), rounds %d (want 8)", m, rounds.Load())
-	}
+	return most.Load(), done.Load()
 }
 
 // A TTL session that is not renewed is invalidated after twice its TTL (as

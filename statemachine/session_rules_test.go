@@ -45,6 +45,17 @@ var (
 	s1Destroyed = then(s1Holds, destroySession("s1"))
 )
 
+// s1DestroyedWith is like s1Destroyed, with s1's behavior and lock delay
+// as given and s2 without a lock delay of its own.
+func s1DestroyedWith(behavior string, lockDelay time.Duration) []command.Body {
+	return []command.Body{
+		createSession("s1", "n1", behavior, lockDelay),
+		createSession("s2", "n1", "release", 0),
+		lock("leader", "s1", "a"),
+		destroySession("s1"),
+	}
+}
+
 func TestSessionRules(t *testing.T) {
 	runRules(t, []ruleCase{{
 		name:   "create: the behavior defaults to release",
@@ -249,47 +260,27 @@ func TestLockRules(t *testing.T) {
 		apply:   lock("leader", "s2", "b"),
 		refused: `failed to lock key "leader", lock delay in effect`,
 	}, {
-		name: "a deleted key is in its lock delay too",
-		setup: []command.Body{
-			createSession("s1", "n1", "delete", 10*time.Second),
-			createSession("s2", "n1", "release", 0),
-			lock("leader", "s1", "a"),
-			destroySession("s1"),
-		},
+		name:    "a deleted key is in its lock delay too",
+		setup:   s1DestroyedWith("delete", 10*time.Second),
 		after:   5 * time.Second,
 		apply:   lock("leader", "s2", "b"),
 		refused: `failed to lock key "leader", lock delay in effect`,
 	}, {
-		name: "after its lock delay, a deleted key is taken anew",
-		setup: []command.Body{
-			createSession("s1", "n1", "delete", 10*time.Second),
-			createSession("s2", "n1", "release", 0),
-			lock("leader", "s1", "a"),
-			destroySession("s1"),
-		},
+		name:   "after its lock delay, a deleted key is taken anew",
+		setup:  s1DestroyedWith("delete", 10*time.Second),
 		after:  10 * time.Second,
 		apply:  lock("leader", "s2", "b"),
 		events: []string{"kv.updated leader value=b session=s2 lock=1 @5/5"},
 	}, {
-		name: "a session without a lock delay leaves none",
-		setup: []command.Body{
-			createSession("s1", "n1", "release", 0),
-			createSession("s2", "n1", "release", 0),
-			lock("leader", "s1", "a"),
-			destroySession("s1"),
-		},
+		name:   "a session without a lock delay leaves none",
+		setup:  s1DestroyedWith("release", 0),
 		apply:  lock("leader", "s2", "b"),
 		events: []string{"kv.updated leader value=b session=s2 lock=2 @3/5"},
 	}, {
 		// The API caps the lock delay at 60 s, as Consul does; apply
 		// enforces whatever the session says.
-		name: "apply does not cap the lock delay",
-		setup: []command.Body{
-			createSession("s1", "n1", "release", 5*time.Minute),
-			createSession("s2", "n1", "release", 0),
-			lock("leader", "s1", "a"),
-			destroySession("s1"),
-		},
+		name:    "apply does not cap the lock delay",
+		setup:   s1DestroyedWith("release", 5*time.Minute),
 		after:   2 * time.Minute,
 		apply:   lock("leader", "s2", "b"),
 		refused: `failed to lock key "leader", lock delay in effect`,

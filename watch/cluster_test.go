@@ -302,22 +302,7 @@ func TestClusterReplicatedStream(t *testing.T) {
 	poll.True(t, waitLong, "all events published", func() bool { return p3.PublishedIndex() == last })
 
 	other := connect(t, c.servers[1].ClientURL())
-	r := &received{ch: make(chan event.Event, len(evs)+10)}
-	stopSub, errs, err := Subscribe(context.Background(), jsFor(t, other), "dc1", event.ShardKV, 0, r.handler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stopSub()
-	r.expect(t, evs)
-	if got := readStream(t, other, "dc1", event.ShardKV); len(got) != len(evs) {
-		t.Errorf("stream holds %d messages, want %d", len(got), len(evs))
-	}
-	r.none(t)
-	select {
-	case err := <-errs:
-		t.Fatalf("subscription ended: %v", err)
-	default:
-	}
+	expectWholeStream(t, other, evs)
 }
 
 // The publisher keeps publishing every event once and in order while the
@@ -393,14 +378,22 @@ func TestClusterPublisherFailover(t *testing.T) {
 	if ci := streamCluster(ojs, cfg.Name); ci == nil || ci.Leader == "" || ci.Leader == c.servers[leader].Name() {
 		t.Errorf("stream leader after the failover: %+v", ci)
 	}
+	expectWholeStream(t, other, evs)
+}
+
+// expectWholeStream checks, through a server of the cluster, that the kv
+// stream holds evs and nothing else: a subscription from the start gets
+// exactly evs, in order, and keeps running.
+func expectWholeStream(t *testing.T, nc *nats.Conn, evs []event.Event) {
+	t.Helper()
 	r := &received{ch: make(chan event.Event, len(evs)+10)}
-	stopSub, errs, err := Subscribe(context.Background(), ojs, "dc1", event.ShardKV, 0, r.handler)
+	stopSub, errs, err := Subscribe(context.Background(), jsFor(t, nc), "dc1", event.ShardKV, 0, r.handler)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stopSub()
 	r.expect(t, evs)
-	if got := readStream(t, other, "dc1", event.ShardKV); len(got) != len(evs) {
+	if got := readStream(t, nc, "dc1", event.ShardKV); len(got) != len(evs) {
 		t.Errorf("stream holds %d messages, want %d", len(got), len(evs))
 	}
 	r.none(t)

@@ -638,25 +638,11 @@ func objectList(v any) ([]map[string]any, bool) {
 // give the same map. No key in a check or watch definition holds a list of
 // objects, so nothing is lost.
 func normalizeRaw(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalizeRaw(e)
-		}
-		return out
-	case []any:
-		if _, ok := objectList(x); ok {
-			merged, _ := toObject(x)
-			return normalizeRaw(merged)
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = normalizeRaw(e)
-		}
-		return out
+	if _, ok := objectList(v); ok {
+		merged, _ := toObject(v)
+		return normalizeRaw(merged)
 	}
-	return v
+	return mapElements(v, normalizeRaw)
 }
 
 // normalize converts what a decoder produced into a source's generic
@@ -674,22 +660,30 @@ func normalize(v any) any {
 		return f
 	case int64:
 		return int(x)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalize(e)
-		}
-		return out
 	case []map[string]any:
 		out := make([]any, len(x))
 		for i, e := range x {
 			out[i] = normalize(e)
 		}
 		return out
+	}
+	return mapElements(v, normalize)
+}
+
+// mapElements returns a copy of an object or a list with f applied to each
+// of its elements, and any other value as it is.
+func mapElements(v any, f func(any) any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = f(e)
+		}
+		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = normalize(e)
+			out[i] = f(e)
 		}
 		return out
 	}

@@ -73,8 +73,14 @@ func (d *decoder) byte() byte {
 	return b
 }
 
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.buf)
+func (d *decoder) uvarint() uint64 { return decodeVarint(d, binary.Uvarint) }
+
+func (d *decoder) varint() int64 { return decodeVarint(d, binary.Varint) }
+
+// decodeVarint consumes one value read by binary.Uvarint or binary.Varint,
+// which return n <= 0 when buf does not start with a whole value.
+func decodeVarint[T uint64 | int64](d *decoder, read func([]byte) (T, int)) T {
+	v, n := read(d.buf)
 	if n <= 0 {
 		d.fail(ErrTruncated)
 		return 0
@@ -90,16 +96,6 @@ func (d *decoder) uvarint16() uint16 {
 		return 0
 	}
 	return uint16(v)
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.buf)
-	if n <= 0 {
-		d.fail(ErrTruncated)
-		return 0
-	}
-	d.buf = d.buf[n:]
-	return v
 }
 
 func (d *decoder) length() int {

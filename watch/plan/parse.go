@@ -91,25 +91,19 @@ func Parse(def map[string]any) (*Plan, error) {
 	take("handlertype", toString(&handlerType))
 	take("args", toStrings(&args))
 	take("httphandlerconfig", func(v any) error { httpConf, hasHTTPConf = v, true; return nil })
+	// Where each key of typeKeys goes; typeKeys says which a type takes.
+	typeSpecific := map[string]func(any) error{
+		"key":         toString(&p.Key),
+		"prefix":      toString(&p.Prefix),
+		"service":     toString(&p.Service),
+		"tag":         toStrings(&p.Tags),
+		"passingonly": toBool(&p.PassingOnly),
+		"state":       toString(&p.State),
+		"name":        toString(&p.Name),
+		"filter":      toString(&p.Filter),
+	}
 	for _, k := range allowed {
-		switch k {
-		case "key":
-			take(k, toString(&p.Key))
-		case "prefix":
-			take(k, toString(&p.Prefix))
-		case "service":
-			take(k, toString(&p.Service))
-		case "tag":
-			take(k, toStrings(&p.Tags))
-		case "passingonly":
-			take(k, toBool(&p.PassingOnly))
-		case "state":
-			take(k, toString(&p.State))
-		case "name":
-			take(k, toString(&p.Name))
-		case "filter":
-			take(k, toString(&p.Filter))
-		}
+		take(k, typeSpecific[k])
 	}
 	if err != nil {
 		return nil, err
@@ -228,39 +222,50 @@ func toStrings(dst *[]string) func(any) error {
 }
 
 func toBool(dst *bool) func(any) error {
+	return nativeOrString(dst, "must be true or false", func(s string) (bool, error) {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return false, fmt.Errorf("must be true or false, not %q", s)
+		}
+		return b, nil
+	})
+}
+
+func toDuration(dst *time.Duration) func(any) error {
+	assign := nativeOrString(dst, `must be a duration such as "10s"`, func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("must be a duration such as \"10s\": %v", err)
+		}
+		return d, nil
+	})
 	return func(v any) error {
-		switch v := v.(type) {
-		case bool:
-			*dst = v
-		case string:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("must be true or false, not %q", v)
-			}
-			*dst = b
-		default:
-			return fmt.Errorf("must be true or false, not %T", v)
+		if err := assign(v); err != nil {
+			return err
+		}
+		if *dst < 0 {
+			return fmt.Errorf("must not be negative")
 		}
 		return nil
 	}
 }
 
-func toDuration(dst *time.Duration) func(any) error {
+// nativeOrString assigns a value given as a T, or as a string that parse
+// reads (definitions may quote any value). want says what a value of any
+// other type should have been.
+func nativeOrString[T any](dst *T, want string, parse func(string) (T, error)) func(any) error {
 	return func(v any) error {
 		switch v := v.(type) {
-		case time.Duration:
+		case T:
 			*dst = v
 		case string:
-			d, err := time.ParseDuration(v)
+			parsed, err := parse(v)
 			if err != nil {
-				return fmt.Errorf("must be a duration such as \"10s\": %v", err)
+				return err
 			}
-			*dst = d
+			*dst = parsed
 		default:
-			return fmt.Errorf("must be a duration such as \"10s\", not %T", v)
-		}
-		if *dst < 0 {
-			return fmt.Errorf("must not be negative")
+			return fmt.Errorf("%s, not %T", want, v)
 		}
 		return nil
 	}
