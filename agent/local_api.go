@@ -29,15 +29,11 @@ func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) erro
 	return nil
 }
 
-// serfCheckID is the ID of the check an agent keeps for its own node's
-// gossip health, Consul's; the maintenance checks' IDs are package health's.
-const serfCheckID = "serfHealth"
-
 // registerSelf puts the agent's own node in the catalog with its serfHealth
 // check and, on servers, the "consul" service that DNS answers
 // consul.service.consul with.
 func (a *Agent) registerSelf() error {
-	a.local.SetSpecialCheck(event.Check{CheckID: serfCheckID, Name: "Serf Health Status", Status: event.HealthPassing,
+	a.local.SetSpecialCheck(event.Check{CheckID: health.SerfCheckID, Name: "Serf Health Status", Status: event.HealthPassing,
 		Output: "Agent alive and reachable", Type: ""})
 	if a.cfg.Server || a.cfg.Dev {
 		err := a.local.AddService(local.ServiceDefinition{ID: "consul", Name: "consul", Port: a.cfg.Ports.Server,

@@ -3,10 +3,14 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/heraldhq/herald/agent/leader"
+	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -160,9 +164,44 @@ func (a *Agent) voterNames() map[uint64][2]string {
 	if a.gossip != nil {
 		for _, m := range a.gossip.Members() {
 			if m.IsServer() && m.Tags["id"] != "" {
-				names[peerOf(m).replicaID] = [2]string{m.Name, m.Tags["id"]}
+				names[leader.PeerOf(m).ReplicaID] = [2]string{m.Name, m.Tags["id"]}
 			}
 		}
 	}
 	return names
+}
+
+// RemovePeer serves DELETE /v1/operator/raft/peer: it removes the server
+// with the given ID (as /v1/operator/raft/configuration shows it) or Raft
+// address from every shard's voters.
+func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
+	if a.host == nil {
+		return errors.New("peers are removed on servers: point the request at one")
+	}
+	members, err := a.host.Membership(ctx, command.ShardCatalog)
+	if err != nil {
+		return err
+	}
+	voters := members.Voters
+	names := a.voterNames()
+	target, found := uint64(0), false
+	for rid, addr := range voters {
+		if (address != "" && addr == address) || (id != "" && names[rid][1] == id) {
+			target, found = rid, true
+		}
+	}
+	if !found {
+		what := "address " + strconv.Quote(address)
+		if id != "" {
+			what = "id " + strconv.Quote(id)
+		}
+		return &httpapi.StatusError{Code: http.StatusBadRequest, Err: fmt.Errorf("%s was not found in the Raft configuration", what)}
+	}
+	for _, shard := range command.Shards() {
+		if err := a.host.RemoveReplica(ctx, shard, target); err != nil {
+			return fmt.Errorf("remove the peer from shard %s: %w", shard.String(), err)
+		}
+	}
+	a.log.Info("removed a server from the voters on request", "server", voters[target])
+	return nil
 }
