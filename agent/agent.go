@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/heraldhq/herald/agent/clientproxy"
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/local"
@@ -44,9 +45,9 @@ type Agent struct {
 
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
-	host       *hlog.Host   // nil on a client agent
-	raft       httpapi.Raft // the host, or the servers through rpc on a client
-	client     *clientState // nil on a server
+	host       *hlog.Host         // nil on a client agent
+	raft       httpapi.Raft       // the host, or the servers through rpc on a client
+	client     *clientproxy.Proxy // nil on a server
 	shards     map[command.Shard]*statemachine.StateMachine
 	kv         *projections.KV
 	catalog    *projections.Catalog
@@ -512,10 +513,10 @@ func (a *Agent) DataDir() string { return a.dataDir }
 func (a *Agent) WaitLeader(ctx context.Context) error {
 	if a.client != nil {
 		select {
-		case <-a.client.ready:
+		case <-a.client.Ready():
 			return nil
 		case <-ctx.Done():
-			return errNoServers
+			return hlog.ErrNoServers
 		}
 	}
 	for _, id := range command.Shards() {

@@ -91,10 +91,7 @@ func raftState(known, leading bool) string {
 // shard's is in /v1/operator/raft/configuration's Shards).
 func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
-		if c := a.client.rpc.Load(); c != nil {
-			return c.LeaderAddress()
-		}
-		return ""
+		return a.client.LeaderAddress()
 	}
 	return a.leaderAddress(command.ShardCatalog)
 }
