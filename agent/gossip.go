@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/membership"
-	"github.com/heraldhq/herald/httpapi"
-
-	"net/http"
 )
 
 // startGossip joins the agent to the Serf LAN pool (when its port is not
@@ -85,13 +83,16 @@ func (a *Agent) Members() []any {
 	return out
 }
 
+// errNoGossip answers the gossip requests on an agent whose gossip is off.
+var errNoGossip = agenterr.Mark(agenterr.ErrUnavailable, errors.New("gossip is off on this agent"))
+
 // Join, Leave and ForceLeave serve /v1/agent/join|leave|force-leave.
 func (a *Agent) Join(addr string) error {
 	if a.gossip == nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+		return errNoGossip
 	}
 	if _, err := a.gossip.Join([]string{addr}); err != nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: err}
+		return err
 	}
 	return nil
 }
@@ -120,14 +121,13 @@ func (a *Agent) Done() <-chan struct{} { return a.left }
 
 func (a *Agent) ForceLeave(node string, prune bool) error {
 	if a.gossip == nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+		return errNoGossip
 	}
 	if err := a.gossip.ForceLeave(node, prune); err != nil {
-		code := http.StatusInternalServerError
 		if errors.Is(err, membership.ErrUnknownMember) {
-			code = http.StatusNotFound
+			return agenterr.Mark(agenterr.ErrNotFound, err)
 		}
-		return &httpapi.StatusError{Code: code, Err: err}
+		return err
 	}
 	return nil
 }

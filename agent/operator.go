@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/leader"
-	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -195,7 +194,7 @@ func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
 		if id != "" {
 			what = "id " + strconv.Quote(id)
 		}
-		return &httpapi.StatusError{Code: http.StatusBadRequest, Err: fmt.Errorf("%s was not found in the Raft configuration", what)}
+		return agenterr.Mark(agenterr.ErrInvalid, fmt.Errorf("%s was not found in the Raft configuration", what))
 	}
 	for _, shard := range command.Shards() {
 		if err := a.host.RemoveReplica(ctx, shard, target); err != nil {
