@@ -9,6 +9,7 @@ import (
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/httpapi"
 )
 
 // startGossip joins the agent to the Serf LAN pool (when its port is not
@@ -68,16 +69,16 @@ func (a *Agent) startGossip(ctx context.Context) error {
 
 // Members lists the members gossip knows, in /v1/agent/members' shape; an
 // agent without gossip lists itself.
-func (a *Agent) Members() []any {
+func (a *Agent) Members() []httpapi.Member {
 	if a.gossip == nil {
-		return []any{a.member()}
+		return []httpapi.Member{a.member()}
 	}
-	var out []any
+	var out []httpapi.Member
 	for _, m := range a.gossip.Members() {
-		out = append(out, map[string]any{
-			"Name": m.Name, "Addr": m.Addr, "Port": m.Port, "Tags": m.Tags, "Status": m.StatusCode(),
-			"ProtocolMin": m.ProtocolMin, "ProtocolMax": m.ProtocolMax, "ProtocolCur": m.ProtocolCur,
-			"DelegateMin": m.DelegateMin, "DelegateMax": m.DelegateMax, "DelegateCur": m.DelegateCur,
+		out = append(out, httpapi.Member{
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, Status: m.StatusCode(),
+			ProtocolMin: int(m.ProtocolMin), ProtocolMax: int(m.ProtocolMax), ProtocolCur: int(m.ProtocolCur),
+			DelegateMin: int(m.DelegateMin), DelegateMax: int(m.DelegateMax), DelegateCur: int(m.DelegateCur),
 		})
 	}
 	return out

@@ -10,60 +10,25 @@ import (
 
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/leader"
+	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 )
-
-// RaftServer is an element of /v1/operator/raft/configuration.
-type RaftServer struct {
-	ID              string
-	Node            string
-	Address         string
-	Leader          bool
-	ProtocolVersion string
-	Voter           bool
-}
-
-// RaftConfiguration is the body of /v1/operator/raft/configuration. Servers
-// and Index are Consul's, for the catalog shard (the shard that stands for
-// "the" Raft cluster where Consul has one); Shards adds every shard's own
-// voters and leader, which Consul's clients ignore.
-type RaftConfiguration struct {
-	Servers []RaftServer
-	Index   uint64
-	Shards  map[string]ShardRaft
-}
-
-// ShardRaft is one shard's Raft configuration as this server sees it.
-type ShardRaft struct {
-	// Leader is the leader's Raft address, LeaderNode and LeaderID its node
-	// name and ID; all empty when no leader is known.
-	Leader     string
-	LeaderNode string
-	LeaderID   string
-	// Index is the last index this server has applied in the shard.
-	Index uint64
-	// Servers are the shard's voters, in the shape of the top-level ones.
-	Servers []RaftServer
-	// Error says why the shard's voters could not be read (no leader, for
-	// one); the other fields are then what is known here.
-	Error string `json:",omitempty"`
-}
 
 // errNotServer answers the operator requests that only servers serve.
 var errNotServer = errors.New("the Raft configuration is read on servers: point the request at one")
 
 // RaftConfiguration answers /v1/operator/raft/configuration.
-func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
+func (a *Agent) RaftConfiguration(ctx context.Context) (httpapi.RaftConfiguration, error) {
 	if a.host == nil {
-		return nil, errNotServer
+		return httpapi.RaftConfiguration{}, errNotServer
 	}
-	out := RaftConfiguration{Shards: map[string]ShardRaft{}}
+	out := httpapi.RaftConfiguration{Shards: map[string]httpapi.ShardRaft{}}
 	names := a.voterNames()
 	for _, id := range command.Shards() {
 		s, err := a.shardRaft(ctx, id, names)
 		if err != nil {
 			if id == command.ShardCatalog {
-				return nil, err
+				return httpapi.RaftConfiguration{}, err
 			}
 			s.Error = err.Error()
 		}
@@ -78,8 +43,8 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
 // endpoints, /v1/status/leader and info learn them. names are the servers'
 // node names and IDs by replica ID (voterNames). On error the result still
 // has the leader when it is this server, and the applied index.
-func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[uint64][2]string) (ShardRaft, error) {
-	out := ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []RaftServer{}}
+func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[uint64][2]string) (httpapi.ShardRaft, error) {
+	out := httpapi.ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []httpapi.RaftServer{}}
 	leader, known := a.host.Leader(shardID)
 	if known && leader == a.host.ReplicaID() {
 		out.Leader, out.LeaderNode, out.LeaderID = a.host.RaftAddress(), a.cfg.NodeName, a.nodeID
@@ -91,7 +56,7 @@ func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[
 	for rid, addr := range members.Voters {
 		n := names[rid]
 		isLeader := known && rid == leader
-		out.Servers = append(out.Servers, RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: isLeader,
+		out.Servers = append(out.Servers, httpapi.RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: isLeader,
 			ProtocolVersion: "3", Voter: true})
 		if isLeader {
 			out.Leader, out.LeaderNode, out.LeaderID = addr, n[0], n[1]

@@ -42,10 +42,10 @@ type Agent interface {
 	NodeName() string
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
-	Members() []any
+	Members() []Member
 	// RaftConfiguration is the body of /v1/operator/raft/configuration:
 	// Consul's Servers and Index, and the voters and leader of every shard.
-	RaftConfiguration(ctx context.Context) (any, error)
+	RaftConfiguration(ctx context.Context) (RaftConfiguration, error)
 	// RemovePeer removes a server, by ID or Raft address, from the voters.
 	RemovePeer(ctx context.Context, id, address string) error
 	// Join, Leave and ForceLeave change gossip membership.
