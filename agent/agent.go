@@ -18,7 +18,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/heraldhq/herald/agent/clientproxy"
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/agent/userevent"
@@ -43,9 +45,9 @@ type Agent struct {
 
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
-	host       *hlog.Host   // nil on a client agent
-	raft       httpapi.Raft // the host, or the servers through rpc on a client
-	client     *clientState // nil on a server
+	host       *hlog.Host         // nil on a client agent
+	raft       httpapi.Raft       // the host, or the servers through rpc on a client
+	client     *clientproxy.Proxy // nil on a server
 	shards     map[command.Shard]*statemachine.StateMachine
 	kv         *projections.KV
 	catalog    *projections.Catalog
@@ -71,7 +73,7 @@ type Agent struct {
 	left      chan struct{} // closed by Leave
 	leaveOnce sync.Once
 	leaving   atomic.Bool
-	// restart is closed when this server must start over (autopilot.go).
+	// restart is closed when this server must start over (cluster.go).
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
@@ -137,14 +139,15 @@ func (a *Agent) Start() (err error) {
 			a.wg.Add(1)
 			go func() {
 				defer a.wg.Done()
-				a.autopilot(ctx)
+				a.autopilot().Run(ctx)
 			}()
 		}
 	}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.runSessionReaper(ctx)
+		r := leader.SessionReaper{Raft: a.host, Sessions: a.kv, Catalog: a.catalog, Logger: a.log}
+		r.Run(ctx)
 	}()
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
@@ -194,10 +197,10 @@ func (a *Agent) prepareDataDir() error {
 		return err
 	}
 	a.nodeID = id
-	marker := filepath.Join(a.dataDir, rejoinMarker)
+	marker := filepath.Join(a.dataDir, leader.RejoinMarker)
 	if reason, err := os.ReadFile(marker); err == nil {
 		a.log.Warn("clearing the Raft state to join the cluster as a new voter", "why", strings.TrimSpace(string(reason)))
-		if err := resetRaftState(a.dataDir); err != nil {
+		if err := leader.ResetRaftState(a.dataDir); err != nil {
 			return fmt.Errorf("clear the Raft state: %w", err)
 		}
 		return os.Remove(marker)
@@ -336,7 +339,7 @@ func (a *Agent) startRaft() error {
 // openRaft starts this server's Raft host and makes its state machines;
 // the shards are started separately.
 func (a *Agent) openRaft() (*hlog.Host, error) {
-	rid, err := a.loadReplicaID()
+	rid, err := leader.LoadReplicaID(a.dataDir, a.nodeID)
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +399,7 @@ func (a *Agent) startShards(members map[uint64]string) error {
 		}
 		a.shardsStarted.Store(true)
 		if a.gossip != nil {
-			a.gossip.SetTags(map[string]string{tagBootstrapped: "1"})
+			a.gossip.SetTags(map[string]string{leader.TagBootstrapped: "1"})
 		}
 	})
 	return a.shardsErr
@@ -441,55 +444,13 @@ func (a *Agent) startPublishers(ctx context.Context) {
 				return
 			}
 			if replicas > 1 {
-				a.publishWhileLeading(ctx, id, p)
+				leader.PublishWhileLeading(ctx, a.host, id, p, a.log)
 				return
 			}
 			if err := p.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				a.log.Error("event publisher stopped", "shard", id.String(), "error", err)
 			}
 		}()
-	}
-}
-
-// publishWhileLeading publishes a shard's events into the cluster's one
-// stream while this server leads the shard. Every server could (the
-// publisher's expected-sequence headers keep the stream exactly-once and
-// in order whoever sends), but one sender is cheaper and sends each event
-// to core NATS subscribers once. The others only follow the stream, to
-// drop from their outboxes what it holds.
-func (a *Agent) publishWhileLeading(ctx context.Context, shardID command.Shard, p *watch.Publisher) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	var lastCatchup time.Time
-	for ctx.Err() == nil {
-		if !a.host.IsLeader(shardID) {
-			if time.Since(lastCatchup) > time.Second {
-				lastCatchup = time.Now()
-				if err := p.Catchup(ctx); err != nil && ctx.Err() == nil {
-					a.log.Debug("cannot read the event stream", "shard", shardID.String(), "error", err)
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-t.C:
-			}
-			continue
-		}
-		lctx, cancel := context.WithCancel(ctx)
-		go func() {
-			defer cancel()
-			for a.host.IsLeader(shardID) {
-				select {
-				case <-lctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
-		if err := p.Run(lctx); err != nil {
-			a.log.Error("event publisher stopped", "shard", shardID.String(), "error", err)
-		}
-		cancel()
 	}
 }
 
@@ -552,10 +513,10 @@ func (a *Agent) DataDir() string { return a.dataDir }
 func (a *Agent) WaitLeader(ctx context.Context) error {
 	if a.client != nil {
 		select {
-		case <-a.client.ready:
+		case <-a.client.Ready():
 			return nil
 		case <-ctx.Done():
-			return errNoServers
+			return hlog.ErrNoServers
 		}
 	}
 	for _, id := range command.Shards() {

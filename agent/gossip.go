@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
+	"github.com/heraldhq/herald/agent/agenterr"
+	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/membership"
-	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
-	"github.com/heraldhq/herald/log/command"
-
-	"net/http"
 )
 
 // startGossip joins the agent to the Serf LAN pool (when its port is not
@@ -39,10 +36,10 @@ func (a *Agent) startGossip(ctx context.Context) error {
 	}
 	a.gossip = m
 	if a.host != nil {
-		m.SetTags(map[string]string{tagReplicaID: strconv.FormatUint(a.host.ReplicaID(), 16)})
+		m.SetTags(map[string]string{leader.TagReplicaID: strconv.FormatUint(a.host.ReplicaID(), 16)})
 	}
 	if a.shardsStarted.Load() {
-		m.SetTags(map[string]string{tagBootstrapped: "1"})
+		m.SetTags(map[string]string{leader.TagBootstrapped: "1"})
 	}
 	if len(a.cfg.StartJoin) > 0 {
 		if _, err := m.Join(a.cfg.StartJoin); err != nil {
@@ -62,113 +59,53 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.followMembers(ctx)
+			h := leader.MemberHealth{Raft: a.host, Gossip: m, Catalog: a.catalog, Writer: catalogWriter{a},
+				NodeName: a.cfg.NodeName, Logger: a.log}
+			h.Run(ctx)
 		}()
 	}
 	return nil
 }
 
-// followMembers keeps other nodes' serfHealth checks in step with gossip:
-// failed is critical, alive is passing, left or reaped removes the node.
-// Only the catalog shard's leader writes, so one server speaks for the
-// pool. It reconciles on every membership event and every second, so a
-// leader elected after a failure still records it (it may have seen the
-// event as a follower).
-func (a *Agent) followMembers(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.gossip.Events():
-		case <-t.C:
-		}
-		if a.host.IsLeader(command.ShardCatalog) {
-			a.reconcileMembers(ctx)
-		}
-	}
-}
-
-// reconcileMembers writes what gossip says about each other node that the
-// catalog records differently.
-func (a *Agent) reconcileMembers(ctx context.Context) {
-	for _, m := range a.gossip.Members() {
-		if m.Name == a.cfg.NodeName {
-			continue
-		}
-		info, _, _ := a.catalog.Node(m.Name, false)
-		if info == nil {
-			continue // not registered (yet): its agent registers itself
-		}
-		serf := ""
-		for _, c := range info.Checks {
-			if c.CheckID == serfCheckID {
-				serf = c.Status
-			}
-		}
-		var body command.Body
-		switch m.Status {
-		case membership.StatusFailed:
-			if serf != event.HealthCritical {
-				body = &command.CheckStatusBody{Node: m.Name, CheckID: serfCheckID, Status: event.HealthCritical,
-					Output: "Agent not live or unreachable"}
-			}
-		case membership.StatusAlive:
-			if serf == event.HealthCritical {
-				body = &command.CheckStatusBody{Node: m.Name, CheckID: serfCheckID, Status: event.HealthPassing,
-					Output: "Agent alive and reachable"}
-			}
-		case membership.StatusLeft:
-			body = &command.CatalogDeregisterBody{Node: m.Name}
-		}
-		if body == nil {
-			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := (catalogWriter{a}).ApplyCatalog(pctx, body); err != nil {
-			a.log.Warn("cannot record a member's health", "node", m.Name, "status", m.Status, "error", err)
-		}
-		cancel()
-	}
-}
-
 // Members lists the members gossip knows, in /v1/agent/members' shape; an
 // agent without gossip lists itself.
-func (a *Agent) Members() []any {
+func (a *Agent) Members() []httpapi.Member {
 	if a.gossip == nil {
-		return []any{a.member()}
+		return []httpapi.Member{a.member()}
 	}
-	var out []any
+	var out []httpapi.Member
 	for _, m := range a.gossip.Members() {
-		out = append(out, map[string]any{
-			"Name": m.Name, "Addr": m.Addr, "Port": m.Port, "Tags": m.Tags, "Status": m.StatusCode(),
-			"ProtocolMin": m.ProtocolMin, "ProtocolMax": m.ProtocolMax, "ProtocolCur": m.ProtocolCur,
-			"DelegateMin": m.DelegateMin, "DelegateMax": m.DelegateMax, "DelegateCur": m.DelegateCur,
+		out = append(out, httpapi.Member{
+			Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, Status: m.StatusCode(),
+			ProtocolMin: int(m.ProtocolMin), ProtocolMax: int(m.ProtocolMax), ProtocolCur: int(m.ProtocolCur),
+			DelegateMin: int(m.DelegateMin), DelegateMax: int(m.DelegateMax), DelegateCur: int(m.DelegateCur),
 		})
 	}
 	return out
 }
 
+// errNoGossip answers the gossip requests on an agent whose gossip is off.
+var errNoGossip = agenterr.Mark(agenterr.ErrUnavailable, errors.New("gossip is off on this agent"))
+
 // Join, Leave and ForceLeave serve /v1/agent/join|leave|force-leave.
 func (a *Agent) Join(addr string) error {
 	if a.gossip == nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+		return errNoGossip
 	}
 	if _, err := a.gossip.Join([]string{addr}); err != nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: err}
+		return err
 	}
 	return nil
 }
 
 // Leave leaves the gossip pool gracefully and then shuts the agent down,
 // as Consul's leave does; the process running the agent ends when Done is
-// closed. A server first leaves the Raft voters (leaveRaft); started again,
+// closed. A server first leaves the Raft voters (leader.LeaveVoters); started again,
 // it joins as a new voter.
 func (a *Agent) Leave() error {
 	a.leaving.Store(true)
 	if a.host != nil && a.shardsStarted.Load() && !a.cfg.Dev {
-		a.leaveRaft()
+		leader.LeaveVoters(a.host, a.dataDir, a.log)
 	}
 	if a.gossip != nil {
 		if err := a.gossip.Leave(); err != nil {
@@ -185,14 +122,13 @@ func (a *Agent) Done() <-chan struct{} { return a.left }
 
 func (a *Agent) ForceLeave(node string, prune bool) error {
 	if a.gossip == nil {
-		return &httpapi.StatusError{Code: http.StatusInternalServerError, Err: errors.New("gossip is off on this agent")}
+		return errNoGossip
 	}
 	if err := a.gossip.ForceLeave(node, prune); err != nil {
-		code := http.StatusInternalServerError
 		if errors.Is(err, membership.ErrUnknownMember) {
-			code = http.StatusNotFound
+			return agenterr.Mark(agenterr.ErrNotFound, err)
 		}
-		return &httpapi.StatusError{Code: code, Err: err}
+		return err
 	}
 	return nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
+	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/event"
@@ -29,15 +29,11 @@ func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) erro
 	return nil
 }
 
-// serfCheckID is the ID of the check an agent keeps for its own node's
-// gossip health, Consul's; the maintenance checks' IDs are package health's.
-const serfCheckID = "serfHealth"
-
 // registerSelf puts the agent's own node in the catalog with its serfHealth
 // check and, on servers, the "consul" service that DNS answers
 // consul.service.consul with.
 func (a *Agent) registerSelf() error {
-	a.local.SetSpecialCheck(event.Check{CheckID: serfCheckID, Name: "Serf Health Status", Status: event.HealthPassing,
+	a.local.SetSpecialCheck(event.Check{CheckID: health.SerfCheckID, Name: "Serf Health Status", Status: event.HealthPassing,
 		Output: "Agent alive and reachable", Type: ""})
 	if a.cfg.Server || a.cfg.Dev {
 		err := a.local.AddService(local.ServiceDefinition{ID: "consul", Name: "consul", Port: a.cfg.Ports.Server,
@@ -157,15 +153,13 @@ func (a *Agent) syncNow() error {
 // need the catalog complete before they go on.
 func (a *Agent) Sync(ctx context.Context) error { return a.local.Sync(ctx) }
 
-func badRequest(err error) error { return &httpapi.StatusError{Code: http.StatusBadRequest, Err: err} }
+func badRequest(err error) error { return agenterr.Mark(agenterr.ErrInvalid, err) }
 
-// apiError maps the local state's errors to HTTP statuses.
-func apiError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, local.ErrUnknownService), errors.Is(err, local.ErrUnknownCheck):
-		return &httpapi.StatusError{Code: http.StatusNotFound, Err: err}
+// localError gives the local state's errors their kinds: an unknown service
+// or check is not found, anything else is an invalid request.
+func localError(err error) error {
+	if errors.Is(err, local.ErrUnknownService) || errors.Is(err, local.ErrUnknownCheck) {
+		return agenterr.Mark(agenterr.ErrNotFound, err)
 	}
 	return badRequest(err)
 }
@@ -182,14 +176,14 @@ func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {
 		return badRequest(err)
 	}
 	if err := a.local.AddService(*def, local.SourceAPI, replaceExistingChecks); err != nil {
-		return apiError(err)
+		return localError(err)
 	}
 	return a.syncNow()
 }
 
 func (a *Agent) DeregisterService(id string) error {
 	if err := a.local.RemoveService(id); err != nil {
-		return apiError(err)
+		return localError(err)
 	}
 	return a.syncNow()
 }
@@ -200,28 +194,28 @@ func (a *Agent) RegisterCheck(doc any) error {
 		return badRequest(err)
 	}
 	if err := a.local.AddCheck(*def, local.SourceAPI); err != nil {
-		return apiError(err)
+		return localError(err)
 	}
 	return a.syncNow()
 }
 
 func (a *Agent) DeregisterCheck(id string) error {
 	if err := a.local.RemoveCheck(id); err != nil {
-		return apiError(err)
+		return localError(err)
 	}
 	return a.syncNow()
 }
 
 func (a *Agent) UpdateTTL(id, status, output string) error {
 	if err := a.local.UpdateTTL(id, status, output); err != nil {
-		return apiError(err)
+		return localError(err)
 	}
 	return a.syncNow()
 }
 
 func (a *Agent) ServiceMaintenance(id string, enable bool, reason string) error {
 	if _, ok := a.local.Service(id); !ok {
-		return apiError(fmt.Errorf("%w: Unknown service ID %q", local.ErrUnknownService, id))
+		return localError(fmt.Errorf("%w: Unknown service ID %q", local.ErrUnknownService, id))
 	}
 	checkID := health.ServiceMaintCheckID(id)
 	if !enable {

@@ -3,64 +3,32 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/heraldhq/herald/agent/agenterr"
+	"github.com/heraldhq/herald/agent/leader"
+	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 )
-
-// RaftServer is an element of /v1/operator/raft/configuration.
-type RaftServer struct {
-	ID              string
-	Node            string
-	Address         string
-	Leader          bool
-	ProtocolVersion string
-	Voter           bool
-}
-
-// RaftConfiguration is the body of /v1/operator/raft/configuration. Servers
-// and Index are Consul's, for the catalog shard (the shard that stands for
-// "the" Raft cluster where Consul has one); Shards adds every shard's own
-// voters and leader, which Consul's clients ignore.
-type RaftConfiguration struct {
-	Servers []RaftServer
-	Index   uint64
-	Shards  map[string]ShardRaft
-}
-
-// ShardRaft is one shard's Raft configuration as this server sees it.
-type ShardRaft struct {
-	// Leader is the leader's Raft address, LeaderNode and LeaderID its node
-	// name and ID; all empty when no leader is known.
-	Leader     string
-	LeaderNode string
-	LeaderID   string
-	// Index is the last index this server has applied in the shard.
-	Index uint64
-	// Servers are the shard's voters, in the shape of the top-level ones.
-	Servers []RaftServer
-	// Error says why the shard's voters could not be read (no leader, for
-	// one); the other fields are then what is known here.
-	Error string `json:",omitempty"`
-}
 
 // errNotServer answers the operator requests that only servers serve.
 var errNotServer = errors.New("the Raft configuration is read on servers: point the request at one")
 
 // RaftConfiguration answers /v1/operator/raft/configuration.
-func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
+func (a *Agent) RaftConfiguration(ctx context.Context) (httpapi.RaftConfiguration, error) {
 	if a.host == nil {
-		return nil, errNotServer
+		return httpapi.RaftConfiguration{}, errNotServer
 	}
-	out := RaftConfiguration{Shards: map[string]ShardRaft{}}
+	out := httpapi.RaftConfiguration{Shards: map[string]httpapi.ShardRaft{}}
 	names := a.voterNames()
 	for _, id := range command.Shards() {
 		s, err := a.shardRaft(ctx, id, names)
 		if err != nil {
 			if id == command.ShardCatalog {
-				return nil, err
+				return httpapi.RaftConfiguration{}, err
 			}
 			s.Error = err.Error()
 		}
@@ -75,8 +43,8 @@ func (a *Agent) RaftConfiguration(ctx context.Context) (any, error) {
 // endpoints, /v1/status/leader and info learn them. names are the servers'
 // node names and IDs by replica ID (voterNames). On error the result still
 // has the leader when it is this server, and the applied index.
-func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[uint64][2]string) (ShardRaft, error) {
-	out := ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []RaftServer{}}
+func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[uint64][2]string) (httpapi.ShardRaft, error) {
+	out := httpapi.ShardRaft{Index: a.shards[shardID].AppliedIndex(), Servers: []httpapi.RaftServer{}}
 	leader, known := a.host.Leader(shardID)
 	if known && leader == a.host.ReplicaID() {
 		out.Leader, out.LeaderNode, out.LeaderID = a.host.RaftAddress(), a.cfg.NodeName, a.nodeID
@@ -88,7 +56,7 @@ func (a *Agent) shardRaft(ctx context.Context, shardID command.Shard, names map[
 	for rid, addr := range members.Voters {
 		n := names[rid]
 		isLeader := known && rid == leader
-		out.Servers = append(out.Servers, RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: isLeader,
+		out.Servers = append(out.Servers, httpapi.RaftServer{ID: n[1], Node: n[0], Address: addr, Leader: isLeader,
 			ProtocolVersion: "3", Voter: true})
 		if isLeader {
 			out.Leader, out.LeaderNode, out.LeaderID = addr, n[0], n[1]
@@ -160,9 +128,44 @@ func (a *Agent) voterNames() map[uint64][2]string {
 	if a.gossip != nil {
 		for _, m := range a.gossip.Members() {
 			if m.IsServer() && m.Tags["id"] != "" {
-				names[peerOf(m).replicaID] = [2]string{m.Name, m.Tags["id"]}
+				names[leader.PeerOf(m).ReplicaID] = [2]string{m.Name, m.Tags["id"]}
 			}
 		}
 	}
 	return names
+}
+
+// RemovePeer serves DELETE /v1/operator/raft/peer: it removes the server
+// with the given ID (as /v1/operator/raft/configuration shows it) or Raft
+// address from every shard's voters.
+func (a *Agent) RemovePeer(ctx context.Context, id, address string) error {
+	if a.host == nil {
+		return errors.New("peers are removed on servers: point the request at one")
+	}
+	members, err := a.host.Membership(ctx, command.ShardCatalog)
+	if err != nil {
+		return err
+	}
+	voters := members.Voters
+	names := a.voterNames()
+	target, found := uint64(0), false
+	for rid, addr := range voters {
+		if (address != "" && addr == address) || (id != "" && names[rid][1] == id) {
+			target, found = rid, true
+		}
+	}
+	if !found {
+		what := "address " + strconv.Quote(address)
+		if id != "" {
+			what = "id " + strconv.Quote(id)
+		}
+		return agenterr.Mark(agenterr.ErrInvalid, fmt.Errorf("%s was not found in the Raft configuration", what))
+	}
+	for _, shard := range command.Shards() {
+		if err := a.host.RemoveReplica(ctx, shard, target); err != nil {
+			return fmt.Errorf("remove the peer from shard %s: %w", shard.String(), err)
+		}
+	}
+	a.log.Info("removed a server from the voters on request", "server", voters[target])
+	return nil
 }

@@ -3,14 +3,15 @@ package agent
 import (
 	"context"
 	"errors"
-	"github.com/heraldhq/herald/agent/membership"
-	"github.com/heraldhq/herald/log/command"
 	"io"
 	"net"
 	"runtime"
 	"sort"
 	"strconv"
 
+	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/version"
 )
 
@@ -91,10 +92,7 @@ func raftState(known, leading bool) string {
 // shard's is in /v1/operator/raft/configuration's Shards).
 func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
-		if c := a.client.rpc.Load(); c != nil {
-			return c.LeaderAddress()
-		}
-		return ""
+		return a.client.LeaderAddress()
 	}
 	return a.leaderAddress(command.ShardCatalog)
 }
@@ -147,17 +145,17 @@ func (a *Agent) serverRaftAddrs() []string {
 
 // member is this agent as a cluster member, in Consul's shape (the Member
 // of /v1/agent/self and the elements of /v1/agent/members).
-func (a *Agent) member() map[string]any {
+func (a *Agent) member() httpapi.Member {
 	v := version.Get()
 	role := "node"
 	if a.cfg.Server || a.cfg.Dev {
 		role = "consul" // Consul's tag value for servers
 	}
-	return map[string]any{
-		"Name": a.cfg.NodeName,
-		"Addr": a.cfg.AdvertiseAddr,
-		"Port": a.cfg.Ports.SerfLAN,
-		"Tags": map[string]string{
+	return httpapi.Member{
+		Name: a.cfg.NodeName,
+		Addr: a.cfg.AdvertiseAddr,
+		Port: a.cfg.Ports.SerfLAN,
+		Tags: map[string]string{
 			"role":    role,
 			"dc":      a.cfg.Datacenter,
 			"id":      a.nodeID,
@@ -167,12 +165,12 @@ func (a *Agent) member() map[string]any {
 			"vsn_min": "2",
 			"vsn_max": "3",
 		},
-		"Status":      1,
-		"ProtocolMin": 1,
-		"ProtocolMax": 5,
-		"ProtocolCur": 2,
-		"DelegateMin": 2,
-		"DelegateMax": 5,
-		"DelegateCur": 4,
+		Status:      1,
+		ProtocolMin: 1,
+		ProtocolMax: 5,
+		ProtocolCur: 2,
+		DelegateMin: 2,
+		DelegateMax: 5,
+		DelegateCur: 4,
 	}
 }

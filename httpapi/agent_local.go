@@ -27,16 +27,6 @@ type LocalAgent interface {
 	Reload() error
 }
 
-// StatusError is an error that says which HTTP status answers it; the
-// agent uses it for "unknown service" (404) and invalid definitions (400).
-type StatusError struct {
-	Code int
-	Err  error
-}
-
-func (e *StatusError) Error() string { return e.Err.Error() }
-func (e *StatusError) Unwrap() error { return e.Err }
-
 func (s *Server) local() (LocalAgent, error) {
 	if s.cfg.Local == nil {
 		return nil, &apiError{http.StatusNotImplemented, "this agent has no local services"}

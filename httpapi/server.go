@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
@@ -41,10 +42,10 @@ type Agent interface {
 	NodeName() string
 	// Members are the cluster members this agent knows, in the shape of
 	// /v1/agent/members.
-	Members() []any
+	Members() []Member
 	// RaftConfiguration is the body of /v1/operator/raft/configuration:
 	// Consul's Servers and Index, and the voters and leader of every shard.
-	RaftConfiguration(ctx context.Context) (any, error)
+	RaftConfiguration(ctx context.Context) (RaftConfiguration, error)
 	// RemovePeer removes a server, by ID or Raft address, from the voters.
 	RemovePeer(ctx context.Context, id, address string) error
 	// Join, Leave and ForceLeave change gossip membership.
@@ -205,14 +206,21 @@ func badRequest(format string, args ...any) error {
 	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
 }
 
+// fail answers a request that failed: the one place where an error
+// becomes a status code. The agent's errors say their kind (package
+// agenterr) and keep their own messages; log's say why Raft could not
+// serve.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var api *apiError
-	var coded *StatusError
 	switch {
 	case errors.As(err, &api):
 		httpError(w, api.code, api.msg)
-	case errors.As(err, &coded):
-		httpError(w, coded.Code, coded.Err.Error())
+	case errors.Is(err, agenterr.ErrNotFound):
+		httpError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, agenterr.ErrInvalid):
+		httpError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, agenterr.ErrUnavailable):
+		httpError(w, http.StatusInternalServerError, err.Error())
 	case errors.Is(err, log.ErrNoServers):
 		httpError(w, http.StatusInternalServerError, "No known Consul servers")
 	case errors.Is(err, log.ErrInDoubt):

@@ -145,7 +145,7 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	// on its node's serfHealth, as in Consul.
 	sess.NodeChecks = append(req.NodeChecks, req.Checks...)
 	if req.NodeChecks == nil && req.Checks == nil {
-		sess.NodeChecks = []string{"serfHealth"}
+		sess.NodeChecks = []string{health.SerfCheckID}
 	}
 	if err := s.checkSessionHealth(&sess); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package agent
+package leader
 
 import (
 	"crypto/rand"
@@ -22,10 +22,10 @@ import (
 
 const replicaIDFile = "replica-id"
 
-// loadReplicaID returns the ID saved in the data dir, or saves and returns
-// the one derived from the node ID.
-func (a *Agent) loadReplicaID() (uint64, error) {
-	path := filepath.Join(a.dataDir, replicaIDFile)
+// LoadReplicaID returns the ID saved in dataDir, or saves and returns the
+// one derived from the node ID.
+func LoadReplicaID(dataDir, nodeID string) (uint64, error) {
+	path := filepath.Join(dataDir, replicaIDFile)
 	if b, err := os.ReadFile(path); err == nil {
 		id, err := strconv.ParseUint(strings.TrimSpace(string(b)), 16, 64)
 		if err != nil || id == 0 {
@@ -35,7 +35,7 @@ func (a *Agent) loadReplicaID() (uint64, error) {
 	} else if !os.IsNotExist(err) {
 		return 0, err
 	}
-	id := hlog.ReplicaIDFor(a.nodeID)
+	id := hlog.ReplicaIDFor(nodeID)
 	return id, writeReplicaID(path, id)
 }
 
@@ -43,10 +43,10 @@ func writeReplicaID(path string, id uint64) error {
 	return os.WriteFile(path, []byte(strconv.FormatUint(id, 16)+"\n"), 0o600)
 }
 
-// resetRaftState clears a stopped server's Raft state and shard data and
+// ResetRaftState clears a stopped server's Raft state and shard data and
 // gives it a new replica ID: at its next start it joins the cluster as a
 // new voter and receives the shards' state from the others.
-func resetRaftState(dataDir string) error {
+func ResetRaftState(dataDir string) error {
 	for _, sub := range []string{"raft", "state"} {
 		if err := os.RemoveAll(filepath.Join(dataDir, sub)); err != nil {
 			return err
@@ -61,4 +61,10 @@ func resetRaftState(dataDir string) error {
 		id, _ = strconv.ParseUint(hex.EncodeToString(b[:]), 16, 64)
 	}
 	return writeReplicaID(filepath.Join(dataDir, replicaIDFile), id)
+}
+
+// MarkRejoin asks the next start of the server whose data dir this is to
+// clear its Raft state first (see RejoinMarker), and says why.
+func MarkRejoin(dataDir, reason string) error {
+	return os.WriteFile(filepath.Join(dataDir, RejoinMarker), []byte(reason+"\n"), 0o600)
 }

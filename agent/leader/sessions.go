@@ -1,13 +1,15 @@
-package agent
+package leader
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/projections"
 )
 
 // Session invalidation is choreographed across shards: sessions live in
@@ -22,7 +24,27 @@ import (
 // sessionSweep is how often the kv leader looks for sessions to invalidate.
 const sessionSweep = 200 * time.Millisecond
 
-func (a *Agent) runSessionReaper(ctx context.Context) {
+// Sessions lists the sessions of the kv shard (projections.KV).
+type Sessions interface {
+	Sessions(keep func(*event.Session) bool, watch bool) ([]*event.Session, uint64, <-chan struct{})
+}
+
+// Nodes reads a node's catalog entry (projections.Catalog).
+type Nodes interface {
+	Node(name string, watch bool) (*projections.NodeInfo, uint64, <-chan struct{})
+}
+
+// SessionReaper destroys the sessions that must go, where this server
+// leads the kv shard.
+type SessionReaper struct {
+	Raft     Proposer
+	Sessions Sessions
+	Catalog  Nodes
+	Logger   *slog.Logger
+}
+
+// Run sweeps every sessionSweep until ctx ends.
+func (r *SessionReaper) Run(ctx context.Context) {
 	t := time.NewTicker(sessionSweep)
 	defer t.Stop()
 	var leaderSince time.Time
@@ -32,7 +54,7 @@ func (a *Agent) runSessionReaper(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !a.host.IsLeader(command.ShardKV) {
+		if !r.Raft.IsLeader(command.ShardKV) {
 			leaderSince = time.Time{}
 			continue
 		}
@@ -40,16 +62,16 @@ func (a *Agent) runSessionReaper(ctx context.Context) {
 		if leaderSince.IsZero() {
 			leaderSince = now
 		}
-		sessions, _, _ := a.kv.Sessions(nil, false)
+		sessions, _, _ := r.Sessions.Sessions(nil, false)
 		for _, s := range sessions {
-			if why := a.invalid(s, now, leaderSince); why != "" {
-				a.log.Info("invalidating session", "session", s.ID, "node", s.Node, "reason", why)
+			if why := r.invalid(s, now, leaderSince); why != "" {
+				r.Logger.Info("invalidating session", "session", s.ID, "node", s.Node, "reason", why)
 				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_, err := a.host.Propose(pctx, command.Command{Time: now.UnixNano(),
+				_, err := r.Raft.Propose(pctx, command.Command{Time: now.UnixNano(),
 					Body: &command.SessionDestroyBody{ID: s.ID}})
 				cancel()
 				if err != nil {
-					a.log.Warn("cannot invalidate session", "session", s.ID, "error", err)
+					r.Logger.Warn("cannot invalidate session", "session", s.ID, "error", err)
 				}
 			}
 		}
@@ -57,7 +79,7 @@ func (a *Agent) runSessionReaper(ctx context.Context) {
 }
 
 // invalid says why a session must go, or "" if it may stay.
-func (a *Agent) invalid(s *event.Session, now, leaderSince time.Time) string {
+func (r *SessionReaper) invalid(s *event.Session, now, leaderSince time.Time) string {
 	if s.Deadline > 0 {
 		deadline := time.Unix(0, s.Deadline)
 		if ttl, err := time.ParseDuration(s.TTL); err == nil {
@@ -69,7 +91,7 @@ func (a *Agent) invalid(s *event.Session, now, leaderSince time.Time) string {
 			return "TTL expired"
 		}
 	}
-	info, _, _ := a.catalog.Node(s.Node, false)
+	info, _, _ := r.Catalog.Node(s.Node, false)
 	var checks []*event.Check
 	if info != nil {
 		checks = info.Checks

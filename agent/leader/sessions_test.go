@@ -1,4 +1,4 @@
-package agent
+package leader
 
 import (
 	"testing"
@@ -23,7 +23,7 @@ func catalogWith(t *testing.T, checks map[string]string) *projections.Catalog {
 func TestSessionInvalidationRules(t *testing.T) {
 	now := time.Unix(10000, 0)
 	longAgo := now.Add(-time.Hour)
-	a := &Agent{catalog: catalogWith(t, map[string]string{"serfHealth": "passing", "disk": "critical"})}
+	r := &SessionReaper{Catalog: catalogWith(t, map[string]string{"serfHealth": "passing", "disk": "critical"})}
 	cases := []struct {
 		name        string
 		s           event.Session
@@ -40,7 +40,7 @@ func TestSessionInvalidationRules(t *testing.T) {
 		{"missing node", event.Session{Node: "n2"}, longAgo, "node deregistered"},
 	}
 	for _, c := range cases {
-		if got := a.invalid(&c.s, now, c.leaderSince); got != c.want {
+		if got := r.invalid(&c.s, now, c.leaderSince); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}
