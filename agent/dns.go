@@ -7,26 +7,8 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald/dnsserver"
-	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
-	"github.com/heraldhq/herald/projections"
 )
-
-// dnsCatalog lets the DNS server read the catalog projection.
-type dnsCatalog struct{ c *projections.Catalog }
-
-func (d dnsCatalog) ServiceInstances(service string) []dnsserver.Instance {
-	list, _, _ := d.c.ServiceInstances(service, false)
-	return list
-}
-
-func (d dnsCatalog) Node(name string) (*event.Node, bool) {
-	info, _, _ := d.c.Node(name, false)
-	if info == nil {
-		return nil, false
-	}
-	return info.Node, true
-}
 
 // startDNS serves the DNS interface on the DNS address (default the client
 // address) and port, UDP and TCP.
@@ -46,7 +28,7 @@ func (a *Agent) startDNS() error {
 	cfg.UDPAnswerLimit, cfg.ARecordLimit = d.UDPAnswerLimit, d.ARecordLimit
 	cfg.DisableNodeMetaTXT = !d.EnableAdditionalNodeMetaTXT
 	cfg.Recursors, cfg.RecursorTimeout = a.cfg.Recursors, d.RecursorTimeout
-	cfg.Catalog = dnsCatalog{a.catalog}
+	cfg.Catalog = dnsserver.FromProjection(a.catalog)
 	cfg.Logger = a.log
 	if !d.AllowStale {
 		raft := a.raft

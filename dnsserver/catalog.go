@@ -21,3 +21,22 @@ type Catalog interface {
 	// Node returns the node by name, case-insensitively.
 	Node(name string) (*event.Node, bool)
 }
+
+// FromProjection is the Catalog of the catalog projection, the one an
+// agent answers from.
+func FromProjection(c *projections.Catalog) Catalog { return projectionCatalog{c} }
+
+type projectionCatalog struct{ c *projections.Catalog }
+
+func (p projectionCatalog) ServiceInstances(service string) []Instance {
+	list, _, _ := p.c.ServiceInstances(service, false)
+	return list
+}
+
+func (p projectionCatalog) Node(name string) (*event.Node, bool) {
+	info, _, _ := p.c.Node(name, false)
+	if info == nil {
+		return nil, false
+	}
+	return info.Node, true
+}

@@ -78,7 +78,7 @@ func TestDNSAndPassingAgree(t *testing.T) {
 	dnsAnswers := func(onlyPassing bool) map[string]bool {
 		cfg := dnsserver.DefaultConfig()
 		cfg.OnlyPassing = onlyPassing
-		cfg.Catalog = dnsCatalog{cat}
+		cfg.Catalog = dnsserver.FromProjection(cat)
 		cfg.Logger = slog.New(slog.DiscardHandler)
 		s, err := dnsserver.New(cfg)
 		if err != nil {
@@ -119,23 +119,6 @@ func serviceCheck(status string) func(node, serviceID string) []*event.Check {
 	return func(node, id string) []*event.Check {
 		return []*event.Check{{Node: node, CheckID: "service:" + id, ServiceID: id, ServiceName: "web", Status: status}}
 	}
-}
-
-// dnsCatalog lets the DNS server read the catalog projection, as the agent
-// wires it.
-type dnsCatalog struct{ c *projections.Catalog }
-
-func (d dnsCatalog) ServiceInstances(service string) []dnsserver.Instance {
-	list, _, _ := d.c.ServiceInstances(service, false)
-	return list
-}
-
-func (d dnsCatalog) Node(name string) (*event.Node, bool) {
-	info, _, _ := d.c.Node(name, false)
-	if info == nil {
-		return nil, false
-	}
-	return info.Node, true
 }
 
 // leaderRaft is a command log that only knows it has a leader: enough for
