@@ -29,7 +29,7 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	// Leaderless while alone: each API answers, with no leader.
 	for _, s := range []*server{a, b} {
 		var body []byte
-		poll.Eventually(t, 20*time.Second, "the server API up", func() (bool, string) {
+		poll.Eventually(t, 20*time.Second, s.node+"'s API up", func() (bool, string) {
 			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
 			if err != nil {
 				return false, err.Error()
