@@ -3,10 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/nats-io/nats.go"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/watch"
 )
 
@@ -29,30 +30,28 @@ func startEvents(env map[string]string, args ...string) (*bgRun, context.CancelF
 // pollEvents waits until the command printed n events and returns them.
 func pollEvents(t *testing.T, r *bgRun, n int) []event.Event {
 	t.Helper()
-	deadline := time.Now().Add(lockWait)
-	for {
-		out := r.stdout.String()
-		if got := strings.Count(out, "\n"); got >= n {
-			var evs []event.Event
-			for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-				var ev event.Event
-				if err := json.Unmarshal([]byte(line), &ev); err != nil {
-					t.Fatalf("line %q: %v", line, err)
-				}
-				evs = append(evs, ev)
-			}
-			return evs
+	var out string
+	poll.Eventually(t, lockWait, fmt.Sprintf("%d events", n), func() (bool, string) {
+		out = r.stdout.String()
+		if strings.Count(out, "\n") >= n {
+			return true, ""
 		}
 		select {
 		case code := <-r.code:
 			t.Fatalf("events exited with %d before printing %d events; stdout %q stderr %q", code, n, out, r.stderr)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d events; stdout %q stderr %q", n, out, r.stderr)
+		return false, fmt.Sprintf("stdout %q stderr %q", out, r.stderr)
+	})
+	var evs []event.Event
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var ev event.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("line %q: %v", line, err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		evs = append(evs, ev)
 	}
+	return evs
 }
 
 func putKey(t *testing.T, c *api.Client, key, value string) uint64 {
@@ -126,13 +125,10 @@ func TestEventsFromNow(t *testing.T) {
 	r, cancel := startEvents(map[string]string{}, "-nats-url="+a.NATSURL())
 	defer cancel()
 	want := "Following HERALD_dc1_kv from index " + strconv.FormatUint(last+1, 10) + "\n"
-	deadline := time.Now().Add(lockWait)
-	for r.stderr.String() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("stderr %q, want %q", r.stderr, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Eventually(t, lockWait, fmt.Sprintf("stderr %q", want), func() (bool, string) {
+		got := r.stderr.String()
+		return got == want, fmt.Sprintf("stderr %q", got)
+	})
 	putKey(t, c, "new/1", "y")
 	if got := eventKeys(pollEvents(t, r, 1)); got != "kv.updated:new/1" {
 		t.Fatalf("events %s", got)
@@ -152,21 +148,18 @@ func waitStreamIndex(t *testing.T, url, shard string, index uint64) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	deadline := time.Now().Add(lockWait)
-	for {
-		if s, err := js.Stream(ctx, watch.StreamName("dc1", shard)); err == nil {
-			m, err := s.GetLastMsgForSubject(ctx, watch.StreamSubjects("dc1", shard))
-			if err == nil {
-				if idx, _ := strconv.ParseUint(m.Header.Get(watch.HeaderIndex), 10, 64); idx >= index {
-					return
-				}
-			}
+	poll.Eventually(t, lockWait, fmt.Sprintf("the %s stream at index %d", shard, index), func() (bool, string) {
+		s, err := js.Stream(ctx, watch.StreamName("dc1", shard))
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the %s stream never reached index %d", shard, index)
+		m, err := s.GetLastMsgForSubject(ctx, watch.StreamSubjects("dc1", shard))
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		idx, _ := strconv.ParseUint(m.Header.Get(watch.HeaderIndex), 10, 64)
+		return idx >= index, fmt.Sprintf("index %d", idx)
+	})
 }
 
 func TestEventsSubjectFilter(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 func TestJoinLeaveForceLeave(t *testing.T) {
@@ -22,17 +23,10 @@ func TestJoinLeaveForceLeave(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Successfully joined cluster by contacting 1 nodes.") {
 		t.Fatalf("join: %d %q %q", code, out, errOut)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, "two among the members after join", func() (bool, string) {
 		out, _, _ = runCLI("members", "-http-addr="+a.HTTPAddr())
-		if strings.Contains(out, "two") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("members after join:\n%s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(out, "two"), "\n" + out
+	})
 	if _, errOut, code := runCLI("join", "-http-addr="+b.HTTPAddr(), "127.0.0.1:1"); code != 1 || !strings.Contains(errOut, "Failed to join any nodes.") {
 		t.Fatalf("join of a dead address: %d %q", code, errOut)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // lockWait bounds every wait for a lock command or its child.
@@ -88,17 +90,12 @@ func runLock(t *testing.T, addr, stdin string, args ...string) (code int, stdout
 // waitFile polls path until its content satisfies ok.
 func pollFile(t *testing.T, path string, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(lockWait)
-	for {
-		data, _ := os.ReadFile(path)
-		if ok(string(data)) {
-			return string(data)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s in %s (it holds %q)", what, path, data)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var data []byte
+	poll.Eventually(t, lockWait, fmt.Sprintf("%s in %s", what, path), func() (bool, string) {
+		data, _ = os.ReadFile(path)
+		return ok(string(data)), fmt.Sprintf("it holds %q", data)
+	})
+	return string(data)
 }
 
 func fileLines(s string) []string { return strings.Fields(s) }
@@ -321,13 +318,10 @@ func TestLockInterruptedWhileWaiting(t *testing.T) {
 	pollFile(t, started, "the holder's child", func(string) bool { _, err := os.Stat(started); return err == nil })
 
 	waiter := startLock(addr, "", "-verbose", "locks/intr", "echo should not run")
-	deadline := time.Now().Add(lockWait)
-	for !strings.Contains(waiter.stderr.String(), "Attempting lock acquisition") {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiter never started waiting: %q", waiter.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Eventually(t, lockWait, "the waiter starts waiting", func() (bool, string) {
+		out := waiter.stderr.String()
+		return strings.Contains(out, "Attempting lock acquisition"), fmt.Sprintf("%q", out)
+	})
 	waiter.signals <- os.Interrupt
 	if code := waiter.wait(t); code != 1 || waiter.stdout.String() != "" ||
 		!strings.Contains(waiter.stderr.String(), "Interrupted") {

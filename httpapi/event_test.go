@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // twoAgents starts alpha and beta, beta on alpha's NATS, and returns a
@@ -45,21 +46,21 @@ func eventIDs(events []*api.UserEvent) []string {
 // holds exactly the events with the given IDs, in order.
 func waitEvents(t *testing.T, c *api.Client, name string, want ...string) ([]*api.UserEvent, *api.QueryMeta) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	var index uint64
-	for {
-		events, meta, err := c.Event().List(name, &api.QueryOptions{WaitIndex: index, WaitTime: time.Second})
+	var (
+		index  uint64
+		events []*api.UserEvent
+		meta   *api.QueryMeta
+	)
+	poll.Eventually(t, 15*time.Second, fmt.Sprintf("events %q", want), func() (bool, string) {
+		var err error
+		events, meta, err = c.Event().List(name, &api.QueryOptions{WaitIndex: index, WaitTime: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(eventIDs(events)) == fmt.Sprint(want) {
-			return events, meta
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events %q, want %q", eventIDs(events), want)
-		}
 		index = meta.LastIndex
-	}
+		return fmt.Sprint(eventIDs(events)) == fmt.Sprint(want), fmt.Sprintf("events %q", eventIDs(events))
+	})
+	return events, meta
 }
 
 func fire(t *testing.T, c *api.Client, e *api.UserEvent) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 	"github.com/heraldhq/herald/statemachine"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // server is one member of an in-process cluster: a real NodeHost with real
@@ -73,16 +74,13 @@ func put(ctx context.Context, h *hlog.Host, key, value string) error {
 
 func waitValue(t *testing.T, s *server, key, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if e, _, _ := s.kv.Get(key, false); e != nil && string(e.Value) == want {
-			return
+	poll.Eventually(t, 20*time.Second, fmt.Sprintf("server %s sees %s=%s", s.addr, key, want), func() (bool, string) {
+		e, _, _ := s.kv.Get(key, false)
+		if e == nil {
+			return false, key + " absent"
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server %s never saw %s=%s", s.addr, key, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return string(e.Value) == want, fmt.Sprintf("%s=%s", key, e.Value)
+	})
 }
 
 // startCluster starts n servers that form one cluster, stopped when the

@@ -1,10 +1,13 @@
 package checks
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // slack is what the tests allow beyond Herald's promise that a check's
@@ -80,19 +83,16 @@ func newTestRunner(t *testing.T, cfg Config) (*Runner, *recorder) {
 // waitStatus waits until check id has status, and returns its output.
 func waitStatus(t *testing.T, r *Runner, id, status string, within time.Duration) string {
 	t.Helper()
-	var got, output string
-	deadline := time.Now().Add(within)
-	for {
-		var ok bool
-		got, output, ok = r.Status(id)
-		if ok && got == status {
-			return output
+	var output string
+	poll.Eventually(t, within, fmt.Sprintf("check %s has status %q", id, status), func() (bool, string) {
+		got, out, ok := r.Status(id)
+		if !ok {
+			return false, "no such check"
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("check %s: status %q (output %q), want %q within %v", id, got, output, status, within)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		output = out
+		return got == status, fmt.Sprintf("status %q (output %q)", got, out)
+	})
+	return output
 }
 
 // freeAddr returns a loopback TCP address nothing listens on (it was free

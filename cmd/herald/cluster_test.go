@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // TestTwoServersBootstrapAfterJoin is the start of walkthrough 1: two
@@ -26,21 +28,18 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 
 	// Leaderless while alone: each API answers, with no leader.
 	for _, s := range []*server{a, b} {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		var body []byte
+		poll.Eventually(t, 20*time.Second, s.node+"'s API up", func() (bool, string) {
 			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
-			if err == nil {
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if strings.TrimSpace(string(body)) != `""` {
-					t.Fatalf("a lone server of two has a leader: %s", body)
-				}
-				break
+			if err != nil {
+				return false, err.Error()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("server API never came up: %v", err)
-			}
-			time.Sleep(20 * time.Millisecond)
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			return true, ""
+		})
+		if strings.TrimSpace(string(body)) != `""` {
+			t.Fatalf("a lone server of two has a leader: %s", body)
 		}
 	}
 
@@ -57,17 +56,10 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	if _, err := ca.KV().Put(&api.KVPair{Key: "shared", Value: []byte("yes")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, "the write on n1 read on n2", func() (bool, string) {
 		p, _, err := cb.KV().Get("shared", nil)
-		if err == nil && p != nil && string(p.Value) == "yes" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the write on n1 never reached n2: %+v %v", p, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && p != nil && string(p.Value) == "yes", fmt.Sprintf("%+v %v", p, err)
+	})
 	peers, err := cb.Status().Peers()
 	if err != nil || len(peers) != 2 {
 		t.Fatalf("peers: %v %v", peers, err)
@@ -91,26 +83,23 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 	// "No cluster leader" within seconds instead of hanging, and reads say
 	// there is no known leader.
 	b.kill()
-	deadline = time.Now().Add(15 * time.Second)
-	for {
+	poll.Eventually(t, 15*time.Second, "a write refused without a quorum", func() (bool, string) {
 		start := time.Now()
 		_, err := ca.KV().Put(&api.KVPair{Key: "alone", Value: []byte("x")}, nil)
-		if err != nil {
-			if !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "No cluster leader") {
-				t.Fatalf("write without quorum: %v", err)
-			}
-			// A write that reached a leader before it lost its quorum
-			// is answered at its deadline (7 s, Consul's RPC hold
-			// timeout), after which it can no longer be applied.
-			if took := time.Since(start); took > 10*time.Second {
-				t.Fatalf("a write without quorum took %v to fail", took)
-			}
-			break
+		if err == nil {
+			return false, "writes kept succeeding"
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("writes kept succeeding without a quorum")
+		if !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "No cluster leader") {
+			t.Fatalf("write without quorum: %v", err)
 		}
-	}
+		// A write that reached a leader before it lost its quorum
+		// is answered at its deadline (7 s, Consul's RPC hold
+		// timeout), after which it can no longer be applied.
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("a write without quorum took %v to fail", took)
+		}
+		return true, ""
+	})
 	_, meta, _ := ca.KV().Get("shared", nil)
 	if meta == nil || meta.KnownLeader {
 		t.Fatalf("a read without quorum reports a known leader: %+v", meta)
@@ -165,16 +154,10 @@ func TestThreeServersSurviveLeaderKill(t *testing.T) {
 	}
 	dead.kill()
 	start := time.Now()
-	deadline := start.Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Second, "a write accepted after the leader died", func() (bool, string) {
 		_, err := clients[alive[0]].KV().Put(&api.KVPair{Key: "after", Value: []byte("2")}, nil)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no write accepted after the leader died: %v", err)
-		}
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	t.Logf("first write accepted %v after the leader was killed", time.Since(start).Round(time.Millisecond))
 
 	// The killed server restarts and catches up.
@@ -186,17 +169,10 @@ func TestThreeServersSurviveLeaderKill(t *testing.T) {
 			revived = clients[i]
 		}
 	}
-	deadline = time.Now().Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Second, "the restarted server caught up", func() (bool, string) {
 		p, _, err := revived.KV().Get("after", &api.QueryOptions{AllowStale: true})
-		if err == nil && p != nil && string(p.Value) == "2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted server never caught up: %+v %v", p, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && p != nil && string(p.Value) == "2", fmt.Sprintf("%+v %v", p, err)
+	})
 	peers, _ := clients[alive[0]].Status().Peers()
 	if len(peers) != 3 {
 		t.Fatalf("peers after the restart: %v", peers)
@@ -227,17 +203,10 @@ func TestFailedServerLeavesPassingAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Second, "web passing on all 3 servers", func() (bool, string) {
 		e, _, _ := clients[0].Health().Service("web", "", true, nil)
-		if len(e) == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("web passing on %d of 3 servers", len(e))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(e) == 3, fmt.Sprintf("web passing on %d of 3 servers", len(e))
+	})
 	// Kill a server that does not lead the catalog, so the leader that
 	// records the failure stays up.
 	leader, _ := clients[0].Status().Leader()
@@ -247,17 +216,10 @@ func TestFailedServerLeavesPassingAnswers(t *testing.T) {
 	}
 	servers[victim].kill()
 	start := time.Now()
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, "the killed server's service no longer passing", func() (bool, string) {
 		e, _, _ := clients[0].Health().Service("web", "", true, nil)
-		if len(e) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the killed server's service is still passing after 30s (%d passing)", len(e))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(e) == 2, fmt.Sprintf("%d passing", len(e))
+	})
 	t.Logf("the dead server's service left ?passing answers %v after the kill", time.Since(start).Round(time.Millisecond))
 	checks, _, _ := clients[0].Health().Node(servers[victim].node, nil)
 	for _, c := range checks {
@@ -320,17 +282,10 @@ func TestLoopbackCluster(t *testing.T) {
 		s.waitLeader()
 	}
 	c, _ := api.NewClient(&api.Config{Address: servers[2].httpAddr()})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Second, "the third server a voter", func() (bool, string) {
 		peers, _ := c.Status().Peers()
-		if len(peers) == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the third server never became a voter: peers %v", peers)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(peers) == 3, fmt.Sprintf("peers %v", peers)
+	})
 	out, err := exec.Command(heraldBin, "members", "-http-addr="+servers[1].httpAddr()).CombinedOutput()
 	if err != nil || strings.Count(string(out), "alive") != 3 {
 		t.Fatalf("members:\n%s %v", out, err)
@@ -405,18 +360,12 @@ func TestClientAgent(t *testing.T) {
 	if _, _, err := cc.Event().Fire(&api.UserEvent{Name: "rollback"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, "user events between server and client", func() (bool, string) {
 		onClient, _, _ := cc.Event().List("deploy", nil)
 		onServer, _, _ := sc.Event().List("rollback", nil)
-		if len(onClient) == 1 && string(onClient[0].Payload) == "v2" && len(onServer) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("user events between server and client: %d on the client, %d on the server", len(onClient), len(onServer))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(onClient) == 1 && string(onClient[0].Payload) == "v2" && len(onServer) == 1,
+			fmt.Sprintf("%d on the client, %d on the server", len(onClient), len(onServer))
+	})
 
 	// A killed client's services leave DNS once gossip declares it failed.
 	cl.kill()

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/watch"
 )
 
@@ -71,10 +72,8 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 			}
 		}(w)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for ackedCount.Load() < 2000 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	// Kill at 2000 acknowledged writes, or after 30 s with what there is.
+	poll.Until(30*time.Second, func() (bool, string) { return ackedCount.Load() >= 2000, "" })
 	s.kill()
 	close(stop)
 	wg.Wait()

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/watch"
 )
 
@@ -65,8 +66,7 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 	defer cancel()
 	var stop func()
 	var errs <-chan error
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, "an event stream on "+servers[others[1]].natsURL(), func() (bool, string) {
 		stop, errs, err = watch.Subscribe(ctx, js, "dc1", "kv", 1, func(ev event.Event) error {
 			if ev.Type == event.KVUpdated {
 				mu.Lock()
@@ -76,14 +76,8 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 			}
 			return nil
 		})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no event stream on %s: %v", servers[others[1]].natsURL(), err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	defer stop()
 
 	// Writers through a server that stays up; the leader dies mid-load.
@@ -103,18 +97,11 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 		}()
 	}
 	waitCount := func(n int) {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
+		poll.Eventually(t, 20*time.Second, fmt.Sprintf("%d writes acknowledged", n), func() (bool, string) {
 			count := 0
 			acked.Range(func(any, any) bool { count++; return true })
-			if count >= n {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("only %d writes acknowledged, want %d", count, n)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return count >= n, fmt.Sprintf("only %d", count)
+		})
 	}
 	waitCount(200)
 	servers[victim].kill()
@@ -128,8 +115,7 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 
 	total := 0
 	acked.Range(func(any, any) bool { total++; return true })
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, "every acknowledged write reached the subscriber", func() (bool, string) {
 		missing := 0
 		mu.Lock()
 		acked.Range(func(k, _ any) bool {
@@ -140,18 +126,15 @@ func TestEventStreamAcrossCluster(t *testing.T) {
 		})
 		mu.Unlock()
 		if missing == 0 {
-			break
+			return true, ""
 		}
 		select {
 		case err := <-errs:
 			t.Fatalf("subscription failed: %v", err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d acknowledged writes never reached the subscriber", missing, total)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return false, fmt.Sprintf("%d of %d missing", missing, total)
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for k, n := range seen {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // loadWriter writes through one agent until stopped, to both shards in
@@ -110,9 +112,8 @@ func TestThreeServersTwoClients(t *testing.T) {
 	apiA, apiB := apis[3], apis[4]
 
 	// Every agent lists all five, alive.
-	deadline := time.Now().Add(20 * time.Second)
-	for i, c := range apis {
-		for {
+	poll.Eventually(t, 20*time.Second, "all five members alive on every agent", func() (bool, string) {
+		for i, c := range apis {
 			members, err := c.Agent().Members(false)
 			var alive []string
 			for _, m := range members {
@@ -120,15 +121,12 @@ func TestThreeServersTwoClients(t *testing.T) {
 					alive = append(alive, m.Name)
 				}
 			}
-			if err == nil && len(members) == 5 && len(alive) == 5 {
-				break
+			if err != nil || len(members) != 5 || len(alive) != 5 {
+				return false, fmt.Sprintf("members on %s: alive %v of %d (%v)", agents[i].node, alive, len(members), err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("members on %s: alive %v of %d (%v)", agents[i].node, alive, len(members), err)
-			}
-			time.Sleep(50 * time.Millisecond)
 		}
-	}
+		return true, ""
+	})
 
 	// A service on each client; A's is found on a server and on client B.
 	for i, c := range []*api.Client{apiA, apiB} {
@@ -188,22 +186,15 @@ func TestThreeServersTwoClients(t *testing.T) {
 
 	// Writes resume: every writer has a write to each shard sent after the
 	// kill acknowledged.
-	deadline = killedAt.Add(20 * time.Second)
-	for {
+	poll.Eventually(t, 20*time.Second, "every writer had writes to both shards sent after the kill acknowledged", func() (bool, string) {
 		resumed := 0
 		for _, w := range writers {
 			if w.lastAcked[0].Load() > killedAt.UnixNano() && w.lastAcked[1].Load() > killedAt.UnixNano() {
 				resumed++
 			}
 		}
-		if resumed == len(writers) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d writers had writes to both shards sent after the kill acknowledged within 20s", resumed, len(writers))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return resumed == len(writers), fmt.Sprintf("%d of %d writers", resumed, len(writers))
+	})
 	allResumed := time.Since(killedAt)
 	time.Sleep(500 * time.Millisecond) // more load under the new leader
 	stopLoad()
@@ -270,8 +261,7 @@ func TestThreeServersTwoClients(t *testing.T) {
 	restartedAt := time.Now()
 	servers[dead].launch()
 	servers[dead].waitLeader()
-	deadline = time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, "the restarted server a voter of a led cluster of three", func() (bool, string) {
 		conf, err := alive.Operator().RaftGetConfiguration(nil)
 		voter, leaders := false, 0
 		if err == nil {
@@ -284,14 +274,8 @@ func TestThreeServersTwoClients(t *testing.T) {
 				}
 			}
 		}
-		if err == nil && voter && leaders == 1 && len(conf.Servers) == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted server is not a voter of a led cluster of three: %+v %v", conf, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && voter && leaders == 1 && len(conf.Servers) == 3, fmt.Sprintf("%+v %v", conf, err)
+	})
 	t.Logf("the restarted server is a voter %v after its restart", time.Since(restartedAt).Round(time.Millisecond))
 	if l, err := apis[dead].Status().Leader(); err != nil || l == "" {
 		t.Fatalf("the restarted server knows no leader: %q %v", l, err)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // threeServers starts three servers that bootstrap together and returns
@@ -36,9 +38,9 @@ func threeServers(t *testing.T, extra ...string) ([]*server, []*api.Client) {
 // and returns their node names.
 func waitVoters(t *testing.T, c *api.Client, want int, within time.Duration) []string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var names []string
+	var names []string
+	poll.Eventually(t, within, fmt.Sprintf("%d voters", want), func() (bool, string) {
+		names = nil
 		conf, err := c.Operator().RaftGetConfiguration(&api.QueryOptions{AllowStale: true})
 		if err == nil {
 			for _, s := range conf.Servers {
@@ -46,30 +48,18 @@ func waitVoters(t *testing.T, c *api.Client, want int, within time.Duration) []s
 					names = append(names, s.Node)
 				}
 			}
-			if len(names) == want {
-				return names
-			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wanted %d voters within %v; have %v (%v)", want, within, names, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && len(names) == want, fmt.Sprintf("have %v (%v)", names, err)
+	})
+	return names
 }
 
 func waitKV(t *testing.T, c *api.Client, key, want string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	poll.Eventually(t, within, fmt.Sprintf("%s reads %q", key, want), func() (bool, string) {
 		p, _, err := c.KV().Get(key, &api.QueryOptions{AllowStale: true})
-		if err == nil && p != nil && string(p.Value) == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never read %q: %+v %v", key, want, p, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && p != nil && string(p.Value) == want, fmt.Sprintf("%+v %v", p, err)
+	})
 }
 
 // TestVotersFollowMembership: a server that leaves is removed from the

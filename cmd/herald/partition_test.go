@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // netLab is a small network of Linux network namespaces, one per server.
@@ -258,28 +260,16 @@ func TestPartitionMinorityRefusesWrites(t *testing.T) {
 	// to the catalog (whose leader was cut off) and to the KV store.
 	mc := clients[majority[0]]
 	deadline := cutAt.Add(15 * time.Second)
-	for {
+	poll.Eventually(t, time.Until(deadline), "a catalog write taken by the majority within 15s of the partition", func() (bool, string) {
 		_, err := mc.Catalog().Register(&api.CatalogRegistration{Node: "ext", Address: "10.9.9.9",
 			Service: &api.AgentService{ID: "during", Service: "during", Port: 4321}}, nil)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the majority took no catalog write within 15s of the partition: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	t.Logf("the majority took a catalog write %v after the partition", time.Since(cutAt).Round(time.Millisecond))
-	for {
+	poll.Eventually(t, time.Until(deadline), "a KV write taken by the majority within 15s of the partition", func() (bool, string) {
 		_, err := mc.KV().Put(&api.KVPair{Key: "during/1", Value: []byte("d1")}, nil)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the majority took no KV write within 15s of the partition: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	t.Logf("the majority took a KV write %v after the partition", time.Since(cutAt).Round(time.Millisecond))
 	if _, err := clients[majority[1]].KV().Put(&api.KVPair{Key: "during/2", Value: []byte("d2")}, nil); err != nil {
 		t.Fatalf("write through the other majority server: %v", err)
@@ -347,50 +337,30 @@ func TestPartitionMinorityRefusesWrites(t *testing.T) {
 	lab.heal(cut)
 	healedAt := time.Now()
 	t.Logf("healed %v after the cut", healedAt.Sub(cutAt).Round(time.Millisecond))
-	deadline = healedAt.Add(20 * time.Second)
-	for {
+	poll.Eventually(t, time.Until(healedAt.Add(20*time.Second)), "the healed server serving the partition's writes", func() (bool, string) {
 		p, meta, err := clients[cut].KV().Get("during/2", &api.QueryOptions{RequireConsistent: true})
-		if err == nil && p != nil && string(p.Value) == "d2" && meta.KnownLeader {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the healed server never served the partition's writes: %+v %v", p, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && p != nil && string(p.Value) == "d2" && meta.KnownLeader, fmt.Sprintf("%+v %v", p, err)
+	})
 	t.Logf("the healed server served a ?consistent read of the partition's write %v after the heal", time.Since(healedAt).Round(time.Millisecond))
 	if p, _, err := clients[cut].KV().Get("during/1", &api.QueryOptions{AllowStale: true}); err != nil || p == nil || string(p.Value) != "d1" {
 		t.Fatalf("stale read of during/1 on the healed server: %+v %v", p, err)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, "the catalog write of the partition on the healed server", func() (bool, string) {
 		svc, _, err := clients[cut].Catalog().Service("during", "", &api.QueryOptions{AllowStale: true})
-		if err == nil && len(svc) == 1 && svc[0].ServicePort == 4321 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the healed server lacks the catalog write of the partition: %+v %v", svc, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && len(svc) == 1 && svc[0].ServicePort == 4321, fmt.Sprintf("%+v %v", svc, err)
+	})
 	// One leader, which every server names.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
-		var names []string
+	var names []string
+	poll.Eventually(t, 10*time.Second, "the servers agree on a leader after the heal", func() (bool, string) {
+		names = nil
 		for _, c := range clients {
 			l, _ := c.Status().Leader()
 			names = append(names, l)
 		}
-		if names[0] != "" && names[0] == names[1] && names[1] == names[2] {
-			if names[0] != newLeader {
-				t.Logf("the leader changed after the heal: %s, was %s", names[0], newLeader)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the servers do not agree on a leader after the heal: %v", names)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return names[0] != "" && names[0] == names[1] && names[1] == names[2], fmt.Sprint(names)
+	})
+	if names[0] != newLeader {
+		t.Logf("the leader changed after the heal: %s, was %s", names[0], newLeader)
 	}
 	conf, err := clients[cut].Operator().RaftGetConfiguration(&api.QueryOptions{AllowStale: true})
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // heraldBin is the binary built once for the tests in this package, which
@@ -137,20 +140,20 @@ func (s *server) agentArgs() []string {
 // waitLeader waits until the server's API names a leader.
 func (s *server) waitLeader() {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	// Until, not Eventually: the failure message carries the server's log.
+	last, ok := poll.Until(30*time.Second, func() (bool, string) {
 		res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
-		if err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if strings.Contains(string(b), ":") {
-				return
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		time.Sleep(20 * time.Millisecond) // polling, bounded by the deadline
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return strings.Contains(string(b), ":"), fmt.Sprintf("leader %s", bytes.TrimSpace(b))
+	})
+	if !ok {
+		log, _ := os.ReadFile(s.logPath)
+		s.t.Fatalf("server did not get a leader within 30s (last seen: %s); log:\n%s", last, log)
 	}
-	log, _ := os.ReadFile(s.logPath)
-	s.t.Fatalf("server did not get a leader within 30s; log:\n%s", log)
 }
 
 // kill stops the process with SIGKILL: no shutdown code runs.

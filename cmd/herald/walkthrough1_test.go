@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // digAnswer runs dig and returns its answer section's lines, with TTLs.
@@ -83,22 +85,20 @@ func TestWalkthroughOneWithClient(t *testing.T) {
 	}
 
 	// The servers wait, leaderless, for each other.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // for both
 	for _, s := range []*server{n1, n2} {
-		for {
+		var body []byte
+		poll.Eventually(t, time.Until(deadline), s.node+"'s API up", func() (bool, string) {
 			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
-			if err == nil {
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if strings.TrimSpace(string(body)) != `""` {
-					t.Fatalf("%s has a leader before the join: %s", s.node, body)
-				}
-				break
+			if err != nil {
+				return false, err.Error()
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s's API never came up: %v", s.node, err)
-			}
-			time.Sleep(20 * time.Millisecond)
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			return true, ""
+		})
+		if strings.TrimSpace(string(body)) != `""` {
+			t.Fatalf("%s has a leader before the join: %s", s.node, body)
 		}
 	}
 	start := time.Now()
@@ -116,17 +116,10 @@ func TestWalkthroughOneWithClient(t *testing.T) {
 
 	// The client, not joined yet, knows no server: its log says so, and a
 	// write through it fails.
-	deadline = time.Now().Add(20 * time.Second)
-	for {
+	poll.True(t, 20*time.Second, "the client's log says it knows no server", func() bool {
 		log, _ := os.ReadFile(n3.logPath)
-		if strings.Contains(string(log), "No known Consul servers") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the client's log never says it knows no server")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(string(log), "No known Consul servers")
+	})
 	c3, _ := api.NewClient(&api.Config{Address: n3.httpAddr(), HttpClient: &http.Client{Timeout: 30 * time.Second}})
 	_, err = c3.KV().Put(&api.KVPair{Key: "from/n3", Value: []byte("x")}, nil)
 	if err == nil || !strings.Contains(err.Error(), "500") {
@@ -196,31 +189,18 @@ func TestWalkthroughOneWithClient(t *testing.T) {
 		t.Fatalf("%s kept running after leave", left.node)
 	}
 	cs, _ := api.NewClient(&api.Config{Address: survivor.httpAddr(), HttpClient: &http.Client{Timeout: 30 * time.Second}})
-	deadline = time.Now().Add(15 * time.Second)
-	for {
+	poll.Eventually(t, 15*time.Second, fmt.Sprintf("a write taken by the survivor %s after the leader left", survivor.node), func() (bool, string) {
 		_, err := cs.KV().Put(&api.KVPair{Key: "after/leave", Value: []byte("1")}, nil)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the survivor %s took no write within 15s of the leader leaving: %v", survivor.node, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil, fmt.Sprint(err)
+	})
 	t.Logf("the survivor %s took a write %v after %s left", survivor.node, time.Since(leftAt).Round(time.Millisecond), left.node)
 	restartedAt := time.Now()
 	left.launch()
-	deadline = time.Now().Add(20 * time.Second)
-	for {
+	// Its API may not be up yet: retry the join.
+	poll.Eventually(t, 20*time.Second, fmt.Sprintf("join %s to %s after its restart", left.node, survivor.node), func() (bool, string) {
 		out, err := exec.Command(heraldBin, "join", "-http-addr="+left.httpAddr(), survivor.serfAddr()).CombinedOutput()
-		if err == nil && strings.Contains(string(out), "Successfully joined cluster") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("join %s to %s after its restart: %v %s", left.node, survivor.node, err, out)
-		}
-		time.Sleep(100 * time.Millisecond) // its API may not be up yet
-	}
+		return err == nil && strings.Contains(string(out), "Successfully joined cluster"), fmt.Sprintf("%v %s", err, out)
+	})
 	left.waitLeader()
 	names := waitVoters(t, cs, 2, 20*time.Second)
 	if !(names[0] == left.node || names[1] == left.node) {

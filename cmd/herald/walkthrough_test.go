@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // dig runs the real dig against the agent and returns the +short lines,
@@ -35,17 +37,12 @@ func dig(t *testing.T, server, name, qtype string) []string {
 
 func waitDig(t *testing.T, within time.Duration, server, name, qtype string, want func([]string) bool) []string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := dig(t, server, name, qtype)
-		if want(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dig %s %s: %v after %v", name, qtype, got, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var got []string
+	poll.Eventually(t, within, fmt.Sprintf("the wanted answer to dig %s %s", name, qtype), func() (bool, string) {
+		got = dig(t, server, name, qtype)
+		return want(got), fmt.Sprint(got)
+	})
+	return got
 }
 
 // serveHealth runs a web service with a /health endpoint, as web3 is in the

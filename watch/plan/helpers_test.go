@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/watch/plan"
 )
 
@@ -47,16 +48,10 @@ type recorder struct {
 	updates []plan.Update
 	errs    []error
 	wakes   []wake
-	changed chan struct{}
 }
 
 func newRecorder(inner plan.Handler) *recorder {
-	return &recorder{inner: inner, changed: make(chan struct{})}
-}
-
-func (r *recorder) notifyLocked() {
-	close(r.changed)
-	r.changed = make(chan struct{})
+	return &recorder{inner: inner}
 }
 
 func (r *recorder) Handle(ctx context.Context, u plan.Update) error {
@@ -68,7 +63,6 @@ func (r *recorder) Handle(ctx context.Context, u plan.Update) error {
 	defer r.mu.Unlock()
 	r.updates = append(r.updates, u)
 	r.errs = append(r.errs, err)
-	r.notifyLocked()
 	return err
 }
 
@@ -76,27 +70,20 @@ func (r *recorder) woke(index uint64, fired bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.wakes = append(r.wakes, wake{index, fired})
-	r.notifyLocked()
 }
 
 // waitFor waits until cond, called with the lock held, is true.
 func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	for {
+	poll.Eventually(t, waitLimit, what, func() (bool, string) {
 		r.mu.Lock()
-		ok, ch := cond(), r.changed
+		ok := cond()
 		r.mu.Unlock()
 		if ok {
-			return
+			return true, ""
 		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s; handler runs so far:\n%s", what, r.dump())
-		}
-	}
+		return false, "handler runs so far:\n" + r.dump()
+	})
 }
 
 // fires waits for at least n handler runs and returns them all.
