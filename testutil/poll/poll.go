@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// interval is how often a condition is checked. Short enough that a test
-// waits little past the moment its condition holds, long enough that
-// polling does not starve the servers under test on a 2-core machine.
-const interval = 10 * time.Millisecond
+// A condition is checked first after firstInterval, then ever less often
+// up to maxInterval: a quick condition is seen soon after it holds, and a
+// long wait (one that starts a process or asks a cluster on every check)
+// does not starve the servers under test on a 2-core machine.
+const (
+	firstInterval = 10 * time.Millisecond
+	maxInterval   = 200 * time.Millisecond
+)
 
 // Eventually polls cond until it reports true or within has passed, then
 // fails the test naming what it waited for and, when cond gave one, the
@@ -35,6 +39,7 @@ func True(t testing.TB, within time.Duration, what string, cond func() bool) {
 // error).
 func Until(within time.Duration, cond func() (ok bool, state string)) (string, bool) {
 	deadline := time.Now().Add(within)
+	interval := firstInterval
 	for {
 		ok, state := cond()
 		if ok {
@@ -44,5 +49,6 @@ func Until(within time.Duration, cond func() (ok bool, state string)) (string, b
 			return state, false
 		}
 		time.Sleep(interval)
+		interval = min(interval*3/2, maxInterval)
 	}
 }
