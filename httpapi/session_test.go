@@ -81,7 +81,7 @@ func TestSessionsAndLocks(t *testing.T) {
 	// Destroying s1 (behavior release) releases, and the lock delay holds
 	// off a new holder for a second.
 	// s2's lock delay (1ms, the client's smallest) must pass first.
-	poll.True(t, time.Second, "acquire by s1 after s2's lock delay", func() bool { return acquire(s1, "x") })
+	poll.True(t, 5*time.Second, "acquire by s1 after s2's lock delay", func() bool { return acquire(s1, "x") })
 	s3, _, _ := se.Create(&api.SessionEntry{Name: "third"}, nil)
 	if _, err := se.Destroy(s1, nil); err != nil {
 		t.Fatal(err)

@@ -297,7 +297,7 @@ func TestTransitionsNotCoalesced(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, r, "web", "passing", interval+slack)
-	poll.True(t, 10*interval, "more probes", func() bool { return srv.requests.Load() >= 5 })
+	poll.True(t, 5*interval+slack, "more probes", func() bool { return srv.requests.Load() >= 5 })
 	srv.failing.Store(true)
 	out := waitStatus(t, r, "web", "critical", interval+slack)
 	if !strings.Contains(out, "500 Internal Server Error") {
