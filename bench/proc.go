@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/heraldhq/herald/testutil/freeport"
 )
 
 // This file is the process side of the bench commands (kvbench,
@@ -214,41 +215,21 @@ func (s *Server) ProcStatus(field string) (int64, error) {
 	return ProcStatus(strconv.Itoa(s.Pid()), field)
 }
 
-// FreePort asks the kernel for a free loopback TCP port. It is released
-// before the server binds it, so another process could take it in
-// between; on a benchmark machine that race is rare enough to accept.
+// FreePort finds a free loopback port for a server to bind, free for
+// both TCP and UDP (package freeport says how, and why not the kernel's
+// port 0).
 func FreePort() (int, error) { return FreePortOn("127.0.0.1") }
 
 // FreePortOn is FreePort on the local address host (another loopback
 // address such as 127.0.7.1, say).
-func FreePortOn(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePortOn(host string) (int, error) { return freeport.On(host) }
 
 // FreeDNSPort finds a loopback port free for both TCP and UDP, as a DNS
-// interface binds both.
-func FreeDNSPort() (int, error) { return FreeDNSPortOn("127.0.0.1") }
+// interface binds both: any FreePort.
+func FreeDNSPort() (int, error) { return FreePortOn("127.0.0.1") }
 
 // FreeDNSPortOn is FreeDNSPort on the local address host.
-func FreeDNSPortOn(host string) (int, error) {
-	for range 20 {
-		p, err := FreePortOn(host)
-		if err != nil {
-			return 0, err
-		}
-		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p)))
-		if err == nil {
-			pc.Close()
-			return p, nil
-		}
-	}
-	return 0, errors.New("no port free for both TCP and UDP on " + host)
-}
+func FreeDNSPortOn(host string) (int, error) { return FreePortOn(host) }
 
 // ProcStatus reads a "kB" field such as VmRSS or VmHWM from
 // /proc/<pid>/status (pid a number or "self") and returns it in bytes.

@@ -2,13 +2,13 @@ package agenttest
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/testutil/freeport"
 )
 
 // FreePort returns a loopback TCP port that was free a moment ago. Raft
@@ -16,12 +16,11 @@ import (
 // left to the kernel at bind time.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // Start starts an agent from agent flags (as `herald agent` takes them) plus
