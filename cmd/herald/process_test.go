@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,15 +70,47 @@ type server struct {
 }
 
 func newServer(t *testing.T) *server {
-	return &server{t: t, dataDir: t.TempDir(), httpPort: freePort(t), natsPort: freePort(t), raftPort: freePort(t),
-		dnsPort: freePort(t), serfPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")}
+	return register(&server{t: t, dataDir: t.TempDir(), httpPort: freePort(t), natsPort: freePort(t), raftPort: freePort(t),
+		dnsPort: freePort(t), serfPort: freePort(t), logPath: filepath.Join(t.TempDir(), "herald.log")})
+}
+
+// serversOf holds every server a test made, so that a failure can show
+// all their logs: why one server found no leader is often in another's.
+var serversOf sync.Map // *testing.T -> *[]*server
+
+func register(s *server) *server {
+	list, _ := serversOf.LoadOrStore(s.t, new([]*server))
+	if len(*list.(*[]*server)) == 0 {
+		s.t.Cleanup(func() { serversOf.Delete(s.t) })
+	}
+	*list.(*[]*server) = append(*list.(*[]*server), s)
+	return s
+}
+
+// logs is the log of every server of s's test, s's first.
+func (s *server) logs() string {
+	var b strings.Builder
+	list, _ := serversOf.Load(s.t)
+	others := []*server{s}
+	if list != nil {
+		for _, o := range *list.(*[]*server) {
+			if o != s {
+				others = append(others, o)
+			}
+		}
+	}
+	for _, o := range others {
+		log, _ := os.ReadFile(o.logPath)
+		fmt.Fprintf(&b, "== %s (%s) ==\n%s\n", o.node, o.httpAddr(), log)
+	}
+	return b.String()
 }
 
 // newLoopbackServer is a server on its own loopback address with Consul's
 // default ports, as several agents on one host run.
 func newLoopbackServer(t *testing.T, ip string) *server {
-	return &server{t: t, ip: ip, dataDir: t.TempDir(), httpPort: 8500, natsPort: 4222, raftPort: 8300,
-		dnsPort: 8600, serfPort: 8301, logPath: filepath.Join(t.TempDir(), "herald.log")}
+	return register(&server{t: t, ip: ip, dataDir: t.TempDir(), httpPort: 8500, natsPort: 4222, raftPort: 8300,
+		dnsPort: 8600, serfPort: 8301, logPath: filepath.Join(t.TempDir(), "herald.log")})
 }
 
 func (s *server) addr() string {
@@ -150,8 +183,7 @@ func (s *server) waitLeader() {
 		return strings.Contains(string(b), ":"), fmt.Sprintf("leader %s", bytes.TrimSpace(b))
 	})
 	if !ok {
-		log, _ := os.ReadFile(s.logPath)
-		s.t.Fatalf("server did not get a leader within 30s (last seen: %s); log:\n%s", last, log)
+		s.t.Fatalf("server %s did not get a leader within 30s (last seen: %s); logs:\n%s", s.node, last, s.logs())
 	}
 }
 
