@@ -2,11 +2,12 @@ package leader
 
 import (
 	"context"
-	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/agent/membership"
@@ -16,10 +17,17 @@ import (
 // Servers of a new cluster find each other by gossip (see
 // docs/clustering.md): with -bootstrap-expect=N, each waits until it sees
 // N alive servers of its datacenter expecting N, takes the first N by node
-// ID as the initial voters, and starts its shards with them; every server
-// computes the same set, so nothing else needs agreeing on. Servers beyond
-// the first N, and servers started later without -bootstrap-expect, are
-// added as voters by the catalog shard's leader.
+// ID as the initial voters, and starts its shards with them. Servers beyond
+// the first N, and servers started later without -bootstrap-expect, wait
+// for one of them to start and are then added as voters by the catalog
+// shard's leader.
+//
+// Servers that start together may see each other in a different order, and
+// so choose different first N: each would then start a shard whose voters
+// disagree with another's, and no leader would ever be elected (seen with
+// three servers expecting two). So a voter publishes the set it chose in a
+// gossip tag (TagVoters) and starts only when every server of the set
+// publishes the same; as gossip converges, so do the choices.
 
 // bootstrapSettle is how long the servers seen must stay the same before a
 // server bootstraps with them.
@@ -33,6 +41,9 @@ const (
 	TagBootstrapped = "raft_started"
 	TagReplicaID    = "rid"
 	TagRemoved      = "rid_removed"
+	// TagVoters names the set of initial voters a bootstrapping server
+	// chose (a hash: gossip tags share a few hundred bytes).
+	TagVoters = "boot_voters"
 )
 
 // Peer is a server as gossip describes it.
@@ -40,7 +51,8 @@ type Peer struct {
 	Name, NodeID, RaftAddr string
 	ReplicaID              uint64
 	Expect                 int
-	Bootstrapped           bool // its shards run: a cluster exists to join
+	Bootstrapped           bool   // its shards run: a cluster exists to join
+	Voters                 string // the initial voters it chose (TagVoters)
 }
 
 // PeerOf reads a server's gossip tags.
@@ -51,7 +63,7 @@ func PeerOf(m membership.Member) Peer {
 		rid = hlog.ReplicaIDFor(m.Tags["id"]) // what a new server's is
 	}
 	return Peer{Name: m.Name, NodeID: m.Tags["id"], RaftAddr: net.JoinHostPort(m.Addr, m.Tags["port"]),
-		ReplicaID: rid, Expect: expect, Bootstrapped: m.Tags[TagBootstrapped] == "1"}
+		ReplicaID: rid, Expect: expect, Bootstrapped: m.Tags[TagBootstrapped] == "1", Voters: m.Tags[TagVoters]}
 }
 
 // Bootstrap waits for the servers of a new cluster and starts this
@@ -92,7 +104,7 @@ func (b *Bootstrap) Run(ctx context.Context) {
 	// acted on, so that servers starting together decide on the same
 	// view; and a server that sees one already bootstrapped joins it
 	// rather than starting a second cluster.
-	var lastView string
+	var lastView, published string
 	var stableSince time.Time
 	for {
 		select {
@@ -119,7 +131,11 @@ func (b *Bootstrap) Run(ctx context.Context) {
 			lastView = ""
 			continue
 		}
-		view := fmt.Sprint(expecting)
+		var ids []string
+		for _, p := range expecting {
+			ids = append(ids, p.NodeID+"@"+p.RaftAddr)
+		}
+		view := strings.Join(ids, ",")
 		if view != lastView {
 			lastView, stableSince = view, time.Now()
 		}
@@ -128,12 +144,29 @@ func (b *Bootstrap) Run(ctx context.Context) {
 		}
 		members := map[uint64]string{}
 		self := false
+		chosen := setTag(ids[:b.Expect])
+		agreed := true
 		for _, p := range expecting[:b.Expect] {
 			members[p.ReplicaID] = p.RaftAddr
 			self = self || p.NodeID == b.NodeID
+			agreed = agreed && (p.NodeID == b.NodeID || p.Voters == chosen)
 		}
 		if !self {
-			members = nil // one of the later servers: the leader adds it
+			// One of the later servers: it joins once a voter has
+			// started (above), and the leader adds it. Starting now
+			// would mark it started, and voters still agreeing would
+			// take that for a cluster to join.
+			continue
+		}
+		if chosen != published {
+			if err := b.Gossip.SetTags(map[string]string{TagVoters: chosen}); err != nil {
+				b.Logger.Warn("cannot publish the chosen voters", "error", err)
+				continue
+			}
+			published = chosen
+		}
+		if !agreed {
+			continue // the others have not chosen the same voters yet
 		}
 		b.Logger.Info("bootstrapping the cluster", "servers", len(members), "voter", self)
 		if err := b.StartShards(members); err != nil {
@@ -141,4 +174,11 @@ func (b *Bootstrap) Run(ctx context.Context) {
 		}
 		return
 	}
+}
+
+// setTag names a set of servers briefly.
+func setTag(ids []string) string {
+	h := fnv.New64a()
+	h.Write([]byte(strings.Join(ids, ",")))
+	return strconv.FormatUint(h.Sum64(), 36)
 }
