@@ -214,7 +214,9 @@ func TestOutputCoalescing(t *testing.T) {
 		}
 		reports = append(reports, recorded{Update: u, at: time.Now()})
 	}})
-	if err := r.Add(Definition{CheckID: "web", HTTP: srv.URL, Interval: 50 * time.Millisecond}); err != nil {
+	// A generous timeout: a probe that a busy machine answers late must not
+	// turn the check critical, a transition that is reported at once.
+	if err := r.Add(Definition{CheckID: "web", HTTP: srv.URL, Interval: 50 * time.Millisecond, Timeout: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	poll.True(t, 10*time.Second, "25 probes", func() bool { return srv.requests.Load() >= 25 })
