@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -28,18 +26,8 @@ func TestTwoServersBootstrapAfterJoin(t *testing.T) {
 
 	// Leaderless while alone: each API answers, with no leader.
 	for _, s := range []*server{a, b} {
-		var body []byte
-		poll.Eventually(t, 20*time.Second, s.node+"'s API up", func() (bool, string) {
-			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
-			if err != nil {
-				return false, err.Error()
-			}
-			body, _ = io.ReadAll(res.Body)
-			res.Body.Close()
-			return true, ""
-		})
-		if strings.TrimSpace(string(body)) != `""` {
-			t.Fatalf("a lone server of two has a leader: %s", body)
+		if leader := s.leaderOnceUp(20 * time.Second); leader != `""` {
+			t.Fatalf("a lone server of two has a leader: %s", leader)
 		}
 	}
 

@@ -169,18 +169,40 @@ func (s *server) agentArgs() []string {
 	return append(args, s.extraArgs...)
 }
 
+// statusLeader is the server's answer to /v1/status/leader, trimmed.
+func (s *server) statusLeader() (string, error) {
+	res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(bytes.TrimSpace(b)), err
+}
+
+// leaderOnceUp waits until the server's API answers and returns its
+// /v1/status/leader: `""` while it has none.
+func (s *server) leaderOnceUp(within time.Duration) string {
+	s.t.Helper()
+	var leader string
+	poll.Eventually(s.t, within, s.node+"'s API up", func() (bool, string) {
+		var err error
+		leader, err = s.statusLeader()
+		return err == nil, fmt.Sprint(err)
+	})
+	return leader
+}
+
 // waitLeader waits until the server's API names a leader.
 func (s *server) waitLeader() {
 	s.t.Helper()
 	// Until, not Eventually: the failure message carries the server's log.
 	last, ok := poll.Until(30*time.Second, func() (bool, string) {
-		res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
+		leader, err := s.statusLeader()
 		if err != nil {
 			return false, err.Error()
 		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return strings.Contains(string(b), ":"), fmt.Sprintf("leader %s", bytes.TrimSpace(b))
+		return strings.Contains(leader, ":"), "leader " + leader
 	})
 	if !ok {
 		s.t.Fatalf("server %s did not get a leader within 30s (last seen: %s); logs:\n%s", s.node, last, s.logs())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -87,18 +86,8 @@ func TestWalkthroughOneWithClient(t *testing.T) {
 	// The servers wait, leaderless, for each other.
 	deadline := time.Now().Add(20 * time.Second) // for both
 	for _, s := range []*server{n1, n2} {
-		var body []byte
-		poll.Eventually(t, time.Until(deadline), s.node+"'s API up", func() (bool, string) {
-			res, err := http.Get("http://" + s.httpAddr() + "/v1/status/leader")
-			if err != nil {
-				return false, err.Error()
-			}
-			body, _ = io.ReadAll(res.Body)
-			res.Body.Close()
-			return true, ""
-		})
-		if strings.TrimSpace(string(body)) != `""` {
-			t.Fatalf("%s has a leader before the join: %s", s.node, body)
+		if leader := s.leaderOnceUp(time.Until(deadline)); leader != `""` {
+			t.Fatalf("%s has a leader before the join: %s", s.node, leader)
 		}
 	}
 	start := time.Now()
