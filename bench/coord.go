@@ -165,6 +165,11 @@ type LockConfig struct {
 	Contenders int
 	// Duration is how long they contend.
 	Duration time.Duration
+	// Cycles, when set, ends the run as soon as the contenders have
+	// completed that many cycles between them, if Duration has not ended
+	// it first: a test asks for a number of hand-overs, which a busy
+	// machine takes longer to reach.
+	Cycles uint64
 	// Wait is the ?wait of the blocking reads a contender makes while
 	// the lock is held by another; 10s if zero.
 	Wait time.Duration
@@ -254,6 +259,7 @@ func RunLocks(ctx context.Context, cfg LockConfig) (LockResult, error) {
 	var (
 		holders                            atomic.Int64
 		attempts, refused, waits, overlaps atomic.Uint64
+		cycles                             atomic.Uint64
 		verified, mismatches, errs         atomic.Uint64
 		firstErr                           atomic.Pointer[string]
 		wg                                 sync.WaitGroup
@@ -346,6 +352,9 @@ func RunLocks(ctx context.Context, cfg LockConfig) (LockResult, error) {
 				}
 				x.hist.Record(wait)
 				x.cycles++
+				if cfg.Cycles > 0 && cycles.Add(1) >= cfg.Cycles {
+					stop()
+				}
 			}
 		}()
 	}

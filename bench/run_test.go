@@ -111,7 +111,7 @@ func TestRunDurationAndCancel(t *testing.T) {
 	_, addr := newFake(t)
 	tg := NewConsulKV(addr, 4)
 	r := Run(context.Background(), tg, Config{Op: OpPut, Concurrency: 4, Duration: 150 * time.Millisecond})
-	if r.Elapsed < 150*time.Millisecond || r.Elapsed > 2*time.Second || r.Ops == 0 || r.Errors != 0 {
+	if r.Elapsed < 150*time.Millisecond || r.Elapsed > 30*time.Second || r.Ops == 0 || r.Errors != 0 {
 		t.Fatalf("150ms run: elapsed %v ops %d errors %d", r.Elapsed, r.Ops, r.Errors)
 	}
 	// A cancelled context ends a long run at once, and requests cut short
