@@ -7,8 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // registerInstance registers a node with one instance of a service and a
@@ -213,4 +216,40 @@ func TestPreparedQueryTemplates(t *testing.T) {
 	if code, _ := rawStatus(t, "PUT", base+"/v1/query/x/execute", ""); code != 405 {
 		t.Errorf("PUT execute: %d", code)
 	}
+}
+
+// A query bound to a session is deleted when the session is destroyed.
+func TestPreparedQueryGoesWithItsSession(t *testing.T) {
+	c, _ := newClient(t)
+	sid, _, err := c.Session().Create(&api.SessionEntry{Name: "owner"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq := c.PreparedQuery()
+	id, _, err := pq.Create(&api.PreparedQueryDefinition{Session: sid, Service: api.ServiceQuery{Service: "web"}}, nil)
+	if err != nil {
+		t.Fatalf("an anonymous query bound to a session: %v", err)
+	}
+	other, _, err := pq.Create(&api.PreparedQueryDefinition{Name: "unbound", Service: api.ServiceQuery{Service: "web"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It stays while its session lives.
+	if got, _, err := pq.Get(id, nil); err != nil || len(got) != 1 || got[0].Session != sid {
+		t.Fatalf("get: %v %+v", err, got)
+	}
+	if _, err := c.Session().Destroy(sid, nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 20*time.Second, "the query is deleted with its session", func() (bool, string) {
+		list, _, err := pq.List(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		ids := []string{}
+		for _, q := range list {
+			ids = append(ids, q.ID)
+		}
+		return slices.Equal(ids, []string{other}), strings.Join(ids, ",")
+	})
 }
