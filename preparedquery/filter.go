@@ -47,7 +47,7 @@ func Filter(q *event.PreparedQuery, instances []projections.Instance) []Answer {
 		if len(sq.IgnoreCheckIDs) > 0 {
 			checks = make([]*event.Check, 0, len(in.Checks))
 			for _, c := range in.Checks {
-				if !slices.Contains(sq.IgnoreCheckIDs, c.CheckID) {
+				if c != nil && !slices.Contains(sq.IgnoreCheckIDs, c.CheckID) {
 					checks = append(checks, c)
 				}
 			}
