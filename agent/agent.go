@@ -149,6 +149,7 @@ func (a *Agent) Start() (err error) {
 		r := leader.SessionReaper{Raft: a.host, Sessions: a.kv, Catalog: a.catalog, Logger: a.log}
 		r.Run(ctx)
 	}()
+	a.startQueryReaper(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err

@@ -46,7 +46,7 @@ func (s *Server) lookup(q dns.Question, n name, depth int) result {
 	switch n.kind {
 	case kindApex:
 		return s.apexLookup(q, n.zone)
-	case kindService, kindNode:
+	case kindService, kindNode, kindQuery:
 		if n.dc != "" && n.dc != s.st.dc {
 			// No federation yet: this is what Consul answers when it has
 			// no path to the datacenter.
@@ -54,6 +54,9 @@ func (s *Server) lookup(q dns.Question, n name, depth int) result {
 		}
 		if n.kind == kindNode {
 			return s.nodeLookup(q, n, depth)
+		}
+		if n.kind == kindQuery {
+			return s.queryLookup(q, n, depth)
 		}
 		return s.serviceLookup(q, n, depth)
 	case kindAddr:

@@ -24,8 +24,8 @@ const (
 	// kindAddr is <hex ip>.addr[.dc], the SRV targets of services that have
 	// their own address.
 	kindAddr
-	// kindQuery is a prepared query name; there are none yet, and Consul
-	// answers an unknown one with NXDOMAIN.
+	// kindQuery is <query name or ID>.query[.dc], or the RFC 2782 form
+	// _<name>._tcp.query[.dc] (query.go).
 	kindQuery
 )
 
@@ -39,6 +39,7 @@ type name struct {
 	tag     string // "" means no tag filter
 	node    string
 	addr    netip.Addr
+	query   string // a prepared query's name or ID
 }
 
 // zones are the domains answered from the catalog, longest first.
@@ -116,7 +117,13 @@ func (z zones) parse(qname string, qtype uint16) (n name, ok bool) {
 			n.addr, n.kind = ip, kindAddr
 		}
 	case "query":
-		n.kind = kindQuery
+		n.query = strings.Join(parts, ".")
+		if len(parts) == 2 && strings.HasPrefix(parts[0], "_") && strings.HasPrefix(parts[1], "_") {
+			n.query = parts[0][1:]
+		}
+		if n.query != "" {
+			n.kind = kindQuery
+		}
 	}
 	return n, true
 }

@@ -37,6 +37,8 @@ type Event struct {
 	Service *Service `json:",omitempty"`
 	Check   *Check   `json:",omitempty"`
 	Session *Session `json:",omitempty"`
+	// Query is the prepared query of a query event.
+	Query *PreparedQuery `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.
@@ -75,6 +77,8 @@ type Source interface {
 	ScanCatalog(node func(*Node) error, service func(*Service) error, check func(*Check) error) error
 	// ScanSessions calls fn for every session.
 	ScanSessions(fn func(*Session) error) error
+	// ScanQueries calls fn for every prepared query.
+	ScanQueries(fn func(*PreparedQuery) error) error
 }
 
 // StateRestored: a snapshot replaced the shard's whole state; readers that

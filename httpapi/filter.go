@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-bexpr"
+
+	"github.com/heraldhq/herald/projections"
 )
 
 // newFilter compiles ?filter (Consul's filter expression language, through
@@ -92,29 +94,8 @@ func nodeMetaFilter(r *http.Request) map[string]string {
 	return out
 }
 
-func metaMatches(meta, want map[string]string) bool {
-	for k, v := range want {
-		if got, ok := meta[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
+func metaMatches(meta, want map[string]string) bool { return projections.MetaMatches(meta, want) }
 
 // hasTags reports whether tags holds every wanted tag (?tag is repeatable
 // and all must match, as in Consul).
-func hasTags(tags, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, t := range tags {
-			if strings.EqualFold(t, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
+func hasTags(tags, want []string) bool { return projections.HasTags(tags, want) }

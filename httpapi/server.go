@@ -143,6 +143,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/health/checks/", s.healthChecks, "GET")
 	s.route("/v1/health/state/", s.healthState, "GET")
 	s.route("/v1/health/service/", s.healthService, "GET")
+	s.routeQueries()
 	return s
 }
 

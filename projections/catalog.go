@@ -30,8 +30,10 @@ type Catalog struct {
 	services map[string]map[string]*event.Service // node -> service ID (lower case)
 	checks   map[string]map[string]*event.Check   // node -> check ID (lower case)
 	byName   map[string]map[string]*event.Service // service name -> node\x00ID (lower case)
+	queries  map[string]*event.PreparedQuery      // lower-case ID (query.go)
 
 	nodesIndex, servicesIndex, checksIndex uint64
+	queriesIndex                           uint64
 	serviceIndex                           map[string]uint64
 	nodeIndex                              map[string]uint64
 
@@ -59,6 +61,7 @@ func (c *Catalog) reset() {
 	c.services = map[string]map[string]*event.Service{}
 	c.checks = map[string]map[string]*event.Check{}
 	c.byName = map[string]map[string]*event.Service{}
+	c.queries = map[string]*event.PreparedQuery{}
 	c.serviceIndex = map[string]uint64{}
 	c.nodeIndex = map[string]uint64{}
 	c.builtMu.Lock()
@@ -79,12 +82,16 @@ func (c *Catalog) Load(index uint64, src event.Source) error {
 		func(s *event.Service) error { fresh.putService(s); return nil },
 		func(ch *event.Check) error { fresh.putCheck(ch); return nil },
 	)
+	if err == nil {
+		err = fresh.loadQueries(src)
+	}
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nodes, c.services, c.checks, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.byName
+	c.queries, c.queriesIndex = fresh.queries, index
 	c.serviceIndex, c.nodeIndex = fresh.serviceIndex, fresh.nodeIndex
 	c.nodesIndex, c.servicesIndex, c.checksIndex = index, index, index
 	c.builtMu.Lock()
@@ -202,6 +209,8 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 			}
 			touchNode(ch.Node)
 			c.tableWatch.fire("checks")
+		case event.QueryUpdated, event.QueryDeleted:
+			c.applyQuery(index, ev)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package statemachine
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Pebble key areas. Each area is a one-byte prefix with a fixed number: the
 // numbers are stored on disk, so they never change and are never reused.
@@ -25,17 +28,19 @@ const (
 	areaRequests byte = 0x16 // deadline | proposer | seq (big-endian) -> result
 	areaClock    byte = 0x17 // one empty key -> the replicated clock (Unix ns)
 
+	areaQueries byte = 0x1A // lower-case prepared query ID -> JSON event.PreparedQuery
+
 	baseFlag byte = 0x80
 )
 
 // dataAreas are the areas that hold the state; each has a base twin.
-var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait}
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait, areaQueries}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)
 
 // isDataArea reports whether area is one of dataAreas.
-func isDataArea(area byte) bool { return area >= areaKV && area <= areaLockWait }
+func isDataArea(area byte) bool { return slices.Contains(dataAreas, area) }
 
 // baseOf is the base-image twin of a data area.
 func baseOf(area byte) byte { return area | baseFlag }

@@ -113,14 +113,15 @@ func shardOf(typ event.Type) string {
 // dataDump is every key and value of the replicated data areas.
 func dataDump(t *testing.T, s *StateMachine) string {
 	t.Helper()
-	it := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{areaKV}, UpperBound: areaEnd(areaLockWait)})
-	defer it.Close()
 	var b strings.Builder
-	for ok := it.First(); ok; ok = it.Next() {
-		fmt.Fprintf(&b, "%q=%q\n", it.Key(), it.Value())
-	}
-	if err := it.Error(); err != nil {
-		t.Fatal(err)
+	for _, area := range dataAreas {
+		it := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
+		for ok := it.First(); ok; ok = it.Next() {
+			fmt.Fprintf(&b, "%q=%q\n", it.Key(), it.Value())
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return b.String()
 }
@@ -133,6 +134,7 @@ func dataDump(t *testing.T, s *StateMachine) string {
 //	kv.updated <key> value=<value> session=<id> lock=<lock index> @...
 //	kv.deleted <key>
 //	session.updated <id> node=<node> behavior=<behavior> delay=<lock delay> checks=<ids> deadline=<from ruleT0> @...
+//	catalog.query.updated <id> name=<name> service=<service> @...
 //
 // Empty optional fields (svc, output, session, checks, deadline, tags) are
 // left out.
@@ -181,6 +183,10 @@ func show(ev event.Event) string {
 			fmt.Fprintf(&b, " deadline=%v", time.Unix(0, s.Deadline).Sub(ruleT0))
 		}
 		at(s.CreateIndex, s.ModifyIndex)
+	case ev.Query != nil:
+		q := ev.Query
+		fmt.Fprintf(&b, " name=%s service=%s", q.Name, q.Service.Service)
+		at(q.CreateIndex, q.ModifyIndex)
 	}
 	return b.String()
 }

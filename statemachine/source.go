@@ -18,6 +18,7 @@ type memSource struct {
 	services []*event.Service
 	checks   []*event.Check
 	sessions []*event.Session
+	queries  []*event.PreparedQuery
 }
 
 // SnapshotSource reads a snapshot stream (Export's output) and returns its
@@ -56,6 +57,11 @@ func SnapshotSource(data []byte) (uint64, event.Source, error) {
 			s := new(event.Session)
 			if err = json.Unmarshal(value, s); err == nil {
 				src.sessions = append(src.sessions, s)
+			}
+		case areaQueries:
+			q := new(event.PreparedQuery)
+			if err = json.Unmarshal(value, q); err == nil {
+				src.queries = append(src.queries, q)
 			}
 		}
 		return err

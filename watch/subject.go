@@ -38,6 +38,7 @@ var ErrTruncatedKey = errors.New("watch: key was truncated in the subject; read 
 //	herald.<dc>.catalog.node.<node>
 //	herald.<dc>.catalog.service.<service name>.<node>.<service id>
 //	herald.<dc>.catalog.check.<node>.<check id>
+//	herald.<dc>.catalog.query.<prepared query id>
 //
 // so that, for example, herald.dc1.catalog.service.web.> follows every
 // instance of web. Any other event uses KeyTokens(e.Key).
@@ -59,6 +60,8 @@ func eventTokens(e event.Event) string {
 		return joinTokens("check", e.Check.Node, e.Check.CheckID)
 	case e.Node != nil:
 		return joinTokens("node", e.Node.Node)
+	case e.Query != nil:
+		return joinTokens("query", e.Query.ID)
 	}
 	return KeyTokens(e.Key)
 }

@@ -109,6 +109,9 @@ var types = map[Type]typeInfo{
 	// A restore goes to every shard, each with its own snapshot: its
 	// proposer names the shard.
 	TypeRestore: {"restore", ShardAny, func() Body { return new(RestoreBody) }},
+
+	TypeQuerySet:    {"query-set", ShardCatalog, func() Body { return new(QuerySetBody) }},
+	TypeQueryDelete: {"query-delete", ShardCatalog, func() Body { return new(QueryDeleteBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

@@ -106,6 +106,8 @@ func FuzzDecode(f *testing.F) {
 		{Body: &CatalogRegisterBody{Node: event.Node{Node: "n", Meta: map[string]string{"k": "v"}},
 			Service: &event.Service{ID: "s", Tags: []string{"t"}}, Checks: []event.Check{{CheckID: "c"}}}},
 		{Body: &CheckStatusBody{Node: "n", CheckID: "c", Status: "passing"}},
+		{Body: &QuerySetBody{Query: event.PreparedQuery{ID: "q", Service: event.ServiceQuery{Service: "s", Tags: []string{"t"},
+			Failover: event.QueryFailoverOptions{Targets: []event.QueryFailoverTarget{{Peer: "p"}}}, NodeMeta: map[string]string{"k": "v"}}}}},
 	} {
 		b, _ := Encode(c)
 		f.Add(b)

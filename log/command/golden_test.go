@@ -33,6 +33,16 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 7}, Deadline: 9, Body: &SessionDestroyBody{ID: "s1"}},
 	{Time: 1, ID: RequestID{7, 8}, Deadline: 9, Body: &SessionRenewBody{ID: "s1", Deadline: 5}},
 	{Time: 1, ID: RequestID{7, 9}, Deadline: 9, Body: &RestoreBody{Data: []byte("snap")}},
+	{Time: 1, ID: RequestID{7, 40}, Deadline: 9, Body: &QuerySetBody{Create: true, Query: event.PreparedQuery{
+		ID: "8f246b77-f3e1-ff88-5b48-8ec93abf3e05", Name: "geo-", Session: "s1",
+		Service: event.ServiceQuery{Service: "${match(1)}", Near: "_agent",
+			Failover:       event.QueryFailoverOptions{NearestN: 3, Datacenters: []string{"dc2"}, Targets: []event.QueryFailoverTarget{{Peer: "p", Datacenter: "dc3"}}},
+			IgnoreCheckIDs: []string{"c1"}, OnlyPassing: true, Tags: []string{"a", "!b"},
+			NodeMeta: map[string]string{"rack": "r1"}, ServiceMeta: map[string]string{"v": "1"}, Connect: true},
+		DNS:      event.QueryDNSOptions{TTL: "10s"},
+		Template: event.QueryTemplate{Type: "name_prefix_match", Regexp: "^geo-(.*)$", RemoveEmptyTags: true},
+	}}},
+	{Time: 1, ID: RequestID{7, 41}, Deadline: 9, Body: &QueryDeleteBody{ID: "8f246b77-f3e1-ff88-5b48-8ec93abf3e05"}},
 }
 
 const goldenFile = "testdata/golden.txt"
