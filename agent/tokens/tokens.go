@@ -29,7 +29,7 @@ var kinds = map[string]string{
 	"agent_recovery": AgentRecovery, "agent_master": AgentRecovery, "acl_agent_master_token": AgentRecovery,
 	"replication": Replication, "acl_replication_token": Replication,
 	"config_file_service_registration": ConfigFileServiceRegistration,
-	"dns": DNS, "dns_token": DNS,
+	"dns":                              DNS, "dns_token": DNS,
 }
 
 // FileName is the file in the data dir that persisted tokens live in.
