@@ -372,6 +372,7 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 			RetainCommands: a.cfg.HistoryRetainCommands,
 			RetainAge:      a.cfg.HistoryRetainAge,
 			Sink:           sink,
+			Metrics:        a.metrics,
 			Logger:         a.log.With("component", "statemachine"),
 		})
 	}

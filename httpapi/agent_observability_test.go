@@ -42,7 +42,10 @@ func TestAgentMetrics(t *testing.T) {
 		put := findMetric(fams, "consul_api_http", map[string]string{"method": "PUT", "path": "v1.kv._", "code": "200"})
 		apply := findMetric(fams, "consul_raft_apply", map[string]string{"shard": "kv"})
 		entries := findMetric(fams, "consul_state_kv_entries", nil)
+		fsm := findMetric(fams, "consul_raft_fsm_apply", map[string]string{"shard": "kv"})
 		switch {
+		case fsm == nil || fsm.GetSummary().GetSampleCount() < 1:
+			return false, "no consul_raft_fsm_apply summary for the kv shard"
 		case put == nil || put.GetSummary().GetSampleCount() < 1:
 			return false, "no consul_api_http summary for PUT v1.kv._ 200"
 		case apply == nil || apply.GetCounter().GetValue() < 1:
