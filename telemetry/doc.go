@@ -11,6 +11,10 @@
 //     of the agent's own, in the text exposition format, when
 //     telemetry.prometheus_retention_time is positive (as in Consul).
 //
+// Names are Consul's, under the configured prefix ("consul" by default),
+// where Consul has one; Herald's own start with "herald" and take no
+// prefix.
+//
 // Gauges that describe state rather than events (catalog size, watchers,
 // publish lag, Go runtime) are sampled every second by Run from the
 // functions given to Gauge, so that every interval has them.

@@ -37,9 +37,12 @@ const (
 
 // Registry records the agent's metrics; see the package comment.
 type Registry struct {
-	m     *gometrics.Metrics
-	inmem *gometrics.InmemSink
-	prom  *prometheus.Registry // nil: the Prometheus format is off
+	// m names metrics with the configured prefix (Consul's names),
+	// herald with "herald" instead, for keys that start with it. Both
+	// write to the same sinks.
+	m, herald *gometrics.Metrics
+	inmem     *gometrics.InmemSink
+	prom      *prometheus.Registry // nil: the Prometheus format is off
 
 	mu     sync.Mutex
 	gauges []gaugeFunc
@@ -78,35 +81,58 @@ func New(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.m = m
+	hc := *mc
+	hc.ServiceName = HeraldPrefix
+	herald, err := gometrics.New(&hc, sinks)
+	if err != nil {
+		return nil, err
+	}
+	r.m, r.herald = m, herald
 	return r, nil
+}
+
+// HeraldPrefix starts the names of the metrics Consul has no name for;
+// they are not given the configured prefix.
+const HeraldPrefix = "herald"
+
+// metrics picks the instance that names key, and the key it takes:
+// herald's puts "herald" (and the host name, for gauges) in front itself.
+func (r *Registry) metrics(key []string) (*gometrics.Metrics, []string) {
+	if len(key) > 0 && key[0] == HeraldPrefix {
+		return r.herald, key[1:]
+	}
+	return r.m, key
 }
 
 // IncrCounter adds val to a counter.
 func (r *Registry) IncrCounter(key []string, val float32, labels ...Label) {
 	if r != nil {
-		r.m.IncrCounterWithLabels(key, val, labels)
+		m, key := r.metrics(key)
+		m.IncrCounterWithLabels(key, val, labels)
 	}
 }
 
 // MeasureSince records the time since start in a timer (milliseconds).
 func (r *Registry) MeasureSince(key []string, start time.Time, labels ...Label) {
 	if r != nil {
-		r.m.MeasureSinceWithLabels(key, start, labels)
+		m, key := r.metrics(key)
+		m.MeasureSinceWithLabels(key, start, labels)
 	}
 }
 
 // AddSample records one value of a sample.
 func (r *Registry) AddSample(key []string, val float32, labels ...Label) {
 	if r != nil {
-		r.m.AddSampleWithLabels(key, val, labels)
+		m, key := r.metrics(key)
+		m.AddSampleWithLabels(key, val, labels)
 	}
 }
 
 // SetGauge sets a gauge once; state that lasts belongs in Gauge.
 func (r *Registry) SetGauge(key []string, val float32, labels ...Label) {
 	if r != nil {
-		r.m.SetGaugeWithLabels(key, val, labels)
+		m, key := r.metrics(key)
+		m.SetGaugeWithLabels(key, val, labels)
 	}
 }
 
@@ -145,7 +171,8 @@ func (r *Registry) sample() {
 	r.mu.Unlock()
 	for _, g := range gauges {
 		if v, ok := g.value(); ok {
-			r.m.SetGaugeWithLabels(g.key, v, g.labels)
+			m, key := r.metrics(g.key)
+			m.SetGaugeWithLabels(key, v, g.labels)
 		}
 	}
 }
