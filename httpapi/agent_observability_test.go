@@ -30,9 +30,12 @@ func TestAgentMetrics(t *testing.T) {
 	if _, err := c.KV().Put(&api.KVPair{Key: "metrics/a", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := c.KV().Get("metrics/a", nil); err != nil {
+	_, meta, err := c.KV().Get("metrics/a", nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// A blocking query that waits until the agent stops.
+	go c.KV().Get("metrics/a", &api.QueryOptions{WaitIndex: meta.LastIndex, WaitTime: time.Minute})
 
 	poll.Eventually(t, 20*time.Second, "Prometheus metrics of the KV requests", func() (bool, string) {
 		fams, err := prometheusMetrics(a.HTTPAddr())
@@ -43,7 +46,16 @@ func TestAgentMetrics(t *testing.T) {
 		apply := findMetric(fams, "consul_raft_apply", map[string]string{"shard": "kv"})
 		entries := findMetric(fams, "consul_state_kv_entries", nil)
 		fsm := findMetric(fams, "consul_raft_fsm_apply", map[string]string{"shard": "kv"})
+		blocking := findMetric(fams, "herald_http_blocking_queries", nil)
+		watched := findMetric(fams, "herald_projections_watched", map[string]string{"projection": "kv"})
+		lag := findMetric(fams, "herald_events_publish_lag", map[string]string{"shard": "kv"})
 		switch {
+		case blocking == nil || blocking.GetGauge().GetValue() < 1:
+			return false, "no herald_http_blocking_queries gauge of at least 1"
+		case watched == nil || watched.GetGauge().GetValue() < 1:
+			return false, "no herald_projections_watched gauge of at least 1 for kv"
+		case lag == nil:
+			return false, "no herald_events_publish_lag gauge for kv"
 		case fsm == nil || fsm.GetSummary().GetSampleCount() < 1:
 			return false, "no consul_raft_fsm_apply summary for the kv shard"
 		case put == nil || put.GetSummary().GetSampleCount() < 1:
@@ -56,8 +68,12 @@ func TestAgentMetrics(t *testing.T) {
 		return true, ""
 	})
 
-	// The in-memory sink answers from its last finished 10 s interval.
+	// The in-memory sink answers from its last finished 10 s interval:
+	// a GET in each try, so that every interval has one.
 	poll.Eventually(t, 30*time.Second, "MetricsInfo with the KV requests", func() (bool, string) {
+		if _, _, err := c.KV().Get("metrics/a", nil); err != nil {
+			return false, err.Error()
+		}
 		info, err := c.Agent().Metrics()
 		if err != nil {
 			return false, err.Error()
