@@ -23,6 +23,8 @@ import (
 	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/local"
 	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/agent/monitor"
+	"github.com/heraldhq/herald/agent/tokens"
 	"github.com/heraldhq/herald/agent/userevent"
 	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/event"
@@ -31,6 +33,7 @@ import (
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
 	"github.com/heraldhq/herald/statemachine"
+	"github.com/heraldhq/herald/telemetry"
 	"github.com/heraldhq/herald/watch"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
@@ -78,6 +81,12 @@ type Agent struct {
 	restartOnce sync.Once
 	gossip      *membership.Membership
 
+	// Observability (observability.go): the log's subscribers, the
+	// metrics registry and the ACL tokens.
+	monitor *monitor.Handler
+	metrics *telemetry.Registry
+	tokens  *tokens.Store
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -88,7 +97,8 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: logger, shards: map[command.Shard]*statemachine.StateMachine{},
+	mon := monitor.New(logger.Handler())
+	return &Agent{cfg: cfg, log: slog.New(mon), monitor: mon, shards: map[command.Shard]*statemachine.StateMachine{},
 		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{})}
 }
 
@@ -111,6 +121,9 @@ func (a *Agent) Start() (err error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if err := a.startObservability(ctx); err != nil {
+		return err
+	}
 	if !a.cfg.Dev && !a.cfg.Server {
 		return a.startClient(ctx)
 	}
@@ -360,6 +373,7 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 			RetainCommands: a.cfg.HistoryRetainCommands,
 			RetainAge:      a.cfg.HistoryRetainAge,
 			Sink:           sink,
+			Metrics:        a.metrics,
 			Logger:         a.log.With("component", "statemachine"),
 		})
 	}
@@ -378,6 +392,7 @@ func (a *Agent) raftConfig(replicaID uint64) hlog.Config {
 		ListenAddress:  listen,
 		ReplicaID:      replicaID,
 		RaftMultiplier: a.cfg.RaftMultiplier,
+		Metrics:        a.metrics,
 		Logger:         a.log.With("component", "raft"),
 	}
 }
@@ -415,7 +430,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 		cfg := watch.PublisherConfig{
 			Datacenter: a.cfg.Datacenter,
 			Shard:      id.String(),
-			Log:        a.shards[id],
+			Log:        a.publishLog(id, replicas),
 			Conn:       a.natsConn,
 			Replicas:   replicas,
 			Logger:     a.log,
@@ -470,6 +485,8 @@ func (a *Agent) startHTTP() error {
 		Local:          a,
 		Snapshots:      a,
 		Events:         a.events,
+		Metrics:        a.metrics,
+		Observability:  a,
 		Logger:         a.log.With("component", "http"),
 	})
 	a.api = api

@@ -30,6 +30,7 @@ func (a *Agent) startDNS() error {
 	cfg.Recursors, cfg.RecursorTimeout = a.cfg.Recursors, d.RecursorTimeout
 	cfg.Catalog = dnsserver.FromProjection(a.catalog)
 	cfg.Logger = a.log
+	cfg.Metrics = a.metrics
 	if !d.AllowStale {
 		raft := a.raft
 		cfg.ReadBarrier = func(ctx context.Context) error { return raft.ReadIndex(ctx, command.ShardCatalog) }

@@ -179,15 +179,7 @@ func shutdown(a *agent.Agent, signals <-chan os.Signal, cio IO, leave bool) int 
 }
 
 func newLogger(cfg *config.Config, cio IO) *slog.Logger {
-	var level slog.Level
-	switch cfg.LogLevel {
-	case "trace", "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
+	level, _ := config.ParseLogLevel(cfg.LogLevel) // Validate has checked it
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogJSON {
 		return slog.New(slog.NewJSONHandler(cio.Stdout, opts))

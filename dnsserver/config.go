@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/heraldhq/herald/telemetry"
 )
 
 // Config is the DNS server's configuration, in the terms of Consul's
@@ -64,6 +66,9 @@ type Config struct {
 	ReadBarrierTimeout time.Duration
 	// Catalog is the read model answers come from. Required.
 	Catalog Catalog
+	// Metrics records every query answered (see ServeDNS); nil records
+	// nothing.
+	Metrics *telemetry.Registry
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -29,6 +29,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if err := w.WriteMsg(m); err != nil {
 		s.log.Warn("failed to write a DNS response", "client", w.RemoteAddr().String(), "error", err)
 	}
+	s.measure(req, m, start)
 	if s.log.Enabled(context.Background(), slog.LevelDebug) && len(req.Question) > 0 {
 		q := req.Question[0]
 		s.log.Debug("answered",

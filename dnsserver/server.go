@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/heraldhq/herald/telemetry"
 )
 
 // ErrStarted is returned by Start on a server that is already serving.
@@ -21,6 +23,7 @@ type Server struct {
 	st        settings
 	cat       Catalog
 	log       *slog.Logger
+	metrics   *telemetry.Registry
 	udpClient *dns.Client
 	tcpClient *dns.Client
 
@@ -44,6 +47,7 @@ func New(cfg Config) (*Server, error) {
 		st:        st,
 		cat:       cfg.Catalog,
 		log:       logger.With("component", "dns"),
+		metrics:   cfg.Metrics,
 		udpClient: &dns.Client{Net: "udp", Timeout: st.recursorWait},
 		tcpClient: &dns.Client{Net: "tcp", Timeout: st.recursorWait},
 	}, nil

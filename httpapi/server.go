@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
+	"github.com/heraldhq/herald/telemetry"
 )
 
 // Raft is the part of the command log the API needs.
@@ -69,7 +71,12 @@ type Config struct {
 	Events UserEvents
 	// Snapshots serves /v1/snapshot.
 	Snapshots Snapshotter
-	Logger    *slog.Logger
+	// Metrics records the API's metrics and serves /v1/agent/metrics; nil
+	// records nothing.
+	Metrics *telemetry.Registry
+	// Observability serves /v1/agent/monitor and /v1/agent/token.
+	Observability Observability
+	Logger        *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
 }
@@ -83,6 +90,8 @@ type Server struct {
 	// stopped is closed by Stop: blocking queries answer at once.
 	stopped  chan struct{}
 	stopOnce sync.Once
+	// blockingQueries counts the blocking queries waiting (see blocking).
+	blockingQueries atomic.Int64
 }
 
 // New returns the API's handler.
@@ -144,13 +153,14 @@ func New(cfg Config) *Server {
 	s.route("/v1/health/state/", s.healthState, "GET")
 	s.route("/v1/health/service/", s.healthService, "GET")
 	s.routeQueries()
+	s.routeObservability()
 	return s
 }
 
 // route registers a handler with the methods it accepts; any other method
 // gets Consul's 405 with an Allow header.
 func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) error, methods ...string) {
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(path, s.measure(path, func(w http.ResponseWriter, r *http.Request) {
 		allowed := false
 		for _, m := range methods {
 			allowed = allowed || r.Method == m
@@ -167,14 +177,15 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
-	})
+	}))
 }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
-		r = r.WithContext(context.WithValue(r.Context(), stopKey{}, s.stopped))
+		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)
+		r = r.WithContext(context.WithValue(ctx, blockingKey{}, &s.blockingQueries))
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -343,6 +354,11 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	v, idx, _ := read(false)
 	if q.index == 0 || idx > q.index {
 		return v, idx
+	}
+	n, _ := ctx.Value(blockingKey{}).(*atomic.Int64)
+	if n != nil {
+		n.Add(1)
+		defer n.Add(-1)
 	}
 	stop := stopping(ctx)
 	wait := q.wait

@@ -15,6 +15,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/telemetry"
 )
 
 // Config describes this server's place in the Raft groups.
@@ -32,7 +33,9 @@ type Config struct {
 	// RaftMultiplier scales every Raft timeout, as Consul's
 	// performance.raft_multiplier does (1 fastest, 10 slowest).
 	RaftMultiplier int
-	Logger         *slog.Logger
+	// Metrics records proposals (see ProposeTo); nil records nothing.
+	Metrics *telemetry.Registry
+	Logger  *slog.Logger
 }
 
 // Timing derived from the multiplier. A tick is 10 ms; with Consul's default
@@ -275,11 +278,13 @@ func (h *Host) ProposeTo(ctx context.Context, shard command.Shard, cmd command.C
 		return command.Result{}, err
 	}
 	var res sm.Result
+	start := time.Now()
 	err = h.retry(ctx, shard, true, func(ctx context.Context) error {
 		var err error
 		res, err = h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(uint64(shard)), data)
 		return err
 	})
+	h.measurePropose(shard, start, err)
 	if err != nil {
 		return command.Result{}, err
 	}

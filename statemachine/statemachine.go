@@ -17,6 +17,7 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/telemetry"
 )
 
 // Sink receives the state a shard's projections are built from. Load is
@@ -42,8 +43,10 @@ type Config struct {
 	// (0: no bound).
 	RetainAge time.Duration
 	// Sink is fed the shard's changes; nil discards them.
-	Sink   Sink
-	Logger *slog.Logger
+	Sink Sink
+	// Metrics records each applied batch (metrics.go); nil records nothing.
+	Metrics *telemetry.Registry
+	Logger  *slog.Logger
 }
 
 // foldBatch bounds how many history entries one Update folds into the base
@@ -209,6 +212,7 @@ func (s *StateMachine) logical(raftIndex uint64) uint64 {
 // Update applies committed entries in one Pebble batch together with the new
 // applied index, then feeds the events to the sink and the outbox's readers.
 func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	start := time.Now()
 	batch := s.db.NewIndexedBatch()
 	defer batch.Close()
 	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false),
@@ -305,6 +309,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		s.tail.append(changes)
 		s.notifyOutbox()
 	}
+	s.measureApply(start, len(entries))
 	return entries, nil
 }
 

@@ -114,6 +114,13 @@ func (l *loader) topLevel() fields {
 			"retain_commands": intField(&c.HistoryRetainCommands),
 			"retain_age":      durationField(&c.HistoryRetainAge),
 		}),
+		"telemetry": l.telemetryFields(),
+		"acl":       l.aclFields(),
+		// Consul's top-level token keys from before the acl block.
+		"acl_token":              l.aclToken("default"),
+		"acl_agent_token":        l.aclToken("agent"),
+		"acl_agent_master_token": l.aclToken("agent_recovery"),
+		"acl_replication_token":  l.aclToken("replication"),
 		"autopilot": l.block("autopilot", fields{
 			"cleanup_dead_servers":      boolField(&c.Autopilot.CleanupDeadServers),
 			"dead_server_cleanup_after": durationField(&c.Autopilot.DeadServerCleanupAfter),
@@ -394,9 +401,8 @@ var checkKeysNotImplemented = map[string]bool{
 // ignores, so that the warning can say so rather than call them unknown.
 var notImplemented = func() map[string]bool {
 	keys := []string{
-		"acl", "acl_datacenter", "acl_default_policy", "acl_down_policy",
-		"acl_enable_key_list_policy", "acl_master_token", "acl_agent_master_token",
-		"acl_agent_token", "acl_replication_token", "acl_token", "acl_ttl",
+		"acl_datacenter", "acl_default_policy", "acl_down_policy",
+		"acl_enable_key_list_policy", "acl_master_token", "acl_ttl",
 		"advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan",
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",
@@ -420,7 +426,7 @@ var notImplemented = func() map[string]bool {
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
 		"start_join_wan", "syslog_facility",
-		"telemetry", "tls", "translate_wan_addrs", "unix_sockets",
+		"tls", "translate_wan_addrs", "unix_sockets",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",

@@ -135,6 +135,10 @@ type Config struct {
 	// PidFile is where the agent writes its process ID; empty means nowhere.
 	PidFile string
 
+	// Telemetry and ACL: see observability.go.
+	Telemetry Telemetry
+	ACL       ACL
+
 	// Services are the services defined in config files.
 	Services []ServiceDefinition
 	// Checks are the checks defined in config files, as raw maps (see
@@ -425,6 +429,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node_id %q is not a UUID such as 0f6c7a34-5d3e-4c2a-9b1e-2f4d5c6b7a89", c.NodeID)
 	case !validDatacenter(c.Datacenter):
 		return fmt.Errorf("datacenter %q is invalid: use only a-z, 0-9, '-' and '_'", c.Datacenter)
+	case c.Telemetry.PrometheusRetentionTime < 0:
+		return fmt.Errorf("telemetry.prometheus_retention_time cannot be %s: it must be 0 (off) or positive", c.Telemetry.PrometheusRetentionTime)
 	case !validLogLevel(c.LogLevel):
 		return fmt.Errorf("log_level %q is invalid: use trace, debug, info, warn or error", c.LogLevel)
 	case c.RaftMultiplier < 1 || c.RaftMultiplier > 10:

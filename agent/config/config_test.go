@@ -355,8 +355,8 @@ watches = [{ type = "key", key = "a/b", args = ["/bin/handler"] }]
 		fromJSON.DNS.ServiceTTL["*"] != 5*time.Second || fromJSON.DNS.AllowStale {
 		t.Errorf("JSON config not applied: %+v", fromJSON)
 	}
-	if len(fromJSON.Warnings) != 1 || !strings.Contains(fromJSON.Warnings[0], `"acl" is not implemented`) {
-		t.Errorf("warnings: %q", fromJSON.Warnings)
+	if len(fromJSON.Warnings) != 0 || !fromJSON.ACL.Enabled {
+		t.Errorf("acl.enabled not applied, or warnings: %q", fromJSON.Warnings)
 	}
 
 	// Apart from the file names, the two must be identical.
@@ -473,7 +473,7 @@ service {
 		t.Fatalf("unknown keys must not be errors: %v", err)
 	}
 	want := []string{
-		`config key "acl" is not implemented by Herald and is ignored (file ` + f + `)`,
+		`config key "acl.default_policy" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "no_such_key" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.bogus" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.grpc_tls" is not implemented by Herald and is ignored (file ` + f + `)`,
@@ -482,14 +482,13 @@ service {
 		`config key "service.check.intervall" is unknown and is ignored (file ` + f + `)`,
 		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "services[1].Proxy" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "telemetry" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "tls" is not implemented by Herald and is ignored (file ` + f + `)`,
 	}
 	if !reflect.DeepEqual(c.Warnings, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", c.Warnings, want)
 	}
 	// What is known still applies, and ignored keys stay out of the check.
-	if c.Ports.HTTP != 8500 || len(c.Services) != 3 || !reflect.DeepEqual(c.Services[0].Checks, []map[string]any{{"http": "http://x"}}) {
+	if c.Ports.HTTP != 8500 || len(c.Services) != 3 || c.Telemetry.PrometheusRetentionTime != 24*time.Hour || !c.ACL.Enabled || !reflect.DeepEqual(c.Services[0].Checks, []map[string]any{{"http": "http://x"}}) {
 		t.Errorf("known keys not applied: ports %+v services %#v", c.Ports, c.Services)
 	}
 }
@@ -739,4 +738,42 @@ func FuzzLoadHCL(f *testing.F) {
 			t.Fatal("nil Config without an error")
 		}
 	})
+}
+
+// TestACLTokensAndTelemetry checks the acl and telemetry blocks, and that
+// Consul's older token keys land on the same tokens.
+func TestACLTokensAndTelemetry(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "x.hcl", `
+data_dir = "/d"
+acl_token = "legacy-default"
+acl {
+  enabled = true
+  enable_token_persistence = true
+  tokens {
+    agent = "a"
+    agent_master = "r"
+    dns = "d"
+  }
+}
+telemetry {
+  disable_hostname = true
+  metrics_prefix = "herald"
+  statsd_address = "127.0.0.1:8125"
+}
+`)
+	c, err := Load([]string{"-config-file", f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"default": "legacy-default", "agent": "a", "agent_recovery": "r", "dns": "d"}
+	if !c.ACL.Enabled || !c.ACL.EnableTokenPersistence || !reflect.DeepEqual(c.ACL.Tokens, want) {
+		t.Errorf("acl: %+v", c.ACL)
+	}
+	if !c.Telemetry.DisableHostname || c.Telemetry.MetricsPrefix != "herald" || c.Telemetry.PrometheusRetentionTime != 0 {
+		t.Errorf("telemetry: %+v", c.Telemetry)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `"telemetry.statsd_address" is not implemented`) {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
 }
