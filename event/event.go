@@ -37,6 +37,8 @@ type Event struct {
 	Service *Service `json:",omitempty"`
 	Check   *Check   `json:",omitempty"`
 	Session *Session `json:",omitempty"`
+	// Autopilot is the autopilot configuration of AutopilotUpdated.
+	Autopilot *AutopilotConfig `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

@@ -1,6 +1,9 @@
 package statemachine
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Pebble key areas. Each area is a one-byte prefix with a fixed number: the
 // numbers are stored on disk, so they never change and are never reused.
@@ -29,13 +32,14 @@ const (
 )
 
 // dataAreas are the areas that hold the state; each has a base twin.
-var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait}
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait,
+	areaOperator}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)
 
 // isDataArea reports whether area is one of dataAreas.
-func isDataArea(area byte) bool { return area >= areaKV && area <= areaLockWait }
+func isDataArea(area byte) bool { return slices.Contains(dataAreas, area) }
 
 // baseOf is the base-image twin of a data area.
 func baseOf(area byte) byte { return area | baseFlag }

@@ -33,6 +33,9 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 7}, Deadline: 9, Body: &SessionDestroyBody{ID: "s1"}},
 	{Time: 1, ID: RequestID{7, 8}, Deadline: 9, Body: &SessionRenewBody{ID: "s1", Deadline: 5}},
 	{Time: 1, ID: RequestID{7, 9}, Deadline: 9, Body: &RestoreBody{Data: []byte("snap")}},
+	{Time: 1, ID: RequestID{7, 56}, Deadline: 9, Body: &AutopilotSetBody{Config: event.AutopilotConfig{CleanupDeadServers: true,
+		LastContactThreshold: 200e6, MaxTrailingLogs: 250, MinQuorum: 3, ServerStabilizationTime: 10e9,
+		RedundancyZoneTag: "zone", UpgradeVersionTag: "build"}, CAS: true, Index: 12}},
 }
 
 const goldenFile = "testdata/golden.txt"
