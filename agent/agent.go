@@ -77,6 +77,7 @@ type Agent struct {
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
+	ops         operatorState // operator_api.go
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -469,6 +470,7 @@ func (a *Agent) startHTTP() error {
 		Local:          a,
 		Snapshots:      a,
 		Events:         a.events,
+		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 	})
 	a.api = api

@@ -6,6 +6,7 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
+	"github.com/heraldhq/herald/projections"
 )
 
 func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) error {
@@ -59,7 +60,8 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
 		passingOnly = false
 	}
-	return s.writeCachedJSON(w, r, index, func() (any, error) {
+	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
+	return s.writeNearJSON(w, r, index, func() (any, error) {
 		out := make([]apiServiceEntry, 0, len(instances))
 		for _, in := range instances {
 			if passingOnly && health.Instance(in.Service.ID, in.Checks) != health.Passing {
