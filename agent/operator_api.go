@@ -253,8 +253,8 @@ func (a *Agent) UpdateCoordinate(c httpapi.CoordinateEntry) error {
 			return agenterr.Mark(agenterr.ErrInvalid, errors.New("incompatible coordinate"))
 		}
 	}
-	if info, _, _ := a.catalog.Node(c.Node, false); info == nil {
-		return agenterr.Mark(agenterr.ErrNotFound, fmt.Errorf("node %q is not in the catalog", c.Node))
+	if !a.knowsNode(c.Node) {
+		return agenterr.Mark(agenterr.ErrNotFound, fmt.Errorf("node %q is neither in the catalog nor a gossip member", c.Node))
 	}
 	a.ops.mu.Lock()
 	defer a.ops.mu.Unlock()
@@ -263,6 +263,22 @@ func (a *Agent) UpdateCoordinate(c httpapi.CoordinateEntry) error {
 	}
 	a.ops.coords[c.Node] = c.Coord
 	return nil
+}
+
+// knowsNode reports whether a node is in the catalog or in gossip: the
+// nodes whose coordinates are kept.
+func (a *Agent) knowsNode(name string) bool {
+	if info, _, _ := a.catalog.Node(name, false); info != nil {
+		return true
+	}
+	if a.gossip != nil {
+		for _, m := range a.gossip.Members() {
+			if m.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // selfCoordinate is the agent's own coordinate for /v1/agent/self, nil
