@@ -52,7 +52,7 @@ func TestOperatorAutopilotConfigCommands(t *testing.T) {
 	}
 
 	if _, errOut, code = runCLI("operator", "raft", "transfer-leader", addr); code != 1 ||
-		!strings.Contains(errOut, "Error transferring leadership") || !strings.Contains(errOut, "no other voter") {
+		!strings.Contains(errOut, "Error transfering leadership") || !strings.Contains(errOut, "no other voter") {
 		t.Fatalf("transfer-leader alone: %d %s", code, errOut)
 	}
 }
@@ -65,9 +65,18 @@ func TestOperatorUsageInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := runCLI("operator", "usage", "instances", "-http-addr="+a.HTTPAddr())
-	if code != 0 || !strings.HasPrefix(out, "Billable Service Instances Total: 1\ndc1 Billable Service Instances: 1\n") ||
+	if code != 0 || !strings.HasPrefix(out, "Billable Service Instances Total: 1\ndc1 Billable Service Instances: 1\n\n"+
+		"Billable Services\nServices      Service instances\n2             1\n\nConnect Services\nType ") ||
 		!regexp.MustCompile(`(?m)^connect-proxy\s+0$`).MatchString(out) {
 		t.Fatalf("usage instances: %d\n%s%s", code, out, errOut)
+	}
+	out, _, code = runCLI("operator", "usage", "instances", "-connect", "-http-addr="+a.HTTPAddr())
+	if code != 0 || !strings.HasPrefix(out, "Connect Services\n") {
+		t.Fatalf("usage instances -connect: %d\n%s", code, out)
+	}
+	if _, errOut, code = runCLI("operator", "usage", "instances", "-connect", "-billable", "-http-addr="+a.HTTPAddr()); code != 1 ||
+		!strings.Contains(errOut, "Cannot specify both") {
+		t.Fatalf("-connect -billable: %d %q", code, errOut)
 	}
 }
 

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -92,7 +95,7 @@ change, and the write is a check-and-set on the configuration read first.`, setF
 				return 1
 			}
 			if !updated {
-				fmt.Fprintln(cio.Stderr, "Configuration could not be atomically updated, please try again")
+				fmt.Fprintln(cio.Stdout, "Configuration could not be atomically updated, please try again")
 				return 1
 			}
 			fmt.Fprintln(cio.Stdout, "Configuration updated!")
@@ -162,29 +165,61 @@ another voter.`, transferFlags())
 				return 1
 			}
 			res, err := client.Operator().RaftLeaderTransfer(id, thf.queryOptions())
+			if err == nil && !res.Success {
+				err = errors.New("the server did not confirm it")
+			}
 			if err != nil {
-				fmt.Fprintf(cio.Stderr, "Error transferring leadership: %s\n", err)
+				fmt.Fprintf(cio.Stderr, "Error transfering leadership: Failed to transfer leadership %s\n", err)
 				return 1
 			}
-			fmt.Fprintf(cio.Stdout, "Success: %v\n", res.Success)
+			fmt.Fprintln(cio.Stdout, "Success")
 			return 0
 		}})
 
 	Register(Command{Name: "operator usage", Synopsis: "Provides cluster-level usage information"})
+	var uhf httpFlags
+	var onlyBillable, onlyConnect, allDCs bool
+	usageFlags := func() *flag.FlagSet {
+		fs := newFlagSet("instances")
+		uhf.addTo(fs)
+		fs.BoolVar(&onlyBillable, "billable", false, "Display only billable service info. Cannot be used with -connect.")
+		fs.BoolVar(&onlyConnect, "connect", false, "Display only Connect service info. Cannot be used with -billable.")
+		fs.BoolVar(&allDCs, "all-datacenters", false, "Display service counts from all datacenters.")
+		return fs
+	}
 	usageHelp := commandHelp("operator usage instances [options]", `
-Displays the number of service instances registered in the datacenter,
-billable (every instance but the servers' consul service and Connect
-proxies and gateways) and by Connect kind.`, httpOnlyFlags("instances", new(httpFlags)))
+Displays the number of service instances registered in the datacenter:
+billable ones (every instance but the servers' consul service and
+Connect proxies and gateways) and Connect ones by kind.`, usageFlags())
 	Register(Command{Name: "operator usage instances", Synopsis: "Display service instance usage information", Help: usageHelp,
-		Run: withAgent("instances", usageHelp, func(client *api.Client, hf *httpFlags, cio IO) int {
-			usage, _, err := client.Operator().Usage(hf.queryOptions())
+		Run: func(args []string, cio IO) int {
+			onlyBillable, onlyConnect, allDCs = false, false, false
+			fs := usageFlags()
+			if ok, code := parseFlags(fs, args, usageHelp, cio); !ok {
+				return code
+			}
+			if n := fs.NArg(); n > 0 {
+				fmt.Fprintf(cio.Stderr, "Too many arguments (expected 0, got %d)\n", n)
+				return 1
+			}
+			if onlyBillable && onlyConnect {
+				fmt.Fprintln(cio.Stderr, "Cannot specify both -billable and -connect flags")
+				return 1
+			}
+			client, ok := uhf.connect(cio)
+			if !ok {
+				return 1
+			}
+			q := uhf.queryOptions()
+			q.Global = allDCs
+			usage, _, err := client.Operator().Usage(q)
 			if err != nil {
 				fmt.Fprintf(cio.Stderr, "Error fetching usage information: %s\n", err)
 				return 1
 			}
-			printUsage(cio.Stdout, usage)
+			printUsage(cio.Stdout, usage, !onlyConnect, !onlyBillable, allDCs)
 			return 0
-		})})
+		}})
 }
 
 func printAutopilotConfig(w io.Writer, c *api.AutopilotConfiguration) {
@@ -212,7 +247,7 @@ func printAutopilotState(w io.Writer, s *api.AutopilotState) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	fmt.Fprintln(w, "\nServers:")
+	fmt.Fprintln(w, "Servers:")
 	for _, id := range ids {
 		sv := s.Servers[id]
 		fmt.Fprintf(w, "   %s\n", sv.ID)
@@ -240,7 +275,10 @@ func printAutopilotState(w io.Writer, s *api.AutopilotState) {
 	}
 }
 
-func printUsage(w io.Writer, u *api.Usage) {
+// printUsage prints usage in the layout of Consul's usage instances: the
+// billable totals and table, then the Connect table, by datacenter when
+// several are shown.
+func printUsage(w io.Writer, u *api.Usage, billable, connect, byDC bool) {
 	dcs := make([]string, 0, len(u.Usage))
 	total := 0
 	for dc, su := range u.Usage {
@@ -248,23 +286,44 @@ func printUsage(w io.Writer, u *api.Usage) {
 		total += su.BillableServiceInstances
 	}
 	sort.Strings(dcs)
-	fmt.Fprintf(w, "Billable Service Instances Total: %d\n", total)
-	for _, dc := range dcs {
-		su := u.Usage[dc]
-		fmt.Fprintf(w, "%s Billable Service Instances: %d\n\n", dc, su.BillableServiceInstances)
-		fmt.Fprintln(w, "Billable Services")
-		fmt.Fprintln(w, "Services  Service instances")
-		fmt.Fprintf(w, "%-8d  %d\n\n", su.Services, su.ServiceInstances)
-		fmt.Fprintln(w, "Connect Services")
-		fmt.Fprintln(w, "Type                 Service instances")
-		kinds := make([]string, 0, len(su.ConnectServiceInstances))
-		for k := range su.ConnectServiceInstances {
-			kinds = append(kinds, k)
+	table := func(header string, rows [][2]string) string {
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 2, 6, ' ', 0)
+		if byDC {
+			fmt.Fprint(tw, "Datacenter\t")
 		}
-		sort.Strings(kinds)
-		for _, k := range kinds {
-			fmt.Fprintf(w, "%-19s  %d\n", k, su.ConnectServiceInstances[k])
+		fmt.Fprintf(tw, "%s\tService instances\n", header)
+		for _, r := range rows {
+			if byDC {
+				fmt.Fprintf(tw, "%s\t", r[0])
+			}
+			fmt.Fprintln(tw, r[1])
 		}
+		tw.Flush()
+		return strings.TrimSpace(b.String())
+	}
+	if billable {
+		fmt.Fprintf(w, "Billable Service Instances Total: %d\n", total)
+		var rows [][2]string
+		for _, dc := range dcs {
+			fmt.Fprintf(w, "%s Billable Service Instances: %d\n", dc, u.Usage[dc].BillableServiceInstances)
+			rows = append(rows, [2]string{dc, fmt.Sprintf("%d\t%d", u.Usage[dc].Services, u.Usage[dc].BillableServiceInstances)})
+		}
+		fmt.Fprintf(w, "\nBillable Services\n%s\n\n", table("Services", rows))
+	}
+	if connect {
+		var rows [][2]string
+		for _, dc := range dcs {
+			kinds := make([]string, 0, len(u.Usage[dc].ConnectServiceInstances))
+			for k := range u.Usage[dc].ConnectServiceInstances {
+				kinds = append(kinds, k)
+			}
+			sort.Strings(kinds)
+			for _, k := range kinds {
+				rows = append(rows, [2]string{dc, fmt.Sprintf("%s\t%d", k, u.Usage[dc].ConnectServiceInstances[k])})
+			}
+		}
+		fmt.Fprintf(w, "Connect Services\n%s\n", table("Type", rows))
 	}
 }
 
