@@ -242,7 +242,8 @@ func (a *Agent) Coordinates() []httpapi.CoordinateEntry {
 	return out
 }
 
-// UpdateCoordinate keeps a node's coordinate on this agent, in memory: a
+// UpdateCoordinate keeps a node's coordinate on this agent, in memory,
+// when the node is in the catalog or in gossip (others are dropped): a
 // client of Consul's API that computes its own coordinates (Consul agents
 // send theirs to the servers) has them served and used by ?near here.
 // Herald's own agents need none of it, since every agent's Serf measures
@@ -254,7 +255,9 @@ func (a *Agent) UpdateCoordinate(c httpapi.CoordinateEntry) error {
 		}
 	}
 	if !a.knowsNode(c.Node) {
-		return agenterr.Mark(agenterr.ErrNotFound, fmt.Errorf("node %q is neither in the catalog nor a gossip member", c.Node))
+		// Consul's servers drop updates for nodes they do not have, and
+		// the request still succeeds.
+		return nil
 	}
 	a.ops.mu.Lock()
 	defer a.ops.mu.Unlock()

@@ -281,6 +281,12 @@ func TestCoordinatesFromGossip(t *testing.T) {
 	if _, err := ca.Coordinate().Update(&api.CoordinateEntry{Node: "beta", Coord: &coordinate.Coordinate{Vec: []float64{1}}}, nil); err == nil {
 		t.Fatal("a coordinate of the wrong dimension was accepted")
 	}
+	if _, err := ca.Coordinate().Update(&api.CoordinateEntry{Node: "nobody", Coord: c}, nil); err != nil {
+		t.Fatalf("an update for an unknown node: %v", err)
+	}
+	if _, _, err := ca.Coordinate().Node("nobody", nil); err == nil {
+		t.Fatal("an unknown node's coordinate was kept")
+	}
 	if sc := selfCoord(t, ca); sc == nil || len(sc.Vec) != 8 {
 		t.Fatalf("agent/self Coord: %+v", sc)
 	}
