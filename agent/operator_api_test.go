@@ -301,8 +301,8 @@ func selfCoord(t *testing.T, c *api.Client) *coordinate.Coordinate {
 	return self.Coord
 }
 
-// ?near sorts catalog nodes, a service's catalog entries and its health
-// entries by estimated round trip from the node named (_agent: the
+// ?near sorts catalog nodes, a service's catalog entries, its health
+// entries and checks by estimated round trip from the node named (_agent: the
 // agent's), nearest first.
 func TestNearSortsByRoundTrip(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=origin")
@@ -311,7 +311,8 @@ func TestNearSortsByRoundTrip(t *testing.T) {
 	for node, x := range place {
 		if node != "origin" {
 			_, err := c.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "10.0.0.1",
-				Service: &api.AgentService{ID: "web", Service: "web", Port: 80}}, nil)
+				Service: &api.AgentService{ID: "web", Service: "web", Port: 80},
+				Check:   &api.AgentCheck{Node: node, CheckID: "alive", Name: "alive", Status: "passing"}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,6 +360,17 @@ func TestNearSortsByRoundTrip(t *testing.T) {
 	}
 	if strings.Join(order, ",") != "n2,n3,n1" {
 		t.Fatalf("health service near n2: %v", order)
+	}
+	checks, _, err := c.Health().State("any", &api.QueryOptions{Near: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order = nil
+	for _, ch := range checks {
+		order = append(order, ch.Node)
+	}
+	if strings.Join(order, ",") != "n1,n3,n2,origin" {
+		t.Fatalf("health state near n1: %v", order)
 	}
 }
 

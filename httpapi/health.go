@@ -32,7 +32,7 @@ func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeFiltered(w, r, toChecks(checks))
+	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
 func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
@@ -48,7 +48,7 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeFiltered(w, r, toChecks(checks))
+	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
 func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
@@ -72,3 +72,5 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 		return filterList(r, out)
 	})
 }
+
+func checkNode(c *event.Check) string { return c.Node }
