@@ -2,14 +2,17 @@ package cli_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/serf/coordinate"
 
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // get-config prints Consul's lines; set-config changes only what its
@@ -137,5 +140,34 @@ func TestRTT(t *testing.T) {
 	}
 	if _, errOut, code = runCLI("rtt", addr, "nobody"); code != 1 || !strings.Contains(errOut, `Could not find a coordinate for node "nobody"`) {
 		t.Fatalf("rtt nobody: %d %q", code, errOut)
+	}
+}
+
+// transfer-leader hands the leadership to the other server and says
+// Consul's "Success".
+func TestOperatorRaftTransferLeader(t *testing.T) {
+	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=s1")
+	ca, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	var join string
+	members, err := ca.Agent().Members(false)
+	if err != nil || len(members) != 1 {
+		t.Fatalf("members: %v %v", members, err)
+	}
+	join = fmt.Sprintf("-retry-join=%s:%d", members[0].Addr, members[0].Port)
+	agenttest.Start(t, "-server", "-data-dir="+t.TempDir(), "-node=s2", join)
+	poll.Eventually(t, 30*time.Second, "two healthy voters", func() (bool, string) {
+		h, err := ca.Operator().AutopilotServerHealth(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return h.Healthy && len(h.Servers) == 2, fmt.Sprintf("%+v", h)
+	})
+	out, errOut, code := runCLI("operator", "raft", "transfer-leader", "-http-addr="+a.HTTPAddr())
+	if code != 0 || out != "Success\n" {
+		t.Fatalf("transfer-leader: %d %q %q", code, out, errOut)
+	}
+	out, _, _ = runCLI("operator", "raft", "list-peers", "-http-addr="+a.HTTPAddr())
+	if !regexp.MustCompile(`(?m)^s2\s+\S+\s+\S+\s+leader\s`).MatchString(out) {
+		t.Fatalf("list-peers after the transfer:\n%s", out)
 	}
 }
