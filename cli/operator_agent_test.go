@@ -138,6 +138,15 @@ func TestRTT(t *testing.T) {
 	if code != 0 || out != "Estimated far <-> origin rtt: 0.520 ms (using LAN coordinates)\n" {
 		t.Fatalf("rtt far: %d %q", code, out)
 	}
+	// -wan: the servers' coordinates, named node.datacenter; "far" is
+	// not a server.
+	out, errOut, code = runCLI("rtt", "-wan", addr, "origin.dc1")
+	if code != 0 || out != "Estimated origin.dc1 <-> origin.dc1 rtt: 0.020 ms (using WAN coordinates)\n" {
+		t.Fatalf("rtt -wan: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code = runCLI("rtt", "-wan", addr, "far.dc1"); code != 1 || !strings.Contains(errOut, `"far.dc1"`) {
+		t.Fatalf("rtt -wan far.dc1: %d %q", code, errOut)
+	}
 	if _, errOut, code = runCLI("rtt", addr, "nobody"); code != 1 || !strings.Contains(errOut, `Could not find a coordinate for node "nobody"`) {
 		t.Fatalf("rtt nobody: %d %q", code, errOut)
 	}
