@@ -80,6 +80,7 @@ type Agent struct {
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
+	ops         operatorState // operator_api.go
 
 	// Observability (observability.go): the log's subscribers, the
 	// metrics registry and the ACL tokens.
@@ -487,6 +488,7 @@ func (a *Agent) startHTTP() error {
 		Events:         a.events,
 		Metrics:        a.metrics,
 		Observability:  a,
+		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 	})
 	a.api = api

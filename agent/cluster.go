@@ -33,7 +33,7 @@ func (a *Agent) startClustered(ctx context.Context) error {
 // autopilot is this server's autopilot (it runs on every server).
 func (a *Agent) autopilot() *leader.Autopilot {
 	return &leader.Autopilot{Raft: a.host, Gossip: a.gossip, Datacenter: a.cfg.Datacenter,
-		Config: a.cfg.Autopilot, StartOver: a.startOver, Logger: a.log}
+		Config: a.cfg.Autopilot, Stored: a.shards[command.ShardCatalog].AutopilotConfig, StartOver: a.startOver, Logger: a.log}
 }
 
 // startOver marks the data dir so that the next start clears the Raft state

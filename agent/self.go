@@ -51,7 +51,7 @@ func (a *Agent) Self() any {
 			"ServerPort":       a.cfg.Ports.Server,
 			"RaftMultiplier":   a.cfg.RaftMultiplier,
 		},
-		"Coord":  nil,
+		"Coord":  a.selfCoordinate(),
 		"Member": a.member(),
 		"Meta":   meta,
 		"Stats":  a.stats(),

@@ -39,6 +39,8 @@ type Event struct {
 	Session *Session `json:",omitempty"`
 	// Query is the prepared query of a query event.
 	Query *PreparedQuery `json:",omitempty"`
+	// Autopilot is the autopilot configuration of AutopilotUpdated.
+	Autopilot *AutopilotConfig `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

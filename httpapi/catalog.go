@@ -183,7 +183,7 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 	}
 	meta := nodeMetaFilter(r)
 	out := make([]apiNode, 0, len(nodes))
-	for _, n := range nodes {
+	for _, n := range sortNear(s, r, nodes, func(n *event.Node) string { return n.Node }) {
 		if metaMatches(n.Meta, meta) {
 			out = append(out, toNode(n))
 		}
@@ -257,7 +257,8 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return s.writeCachedJSON(w, r, index, func() (any, error) {
+	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
+	return s.writeNearJSON(w, r, index, func() (any, error) {
 		out := make([]apiCatalogService, len(instances))
 		for i, in := range instances {
 			out[i] = toCatalogService(in)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
+	"github.com/heraldhq/herald/projections"
 )
 
 func (s *Server) healthNode(w http.ResponseWriter, r *http.Request) error {
@@ -31,7 +32,7 @@ func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeFiltered(w, r, toChecks(checks))
+	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
 func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
@@ -47,7 +48,7 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeFiltered(w, r, toChecks(checks))
+	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
 func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
@@ -59,7 +60,8 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
 		passingOnly = false
 	}
-	return s.writeCachedJSON(w, r, index, func() (any, error) {
+	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
+	return s.writeNearJSON(w, r, index, func() (any, error) {
 		out := make([]apiServiceEntry, 0, len(instances))
 		for _, in := range instances {
 			if passingOnly && health.Instance(in.Service.ID, in.Checks) != health.Passing {
@@ -70,3 +72,5 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 		return filterList(r, out)
 	})
 }
+
+func checkNode(c *event.Check) string { return c.Node }

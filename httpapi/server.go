@@ -79,6 +79,9 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
+	// Operator serves the autopilot, keyring and coordinate endpoints
+	// (operator.go, coordinate.go); without it they are not routed.
+	Operator Operator
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -154,6 +157,8 @@ func New(cfg Config) *Server {
 	s.route("/v1/health/service/", s.healthService, "GET")
 	s.routeQueries()
 	s.routeObservability()
+	s.routeOperator()
+	s.routeCoordinates()
 	return s
 }
 

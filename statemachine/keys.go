@@ -34,7 +34,8 @@ const (
 )
 
 // dataAreas are the areas that hold the state; each has a base twin.
-var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait, areaQueries}
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait,
+	areaQueries, areaOperator}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)

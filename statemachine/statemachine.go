@@ -216,7 +216,8 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	batch := s.db.NewIndexedBatch()
 	defer batch.Close()
 	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false),
-		queries: newPebbleQueries(batch, false)}
+		queries:  newPebbleQueries(batch, false),
+		operator: newOperatorStore(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -319,6 +320,7 @@ type stores struct {
 	sessions sessionStore
 	catalog  catalogStore
 	queries  queryStore
+	operator operatorStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -347,6 +349,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyQuerySet(st.queries, idx, body, emit)
 	case *command.QueryDeleteBody:
 		err = applyQueryDelete(st.queries, idx, body, emit)
+	case *command.AutopilotSetBody:
+		err = applyAutopilotSet(st.operator, idx, body, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -34,6 +35,9 @@ type Autopilot struct {
 	Gossip     Gossip
 	Datacenter string
 	Config     config.Autopilot
+	// Stored reads the autopilot configuration written through the API
+	// (nil when none was): it overrides Config (autopilot_config.go).
+	Stored func() (*event.AutopilotConfig, error)
 	// StartOver is called when the leader says, in gossip, that this
 	// server was removed from the shards.
 	StartOver func(reason string)
@@ -76,6 +80,7 @@ func (p *Autopilot) reconcileVoters(ctx context.Context, failedSince map[uint64]
 		}
 	}
 	var startOver []string
+	settings := p.settings()
 	for _, shard := range command.Shards() {
 		mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		members, err := p.Raft.Membership(mctx, shard)
@@ -105,11 +110,11 @@ func (p *Autopilot) reconcileVoters(ctx context.Context, failedSince map[uint64]
 			}
 			p.Logger.Info("added a server as a voter", "shard", shard.String(), "server", m.Name)
 		}
-		if !p.Config.CleanupDeadServers {
+		if !settings.CleanupDeadServers {
 			continue
 		}
 		for rid := range voters {
-			if rid == p.Raft.ReplicaID() || len(voters) <= max(p.Config.MinQuorum, 1) {
+			if rid == p.Raft.ReplicaID() || len(voters) <= max(settings.MinQuorum, 1) {
 				continue
 			}
 			m, known := byReplica[rid]

@@ -112,6 +112,8 @@ var types = map[Type]typeInfo{
 
 	TypeQuerySet:    {"query-set", ShardCatalog, func() Body { return new(QuerySetBody) }},
 	TypeQueryDelete: {"query-delete", ShardCatalog, func() Body { return new(QueryDeleteBody) }},
+	// The operator's commands (operator.go).
+	TypeAutopilotSet: {"autopilot-set", ShardCatalog, func() Body { return new(AutopilotSetBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

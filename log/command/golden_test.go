@@ -43,6 +43,9 @@ var goldenCommands = []Command{
 		Template: event.QueryTemplate{Type: "name_prefix_match", Regexp: "^geo-(.*)$", RemoveEmptyTags: true},
 	}}},
 	{Time: 1, ID: RequestID{7, 41}, Deadline: 9, Body: &QueryDeleteBody{ID: "8f246b77-f3e1-ff88-5b48-8ec93abf3e05"}},
+	{Time: 1, ID: RequestID{7, 56}, Deadline: 9, Body: &AutopilotSetBody{Config: event.AutopilotConfig{CleanupDeadServers: true,
+		LastContactThreshold: 200e6, MaxTrailingLogs: 250, MinQuorum: 3, ServerStabilizationTime: 10e9,
+		RedundancyZoneTag: "zone", UpgradeVersionTag: "build"}, CAS: true, Index: 12}},
 }
 
 const goldenFile = "testdata/golden.txt"
