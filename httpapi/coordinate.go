@@ -136,7 +136,12 @@ func (s *Server) coordinateUpdate(w http.ResponseWriter, r *http.Request) error 
 // comes back as it was. The list is copied, never sorted in place: it may
 // be a projection's.
 func sortNear[T any](s *Server, r *http.Request, list []T, node func(T) string) []T {
-	near := r.URL.Query().Get("near")
+	return sortNearTo(s, r.URL.Query().Get("near"), list, node)
+}
+
+// sortNearTo is sortNear from the node near names: a prepared query's
+// Service.Near as well as ?near.
+func sortNearTo[T any](s *Server, near string, list []T, node func(T) string) []T {
 	if near == "" || s.cfg.Operator == nil {
 		return list
 	}

@@ -202,6 +202,7 @@ func (s *Server) queryExecute(w http.ResponseWriter, r *http.Request, idOrName s
 		near = query.Service.Near
 	}
 	preparedquery.Order(answers, near, s.cfg.Agent.NodeName())
+	answers = sortNearTo(s, near, answers, func(a preparedquery.Answer) string { return a.Node.Node })
 	answers = preparedquery.Limit(answers, limit)
 	out := apiQueryExecuteResponse{Service: query.Service.Service, Nodes: make([]apiServiceEntry, len(answers)),
 		DNS: query.DNS, Datacenter: s.cfg.Datacenter}

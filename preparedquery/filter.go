@@ -69,12 +69,12 @@ func Filter(q *event.PreparedQuery, instances []projections.Instance) []Answer {
 	return out
 }
 
-// Order shuffles answers, as Consul does when it has no coordinates to sort
-// by, and then puts the node named near first if it is among the first ten
-// answers (Consul's rule after its distance sort). near is the query's
-// Service.Near unless the request named one; "_agent" stands for agent,
-// the node of the agent that executes the query. Herald has no network
-// coordinates yet, so there is no distance sort.
+// Order shuffles answers, as Consul does before it sorts by distance, and
+// then puts the node named near first if it is among the first ten
+// answers. near is the query's Service.Near unless the request named one;
+// "_agent" stands for agent, the node of the agent that executes the
+// query. The distance sort is the HTTP API's (its ?near rule), applied
+// after Order; DNS answers are not sorted by distance.
 func Order(answers []Answer, near, agent string) {
 	rand.Shuffle(len(answers), func(i, j int) { answers[i], answers[j] = answers[j], answers[i] })
 	if near == "_agent" {
