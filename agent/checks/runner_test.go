@@ -90,7 +90,8 @@ func TestRemoveStopsTheCheck(t *testing.T) {
 	reports, requests := len(rec.of("web")), srv.requests.Load()
 	srv.failing.Store(true)
 	time.Sleep(100 * time.Millisecond) // ten intervals in which nothing may happen
-	if got := srv.requests.Load(); got != requests {
+	// (Beyond the one probe that may have been on the wire at Remove.)
+	if got := srv.requests.Load(); got > requests+1 {
 		t.Errorf("removed check kept probing: %d requests, then %d", requests, got)
 	}
 	if got := len(rec.of("web")); got != reports {
@@ -364,7 +365,7 @@ func TestDeregisterCritical(t *testing.T) {
 // DeregisterCriticalServiceAfter clock, or a service re-registered by a
 // deploy tool every so often would never be reaped.
 func TestDeregisterClockSurvivesReplacement(t *testing.T) {
-	const after = time.Second
+	const after = 2 * time.Second
 	called := make(chan time.Time, 1)
 	r, _ := newTestRunner(t, Config{DeregisterCritical: func(string, string) { called <- time.Now() }})
 	d := Definition{CheckID: "dead", ServiceID: "web", TCP: freeAddr(t), Interval: 50 * time.Millisecond, DeregisterCriticalServiceAfter: after}
@@ -378,8 +379,8 @@ func TestDeregisterClockSurvivesReplacement(t *testing.T) {
 	}
 	select {
 	case at := <-called:
-		// A restarted clock would fire at 1.5s.
-		if e := at.Sub(start); e < after || e > after+after/3 {
+		// A restarted clock would fire at 1.5 × after at the earliest.
+		if e := at.Sub(start); e < after || e >= after*3/2 {
 			t.Errorf("deregistration asked %v after the check first went critical, want %v", e, after)
 		}
 	case <-time.After(3 * after):

@@ -8,7 +8,9 @@ import (
 )
 
 func TestTTLUpdatesAndExpiry(t *testing.T) {
-	const ttl = 300 * time.Millisecond
+	// Long enough that a loaded machine's pauses between updates (every
+	// ttl/6) never reach it.
+	const ttl = 2 * time.Second
 	r, rec := newTestRunner(t, Config{})
 	if err := r.Add(Definition{CheckID: "app", TTL: ttl}); err != nil {
 		t.Fatal(err)
