@@ -37,6 +37,8 @@ type Event struct {
 	Service *Service `json:",omitempty"`
 	Check   *Check   `json:",omitempty"`
 	Session *Session `json:",omitempty"`
+	// ConnectCA is the Connect CA's state after a change (connectca.go).
+	ConnectCA *ConnectCA `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

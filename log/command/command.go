@@ -109,6 +109,8 @@ var types = map[Type]typeInfo{
 	// A restore goes to every shard, each with its own snapshot: its
 	// proposer names the shard.
 	TypeRestore: {"restore", ShardAny, func() Body { return new(RestoreBody) }},
+
+	TypeConnectCASet: {"connect-ca-set", ShardCatalog, func() Body { return new(ConnectCASetBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

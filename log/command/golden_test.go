@@ -33,6 +33,9 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 7}, Deadline: 9, Body: &SessionDestroyBody{ID: "s1"}},
 	{Time: 1, ID: RequestID{7, 8}, Deadline: 9, Body: &SessionRenewBody{ID: "s1", Deadline: 5}},
 	{Time: 1, ID: RequestID{7, 9}, Deadline: 9, Body: &RestoreBody{Data: []byte("snap")}},
+	{Time: 1, ID: RequestID{7, 32}, Deadline: 9, Body: &ConnectCASetBody{ExpectActiveRootID: "", ClusterID: "c1", Provider: "consul",
+		Config: []byte(`{"LeafCertTTL":"72h"}`), Root: &event.CARoot{ID: "r1", Name: "root", SerialNumber: 5, SigningKeyID: "k",
+			NotBefore: 1, NotAfter: 2, RootCert: "cert", IntermediateCerts: []string{"x"}, PrivateKeyType: "ec", PrivateKeyBits: 256, PrivateKey: "key"}}},
 }
 
 const goldenFile = "testdata/golden.txt"
