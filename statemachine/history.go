@@ -17,7 +17,8 @@ import (
 // command applied; ages are measured against it rather than the clock, so
 // every replica trims identically.
 func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int64) error {
-	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), sessions: newPebbleSessions(batch, true), catalog: newPebbleCatalog(batch, true)}
+	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), sessions: newPebbleSessions(batch, true), catalog: newPebbleCatalog(batch, true),
+		ca: newPebbleCA(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1

@@ -25,17 +25,21 @@ const (
 	areaRequests byte = 0x16 // deadline | proposer | seq (big-endian) -> result
 	areaClock    byte = 0x17 // one empty key -> the replicated clock (Unix ns)
 
+	areaConnectCA byte = 0x18 // "state" -> JSON event.ConnectCA (catalog shard)
+
 	baseFlag byte = 0x80
 )
 
 // dataAreas are the areas that hold the state; each has a base twin.
-var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait}
+var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait, areaConnectCA}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)
 
 // isDataArea reports whether area is one of dataAreas.
-func isDataArea(area byte) bool { return area >= areaKV && area <= areaLockWait }
+func isDataArea(area byte) bool {
+	return area >= areaKV && area <= areaLockWait || area == areaConnectCA
+}
 
 // baseOf is the base-image twin of a data area.
 func baseOf(area byte) byte { return area | baseFlag }

@@ -18,6 +18,7 @@ type memSource struct {
 	services []*event.Service
 	checks   []*event.Check
 	sessions []*event.Session
+	ca       *event.ConnectCA
 }
 
 // SnapshotSource reads a snapshot stream (Export's output) and returns its
@@ -52,6 +53,8 @@ func SnapshotSource(data []byte) (uint64, event.Source, error) {
 			if err = json.Unmarshal(value, c); err == nil {
 				src.checks = append(src.checks, c)
 			}
+		case areaConnectCA:
+			err = src.readSnapshotCA(key, value)
 		case areaSessions:
 			s := new(event.Session)
 			if err = json.Unmarshal(value, s); err == nil {

@@ -211,7 +211,8 @@ func (s *StateMachine) logical(raftIndex uint64) uint64 {
 func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	batch := s.db.NewIndexedBatch()
 	defer batch.Close()
-	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false)}
+	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false),
+		ca: newPebbleCA(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -312,6 +313,7 @@ type stores struct {
 	kv       kvStore
 	sessions sessionStore
 	catalog  catalogStore
+	ca       caStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -336,6 +338,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyDeregister(st.catalog, idx, body, emit)
 	case *command.CheckStatusBody:
 		err = applyCheckStatus(st.catalog, idx, body, emit)
+	case *command.ConnectCASetBody:
+		err = applyConnectCASet(st.ca, idx, cmd.Time, body, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}
