@@ -72,6 +72,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// Now is the clock commands are stamped with; time.Now when nil.
 	Now func() time.Time
+	// ConnectCA serves the Connect CA endpoints; nil when Connect is
+	// disabled (connectca.go).
+	ConnectCA *projections.ConnectCA
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -80,6 +83,8 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	cache answerCache
+	// leaves are the agent's Connect leaf certificates (connectca.go).
+	leaves leafCache
 	// stopped is closed by Stop: blocking queries answer at once.
 	stopped  chan struct{}
 	stopOnce sync.Once
@@ -143,6 +148,7 @@ func New(cfg Config) *Server {
 	s.route("/v1/health/checks/", s.healthChecks, "GET")
 	s.route("/v1/health/state/", s.healthState, "GET")
 	s.route("/v1/health/service/", s.healthService, "GET")
+	s.routeConnectCA()
 	return s
 }
 
