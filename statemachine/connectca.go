@@ -18,6 +18,10 @@ import (
 // caStateKey is the key of the CA's one record, under its area.
 const caStateKey = "state"
 
+// caEventKey is the Key of the CA's events: their subject on the event
+// stream is herald.<dc>.catalog.connect.ca.
+const caEventKey = "connect/ca"
+
 // caStore is what the Connect CA rules read and write.
 type caStore interface {
 	connectCA() (*event.ConnectCA, error)
@@ -102,7 +106,7 @@ func applyConnectCASet(st caStore, idx uint64, now int64, b *command.ConnectCASe
 	if err := st.putConnectCA(ca); err != nil {
 		return fmt.Errorf("write the CA state: %w", err)
 	}
-	emit(event.Event{Type: event.ConnectCAUpdated, Shard: event.ShardCatalog, Index: idx, ConnectCA: ca})
+	emit(event.Event{Type: event.ConnectCAUpdated, Shard: event.ShardCatalog, Index: idx, Key: caEventKey, ConnectCA: ca})
 	return nil
 }
 
