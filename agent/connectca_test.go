@@ -227,3 +227,59 @@ func TestConnectCADisabled(t *testing.T) {
 		t.Fatalf("leaf with Connect disabled: %v", err)
 	}
 }
+
+// A client agent has the servers' CA (from a snapshot of the catalog shard
+// and its event stream) and signs its services' leaves with the same root;
+// a server restarted on its data keeps its CA.
+func TestConnectCAOnClientAgentAndAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	// Client agents find a server's NATS through its gossip tag, which an
+	// ephemeral NATS port leaves out.
+	// A restarted server must keep its Raft address, which its data
+	// directory is bound to.
+	ports := []string{fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)), fmt.Sprintf("-server-port=%d", agenttest.FreePort(t))}
+	serverArgs := append([]string{"-server", "-bootstrap-expect=1", "-data-dir=" + dir, "-node=ca-server"}, ports...)
+	server := agenttest.Start(t, serverArgs...)
+	sc, _ := api.NewClient(&api.Config{Address: server.HTTPAddr()})
+	list, _ := activeRoots(t, sc)
+	self := membersOf(t, sc)["ca-server"]
+	if self == nil {
+		t.Fatal("the server does not list itself")
+	}
+
+	client := agenttest.Start(t, "-data-dir="+t.TempDir(), "-node=ca-client",
+		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	cc, _ := api.NewClient(&api.Config{Address: client.HTTPAddr()})
+	onClient, _ := activeRoots(t, cc)
+	if onClient.ActiveRootID != list.ActiveRootID || onClient.TrustDomain != list.TrustDomain {
+		t.Fatalf("client agent's roots %+v, the server's %+v", onClient, list)
+	}
+	leaf, _, err := cc.Agent().ConnectCALeaf("db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyLeaf(t, leaf, list.TrustDomain, "db", list.Roots[0].RootCertPEM)
+	// A rotation reaches the client agent through the event stream.
+	if _, err := cc.Connect().CASetConfig(&api.CAConfig{Provider: "consul",
+		Config: map[string]any{"PrivateKeyType": "rsa", "PrivateKeyBits": 2048}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 30*time.Second, "the client agent sees the rotation", func() (bool, string) {
+		l, _, err := cc.Agent().ConnectCARoots(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(l.Roots) == 2 && l.ActiveRootID != list.ActiveRootID, fmt.Sprintf("%+v", l)
+	})
+	rotated, _ := activeRoots(t, sc)
+	client.Shutdown()
+	list = rotated
+
+	server.Shutdown()
+	again := agenttest.Start(t, serverArgs...)
+	ac, _ := api.NewClient(&api.Config{Address: again.HTTPAddr()})
+	after, _ := activeRoots(t, ac)
+	if after.ActiveRootID != list.ActiveRootID || after.TrustDomain != list.TrustDomain || len(after.Roots) != 2 {
+		t.Fatalf("after a restart the CA is %+v, was %+v", after, list)
+	}
+}
