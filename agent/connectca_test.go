@@ -209,6 +209,17 @@ func TestConnectCARootsLeafAndRotation(t *testing.T) {
 	}
 }
 
+// ca_config's cluster_id, which Consul's test harness sets, names the
+// trust domain.
+func TestConnectCAClusterIDFromConfig(t *testing.T) {
+	a := agenttest.Start(t, "-dev", "-hcl", `connect { ca_config { cluster_id = "11111111-2222-3333-4444-555555555555" } }`)
+	c, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	list, _ := activeRoots(t, c)
+	if list.TrustDomain != "11111111-2222-3333-4444-555555555555.consul" {
+		t.Fatalf("trust domain %q", list.TrustDomain)
+	}
+}
+
 // With connect { enabled = false } the endpoints answer as Consul's do.
 func TestConnectCADisabled(t *testing.T) {
 	dir := t.TempDir()

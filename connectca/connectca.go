@@ -43,6 +43,10 @@ type Config struct {
 	// Herald generates one.
 	PrivateKey string
 	RootCert   string
+	// ClusterID (ca_config's cluster_id) picks the cluster ID, which only
+	// the first root takes, instead of a random one: Consul's test
+	// harness sets it.
+	ClusterID string
 }
 
 // DefaultConfig is the configuration of a CA nobody configured.
@@ -76,6 +80,11 @@ func ParseConfig(m map[string]any) (Config, error) {
 			c.PrivateKey, _ = v.(string)
 		case "rootcert":
 			c.RootCert, _ = v.(string)
+		case "clusterid":
+			c.ClusterID, _ = v.(string)
+			if !isUUID(c.ClusterID) {
+				err = fmt.Errorf("cluster_id %q is not a UUID", c.ClusterID)
+			}
 		}
 		if err != nil {
 			return c, fmt.Errorf("CA config %s: %w", k, err)
@@ -151,6 +160,24 @@ func TrustDomain(clusterID string) string { return clusterID + ".consul" }
 func ServiceURI(trustDomain, datacenter, service string) *url.URL {
 	return &url.URL{Scheme: "spiffe", Host: trustDomain,
 		Path: "/ns/default/dc/" + datacenter + "/svc/" + service}
+}
+
+// isUUID reports whether s is a UUID in its usual text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
 }
 
 // NewClusterID is a random UUID for a new CA's cluster ID.

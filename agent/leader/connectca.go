@@ -65,6 +65,9 @@ func (c *ConnectCAInit) createRoot(ctx context.Context, state *event.ConnectCA) 
 		clusterID = state.ClusterID
 	}
 	if clusterID == "" {
+		clusterID = cfg.ClusterID
+	}
+	if clusterID == "" {
 		clusterID = connectca.NewClusterID()
 	}
 	now := time.Now()
