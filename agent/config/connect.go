@@ -16,8 +16,9 @@ type Connect struct {
 	CAProvider string
 	// CAConfig is the provider's configuration (leaf_cert_ttl,
 	// root_cert_ttl, private_key_type, private_key_bits, private_key,
-	// root_cert, cluster_id); like Consul, it only shapes the CA the cluster's first
-	// leader creates. Afterwards /v1/connect/ca/configuration changes it.
+	// root_cert, cluster_id); like Consul, it only shapes the CA the
+	// cluster's first leader creates. Afterwards
+	// /v1/connect/ca/configuration changes it.
 	CAConfig map[string]any
 }
 
