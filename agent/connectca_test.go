@@ -108,7 +108,7 @@ func TestConnectCARootsLeafAndRotation(t *testing.T) {
 		t.Fatalf("root: CA %v, URIs %v", rootCert.IsCA, rootCert.URIs)
 	}
 	conf, _, err := c.Connect().CAGetConfig(nil)
-	if err != nil || conf.Provider != "consul" || conf.Config["LeafCertTTL"] != "72h0m0s" || conf.Config["PrivateKey"] != nil {
+	if err != nil || conf.Provider != "consul" || conf.Config["LeafCertTTL"] != "72h" || conf.Config["PrivateKey"] != nil {
 		t.Fatalf("CA configuration: %+v %v", conf, err)
 	}
 

@@ -111,8 +111,8 @@ func ParseConfig(m map[string]any) (Config, error) {
 // without the private key.
 func (c Config) Public() map[string]any {
 	m := map[string]any{
-		"LeafCertTTL":    c.LeafCertTTL.String(),
-		"RootCertTTL":    c.RootCertTTL.String(),
+		"LeafCertTTL":    durationText(c.LeafCertTTL),
+		"RootCertTTL":    durationText(c.RootCertTTL),
 		"PrivateKeyType": c.PrivateKeyType,
 		"PrivateKeyBits": c.PrivateKeyBits,
 	}
@@ -120,6 +120,15 @@ func (c Config) Public() map[string]any {
 		m["RootCert"] = c.RootCert
 	}
 	return m
+}
+
+// durationText writes whole hours as Consul's configuration does ("72h"),
+// anything else as Go does.
+func durationText(d time.Duration) string {
+	if d > 0 && d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 func duration(v any) (time.Duration, error) {
