@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,6 +105,15 @@ func TestConnectCARootsLeafAndRotation(t *testing.T) {
 	same, _, err := c.Connect().CARoots(nil)
 	if err != nil || same.ActiveRootID != list.ActiveRootID || same.TrustDomain != list.TrustDomain {
 		t.Fatalf("/v1/connect/ca/roots: %+v %v", same, err)
+	}
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/connect/ca/roots?pem=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "application/pem-certificate-chain" || len(certsOf(t, string(bundle))) != 1 {
+		t.Fatalf("?pem=true: %s %q", resp.Header.Get("Content-Type"), bundle)
 	}
 	oldRoot := list.Roots[0]
 	rootCert := certsOf(t, oldRoot.RootCertPEM)[0]

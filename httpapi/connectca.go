@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +91,21 @@ func (s *Server) connectCARoots(w http.ResponseWriter, r *http.Request) error {
 	}
 	state, index := blocking(r.Context(), q, s.cfg.ConnectCA.State)
 	s.setMeta(w, q, command.ShardCatalog, index)
+	if pem, _ := strconv.ParseBool(r.URL.Query().Get("pem")); pem {
+		// ?pem=true: every root and intermediate, as one PEM bundle.
+		var b strings.Builder
+		if state != nil {
+			for _, root := range state.Roots {
+				b.WriteString(strings.TrimSpace(root.RootCert) + "\n")
+				for _, ic := range root.IntermediateCerts {
+					b.WriteString(strings.TrimSpace(ic) + "\n")
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/pem-certificate-chain")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
 	return writeJSON(w, http.StatusOK, toCARoots(state))
 }
 
