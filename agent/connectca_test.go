@@ -220,6 +220,16 @@ func TestConnectCARootsLeafAndRotation(t *testing.T) {
 	if renewed.ValidBefore.Sub(renewed.ValidAfter) > 25*time.Hour {
 		t.Fatalf("the new LeafCertTTL (24h) is not applied: %v–%v", renewed.ValidAfter, renewed.ValidBefore)
 	}
+
+	// Herald has only the built-in provider; another is refused, and the
+	// CA stays as it was.
+	_, err = c.Connect().CASetConfig(&api.CAConfig{Provider: "vault", Config: map[string]any{"Address": "http://vault"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), `"vault" is not supported`) {
+		t.Fatalf("a vault provider: %v", err)
+	}
+	if l, _, err := c.Connect().CARoots(nil); err != nil || l.ActiveRootID != newRoot.ID {
+		t.Fatalf("after a refused change: %+v %v", l, err)
+	}
 }
 
 // ca_config's cluster_id, which Consul's test harness sets, names the

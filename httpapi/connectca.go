@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -159,7 +160,7 @@ func (s *Server) connectCASetConfiguration(w http.ResponseWriter, r *http.Reques
 	}
 	if req.Provider != "" && req.Provider != connectca.Provider {
 		return &apiError{http.StatusInternalServerError,
-			"Herald has only the built-in CA provider \"consul\", not " + `"` + req.Provider + `"`}
+			fmt.Sprintf("CA provider %q is not supported: Herald has only the built-in %q", req.Provider, connectca.Provider)}
 	}
 	cfg, err := connectca.ParseConfig(req.Config)
 	if err != nil {
