@@ -30,7 +30,9 @@ func caOf(t *testing.T, s *StateMachine) *event.ConnectCA {
 // agents load) and a reopen.
 func TestConnectCASetIsACompareAndSetThatSurvivesSnapshots(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, Config{Dir: dir, Shard: event.ShardCatalog})
+	// A history of one command folds the others into the base image,
+	// through the same apply rule.
+	s := open(t, Config{Dir: dir, Shard: event.ShardCatalog, RetainCommands: 1})
 	now := time.Unix(1000, 0)
 	year := now.Add(365 * 24 * time.Hour)
 	first := &command.ConnectCASetBody{ClusterID: "c1", Provider: "consul", Config: []byte(`{"LeafCertTTL":"72h"}`), Root: caRoot("r1", year)}
@@ -57,6 +59,13 @@ func TestConnectCASetIsACompareAndSetThatSurvivesSnapshots(t *testing.T) {
 		}
 	}
 	check("live", caOf(t, s))
+	var base *event.ConnectCA
+	if err := scanJSON(s.db.NewIter, areaKey(baseOf(areaConnectCA), caStateKey), func(c *event.ConnectCA) error {
+		base = c
+		return nil
+	}); err != nil || base == nil || base.ActiveRootID != "r3" || len(base.Roots) != 2 {
+		t.Fatalf("base image of the CA: %+v %v (want the state before the last retained command, entry 4)", base, err)
+	}
 
 	ctx, err := s.PrepareSnapshot()
 	if err != nil {
