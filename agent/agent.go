@@ -54,6 +54,7 @@ type Agent struct {
 	shards     map[command.Shard]*statemachine.StateMachine
 	kv         *projections.KV
 	catalog    *projections.Catalog
+	connectCA  *projections.ConnectCA // fed with the catalog shard (connectca.go)
 	local      *local.State
 	events     *userevent.Buffer
 	// reloadConfig reads the configuration again for a reload; nil means
@@ -100,7 +101,8 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 	}
 	mon := monitor.New(logger.Handler())
 	return &Agent{cfg: cfg, log: slog.New(mon), monitor: mon, shards: map[command.Shard]*statemachine.StateMachine{},
-		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{})}
+		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{}),
+		connectCA: projections.NewConnectCA()}
 }
 
 // SetReload tells the agent how to read its configuration again, for
@@ -164,6 +166,7 @@ func (a *Agent) Start() (err error) {
 		r.Run(ctx)
 	}()
 	a.startQueryReaper(ctx)
+	a.startConnectCA(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -490,6 +493,7 @@ func (a *Agent) startHTTP() error {
 		Observability:  a,
 		Operator:       a,
 		Logger:         a.log.With("component", "http"),
+		ConnectCA:      a.connectCAForHTTP(),
 	})
 	a.api = api
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
@@ -623,13 +627,19 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 	if err := c.a.catalog.Load(index, src); err != nil {
 		return err
 	}
+	if err := c.a.connectCA.Load(index, src); err != nil {
+		return err
+	}
 	if c.a.local != nil { // nil when working on a stopped server's data
 		c.a.local.Resync()
 	}
 	return nil
 }
 
-func (c catalogSink) Apply(index uint64, events []event.Event) { c.a.catalog.Apply(index, events) }
+func (c catalogSink) Apply(index uint64, events []event.Event) {
+	c.a.catalog.Apply(index, events)
+	c.a.connectCA.Apply(index, events)
+}
 
 // startEvents starts the user-event buffer; conn may be nil (events stay on
 // this agent).

@@ -41,6 +41,8 @@ type Event struct {
 	Query *PreparedQuery `json:",omitempty"`
 	// Autopilot is the autopilot configuration of AutopilotUpdated.
 	Autopilot *AutopilotConfig `json:",omitempty"`
+	// ConnectCA is the Connect CA's state after a change (connectca.go).
+	ConnectCA *ConnectCA `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

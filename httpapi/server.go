@@ -82,6 +82,9 @@ type Config struct {
 	// Operator serves the autopilot, keyring and coordinate endpoints
 	// (operator.go, coordinate.go); without it they are not routed.
 	Operator Operator
+	// ConnectCA serves the Connect CA endpoints; nil when Connect is
+	// disabled (connectca.go).
+	ConnectCA *projections.ConnectCA
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -90,6 +93,8 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	cache answerCache
+	// leaves are the agent's Connect leaf certificates (connectca.go).
+	leaves leafCache
 	// stopped is closed by Stop: blocking queries answer at once.
 	stopped  chan struct{}
 	stopOnce sync.Once
@@ -159,6 +164,7 @@ func New(cfg Config) *Server {
 	s.routeObservability()
 	s.routeOperator()
 	s.routeCoordinates()
+	s.routeConnectCA()
 	return s
 }
 

@@ -19,7 +19,8 @@ import (
 func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int64) error {
 	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), sessions: newPebbleSessions(batch, true), catalog: newPebbleCatalog(batch, true),
 		queries:  newPebbleQueries(batch, true),
-		operator: newOperatorStore(batch, true)}
+		operator: newOperatorStore(batch, true),
+		ca:       newPebbleCA(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1

@@ -28,14 +28,15 @@ const (
 	areaRequests byte = 0x16 // deadline | proposer | seq (big-endian) -> result
 	areaClock    byte = 0x17 // one empty key -> the replicated clock (Unix ns)
 
-	areaQueries byte = 0x1A // lower-case prepared query ID -> JSON event.PreparedQuery
+	areaQueries   byte = 0x1A // lower-case prepared query ID -> JSON event.PreparedQuery
+	areaConnectCA byte = 0x18 // "state" -> JSON event.ConnectCA (catalog shard)
 
 	baseFlag byte = 0x80
 )
 
 // dataAreas are the areas that hold the state; each has a base twin.
 var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait,
-	areaQueries, areaOperator}
+	areaConnectCA, areaQueries, areaOperator}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)

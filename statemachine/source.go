@@ -19,6 +19,7 @@ type memSource struct {
 	checks   []*event.Check
 	sessions []*event.Session
 	queries  []*event.PreparedQuery
+	ca       *event.ConnectCA
 }
 
 // SnapshotSource reads a snapshot stream (Export's output) and returns its
@@ -53,6 +54,8 @@ func SnapshotSource(data []byte) (uint64, event.Source, error) {
 			if err = json.Unmarshal(value, c); err == nil {
 				src.checks = append(src.checks, c)
 			}
+		case areaConnectCA:
+			err = src.readSnapshotCA(key, value)
 		case areaSessions:
 			s := new(event.Session)
 			if err = json.Unmarshal(value, s); err == nil {

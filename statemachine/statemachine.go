@@ -217,7 +217,8 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	defer batch.Close()
 	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false),
 		queries:  newPebbleQueries(batch, false),
-		operator: newOperatorStore(batch, false)}
+		operator: newOperatorStore(batch, false),
+		ca:       newPebbleCA(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -321,6 +322,7 @@ type stores struct {
 	catalog  catalogStore
 	queries  queryStore
 	operator operatorStore
+	ca       caStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -351,6 +353,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyQueryDelete(st.queries, idx, body, emit)
 	case *command.AutopilotSetBody:
 		err = applyAutopilotSet(st.operator, idx, body, emit)
+	case *command.ConnectCASetBody:
+		err = applyConnectCASet(st.ca, idx, cmd.Time, body, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}

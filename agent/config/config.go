@@ -94,6 +94,8 @@ type Config struct {
 	// Autopilot is the servers' membership upkeep (Consul's autopilot
 	// block).
 	Autopilot Autopilot
+	// Connect is the connect { } block (connect.go).
+	Connect Connect
 
 	// UIEnabled serves the web UI; on with Dev.
 	UIEnabled bool
@@ -292,6 +294,7 @@ func defaults() *Config {
 			RecursorTimeout:             dns.RecursorTimeout,
 		},
 		NodeMeta: map[string]string{},
+		Connect:  Connect{Enabled: true},
 	}
 }
 

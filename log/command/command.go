@@ -114,6 +114,7 @@ var types = map[Type]typeInfo{
 	TypeQueryDelete: {"query-delete", ShardCatalog, func() Body { return new(QueryDeleteBody) }},
 	// The operator's commands (operator.go).
 	TypeAutopilotSet: {"autopilot-set", ShardCatalog, func() Body { return new(AutopilotSetBody) }},
+	TypeConnectCASet: {"connect-ca-set", ShardCatalog, func() Body { return new(ConnectCASetBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

@@ -46,6 +46,9 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 56}, Deadline: 9, Body: &AutopilotSetBody{Config: event.AutopilotConfig{CleanupDeadServers: true,
 		LastContactThreshold: 200e6, MaxTrailingLogs: 250, MinQuorum: 3, ServerStabilizationTime: 10e9,
 		RedundancyZoneTag: "zone", UpgradeVersionTag: "build"}, CAS: true, Index: 12}},
+	{Time: 1, ID: RequestID{7, 32}, Deadline: 9, Body: &ConnectCASetBody{ExpectActiveRootID: "", ClusterID: "c1", Provider: "consul",
+		Config: []byte(`{"LeafCertTTL":"72h"}`), Root: &event.CARoot{ID: "r1", Name: "root", SerialNumber: 5, SigningKeyID: "k",
+			NotBefore: 1, NotAfter: 2, RootCert: "cert", IntermediateCerts: []string{"x"}, PrivateKeyType: "ec", PrivateKeyBits: 256, PrivateKey: "key"}}},
 }
 
 const goldenFile = "testdata/golden.txt"
