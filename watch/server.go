@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -191,7 +193,7 @@ func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) er
 	for {
 		select {
 		case msg := <-fatal:
-			return errors.New(msg)
+			return fatalError(msg)
 		default:
 		}
 		if ns.ReadyForConnections(50*time.Millisecond) && ns.JetStreamEnabled() {
@@ -201,6 +203,41 @@ func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) er
 			return fmt.Errorf("not ready for connections after %s", timeout)
 		}
 	}
+}
+
+// ErrClientPortInUse and ErrClusterPortInUse are wrapped by StartServer's
+// error when another process holds the client port or the routes port, so
+// that a caller free to choose another port can retry with one.
+var (
+	ErrClientPortInUse  = errors.New("client port in use")
+	ErrClusterPortInUse = errors.New("cluster port in use")
+)
+
+// fatalError turns the message NATS gave up with into an error, wrapping
+// ErrClientPortInUse or ErrClusterPortInUse when it failed to listen
+// because the port is taken. NATS reports that only as text: "Error
+// listening on port: ..." for clients, "Error listening on router port:
+// ..." for routes, each followed by the system's error.
+func fatalError(msg string) error {
+	if !strings.Contains(msg, syscall.EADDRINUSE.Error()) {
+		return errors.New(msg)
+	}
+	switch {
+	case strings.HasPrefix(msg, "Error listening on router port"):
+		return fmt.Errorf("%w: %s", ErrClusterPortInUse, msg)
+	case strings.HasPrefix(msg, "Error listening on port"):
+		return fmt.Errorf("%w: %s", ErrClientPortInUse, msg)
+	}
+	return errors.New(msg)
+}
+
+// ClientPort is the port the client listener is bound to: the one
+// ServerConfig.Port asked for, or the one the system picked.
+func (s *EmbeddedServer) ClientPort() int {
+	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
 }
 
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.

@@ -94,8 +94,8 @@ func (l *loader) topLevel() fields {
 			"serf_lan":     intField(&c.Ports.SerfLAN),
 			"serf_wan":     intField(&c.Ports.SerfWAN),
 			"grpc":         intField(&c.Ports.GRPC),
-			"nats":         intField(&c.Ports.NATS),
-			"nats_cluster": intField(&c.Ports.NATSCluster),
+			"nats":         chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
+			"nats_cluster": chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
 		}),
 		"addresses": l.block("addresses", fields{
 			"http":  stringField(&c.Addresses.HTTP),
@@ -459,6 +459,17 @@ func intField(p *int) setter {
 
 func boolField(p *bool) setter {
 	return func(v any) (err error) { *p, err = toBool(v); return err }
+}
+
+// chosenIntField is intField for a key whose default is only a preference:
+// it also records that a source chose the value.
+func chosenIntField(p *int, chosen *bool) setter {
+	return func(v any) (err error) {
+		if *p, err = toInt(v); err == nil {
+			*chosen = true
+		}
+		return err
+	}
 }
 
 // optBoolField is boolField for a key whose default depends on others.
