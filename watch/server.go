@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -119,6 +120,7 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	}
 	es.ns = ns
 	sl := &slogAdapter{log: logger.With("component", "nats"), level: level, fatal: make(chan string, 1)}
+	sl.starting.Store(true)
 	ns.SetLoggerV2(sl, level <= slog.LevelDebug, level < slog.LevelDebug, false)
 
 	ns.Start()
@@ -127,7 +129,9 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if err := waitReady(ns, sl.fatal, timeout); err != nil {
+	err = waitReady(ns, sl.fatal, timeout)
+	sl.starting.Store(false)
+	if err != nil {
 		es.Shutdown()
 		addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 		if len(cfg.Routes) > 0 {
@@ -320,6 +324,11 @@ type slogAdapter struct {
 	log   *slog.Logger
 	level slog.Level
 	fatal chan string
+	// starting is true while StartServer waits for the server: a fatal
+	// message then becomes StartServer's error, which its caller reports
+	// (or, for a taken port it may replace, acts on), so it is not logged
+	// here as well.
+	starting atomic.Bool
 }
 
 func (a *slogAdapter) logf(l slog.Level, format string, v []any) {
@@ -337,7 +346,9 @@ func (a *slogAdapter) Tracef(format string, v ...any)  { a.logf(levelTrace, form
 
 func (a *slogAdapter) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	a.log.Error(msg, "fatal", true)
+	if !a.starting.Load() {
+		a.log.Error(msg, "fatal", true)
+	}
 	select {
 	case a.fatal <- msg:
 	default:

@@ -197,16 +197,16 @@ func (l *loader) applyObject(path string, v any, fs fields, fold bool) error {
 	}
 	for _, key := range sortedKeys(obj) {
 		full := joinPath(path, key)
+		val := obj[key]
+		if val == nil { // JSON null: not set, so nothing to warn about either
+			continue
+		}
 		set, ok := fs[key]
 		if !ok && fold {
 			set, ok = fs[foldedName(key, fs)]
 		}
 		if !ok {
 			l.warnKey(full)
-			continue
-		}
-		val := obj[key]
-		if val == nil { // JSON null: not set
 			continue
 		}
 		if err := set(val); err != nil {
@@ -423,10 +423,14 @@ var notImplemented = func() map[string]bool {
 		"telemetry", "tls", "translate_wan_addrs", "unix_sockets",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
+		// Consul's sdk/testutil writes these: the Consul version it found,
+		// and the enterprise admin partition.
+		"version", "version_prerelease", "version_metadata", "partition",
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",
 		"autopilot.server_stabilization_time", "autopilot.redundancy_zone_tag",
 		"autopilot.disable_upgrade_migration", "autopilot.upgrade_version_tag",
 		"ports.grpc_tls", "ports.sidecar_min_port", "ports.sidecar_max_port",
+		"ports.proxy_min_port", "ports.proxy_max_port",
 		"ports.expose_min_port", "ports.expose_max_port",
 		"performance.leave_drain_time", "performance.rpc_hold_timeout",
 		"limits.http_max_conns_per_client", "limits.https_handshake_timeout",
