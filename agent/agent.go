@@ -567,7 +567,7 @@ func (a *Agent) startHTTP() error {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
 	}
 	for _, host := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.HTTP)))
+		ln, err := a.listenHTTP(host)
 		if err != nil {
 			return fmt.Errorf("HTTP API: %w", err)
 		}
@@ -584,7 +584,7 @@ func (a *Agent) HTTPAddr() string {
 	if len(a.httpAddrs) == 0 {
 		return ""
 	}
-	return a.httpAddrs[0].String()
+	return httpAddrString(a.httpAddrs[0])
 }
 
 // NATSURL is the URL of the NATS server the agent publishes to; on a

@@ -260,3 +260,36 @@ func TestHarnessWaitsForConnectCARoot(t *testing.T) {
 	srv.WaitForActiveCARoot(t)
 	stopAll(t, []*testutil.TestServer{srv})
 }
+
+// The harness serves the HTTP API on a Unix socket when the config's
+// addresses.http is unix://path, and then talks to the agent only there.
+func TestHarnessHTTPOnUnixSocket(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp("", "herald-sock-") // short: socket paths are limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "http.sock")
+	srv, err := testutil.NewTestServerConfigT(t, func(c *testutil.TestServerConfig) {
+		c.Connect = nil
+		c.Addresses.HTTP = "unix://" + sock
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	if srv.HTTPAddr != "unix://"+sock {
+		t.Fatalf("the harness's HTTPAddr = %q, want the socket", srv.HTTPAddr)
+	}
+	srv.WaitForLeader(t)
+	srv.Wrap(t).SetKVString("over/socket", "yes")
+	kv, _, err := clientOf(t, srv).KV().Get("over/socket", nil)
+	if err != nil || kv == nil || string(kv.Value) != "yes" {
+		t.Fatalf("KV through the socket with the official client: %v, %v", kv, err)
+	}
+	stopAll(t, []*testutil.TestServer{srv})
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket file is still there after the agent stopped: %v", err)
+	}
+}
