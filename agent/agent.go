@@ -46,6 +46,13 @@ type Agent struct {
 	tempDir bool // dataDir is ours to remove at shutdown (-dev)
 	nodeID  string
 
+	// natsClusterPort is the port the NATS routes listener is bound to;
+	// 0 when this server's NATS is not in a cluster.
+	natsClusterPort int
+	// clientNATS is a client agent's connection to the servers' NATS,
+	// once it has one.
+	clientNATS atomic.Pointer[nats.Conn]
+
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
 	host       *hlog.Host         // nil on a client agent
@@ -248,34 +255,9 @@ func (a *Agent) loadNodeID() (string, error) {
 func (a *Agent) startNATS() error {
 	url := a.cfg.NATSURL
 	if url == "" && a.cfg.Ports.NATS >= 0 {
-		port := a.cfg.Ports.NATS
-		if port == 0 {
-			port = -1 // watch's word for "any free port"
-		}
-		store := filepath.Join(a.dataDir, "nats")
-		// A server's NATS carries the client agents' requests, which come
-		// from other hosts, to the address gossip advertises: it listens
-		// where the server's Raft does, as Consul's server RPC port does.
-		host := firstAddr(a.cfg.ClientAddr)
-		if a.cfg.Server && !a.cfg.Dev {
-			host = a.cfg.BindAddr
-		}
-		sc := watch.ServerConfig{
-			Host:       host,
-			Port:       port,
-			StoreDir:   store,
-			ServerName: a.cfg.NodeName,
-			Logger:     a.log.With("component", "nats"),
-		}
-		if routes := a.natsRoutes(); len(routes) > 0 {
-			sc.ClusterName = "herald-" + a.cfg.Datacenter
-			sc.ClusterHost = a.cfg.BindAddr
-			sc.ClusterPort = a.cfg.Ports.NATSCluster
-			sc.Routes = routes
-		}
-		srv, err := watch.StartServer(sc)
+		srv, err := a.startEmbeddedNATS()
 		if err != nil {
-			return fmt.Errorf("embedded NATS: %w", err)
+			return err
 		}
 		a.natsServer = srv
 		url = srv.ClientURL()
@@ -292,21 +274,129 @@ func (a *Agent) startNATS() error {
 	return nil
 }
 
-// natsRoutes are the routes that make the servers' embedded NATS servers
-// one NATS cluster with a replicated event stream (nats_routes, see
-// docs/clustering.md), or nil for a NATS server of its own. The list
-// includes this server's own listener, which NATS skips, so that every
-// server can be given the same list.
+// natsPortAttempts bounds how often startEmbeddedNATS picks new ports: a
+// port the system just handed out can be taken by another process before
+// NATS binds it, when many agents start at once.
+const natsPortAttempts = 5
+
+// startEmbeddedNATS starts this agent's NATS server. A port left at its
+// default (config.Ports.NATSSet, NATSClusterSet) that another process holds
+// is replaced by one the operating system picks; a port the operator
+// chose stays strict. The ports actually bound are what the agent
+// advertises (natsPort, natsClusterPort).
+func (a *Agent) startEmbeddedNATS() (*watch.EmbeddedServer, error) {
+	// A server's NATS carries the client agents' requests, which come
+	// from other hosts, to the address gossip advertises: it listens
+	// where the server's Raft does, as Consul's server RPC port does.
+	host := firstAddr(a.cfg.ClientAddr)
+	if a.cfg.Server && !a.cfg.Dev {
+		host = a.cfg.BindAddr
+	}
+	clientPort := a.cfg.Ports.NATS
+	if clientPort == 0 {
+		clientPort = -1 // watch's word for "any free port"
+	}
+	clusterPort := a.cfg.Ports.NATSCluster
+	if clusterPort == 0 && a.clusteredNATS() {
+		// The port goes into this server's own route (natsRoutes), so
+		// it is picked before NATS starts rather than by NATS.
+		p, err := systemPickedPort(a.cfg.BindAddr)
+		if err != nil {
+			return nil, fmt.Errorf("embedded NATS: pick a cluster port: %w", err)
+		}
+		clusterPort = p
+	}
+	for attempt := 1; ; attempt++ {
+		sc := watch.ServerConfig{
+			Host:       host,
+			Port:       clientPort,
+			StoreDir:   filepath.Join(a.dataDir, "nats"),
+			ServerName: a.cfg.NodeName,
+			Logger:     a.log.With("component", "nats"),
+		}
+		if routes := a.natsRoutes(clusterPort); len(routes) > 0 {
+			sc.ClusterName = "herald-" + a.cfg.Datacenter
+			sc.ClusterHost = a.cfg.BindAddr
+			sc.ClusterPort = clusterPort
+			sc.Routes = routes
+		}
+		srv, err := watch.StartServer(sc)
+		if err == nil {
+			if len(sc.Routes) > 0 {
+				a.natsClusterPort = clusterPort
+			}
+			return srv, nil
+		}
+		retry := attempt < natsPortAttempts
+		switch {
+		case errors.Is(err, watch.ErrClientPortInUse) && a.cfg.Ports.NATSSet:
+			return nil, fmt.Errorf("embedded NATS: ports.nats %d is already in use on %s: free it, choose another "+
+				"(-nats-port, ports.nats), or leave it unset to let Herald pick a free one: %w", clientPort, host, err)
+		case errors.Is(err, watch.ErrClusterPortInUse) && a.cfg.Ports.NATSClusterSet && a.cfg.Ports.NATSCluster != 0:
+			return nil, fmt.Errorf("embedded NATS: ports.nats_cluster %d is already in use on %s: free it, choose another "+
+				"(-nats-cluster-port, ports.nats_cluster), or leave it unset to let Herald pick a free one: %w",
+				clusterPort, a.cfg.BindAddr, err)
+		case errors.Is(err, watch.ErrClientPortInUse) && retry:
+			a.log.Warn("the NATS client port is in use; listening on one the system picks", "port", clientPort)
+			clientPort = -1
+		case errors.Is(err, watch.ErrClusterPortInUse) && retry:
+			p, perr := systemPickedPort(a.cfg.BindAddr)
+			if perr != nil {
+				return nil, fmt.Errorf("embedded NATS: pick a cluster port: %w", perr)
+			}
+			a.log.Warn("the NATS cluster port is in use; listening on one the system picks", "port", clusterPort, "new_port", p)
+			clusterPort = p
+		default:
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+	}
+}
+
+// systemPickedPort returns a TCP port on host that the operating system
+// had free a moment ago.
+func systemPickedPort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// natsPort is the port of the NATS server that client agents reach this
+// server on: the embedded server's bound port, or ports.nats with an
+// external NATS; 0 when there is none, as on a client agent.
+func (a *Agent) natsPort() int {
+	if !a.cfg.Server && !a.cfg.Dev {
+		return 0
+	}
+	if a.natsServer != nil {
+		return a.natsServer.ClientPort()
+	}
+	return max(a.cfg.Ports.NATS, 0)
+}
+
+// clusteredNATS reports whether this server's NATS is to join the other
+// servers' in one NATS cluster (nats_routes, see docs/clustering.md).
 //
 // The cluster is opt-in for now: a client agent following a server whose
 // NATS is in a cluster can lose the stream for good when that server dies
 // (found by bench/cmd/clusterbench -nats-cluster), while with a NATS server
 // of each server's own it moves to another server and resumes by index.
-func (a *Agent) natsRoutes() []string {
-	if !a.cfg.Server || a.cfg.Dev || a.cfg.Ports.NATSCluster <= 0 || len(a.cfg.NATSRoutes) == 0 {
+func (a *Agent) clusteredNATS() bool {
+	return a.cfg.Server && !a.cfg.Dev && a.cfg.Ports.NATSCluster >= 0 && len(a.cfg.NATSRoutes) > 0
+}
+
+// natsRoutes are the routes that make the servers' embedded NATS servers
+// one NATS cluster with a replicated event stream, given this server's
+// cluster port, or nil for a NATS server of its own. The list includes
+// this server's own listener, which NATS skips, so that every server can
+// be given the same list.
+func (a *Agent) natsRoutes(clusterPort int) []string {
+	if !a.clusteredNATS() || clusterPort <= 0 {
 		return nil
 	}
-	self := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(a.cfg.Ports.NATSCluster))
+	self := net.JoinHostPort(a.cfg.AdvertiseAddr, strconv.Itoa(clusterPort))
 	routes := []string{"nats-route://" + self}
 	for _, r := range a.cfg.NATSRoutes {
 		// A route to this server's own host names this server, or another
@@ -327,7 +417,7 @@ func (a *Agent) streamReplicas() int {
 	if a.natsServer == nil || a.natsServer.ClusterAddr() == "" {
 		return 1
 	}
-	return min(3, max(a.cfg.BootstrapExpect, len(a.natsRoutes())))
+	return min(3, max(a.cfg.BootstrapExpect, len(a.natsRoutes(a.natsClusterPort))))
 }
 
 func firstAddr(list string) string {
@@ -501,7 +591,7 @@ func (a *Agent) startHTTP() error {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
 	}
 	for _, host := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.HTTP)))
+		ln, err := a.listenHTTP(host)
 		if err != nil {
 			return fmt.Errorf("HTTP API: %w", err)
 		}
@@ -518,15 +608,21 @@ func (a *Agent) HTTPAddr() string {
 	if len(a.httpAddrs) == 0 {
 		return ""
 	}
-	return a.httpAddrs[0].String()
+	return httpAddrString(a.httpAddrs[0])
 }
 
-// NATSURL is the URL of the NATS server the agent publishes to.
+// NATSURL is the URL of the NATS server the agent publishes to; on a
+// client agent, of the server's NATS it follows the stream on, "" until
+// it reaches one.
 func (a *Agent) NATSURL() string {
-	if a.natsConn == nil {
+	nc := a.natsConn
+	if nc == nil {
+		nc = a.clientNATS.Load()
+	}
+	if nc == nil {
 		return ""
 	}
-	return a.natsConn.ConnectedUrl()
+	return nc.ConnectedUrl()
 }
 
 // DataDir is where the agent keeps its state.

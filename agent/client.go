@@ -25,6 +25,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		Servers:    a.serverNATS,
 		Sinks:      map[command.Shard]statemachine.Sink{command.ShardCatalog: catalogSink{a}, command.ShardKV: a.kv},
 		Connected: func(nc *nats.Conn) {
+			a.clientNATS.Store(nc)
 			if err := a.events.Connect(nc); err != nil {
 				a.log.Warn("user events stay on this agent", "error", err)
 			}

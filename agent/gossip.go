@@ -27,7 +27,7 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Datacenter: a.cfg.Datacenter,
 		BindAddr: a.cfg.BindAddr, Port: a.cfg.Ports.SerfLAN, AdvertiseAddr: a.cfg.AdvertiseAddr,
 		Server: a.cfg.Server || a.cfg.Dev, ServerPort: a.cfg.Ports.Server,
-		HTTPPort: max(a.cfg.Ports.HTTP, 0), NATSPort: max(a.cfg.Ports.NATS, 0),
+		HTTPPort: max(a.cfg.Ports.HTTP, 0), NATSPort: a.natsPort(),
 		Bootstrap: a.cfg.Bootstrap || a.cfg.Dev, BootstrapExpect: a.cfg.BootstrapExpect,
 		EncryptKey: a.cfg.Encrypt, Timing: timing, Logger: a.log.With("component", "gossip"),
 	})

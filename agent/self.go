@@ -34,6 +34,10 @@ func (a *Agent) Self() any {
 			"Version":           version.ConsulCompat,
 			"BuildDate":         v.BuildDate,
 			"HeraldVersion":     v.Human(),
+			// Where this agent's event stream is, for `herald events`
+			// and other NATS clients: the port actually bound, which
+			// is not ports.nats when that was taken (startEmbeddedNATS).
+			"EventStreamURL": a.NATSURL(),
 		},
 		"DebugConfig": map[string]any{
 			"Datacenter":       a.cfg.Datacenter,
@@ -49,6 +53,8 @@ func (a *Agent) Self() any {
 			"HTTPPort":         a.cfg.Ports.HTTP,
 			"DNSPort":          a.cfg.Ports.DNS,
 			"ServerPort":       a.cfg.Ports.Server,
+			"NATSPort":         a.natsPort(),
+			"NATSClusterPort":  a.natsClusterPort,
 			"RaftMultiplier":   a.cfg.RaftMultiplier,
 		},
 		"Coord":  a.selfCoordinate(),

@@ -198,7 +198,14 @@ func printBanner(cio IO, cfg *config.Config, a *agent.Agent) {
 	fmt.Fprintf(w, "            Server: %v (Bootstrap: %v)\n", cfg.Server || cfg.Dev, cfg.Bootstrap || cfg.BootstrapExpect == 1 || cfg.Dev)
 	fmt.Fprintf(w, "       Client Addr: [%s] (HTTP: %s, DNS: %s)\n", cfg.ClientAddr, a.HTTPAddr(), a.DNSAddr())
 	fmt.Fprintf(w, "      Cluster Addr: %s (Raft: %d)\n", cfg.AdvertiseAddr, cfg.Ports.Server)
-	fmt.Fprintf(w, "      Event stream: %s (subjects herald.%s.>)\n", a.NATSURL(), cfg.Datacenter)
+	stream := a.NATSURL() // the port bound, which a taken default changes
+	switch {
+	case stream == "" && !cfg.Server && !cfg.Dev:
+		stream = "the servers' NATS, found through gossip"
+	case stream == "":
+		stream = "off"
+	}
+	fmt.Fprintf(w, "      Event stream: %s (subjects herald.%s.>)\n", stream, cfg.Datacenter)
 	fmt.Fprintf(w, "          Data dir: %s\n", a.DataDir())
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "==> Log data will now stream in as it occurs:")

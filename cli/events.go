@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -34,6 +35,9 @@ type eventsCmd struct {
 	subject    string
 	natsURL    string
 	datacenter string
+	// http finds the agent to ask for its event stream's URL; only its
+	// -http-addr is a flag here (-datacenter means the stream's).
+	http httpFlags
 }
 
 func (c *eventsCmd) flags() *flag.FlagSet {
@@ -50,7 +54,12 @@ func (c *eventsCmd) flags() *flag.FlagSet {
 			"Its datacenter and shard, when not wildcards, stand for -datacenter and -shard.")
 	fs.StringVar(&c.natsURL, "nats-url", "",
 		"`URL` of the NATS server the agents publish to. Defaults to $HERALD_NATS_URL, then "+
+			"the event stream of the agent at -http-addr (its NATS port is not always the default), then "+
 			defaultNATSURL+".")
+	fs.StringVar(&c.http.addr, "http-addr", "",
+		"The `address` of the agent to ask where its event stream is, when neither -nats-url nor "+
+			"$HERALD_NATS_URL is set. Defaults to $HERALD_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then "+
+			defaultHTTPAddr+".")
 	fs.StringVar(&c.datacenter, "datacenter", "dc1", "The `datacenter` whose events to follow.")
 	return fs
 }
@@ -82,6 +91,32 @@ func init() {
 	})
 }
 
+// agentEventStreamTimeout bounds the question to the agent, which is only
+// a better guess than the default URL.
+const agentEventStreamTimeout = 5 * time.Second
+
+// agentEventStream asks the agent where its event stream is
+// (/v1/agent/self's Config.EventStreamURL): an agent whose default NATS
+// port was taken listens on another. It returns "" when the agent cannot
+// be asked or does not say.
+func (c *eventsCmd) agentEventStream(cio IO) string {
+	cfg, err := c.http.apiConfig(cio.Env)
+	if err != nil {
+		return ""
+	}
+	cfg.HttpClient.Timeout = agentEventStreamTimeout
+	client, err := api.NewClient(cfg)
+	if err != nil {
+		return ""
+	}
+	self, err := client.Agent().Self()
+	if err != nil {
+		return ""
+	}
+	url, _ := self["Config"]["EventStreamURL"].(string)
+	return url
+}
+
 func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	fs := c.flags()
 	if ok, code := parseFlags(fs, args, eventsHelp, cio); !ok {
@@ -104,6 +139,9 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 		return 1
 	}
 	url := pick(c.natsURL, cio.Env, "HERALD_NATS_URL")
+	if url == "" {
+		url = c.agentEventStream(cio)
+	}
 	if url == "" {
 		url = defaultNATSURL
 	}

@@ -300,3 +300,29 @@ func TestSubjectMatches(t *testing.T) {
 		}
 	}
 }
+
+// Given no NATS URL, events asks the agent at -http-addr (or
+// $HERALD_HTTP_ADDR, $CONSUL_HTTP_ADDR) where its event stream is: an
+// agent whose default NATS port was taken listens on another.
+func TestEventsAsksTheAgentForItsStream(t *testing.T) {
+	a := agenttest.Start(t, "-dev") // NATS on a port the system picks
+	c := apiClient(t, a.HTTPAddr())
+	i1 := putKey(t, c, "found/1", "x")
+
+	for name, how := range map[string]struct {
+		env  map[string]string
+		args []string
+	}{
+		"-http-addr":       {map[string]string{}, []string{"-http-addr=" + a.HTTPAddr()}},
+		"CONSUL_HTTP_ADDR": {map[string]string{"CONSUL_HTTP_ADDR": a.HTTPAddr()}, nil},
+	} {
+		r, cancel := startEvents(how.env, append(how.args, "-from-index="+strconv.FormatUint(i1, 10))...)
+		if got := eventKeys(pollEvents(t, r, 1)); got != "kv.updated:found/1" {
+			t.Errorf("%s: events %s", name, got)
+		}
+		cancel()
+		if code := r.wait(t); code != 0 {
+			t.Errorf("%s: exit %d, stderr %q", name, code, r.stderr)
+		}
+	}
+}

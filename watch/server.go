@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -117,6 +120,7 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	}
 	es.ns = ns
 	sl := &slogAdapter{log: logger.With("component", "nats"), level: level, fatal: make(chan string, 1)}
+	sl.starting.Store(true)
 	ns.SetLoggerV2(sl, level <= slog.LevelDebug, level < slog.LevelDebug, false)
 
 	ns.Start()
@@ -125,7 +129,9 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if err := waitReady(ns, sl.fatal, timeout); err != nil {
+	err = waitReady(ns, sl.fatal, timeout)
+	sl.starting.Store(false)
+	if err != nil {
 		es.Shutdown()
 		addr := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 		if len(cfg.Routes) > 0 {
@@ -191,7 +197,7 @@ func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) er
 	for {
 		select {
 		case msg := <-fatal:
-			return errors.New(msg)
+			return fatalError(msg)
 		default:
 		}
 		if ns.ReadyForConnections(50*time.Millisecond) && ns.JetStreamEnabled() {
@@ -201,6 +207,41 @@ func waitReady(ns *server.Server, fatal <-chan string, timeout time.Duration) er
 			return fmt.Errorf("not ready for connections after %s", timeout)
 		}
 	}
+}
+
+// ErrClientPortInUse and ErrClusterPortInUse are wrapped by StartServer's
+// error when another process holds the client port or the routes port, so
+// that a caller free to choose another port can retry with one.
+var (
+	ErrClientPortInUse  = errors.New("client port in use")
+	ErrClusterPortInUse = errors.New("cluster port in use")
+)
+
+// fatalError turns the message NATS gave up with into an error, wrapping
+// ErrClientPortInUse or ErrClusterPortInUse when it failed to listen
+// because the port is taken. NATS reports that only as text: "Error
+// listening on port: ..." for clients, "Error listening on router port:
+// ..." for routes, each followed by the system's error.
+func fatalError(msg string) error {
+	if !strings.Contains(msg, syscall.EADDRINUSE.Error()) {
+		return errors.New(msg)
+	}
+	switch {
+	case strings.HasPrefix(msg, "Error listening on router port"):
+		return fmt.Errorf("%w: %s", ErrClusterPortInUse, msg)
+	case strings.HasPrefix(msg, "Error listening on port"):
+		return fmt.Errorf("%w: %s", ErrClientPortInUse, msg)
+	}
+	return errors.New(msg)
+}
+
+// ClientPort is the port the client listener is bound to: the one
+// ServerConfig.Port asked for, or the one the system picked.
+func (s *EmbeddedServer) ClientPort() int {
+	if a, ok := s.ns.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
 }
 
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
@@ -283,6 +324,11 @@ type slogAdapter struct {
 	log   *slog.Logger
 	level slog.Level
 	fatal chan string
+	// starting is true while StartServer waits for the server: a fatal
+	// message then becomes StartServer's error, which its caller reports
+	// (or, for a taken port it may replace, acts on), so it is not logged
+	// here as well.
+	starting atomic.Bool
 }
 
 func (a *slogAdapter) logf(l slog.Level, format string, v []any) {
@@ -300,7 +346,9 @@ func (a *slogAdapter) Tracef(format string, v ...any)  { a.logf(levelTrace, form
 
 func (a *slogAdapter) Fatalf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
-	a.log.Error(msg, "fatal", true)
+	if !a.starting.Load() {
+		a.log.Error(msg, "fatal", true)
+	}
 	select {
 	case a.fatal <- msg:
 	default:

@@ -2,7 +2,9 @@ package watch
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -53,6 +55,9 @@ func TestStartServerPortInUse(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "listen") || !strings.Contains(err.Error(), strconv.Itoa(port)) {
 		t.Errorf("error does not say the port could not be listened on: %v", err)
+	}
+	if !errors.Is(err, ErrClientPortInUse) || errors.Is(err, ErrClusterPortInUse) {
+		t.Errorf("error is not ErrClientPortInUse alone, which callers retry on: %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("failing took %s; it should not wait out the ready timeout", d)
@@ -119,4 +124,24 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// A taken routes port is told apart from a taken client port: the agent
+// replaces only the one its operator did not choose.
+func TestStartServerClusterPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().(*net.TCPAddr).Port
+	s, err := StartServer(ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir(), Logger: quietLogger(),
+		ServerName: "n1", ClusterName: "c", ClusterPort: taken, Routes: []string{"nats-route://127.0.0.2:6222"}})
+	if err == nil {
+		s.Shutdown()
+		t.Fatal("a server whose routes port is taken started")
+	}
+	if !errors.Is(err, ErrClusterPortInUse) || errors.Is(err, ErrClientPortInUse) {
+		t.Errorf("error is not ErrClusterPortInUse alone: %v", err)
+	}
 }

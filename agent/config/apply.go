@@ -94,8 +94,8 @@ func (l *loader) topLevel() fields {
 			"serf_lan":     intField(&c.Ports.SerfLAN),
 			"serf_wan":     intField(&c.Ports.SerfWAN),
 			"grpc":         intField(&c.Ports.GRPC),
-			"nats":         intField(&c.Ports.NATS),
-			"nats_cluster": intField(&c.Ports.NATSCluster),
+			"nats":         chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
+			"nats_cluster": chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
 		}),
 		"addresses": l.block("addresses", fields{
 			"http":  stringField(&c.Addresses.HTTP),
@@ -205,16 +205,16 @@ func (l *loader) applyObject(path string, v any, fs fields, fold bool) error {
 	}
 	for _, key := range sortedKeys(obj) {
 		full := joinPath(path, key)
+		val := obj[key]
+		if val == nil { // JSON null: not set, so nothing to warn about either
+			continue
+		}
 		set, ok := fs[key]
 		if !ok && fold {
 			set, ok = fs[foldedName(key, fs)]
 		}
 		if !ok {
 			l.warnKey(full)
-			continue
-		}
-		val := obj[key]
-		if val == nil { // JSON null: not set
 			continue
 		}
 		if err := set(val); err != nil {
@@ -430,10 +430,14 @@ var notImplemented = func() map[string]bool {
 		"tls", "translate_wan_addrs", "unix_sockets",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
+		// Consul's sdk/testutil writes these: the Consul version it found,
+		// and the enterprise admin partition.
+		"version", "version_prerelease", "version_metadata", "partition",
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",
 		"autopilot.server_stabilization_time", "autopilot.redundancy_zone_tag",
 		"autopilot.disable_upgrade_migration", "autopilot.upgrade_version_tag",
 		"ports.grpc_tls", "ports.sidecar_min_port", "ports.sidecar_max_port",
+		"ports.proxy_min_port", "ports.proxy_max_port",
 		"ports.expose_min_port", "ports.expose_max_port",
 		"performance.leave_drain_time", "performance.rpc_hold_timeout",
 		"limits.http_max_conns_per_client", "limits.https_handshake_timeout",
@@ -466,6 +470,17 @@ func intField(p *int) setter {
 
 func boolField(p *bool) setter {
 	return func(v any) (err error) { *p, err = toBool(v); return err }
+}
+
+// chosenIntField is intField for a key whose default is only a preference:
+// it also records that a source chose the value.
+func chosenIntField(p *int, chosen *bool) setter {
+	return func(v any) (err error) {
+		if *p, err = toInt(v); err == nil {
+			*chosen = true
+		}
+		return err
+	}
 }
 
 // optBoolField is boolField for a key whose default depends on others.

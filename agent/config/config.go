@@ -170,6 +170,16 @@ type Ports struct {
 	GRPC        int // default -1
 	NATS        int // embedded NATS client port; default 4222
 	NATSCluster int // embedded NATS cluster port; default 6222
+
+	// NATSSet and NATSClusterSet say that a flag or a config file chose
+	// NATS or NATSCluster. Herald's own ports left at their defaults are a
+	// preference: when another process holds one, the agent listens on a
+	// port the operating system picks instead and advertises that one (in
+	// gossip, /v1/agent/self and the start-up banner). Tools written for
+	// Consul know nothing of these ports, and several agents they start on
+	// one host must not collide on them. A port the operator chose is
+	// strict: taken, the agent does not start.
+	NATSSet, NATSClusterSet bool
 }
 
 // Addresses are the bind addresses of the client listeners, each defaulting
