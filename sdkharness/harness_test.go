@@ -69,8 +69,8 @@ const (
 )
 
 // startAgents starts one agent per kind at once, each through the harness
-// as a Consul user's test would, with Connect off (Herald's Connect CA is
-// not there yet: see TestHarnessWaitsForConnectCARoot). The agents are
+// as a Consul user's test would, with the harness's defaults (Connect on
+// for servers). The agents are
 // stopped at the end of the test unless the test stopped them.
 func startAgents(t *testing.T, kinds ...agentKind) []*testutil.TestServer {
 	t.Helper()
@@ -83,7 +83,6 @@ func startAgents(t *testing.T, kinds ...agentKind) []*testutil.TestServer {
 			defer wg.Done()
 			agents[i], errs[i] = testutil.NewTestServerConfigT(t, func(c *testutil.TestServerConfig) {
 				c.NodeName = fmt.Sprintf("%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), i)
-				c.Connect = nil
 				c.Server = kind != clientAgent
 				c.Bootstrap = kind == bootstrapServer
 			})
@@ -211,6 +210,19 @@ func TestHarnessClusterOfServersAndClients(t *testing.T) {
 			return false, fmt.Sprintf("%d servers", len(cfg.Servers))
 		})
 		s.WaitForVoting(t)
+		// Every server has the one root the leader made.
+		s.WaitForActiveCARoot(t)
+	}
+	roots := map[string]bool{}
+	for _, s := range agents[:3] {
+		list, _, err := clientOf(t, s).Agent().ConnectCARoots(nil)
+		if err != nil || list.ActiveRootID == "" {
+			t.Fatalf("%s's CA roots: %+v, %v", s.Config.NodeName, list, err)
+		}
+		roots[list.ActiveRootID] = true
+	}
+	if len(roots) != 1 {
+		t.Errorf("the servers name %d different active roots, want one", len(roots))
 	}
 	members, err := clientOf(t, first).Agent().Members(false)
 	if err != nil || len(members) != len(agents) {
