@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lni/dragonboat/v4"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	hlog "github.com/heraldhq/herald/log"
@@ -272,5 +273,35 @@ func TestARequestSentTwiceIsAppliedOnce(t *testing.T) {
 	}
 	if e, _, _ := servers[2].kv.Get("k", false); string(e.Value) != "v2" {
 		t.Fatalf("k = %s, want v2", e.Value)
+	}
+}
+
+// TestAttemptOverBeforeProposedIsRetried: on a stalled machine an
+// attempt's time can run out before Dragonboat looks at it, which it
+// answers with ErrInvalidDeadline. Nothing was proposed, so the request
+// tries again while it has time, and if it runs out the write is not in
+// doubt.
+func TestAttemptOverBeforeProposedIsRetried(t *testing.T) {
+	servers, _ := startCluster(t, 1)
+	h := servers[0].host
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	calls := 0
+	err := h.Retry(ctx, command.ShardKV, true, func(context.Context) error {
+		calls++
+		if calls == 1 {
+			return dragonboat.ErrInvalidDeadline
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("after one stalled attempt: %v in %d calls, want success in 2", err, calls)
+	}
+
+	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancelShort()
+	err = h.Retry(short, command.ShardKV, true, func(context.Context) error { return dragonboat.ErrInvalidDeadline })
+	if !errors.Is(err, hlog.ErrNoLeader) || errors.Is(err, hlog.ErrInDoubt) {
+		t.Fatalf("a write never proposed: %v, want ErrNoLeader and not in doubt", err)
 	}
 }

@@ -202,8 +202,11 @@ func (h *Host) retry(ctx context.Context, shard command.Shard, write bool, op fu
 		// that Dragonboat dropped (no leader known, a busy queue) was not.
 		inDoubt = inDoubt || (write && timedOut)
 		// An attempt that ran out of its own time is worth another try
-		// while the request still has time.
-		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) || timedOut
+		// while the request still has time; so is one whose time was
+		// already over when Dragonboat looked at it (a stalled machine):
+		// that one was never proposed.
+		retryable := dragonboat.IsTempError(err) || errors.Is(err, dragonboat.ErrShardNotFound) || timedOut ||
+			errors.Is(err, dragonboat.ErrInvalidDeadline)
 		if !retryable {
 			return err
 		}
