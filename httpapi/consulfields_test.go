@@ -1,6 +1,11 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/consul/api"
@@ -24,5 +29,65 @@ func TestCatalogRegisterSkipNodeUpdateCreatesNode(t *testing.T) {
 	}
 	if node.Node.Address != "" || node.Services["web1"] == nil || node.Services["web1"].Port != 80 {
 		t.Fatalf("node ext-new: %+v services %+v", node.Node, node.Services)
+	}
+}
+
+// A lock by a session that does not exist is Consul's 500 `invalid session
+// "<id>"`, not a false; a GET of the empty key without ?recurse or ?keys is
+// 400 Missing key name; a failing transaction lists every failing op.
+func TestKVErrorsAsConsul(t *testing.T) {
+	c, base := newClient(t)
+	kv := c.KV()
+
+	const bogus = "6f1d9a2c-0000-4000-8000-000000000000"
+	ok, _, err := kv.Acquire(&api.KVPair{Key: "locked", Session: bogus}, nil)
+	if err == nil || ok || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), `invalid session "`+bogus+`"`) {
+		t.Fatalf("acquire with an unknown session: ok=%v err=%v", ok, err)
+	}
+	sid, _, err := c.Session().Create(&api.SessionEntry{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := kv.Acquire(&api.KVPair{Key: "locked", Session: sid}, nil); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	// Releasing with a session that does not hold the key stays a false.
+	if ok, _, err := kv.Release(&api.KVPair{Key: "locked", Session: bogus}, nil); err != nil || ok {
+		t.Fatalf("release by another session: %v %v", ok, err)
+	}
+
+	resp, err := http.Get(base + "/v1/kv/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.TrimSpace(string(body)) != "Missing key name" {
+		t.Fatalf("GET /v1/kv/: %d %q", resp.StatusCode, body)
+	}
+	if keys, _, err := kv.Keys("", "", nil); err != nil || !slices.Contains(keys, "locked") {
+		t.Fatalf("keys of the whole store: %v %v", keys, err)
+	}
+
+	mustPut(t, kv, "present", "v")
+	ok, txr, _, err := c.Txn().Txn(api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "new", Value: []byte("x")}},
+		{KV: &api.KVTxnOp{Verb: api.KVCheckIndex, Key: "absent", Index: 1}},
+		{KV: &api.KVTxnOp{Verb: api.KVCheckNotExists, Key: "present"}},
+		{KV: &api.KVTxnOp{Verb: api.KVLock, Key: "other", Session: bogus}},
+	}, nil)
+	if err != nil || ok || txr == nil {
+		t.Fatalf("failing txn: ok=%v %+v %v", ok, txr, err)
+	}
+	want := []string{`1:key "absent" doesn't exist`, `2:key "present" exists`, `3:invalid session "` + bogus + `"`}
+	var got []string
+	for _, e := range txr.Errors {
+		got = append(got, fmt.Sprintf("%d:%s", e.OpIndex, e.What))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("txn errors:\n got %q\nwant %q", got, want)
+	}
+	if p, _, _ := kv.Get("new", nil); p != nil {
+		t.Fatalf("a failed transaction wrote %+v", p)
 	}
 }

@@ -150,7 +150,7 @@ func (s *Server) readTxn(ops []command.KVOp) (command.KVTxnResult, uint64) {
 			list, _, _ := s.cfg.KV.List(op.Key, false)
 			out.Results = append(out.Results, list...)
 		case command.KVCheckSession:
-			fail(i, "invalid session %q", op.Session)
+			fail(i, "%s", command.InvalidSession(op.Session))
 		}
 	}
 	if len(out.Errors) > 0 {
