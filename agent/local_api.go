@@ -71,8 +71,14 @@ func (a *Agent) loadDefinitions(cfg *config.Config) error {
 // serviceFromConfig turns a config file's service block into a definition.
 func serviceFromConfig(sd config.ServiceDefinition) (*local.ServiceDefinition, error) {
 	def := &local.ServiceDefinition{Kind: sd.Kind, ID: sd.ID, Name: sd.Name, Tags: sd.Tags, Port: sd.Port,
-		Address: sd.Address, EnableTagOverride: sd.EnableTagOverride, Meta: sd.Meta,
+		Address: sd.Address, SocketPath: sd.SocketPath, EnableTagOverride: sd.EnableTagOverride, Meta: sd.Meta,
 		Weights: &event.Weights{Passing: sd.Weights.Passing, Warning: sd.Weights.Warning}}
+	for _, p := range sd.Ports {
+		def.Ports = append(def.Ports, event.ServicePort{Name: p.Name, Port: p.Port, Default: p.Default})
+	}
+	if sd.Locality != nil {
+		def.Locality = &event.Locality{Region: sd.Locality.Region, Zone: sd.Locality.Zone}
+	}
 	if len(sd.TaggedAddresses) > 0 {
 		def.TaggedAddresses = map[string]event.ServiceAddress{}
 		for k, v := range sd.TaggedAddresses {

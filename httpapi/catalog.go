@@ -50,9 +50,13 @@ type registerRequest struct {
 		TaggedAddresses   map[string]event.ServiceAddress
 		Meta              map[string]string
 		Port              int
+		Ports             []event.ServicePort
+		SocketPath        string
 		Weights           *event.Weights
 		EnableTagOverride bool
+		Locality          *event.Locality
 	}
+	Locality       *event.Locality
 	Check          *catalogCheck
 	Checks         []catalogCheck
 	SkipNodeUpdate bool
@@ -98,7 +102,7 @@ func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := &command.CatalogRegisterBody{
 		Node: event.Node{ID: req.ID, Node: req.Node, Address: req.Address, Datacenter: s.cfg.Datacenter,
-			TaggedAddresses: req.TaggedAddresses, Meta: req.NodeMeta},
+			TaggedAddresses: req.TaggedAddresses, Meta: req.NodeMeta, Locality: req.Locality},
 		SkipNodeUpdate: req.SkipNodeUpdate,
 	}
 	if sv := req.Service; sv != nil {
@@ -110,8 +114,8 @@ func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 			weights = *sv.Weights
 		}
 		body.Service = &event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
-			TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Weights: weights,
-			EnableTagOverride: sv.EnableTagOverride}
+			TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
+			Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
 	}
 	checks := req.Checks
 	if req.Check != nil {

@@ -294,6 +294,32 @@ func (l *loader) addServices(key string, v any) error {
 			"meta":                stringMapField(&s.Meta),
 			"enable_tag_override": boolField(&s.EnableTagOverride),
 			"token":               stringField(&s.Token),
+			"socket_path":         stringField(&s.SocketPath),
+			"ports": func(v any) error {
+				ports, err := toObjectList(v)
+				if err != nil {
+					return err
+				}
+				for j, po := range ports {
+					var p ServicePort
+					if err := l.applyObject(indexPath(joinPath(path, "ports"), j, len(ports)), po, fields{
+						"name":    stringField(&p.Name),
+						"port":    intField(&p.Port),
+						"default": boolField(&p.Default),
+					}, true); err != nil {
+						return err
+					}
+					s.Ports = append(s.Ports, p)
+				}
+				return nil
+			},
+			"locality": func(v any) error {
+				s.Locality = &Locality{}
+				return l.applyObject(joinPath(path, "locality"), v, fields{
+					"region": stringField(&s.Locality.Region),
+					"zone":   stringField(&s.Locality.Zone),
+				}, true)
+			},
 			"tagged_addresses": func(v any) error {
 				return l.addTaggedAddresses(joinPath(path, "tagged_addresses"), v, &s.TaggedAddresses)
 			},
@@ -440,7 +466,6 @@ var notImplemented = func() map[string]bool {
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",
 		"ui_config.dashboard_url_templates",
 		"service.connect", "service.proxy", "service.namespace", "service.partition",
-		"service.socket_path", "service.locality",
 	}
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {

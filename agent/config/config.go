@@ -220,9 +220,12 @@ type ServiceDefinition struct {
 	TaggedAddresses   map[string]ServiceAddress
 	Meta              map[string]string
 	Port              int
+	Ports             []ServicePort
+	SocketPath        string
 	Weights           Weights
 	EnableTagOverride bool
 	Token             string
+	Locality          *Locality
 	// Checks holds the service's check{} followed by its checks[], as raw
 	// maps: keys renamed to Consul's snake_case names (so "HTTP" and
 	// "DeregisterCriticalServiceAfter" arrive as "http" and
@@ -231,6 +234,20 @@ type ServiceDefinition struct {
 	// as map[string]any. Durations stay strings such as "10s"; the check
 	// runner interprets them.
 	Checks []map[string]any
+}
+
+// ServicePort is one entry of a service's ports (Consul's multi-port
+// services).
+type ServicePort struct {
+	Name    string
+	Port    int
+	Default bool
+}
+
+// Locality is a service's locality { region, zone }.
+type Locality struct {
+	Region string
+	Zone   string
 }
 
 // ServiceAddress is one entry of a service's tagged_addresses.

@@ -20,11 +20,14 @@ type ServiceDefinition struct {
 	Name              string
 	Tags              []string
 	Port              int
+	Ports             []event.ServicePort
 	Address           string
+	SocketPath        string
 	TaggedAddresses   map[string]event.ServiceAddress
 	EnableTagOverride bool
 	Meta              map[string]string
 	Weights           *event.Weights
+	Locality          *event.Locality
 	Check             *CheckDefinition
 	Checks            []CheckDefinition
 }
@@ -174,12 +177,18 @@ func DecodeCheck(raw any) (*CheckDefinition, error) {
 
 // serviceJSON and checkJSON carry the normalized field names.
 type serviceJSON struct {
-	Kind              string                          `json:"kind"`
-	ID                string                          `json:"id"`
-	Name              string                          `json:"name"`
-	Tags              []string                        `json:"tags"`
-	Port              int                             `json:"port"`
+	Kind  string   `json:"kind"`
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Tags  []string `json:"tags"`
+	Port  int      `json:"port"`
+	Ports []struct {
+		Name    string `json:"name"`
+		Port    int    `json:"port"`
+		Default bool   `json:"default"`
+	} `json:"ports"`
 	Address           string                          `json:"address"`
+	SocketPath        string                          `json:"socketpath"`
 	TaggedAddresses   map[string]event.ServiceAddress `json:"taggedaddresses"`
 	EnableTagOverride bool                            `json:"enabletagoverride"`
 	Meta              map[string]string               `json:"meta"`
@@ -187,6 +196,10 @@ type serviceJSON struct {
 		Passing int `json:"passing"`
 		Warning int `json:"warning"`
 	} `json:"weights"`
+	Locality *struct {
+		Region string `json:"region"`
+		Zone   string `json:"zone"`
+	} `json:"locality"`
 	Check  *checkJSON  `json:"check"`
 	Checks []checkJSON `json:"checks"`
 }
@@ -224,7 +237,14 @@ type checkJSON struct {
 
 func (d *serviceJSON) definition() *ServiceDefinition {
 	s := &ServiceDefinition{Kind: d.Kind, ID: d.ID, Name: d.Name, Tags: d.Tags, Port: d.Port, Address: d.Address,
-		TaggedAddresses: d.TaggedAddresses, EnableTagOverride: d.EnableTagOverride, Meta: d.Meta}
+		TaggedAddresses: d.TaggedAddresses, EnableTagOverride: d.EnableTagOverride, Meta: d.Meta,
+		SocketPath: d.SocketPath}
+	for _, p := range d.Ports {
+		s.Ports = append(s.Ports, event.ServicePort{Name: p.Name, Port: p.Port, Default: p.Default})
+	}
+	if d.Locality != nil {
+		s.Locality = &event.Locality{Region: d.Locality.Region, Zone: d.Locality.Zone}
+	}
 	if d.Weights != nil {
 		s.Weights = &event.Weights{Passing: d.Weights.Passing, Warning: d.Weights.Warning}
 	}

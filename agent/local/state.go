@@ -237,8 +237,9 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 		weights = *def.Weights
 	}
 	rec := event.Service{Node: s.cfg.NodeName, Kind: def.Kind, ID: def.ID, Service: def.Name, Tags: def.Tags,
-		Meta: def.Meta, Port: def.Port, Address: def.Address, TaggedAddresses: def.TaggedAddresses,
-		Weights: weights, EnableTagOverride: def.EnableTagOverride}
+		Meta: def.Meta, Port: def.Port, Ports: def.Ports, Address: def.Address, SocketPath: def.SocketPath,
+		TaggedAddresses: def.TaggedAddresses, Weights: weights, EnableTagOverride: def.EnableTagOverride,
+		Locality: def.Locality}
 
 	s.mu.Lock()
 	if replaceChecks {
