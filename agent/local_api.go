@@ -175,6 +175,7 @@ func localError(err error) error {
 func (a *Agent) Services() map[string]event.Service      { return a.local.Services() }
 func (a *Agent) Service(id string) (event.Service, bool) { return a.local.Service(id) }
 func (a *Agent) Checks() map[string]event.Check          { return a.local.Checks() }
+func (a *Agent) WatchLocal() <-chan struct{}             { return a.local.Watch() }
 
 func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {
 	def, err := local.DecodeService(doc)

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/mitchellh/hashstructure"
 )
 
 // A service registered with SkipNodeUpdate on a node the catalog does not
@@ -89,5 +91,53 @@ func TestKVErrorsAsConsul(t *testing.T) {
 	}
 	if p, _, _ := kv.Get("new", nil); p != nil {
 		t.Fatalf("a failed transaction wrote %+v", p)
+	}
+}
+
+// /v1/agent/service/:id carries Consul's ContentHash (and the
+// X-Consul-ContentHash header), and ?hash= blocks until the service changes.
+func TestAgentServiceContentHashBlocking(t *testing.T) {
+	c, _ := newClient(t)
+	ag := c.Agent()
+	reg := &api.AgentServiceRegistration{ID: "web-1", Name: "web", Port: 80, Tags: []string{"v1"}, Meta: map[string]string{"a": "b"}}
+	if err := ag.ServiceRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	svc, meta, err := ag.Service("web-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The hash Consul's agent computes for the same definition.
+	want, err := hashstructure.Hash(&api.AgentService{ID: "web-1", Service: "web", Port: 80, Tags: []string{"v1"},
+		Meta: map[string]string{"a": "b"}, Weights: api.AgentWeights{Passing: 1, Warning: 1}, Datacenter: "dc1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.ContentHash != fmt.Sprintf("%x", want) || meta.LastContentHash != svc.ContentHash {
+		t.Fatalf("ContentHash %q header %q, want %x", svc.ContentHash, meta.LastContentHash, want)
+	}
+
+	// An unchanged service: the wait runs out and the same hash comes back.
+	same, _, err := ag.Service("web-1", &api.QueryOptions{WaitHash: svc.ContentHash, WaitTime: 50 * time.Millisecond})
+	if err != nil || same.ContentHash != svc.ContentHash {
+		t.Fatalf("blocking on an unchanged service: %v %+v", err, same)
+	}
+
+	type answer struct {
+		svc *api.AgentService
+		err error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		s, _, err := ag.Service("web-1", &api.QueryOptions{WaitHash: svc.ContentHash, WaitTime: time.Minute})
+		got <- answer{s, err}
+	}()
+	reg.Tags = []string{"v2"}
+	if err := ag.ServiceRegister(reg); err != nil {
+		t.Fatal(err)
+	}
+	a := <-got
+	if a.err != nil || a.svc.ContentHash == svc.ContentHash || len(a.svc.Tags) != 1 || a.svc.Tags[0] != "v2" {
+		t.Fatalf("blocking query after a change: %v %+v", a.err, a.svc)
 	}
 }
