@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"runtime"
 	"sort"
@@ -19,11 +20,8 @@ import (
 // clients read Config.NodeName, Config.Datacenter and Member from it.
 func (a *Agent) Self() any {
 	v := version.Get()
-	meta := a.cfg.NodeMeta
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	return map[string]any{
+	meta := a.nodeMeta()
+	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter":        a.cfg.Datacenter,
 			"PrimaryDatacenter": a.cfg.Datacenter,
@@ -56,6 +54,8 @@ func (a *Agent) Self() any {
 		"Meta":   meta,
 		"Stats":  a.stats(),
 	}
+	maps.Copy(self["DebugConfig"].(map[string]any), a.debugAddrs())
+	return self
 }
 
 // stats are the sections of /v1/agent/self's Stats, which `info` prints:

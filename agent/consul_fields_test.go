@@ -1,0 +1,60 @@
+package agent_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/version"
+)
+
+// The agent's node carries the meta Consul's agent adds, and
+// /v1/agent/self's DebugConfig the addresses clients read: the official Go
+// client's own test joins the agent at SerfAdvertiseAddrLAN.
+func TestNodeMetaAndDebugConfigAsConsul(t *testing.T) {
+	a := agenttest.Start(t, "-dev", "-node-meta=rack:r1")
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, _, err := c.Catalog().Node(a.NodeName(), nil)
+	if err != nil || node == nil {
+		t.Fatalf("own node: %v %+v", err, node)
+	}
+	meta := node.Node.Meta
+	if v, ok := meta["consul-network-segment"]; !ok || v != "" || meta["consul-version"] != version.ConsulCompat || meta["rack"] != "r1" {
+		t.Fatalf("node meta %v", meta)
+	}
+
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self["Meta"]["consul-version"] != version.ConsulCompat {
+		t.Fatalf("self Meta %v", self["Meta"])
+	}
+	dbg := self["DebugConfig"]
+	for _, key := range []string{"SerfAdvertiseAddrLAN", "SerfAdvertiseAddrWAN", "SerfBindAddrLAN", "RPCAdvertiseAddr"} {
+		if s, _ := dbg[key].(string); !strings.HasPrefix(s, "tcp://") {
+			t.Errorf("DebugConfig.%s = %v, want tcp://host:port", key, dbg[key])
+		}
+	}
+	for _, key := range []string{"Datacenter", "NodeName", "NodeID", "DataDir", "AdvertiseAddrLAN"} {
+		if s, _ := dbg[key].(string); s == "" {
+			t.Errorf("DebugConfig.%s = %v", key, dbg[key])
+		}
+	}
+	if h, _ := dbg["HTTPAddrs"].([]any); len(h) != 1 || h[0] != "tcp://"+a.HTTPAddr() {
+		t.Errorf("DebugConfig.HTTPAddrs = %v, want [tcp://%s]", dbg["HTTPAddrs"], a.HTTPAddr())
+	}
+	if d, _ := dbg["DNSAddrs"].([]any); len(d) != 2 {
+		t.Errorf("DebugConfig.DNSAddrs = %v", dbg["DNSAddrs"])
+	}
+	// As the official client's test does: join ourself there.
+	addr := dbg["SerfAdvertiseAddrLAN"].(string)[len("tcp://"):]
+	if err := c.Agent().Join(addr, false); err != nil {
+		t.Fatalf("join %s: %v", addr, err)
+	}
+}
