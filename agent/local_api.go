@@ -29,6 +29,15 @@ func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) erro
 	return nil
 }
 
+// ownChecks are the checks /v1/agent/checks lists: not serfHealth, which
+// Consul's leader registers for each member rather than the agent itself,
+// so Consul's agent endpoint does not show it (the catalog does).
+func (a *Agent) ownChecks() map[string]event.Check {
+	out := a.local.Checks()
+	delete(out, health.SerfCheckID)
+	return out
+}
+
 // registerSelf puts the agent's own node in the catalog with its serfHealth
 // check and, on servers, the "consul" service that DNS answers
 // consul.service.consul with.
@@ -174,7 +183,7 @@ func localError(err error) error {
 
 func (a *Agent) Services() map[string]event.Service      { return a.local.Services() }
 func (a *Agent) Service(id string) (event.Service, bool) { return a.local.Service(id) }
-func (a *Agent) Checks() map[string]event.Check          { return a.local.Checks() }
+func (a *Agent) Checks() map[string]event.Check          { return a.ownChecks() }
 func (a *Agent) WatchLocal() <-chan struct{}             { return a.local.Watch() }
 
 func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {

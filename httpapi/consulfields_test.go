@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -139,5 +140,61 @@ func TestAgentServiceContentHashBlocking(t *testing.T) {
 	a := <-got
 	if a.err != nil || a.svc.ContentHash == svc.ContentHash || len(a.svc.Tags) != 1 || a.svc.Tags[0] != "v2" {
 		t.Fatalf("blocking query after a change: %v %+v", a.err, a.svc)
+	}
+}
+
+// Sessions answer Consul's NodeChecks without the deprecated Checks, and
+// follow Consul's defaults for the two; /v1/agent/checks leaves out
+// serfHealth, which only the catalog shows.
+func TestSessionChecksAndAgentChecksAsConsul(t *testing.T) {
+	c, base := newClient(t)
+	sess := c.Session()
+	info := func(id string) map[string]any {
+		t.Helper()
+		r := do(t, "GET", base+"/v1/session/info/"+id, "")
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(r.body), &list); err != nil || len(list) != 1 {
+			t.Fatalf("session info %s: %v %s", id, err, r.body)
+		}
+		return list[0]
+	}
+	none, _, err := sess.CreateNoChecks(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := info(none); s["Checks"] != nil || fmt.Sprint(s["NodeChecks"]) != "[]" {
+		t.Fatalf("session without checks: Checks %v NodeChecks %v", s["Checks"], s["NodeChecks"])
+	}
+	def, _, err := sess.Create(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := info(def); s["Checks"] != nil || fmt.Sprint(s["NodeChecks"]) != "[serfHealth]" {
+		t.Fatalf("default session: Checks %v NodeChecks %v", s["Checks"], s["NodeChecks"])
+	}
+	// The pre-1.7 way to ask for no checks: an empty Checks.
+	r := do(t, "PUT", base+"/v1/session/create", `{"Checks": []}`)
+	var created struct{ ID string }
+	if err := json.Unmarshal([]byte(r.body), &created); err != nil || created.ID == "" {
+		t.Fatalf("create with empty Checks: %d %s", r.code, r.body)
+	}
+	if s := info(created.ID); fmt.Sprint(s["NodeChecks"]) != "[]" {
+		t.Fatalf("session with empty Checks: NodeChecks %v", s["NodeChecks"])
+	}
+
+	checks, err := c.Agent().Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := checks["serfHealth"]; ok {
+		t.Fatalf("agent checks list serfHealth: %v", checks)
+	}
+	self, err := c.Agent().NodeName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, _, err := c.Health().Node(self, nil)
+	if err != nil || len(hc) == 0 || hc[0].CheckID != "serfHealth" {
+		t.Fatalf("the catalog keeps serfHealth: %v %v", err, hc)
 	}
 }
