@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/heraldhq/herald/event"
@@ -197,23 +198,39 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	meta := nodeMetaFilter(r)
-	services, ok, err := readCatalog(s, w, r, func(watch bool) (map[string][]string, uint64, <-chan struct{}) {
-		if meta == nil {
-			return s.cfg.Catalog.Services(watch)
-		}
-		// With ?node-meta, only services on matching nodes count.
+	// ?filter selects instances in the shape of /v1/catalog/service (Consul
+	// filters its ServiceNodes); a service is listed when one is kept.
+	eval, err := newFilter(r)
+	if err != nil {
+		return err
+	}
+	var evalErr error
+	services, index, ok, err := readCatalogIndex(s, w, r, func(watch bool) (map[string][]string, uint64, <-chan struct{}) {
 		all, index, ch := s.cfg.Catalog.Services(watch)
+		if meta == nil && eval == nil {
+			return all, index, ch
+		}
 		out := map[string][]string{}
 		for name := range all {
 			instances, _, _ := s.cfg.Catalog.ServiceInstances(name, false)
 			tags := map[string]bool{}
 			found := false
 			for _, in := range instances {
-				if metaMatches(in.Node.Meta, meta) {
-					found = true
-					for _, t := range in.Service.Tags {
-						tags[t] = true
+				if meta != nil && !metaMatches(in.Node.Meta, meta) {
+					continue
+				}
+				if eval != nil {
+					kept, err := keep(eval, toCatalogService(in))
+					if err != nil {
+						evalErr = err
 					}
+					if !kept {
+						continue
+					}
+				}
+				found = true
+				for _, t := range in.Service.Tags {
+					tags[t] = true
 				}
 			}
 			if found {
@@ -221,6 +238,7 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 				for t := range tags {
 					list = append(list, t)
 				}
+				sort.Strings(list)
 				out[name] = list
 			}
 		}
@@ -229,7 +247,10 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, services)
+	if evalErr != nil {
+		return evalErr
+	}
+	return s.writeCachedJSON(w, r, index, func() (any, error) { return services, nil })
 }
 
 // instancesAt reads the instances of the service named by the request path

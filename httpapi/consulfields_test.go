@@ -198,3 +198,53 @@ func TestSessionChecksAndAgentChecksAsConsul(t *testing.T) {
 		t.Fatalf("the catalog keeps serfHealth: %v %v", err, hc)
 	}
 }
+
+// GET /v1/snapshot carries the leader headers, /v1/catalog/services takes
+// ?filter over its instances, and ?cached reads say X-Cache HIT or MISS.
+func TestSnapshotHeadersServicesFilterCached(t *testing.T) {
+	c, base := newClient(t)
+	cat := c.Catalog()
+	for _, reg := range []*api.CatalogRegistration{
+		{Node: "ext1", Address: "10.0.0.1", Service: &api.AgentService{ID: "db1", Service: "db", Tags: []string{"primary"}, Meta: map[string]string{"v": "1"}}},
+		{Node: "ext2", Address: "10.0.0.2", Service: &api.AgentService{ID: "db2", Service: "db", Tags: []string{"replica"}}},
+		{Node: "ext2", Address: "10.0.0.2", Service: &api.AgentService{ID: "web1", Service: "web"}},
+	} {
+		if _, err := cat.Register(reg, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r := do(t, "GET", base+"/v1/snapshot", "")
+	if r.code != http.StatusOK || r.header.Get("X-Consul-KnownLeader") != "true" || r.header.Get("X-Consul-LastContact") == "" ||
+		r.header.Get("X-Consul-Index") == "" {
+		t.Fatalf("snapshot: %d %v", r.code, r.header)
+	}
+
+	services, _, err := cat.Services(&api.QueryOptions{Filter: `ServiceMeta.v == "1"`})
+	if err != nil || len(services) != 1 || !slices.Equal(services["db"], []string{"primary"}) {
+		t.Fatalf("services filtered on meta: %v %v", err, services)
+	}
+	services, _, err = cat.Services(&api.QueryOptions{Filter: `Address == "10.0.0.2"`})
+	if err != nil || len(services) != 2 || !slices.Equal(services["db"], []string{"replica"}) || services["web"] == nil {
+		t.Fatalf("services filtered on node address: %v %v", err, services)
+	}
+	if _, _, err := cat.Services(&api.QueryOptions{Filter: `Address ==`}); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("bad filter: %v", err)
+	}
+
+	first := do(t, "GET", base+"/v1/catalog/service/db?cached", "")
+	again := do(t, "GET", base+"/v1/catalog/service/db?cached", "")
+	if first.header.Get("X-Cache") != "MISS" || again.header.Get("X-Cache") != "HIT" || again.header.Get("Age") == "" {
+		t.Fatalf("?cached: first %v, again %v", first.header, again.header)
+	}
+	if plain := do(t, "GET", base+"/v1/catalog/service/db", ""); plain.header.Get("X-Cache") != "" {
+		t.Fatalf("X-Cache without ?cached: %v", plain.header)
+	}
+	_, meta, err := cat.Services(&api.QueryOptions{UseCache: true})
+	if err != nil || (meta.CacheHit && meta.CacheAge < 0) {
+		t.Fatalf("services ?cached: %v %+v", err, meta)
+	}
+	if _, meta, err = cat.Services(&api.QueryOptions{UseCache: true}); err != nil || !meta.CacheHit {
+		t.Fatalf("services ?cached again: %v %+v", err, meta)
+	}
+}
