@@ -1,12 +1,18 @@
 package agent_test
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/version"
 )
 
@@ -56,5 +62,37 @@ func TestNodeMetaAndDebugConfigAsConsul(t *testing.T) {
 	addr := dbg["SerfAdvertiseAddrLAN"].(string)[len("tcp://"):]
 	if err := c.Agent().Join(addr, false); err != nil {
 		t.Fatalf("join %s: %v", addr, err)
+	}
+}
+
+// A fresh -server -bootstrap agent names a leader in /v1/status/leader as
+// soon as any write succeeds: clients (the npm consul package) take "" for
+// no leader at all.
+func TestStatusLeaderOnceAWriteSucceeds(t *testing.T) {
+	cfg, err := config.Load([]string{
+		"-server", "-bootstrap", "-data-dir=" + t.TempDir(), "-node=fresh",
+		"-bind=127.0.0.1", "-client=127.0.0.1",
+		"-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-lan-port=0", "-serf-wan-port=-1",
+		"-server-port=" + strconv.Itoa(agenttest.FreePort(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := agent.New(cfg, nil)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 30*time.Second, "a KV write succeeds", func() (bool, string) {
+		_, err := c.KV().Put(&api.KVPair{Key: "first", Value: []byte("x")}, nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	leader, err := c.Status().Leader()
+	if err != nil || leader == "" {
+		t.Fatalf("status/leader right after the first write: %q %v", leader, err)
 	}
 }

@@ -94,7 +94,15 @@ func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
 		return a.client.LeaderAddress()
 	}
-	return a.leaderAddress(command.ShardCatalog)
+	// While the catalog shard has no leader yet (a fresh server elects its
+	// shards one after the other), the kv shard's stands in: clients read
+	// "" as "no write can succeed", and a KV write can already.
+	for _, shard := range []command.Shard{command.ShardCatalog, command.ShardKV} {
+		if addr := a.leaderAddress(shard); addr != "" {
+			return addr
+		}
+	}
+	return ""
 }
 
 // Peers are the Raft addresses of the catalog shard's voters.
