@@ -477,7 +477,7 @@ func (a *Agent) startHTTP() error {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
 	}
 	for _, host := range addrs {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(a.cfg.Ports.HTTP)))
+		ln, err := listenClient(host, a.cfg.Ports.HTTP, a.cfg.UnixSockets)
 		if err != nil {
 			return fmt.Errorf("HTTP API: %w", err)
 		}
@@ -493,6 +493,9 @@ func (a *Agent) startHTTP() error {
 func (a *Agent) HTTPAddr() string {
 	if len(a.httpAddrs) == 0 {
 		return ""
+	}
+	if addr := a.httpAddrs[0]; addr.Network() == "unix" {
+		return "unix://" + addr.String() // as Consul's clients take it
 	}
 	return a.httpAddrs[0].String()
 }

@@ -2,6 +2,8 @@ package agent_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,5 +96,43 @@ func TestStatusLeaderOnceAWriteSucceeds(t *testing.T) {
 	leader, err := c.Status().Leader()
 	if err != nil || leader == "" {
 		t.Fatalf("status/leader right after the first write: %q %v", leader, err)
+	}
+}
+
+// addresses { http = "unix:///path" } serves the HTTP API on a unix socket
+// with the unix_sockets mode, and Consul's client reaches it there.
+func TestHTTPOnUnixSocket(t *testing.T) {
+	dir, err := os.MkdirTemp("", "hsock") // short: socket paths are limited to ~100 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "http.sock")
+	a := agenttest.Start(t, "-dev", "-hcl", `addresses { http = "unix://`+sock+`" }
+unix_sockets { mode = "0600" }`)
+	if a.HTTPAddr() != "unix://"+sock {
+		t.Fatalf("HTTPAddr %q", a.HTTPAddr())
+	}
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %s: %v %v", sock, err, fi)
+	}
+	c, err := api.NewClient(&api.Config{Address: "unix://" + sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KV().Put(&api.KVPair{Key: "over-unix", Value: []byte("yes")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := c.KV().Get("over-unix", nil)
+	if err != nil || p == nil || string(p.Value) != "yes" {
+		t.Fatalf("get over the socket: %v %+v", err, p)
+	}
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := self["DebugConfig"]["HTTPAddrs"].([]any); len(h) != 1 || h[0] != "unix://"+sock {
+		t.Fatalf("DebugConfig.HTTPAddrs %v", self["DebugConfig"]["HTTPAddrs"])
 	}
 }

@@ -103,6 +103,11 @@ func (l *loader) topLevel() fields {
 			"dns":   stringField(&c.Addresses.DNS),
 			"grpc":  stringField(&c.Addresses.GRPC),
 		}),
+		"unix_sockets": l.block("unix_sockets", fields{
+			"mode":  stringField(&c.UnixSockets.Mode),
+			"user":  stringField(&c.UnixSockets.User),
+			"group": stringField(&c.UnixSockets.Group),
+		}),
 		"performance": l.block("performance", fields{
 			"raft_multiplier": intField(&c.RaftMultiplier),
 		}),
@@ -446,7 +451,7 @@ var notImplemented = func() map[string]bool {
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
 		"start_join_wan", "syslog_facility",
-		"telemetry", "tls", "translate_wan_addrs", "unix_sockets",
+		"telemetry", "tls", "translate_wan_addrs",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",

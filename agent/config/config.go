@@ -62,6 +62,8 @@ type Config struct {
 	// Addresses are the per-listener bind addresses; each defaults to
 	// ClientAddr.
 	Addresses Addresses
+	// UnixSockets sets the permissions of the unix:// sockets in Addresses.
+	UnixSockets UnixSockets
 
 	// NATSURL points at an external NATS cluster; empty means the servers run
 	// an embedded one.
@@ -174,6 +176,15 @@ type Addresses struct {
 	HTTPS string
 	DNS   string
 	GRPC  string
+}
+
+// UnixSockets is Consul's unix_sockets block: the mode (octal, "0770"),
+// owner and group (names or IDs) given to each unix socket the agent
+// creates; empty leaves what the process's defaults gave.
+type UnixSockets struct {
+	Mode  string
+	User  string
+	Group string
 }
 
 // DNSConfig tunes the DNS interface (Consul's dns_config block). Its
