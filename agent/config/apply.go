@@ -418,7 +418,7 @@ var checkKeys = func() map[string]string {
 
 // checkKeysNotImplemented are check keys Consul has that Herald ignores.
 var checkKeysNotImplemented = map[string]bool{
-	"docker_container_id": true, "shell": true, "os_service": true,
+	"os_service": true,
 }
 
 // notImplemented lists Consul configuration keys that Herald accepts but

@@ -57,6 +57,8 @@ type CheckDefinition struct {
 	AliasNode                      string
 	AliasService                   string
 	Args                           []string
+	DockerContainerID              string
+	Shell                          string
 	Interval                       Duration
 	Timeout                        Duration
 	DeregisterCriticalServiceAfter Duration
@@ -227,6 +229,8 @@ type checkJSON struct {
 	AliasNode                      string              `json:"aliasnode"`
 	AliasService                   string              `json:"aliasservice"`
 	Args                           []string            `json:"args"`
+	DockerContainerID              string              `json:"dockercontainerid"`
+	Shell                          string              `json:"shell"`
 	Interval                       Duration            `json:"interval"`
 	Timeout                        Duration            `json:"timeout"`
 	DeregisterCriticalServiceAfter Duration            `json:"deregistercriticalserviceafter"`
@@ -264,7 +268,8 @@ func (d *checkJSON) definition() CheckDefinition {
 		HTTP: d.HTTP, Header: d.Header, Method: d.Method, Body: d.Body, DisableRedirects: d.DisableRedirects,
 		TLSServerName: d.TLSServerName, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC,
 		GRPCUseTLS: d.GRPCUseTLS, H2Ping: d.H2Ping, H2PingUseTLS: useTLS, TTL: d.TTL, AliasNode: d.AliasNode,
-		AliasService: d.AliasService, Args: d.Args, Interval: d.Interval, Timeout: d.Timeout,
+		AliasService: d.AliasService, Args: d.Args, DockerContainerID: d.DockerContainerID, Shell: d.Shell,
+		Interval: d.Interval, Timeout: d.Timeout,
 		DeregisterCriticalServiceAfter: d.DeregisterCriticalServiceAfter, SuccessBeforePassing: d.SuccessBeforePassing,
 		FailuresBeforeWarning: d.FailuresBeforeWarning, FailuresBeforeCritical: d.FailuresBeforeCritical}
 }
@@ -303,6 +308,7 @@ func (c *CheckDefinition) runnerDefinition() checks.Definition {
 		TCP: c.TCP, UDP: c.UDP, GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
 		H2Ping: c.H2Ping, H2PingUseTLS: c.H2PingUseTLS,
 		TTL: time.Duration(c.TTL), AliasNode: c.AliasNode, AliasService: c.AliasService, Args: c.Args,
+		DockerContainerID: c.DockerContainerID, Shell: c.Shell,
 		Interval: time.Duration(c.Interval), Timeout: time.Duration(c.Timeout),
 		SuccessBeforePassing: c.SuccessBeforePassing, FailuresBeforeWarning: c.FailuresBeforeWarning,
 		FailuresBeforeCritical:         c.FailuresBeforeCritical,
