@@ -248,3 +248,24 @@ func TestSnapshotHeadersServicesFilterCached(t *testing.T) {
 		t.Fatalf("services ?cached again: %v %+v", err, meta)
 	}
 }
+
+// A read-only transaction's check-session passes for the session holding
+// the key (it failed for every session, as "invalid session").
+func TestTxnReadOnlyCheckSession(t *testing.T) {
+	c, _ := newClient(t)
+	sid, _, err := c.Session().Create(&api.SessionEntry{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := c.KV().Acquire(&api.KVPair{Key: "held", Session: sid}, nil); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	ok, res, _, err := c.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCheckSession, Key: "held", Session: sid}}}, nil)
+	if err != nil || !ok || len(res.Results) != 1 || res.Results[0].KV.Session != sid {
+		t.Fatalf("check-session by the holder: ok=%v %+v %v", ok, res, err)
+	}
+	ok, res, _, err = c.Txn().Txn(api.TxnOps{{KV: &api.KVTxnOp{Verb: api.KVCheckSession, Key: "held", Session: "other"}}}, nil)
+	if err != nil || ok || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].What, "failed session check") {
+		t.Fatalf("check-session by another: ok=%v %+v %v", ok, res, err)
+	}
+}

@@ -150,7 +150,18 @@ func (s *Server) readTxn(ops []command.KVOp) (command.KVTxnResult, uint64) {
 			list, _, _ := s.cfg.KV.List(op.Key, false)
 			out.Results = append(out.Results, list...)
 		case command.KVCheckSession:
-			fail(i, "%s", command.InvalidSession(op.Session))
+			// The state machine's rule: the key exists and op.Session holds it.
+			e, _, _ := s.cfg.KV.Get(op.Key, false)
+			switch {
+			case e == nil:
+				fail(i, "key %q doesn't exist", op.Key)
+			case e.Session != op.Session:
+				fail(i, "failed session check for key %q, current session %q != %q", op.Key, e.Session, op.Session)
+			default:
+				c := *e
+				c.Value = nil
+				out.Results = append(out.Results, &c)
+			}
 		}
 	}
 	if len(out.Errors) > 0 {
