@@ -336,6 +336,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyDeregister(st.catalog, idx, body, emit)
 	case *command.CheckStatusBody:
 		err = applyCheckStatus(st.catalog, idx, body, emit)
+	case *command.CatalogTxnBody:
+		return applyCatalogTxn(st.catalog, idx, body.Ops, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}

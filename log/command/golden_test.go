@@ -33,6 +33,11 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 7}, Deadline: 9, Body: &SessionDestroyBody{ID: "s1"}},
 	{Time: 1, ID: RequestID{7, 8}, Deadline: 9, Body: &SessionRenewBody{ID: "s1", Deadline: 5}},
 	{Time: 1, ID: RequestID{7, 9}, Deadline: 9, Body: &RestoreBody{Data: []byte("snap")}},
+	{Time: 1, ID: RequestID{7, 11}, Deadline: 9, Body: &CatalogTxnBody{Ops: []CatalogOp{
+		{Kind: CatalogOpNode, Verb: "set", Node: event.Node{Node: "n1", Address: "10.0.0.1"}},
+		{Kind: CatalogOpService, Verb: "cas", Node: event.Node{Node: "n1"}, Service: &event.Service{ID: "web1", Service: "web", Port: 80}, Index: 5},
+		{Kind: CatalogOpCheck, Verb: "delete", Check: &event.Check{Node: "n1", CheckID: "c1"}},
+	}}},
 	// A register with the fields of its first extension (pinned as register-2).
 	{Time: 1, ID: RequestID{7, 10}, Deadline: 9, Body: &CatalogRegisterBody{
 		Node: event.Node{Node: "n1", Address: "10.0.0.1", Locality: &event.Locality{Region: "r", Zone: "z"}},
