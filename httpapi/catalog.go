@@ -42,25 +42,40 @@ type registerRequest struct {
 	Datacenter      string
 	TaggedAddresses map[string]string
 	NodeMeta        map[string]string
-	Service         *struct {
-		Kind              string
-		ID                string
-		Service           string
-		Tags              []string
-		Address           string
-		TaggedAddresses   map[string]event.ServiceAddress
-		Meta              map[string]string
-		Port              int
-		Ports             []event.ServicePort
-		SocketPath        string
-		Weights           *event.Weights
-		EnableTagOverride bool
-		Locality          *event.Locality
+	Service         *catalogService
+	Locality        *event.Locality
+	Check           *catalogCheck
+	Checks          []catalogCheck
+	SkipNodeUpdate  bool
+}
+
+// catalogService is a service as /v1/catalog/register and /v1/txn's
+// Service ops take it (Consul's AgentService).
+type catalogService struct {
+	Kind              string
+	ID                string
+	Service           string
+	Tags              []string
+	Address           string
+	TaggedAddresses   map[string]event.ServiceAddress
+	Meta              map[string]string
+	Port              int
+	Ports             []event.ServicePort
+	SocketPath        string
+	Weights           *event.Weights
+	EnableTagOverride bool
+	Locality          *event.Locality
+}
+
+// record is the catalog record; weights default to 1 and 1, as in Consul.
+func (sv *catalogService) record() event.Service {
+	weights := event.Weights{Passing: 1, Warning: 1}
+	if sv.Weights != nil {
+		weights = *sv.Weights
 	}
-	Locality       *event.Locality
-	Check          *catalogCheck
-	Checks         []catalogCheck
-	SkipNodeUpdate bool
+	return event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
+		TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
+		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
 }
 
 type catalogCheck struct {
@@ -110,13 +125,8 @@ func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 		if sv.Service == "" {
 			return badRequest("Must provide service name with ID")
 		}
-		weights := event.Weights{Passing: 1, Warning: 1}
-		if sv.Weights != nil {
-			weights = *sv.Weights
-		}
-		body.Service = &event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
-			TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
-			Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
+		rec := sv.record()
+		body.Service = &rec
 	}
 	checks := req.Checks
 	if req.Check != nil {

@@ -10,13 +10,13 @@ import (
 	"github.com/heraldhq/herald/log/command"
 )
 
-// txnOp is one element of a /v1/txn request body. Only KV operations exist
-// so far; the other kinds Consul has are refused with a clear error.
+// txnOp is one element of a /v1/txn request body: a KV op, or a Node,
+// Service or Check op (txn_catalog.go).
 type txnOp struct {
 	KV      *txnKVOp
-	Node    json.RawMessage
-	Service json.RawMessage
-	Check   json.RawMessage
+	Node    *txnNodeOp
+	Service *txnServiceOp
+	Check   *txnCheckOp
 }
 
 type txnKVOp struct {
@@ -29,7 +29,10 @@ type txnKVOp struct {
 }
 
 type txnResult struct {
-	KV *event.KVEntry
+	KV      *event.KVEntry `json:",omitempty"`
+	Node    *apiNode       `json:",omitempty"`
+	Service *apiService    `json:",omitempty"`
+	Check   *apiCheck      `json:",omitempty"`
 }
 
 type txnResponse struct {
@@ -65,12 +68,16 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 			fmt.Sprintf("Transaction contains too many operations (%d > %d)", len(in), s.cfg.TxnMaxOps)}
 	}
 
+	if handled, err := s.catalogTxn(w, r, in); handled {
+		return err
+	}
+
 	ops := make([]command.KVOp, len(in))
 	var refused []command.KVTxnError
 	writes := false
 	for i, op := range in {
 		if op.KV == nil {
-			return badRequest("Operation %d: only KV operations are supported by Herald so far", i)
+			return badRequest("Operation %d: no operation specified", i)
 		}
 		verb, ok := command.ParseVerb(op.KV.Verb)
 		if !ok {
