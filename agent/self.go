@@ -89,7 +89,8 @@ func raftState(known, leading bool) string {
 
 // LeaderAddress is the Raft address of the catalog shard's leader, which
 // stands for "the leader" where Consul has a single Raft group (the kv
-// shard's is in /v1/operator/raft/configuration's Shards).
+// shard's is in /v1/operator/raft/configuration's Shards), or the kv
+// shard's while the catalog shard has none.
 func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
 		return a.client.LeaderAddress()
