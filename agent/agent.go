@@ -197,7 +197,7 @@ func (a *Agent) newLocal() {
 		"wan": a.cfg.AdvertiseAddr, "wan_ipv4": a.cfg.AdvertiseAddr}
 	a.local = local.New(local.Config{
 		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Address: a.cfg.AdvertiseAddr, Datacenter: a.cfg.Datacenter,
-		NodeMeta: a.cfg.NodeMeta, TaggedAddresses: tagged, Writer: catalogWriter{a},
+		NodeMeta: a.nodeMeta(), TaggedAddresses: tagged, Writer: catalogWriter{a},
 		EnableScriptChecks: a.cfg.EnableScriptChecks, EnableLocalScriptChecks: a.cfg.EnableLocalScriptChecks,
 		Alias:  aliasSource{a.catalog},
 		Logger: a.log,
@@ -591,7 +591,7 @@ func (a *Agent) startHTTP() error {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
 	}
 	for _, host := range addrs {
-		ln, err := a.listenHTTP(host)
+		ln, err := listenClient(host, a.cfg.Ports.HTTP, a.cfg.UnixSockets)
 		if err != nil {
 			return fmt.Errorf("HTTP API: %w", err)
 		}

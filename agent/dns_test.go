@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/testutil/poll"
+	"github.com/heraldhq/herald/version"
 )
 
 // TestDNSConfigWiring checks that dns_config reaches the DNS server: node
@@ -43,11 +45,18 @@ func TestDNSConfigWiring(t *testing.T) {
 				r = ask(dns.TypeA)
 				return r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1, r.String()
 			})
-			if got := len(r.Extra) == 1; got != tc.extraMeta {
+			// Three TXT records: rack, and the consul-network-segment and
+			// consul-version keys the agent adds to its node, as Consul does.
+			if got := len(r.Extra) == 3; got != tc.extraMeta {
 				t.Errorf("node meta in the additional section: %v, want %v\n%s", got, tc.extraMeta, r)
 			}
 			// A TXT question gets the meta either way.
-			if r := ask(dns.TypeTXT); len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != "rack=r1" {
+			r = ask(dns.TypeTXT)
+			var txt []string
+			for _, rr := range r.Answer {
+				txt = append(txt, rr.(*dns.TXT).Txt...)
+			}
+			if !slices.Contains(txt, "rack=r1") || !slices.Contains(txt, "consul-version="+version.ConsulCompat) {
 				t.Errorf("TXT answer:\n%s", r)
 			}
 		})

@@ -27,7 +27,7 @@ func socketDir(t *testing.T) string {
 // addresses.http = "unix://path" serves the HTTP API on that socket,
 // replacing a socket file an earlier agent left, and HTTPAddr gives it in
 // the form the official client takes.
-func TestHTTPOnUnixSocket(t *testing.T) {
+func TestHTTPOnUnixSocketReplacesStale(t *testing.T) {
 	sock := filepath.Join(socketDir(t), "http.sock")
 	stale, err := net.Listen("unix", sock)
 	if err != nil {

@@ -29,6 +29,15 @@ func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) erro
 	return nil
 }
 
+// ownChecks are the checks /v1/agent/checks lists: not serfHealth, which
+// Consul's leader registers for each member rather than the agent itself,
+// so Consul's agent endpoint does not show it (the catalog does).
+func (a *Agent) ownChecks() map[string]event.Check {
+	out := a.local.Checks()
+	delete(out, health.SerfCheckID)
+	return out
+}
+
 // registerSelf puts the agent's own node in the catalog with its serfHealth
 // check and, on servers, the "consul" service that DNS answers
 // consul.service.consul with.
@@ -71,8 +80,14 @@ func (a *Agent) loadDefinitions(cfg *config.Config) error {
 // serviceFromConfig turns a config file's service block into a definition.
 func serviceFromConfig(sd config.ServiceDefinition) (*local.ServiceDefinition, error) {
 	def := &local.ServiceDefinition{Kind: sd.Kind, ID: sd.ID, Name: sd.Name, Tags: sd.Tags, Port: sd.Port,
-		Address: sd.Address, EnableTagOverride: sd.EnableTagOverride, Meta: sd.Meta,
+		Address: sd.Address, SocketPath: sd.SocketPath, EnableTagOverride: sd.EnableTagOverride, Meta: sd.Meta,
 		Weights: &event.Weights{Passing: sd.Weights.Passing, Warning: sd.Weights.Warning}}
+	for _, p := range sd.Ports {
+		def.Ports = append(def.Ports, event.ServicePort{Name: p.Name, Port: p.Port, Default: p.Default})
+	}
+	if sd.Locality != nil {
+		def.Locality = &event.Locality{Region: sd.Locality.Region, Zone: sd.Locality.Zone}
+	}
 	if len(sd.TaggedAddresses) > 0 {
 		def.TaggedAddresses = map[string]event.ServiceAddress{}
 		for k, v := range sd.TaggedAddresses {
@@ -168,7 +183,8 @@ func localError(err error) error {
 
 func (a *Agent) Services() map[string]event.Service      { return a.local.Services() }
 func (a *Agent) Service(id string) (event.Service, bool) { return a.local.Service(id) }
-func (a *Agent) Checks() map[string]event.Check          { return a.local.Checks() }
+func (a *Agent) Checks() map[string]event.Check          { return a.ownChecks() }
+func (a *Agent) WatchLocal() <-chan struct{}             { return a.local.Watch() }
 
 func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {
 	def, err := local.DecodeService(doc)

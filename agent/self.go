@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"runtime"
 	"sort"
@@ -19,11 +20,8 @@ import (
 // clients read Config.NodeName, Config.Datacenter and Member from it.
 func (a *Agent) Self() any {
 	v := version.Get()
-	meta := a.cfg.NodeMeta
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	return map[string]any{
+	meta := a.nodeMeta()
+	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter":        a.cfg.Datacenter,
 			"PrimaryDatacenter": a.cfg.Datacenter,
@@ -62,6 +60,8 @@ func (a *Agent) Self() any {
 		"Meta":   meta,
 		"Stats":  a.stats(),
 	}
+	maps.Copy(self["DebugConfig"].(map[string]any), a.debugAddrs())
+	return self
 }
 
 // stats are the sections of /v1/agent/self's Stats, which `info` prints:
@@ -95,12 +95,21 @@ func raftState(known, leading bool) string {
 
 // LeaderAddress is the Raft address of the catalog shard's leader, which
 // stands for "the leader" where Consul has a single Raft group (the kv
-// shard's is in /v1/operator/raft/configuration's Shards).
+// shard's is in /v1/operator/raft/configuration's Shards), or the kv
+// shard's while the catalog shard has none.
 func (a *Agent) LeaderAddress() string {
 	if a.host == nil {
 		return a.client.LeaderAddress()
 	}
-	return a.leaderAddress(command.ShardCatalog)
+	// While the catalog shard has no leader yet (a fresh server elects its
+	// shards one after the other), the kv shard's stands in: clients read
+	// "" as "no write can succeed", and a KV write can already.
+	for _, shard := range []command.Shard{command.ShardCatalog, command.ShardKV} {
+		if addr := a.leaderAddress(shard); addr != "" {
+			return addr
+		}
+	}
+	return ""
 }
 
 // Peers are the Raft addresses of the catalog shard's voters.

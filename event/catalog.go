@@ -25,8 +25,24 @@ type Node struct {
 	Datacenter      string
 	TaggedAddresses map[string]string
 	Meta            map[string]string
+	Locality        *Locality `json:",omitempty"`
 	CreateIndex     uint64
 	ModifyIndex     uint64
+}
+
+// Locality is where a node or service instance runs, Consul's
+// {Region, Zone}.
+type Locality struct {
+	Region string
+	Zone   string
+}
+
+// ServicePort is one of a service instance's named ports (Consul's
+// multi-port Ports); one of them is the Default.
+type ServicePort struct {
+	Name    string
+	Port    int
+	Default bool
 }
 
 // ServiceAddress is an address and port of a tagged service address.
@@ -53,10 +69,13 @@ type Service struct {
 	Tags              []string
 	Meta              map[string]string
 	Port              int
+	Ports             []ServicePort `json:",omitempty"`
 	Address           string
+	SocketPath        string                    `json:",omitempty"`
 	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
 	Weights           Weights
 	EnableTagOverride bool
+	Locality          *Locality `json:",omitempty"`
 	CreateIndex       uint64
 	ModifyIndex       uint64
 }

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
@@ -17,6 +19,9 @@ type LocalAgent interface {
 	Services() map[string]event.Service
 	Service(id string) (event.Service, bool)
 	Checks() map[string]event.Check
+	// WatchLocal is closed at the next change to the agent's services or
+	// checks; take it before reading them.
+	WatchLocal() <-chan struct{}
 	RegisterService(doc any, replaceExistingChecks bool) error
 	DeregisterService(id string) error
 	RegisterCheck(doc any) error
@@ -68,16 +73,53 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/")
-	sv, ok := la.Service(id)
-	if !ok {
-		return &apiError{http.StatusNotFound, fmt.Sprintf("unknown service ID: %s", id)}
+	q, err := s.parseQuery(r)
+	if err != nil {
+		return err
 	}
-	out := struct {
-		apiService
-		ContentHash string
-	}{toService(&sv, s.cfg.Datacenter), strconv.FormatUint(sv.ModifyIndex, 16)}
-	return writeJSON(w, http.StatusOK, out)
+	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/")
+	// ?hash= blocks until the service's content hash differs from it (or
+	// the wait passes), as Consul's hash-based blocking does.
+	known := r.URL.Query().Get("hash")
+	var timer <-chan time.Time
+	if known != "" {
+		wait := q.wait + rand.N(q.wait/16+1)
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		changed := la.WatchLocal()
+		sv, ok := la.Service(id)
+		if !ok {
+			return &apiError{http.StatusNotFound, fmt.Sprintf("unknown service ID: %s", id)}
+		}
+		hash, err := contentHash(&sv, s.cfg.Datacenter)
+		if err != nil {
+			return err
+		}
+		done := known == "" || hash != known
+		if !done {
+			select {
+			case <-changed:
+				continue
+			case <-timer:
+				done = true
+			case <-stopping(r.Context()):
+				done = true
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+		}
+		if done {
+			w.Header().Set("X-Consul-ContentHash", hash)
+			out := struct {
+				apiService
+				ContentHash string
+			}{toService(&sv, s.cfg.Datacenter), hash}
+			return writeJSON(w, http.StatusOK, out)
+		}
+	}
 }
 
 // decodeDoc reads a JSON body as a generic document.

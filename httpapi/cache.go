@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
+	"time"
 )
 
 // answerCache keeps the last encoded answer of each distinct read, tagged
@@ -19,8 +21,9 @@ type answerCache struct {
 }
 
 type cachedAnswer struct {
-	index uint64
-	body  []byte
+	index  uint64
+	body   []byte
+	stored time.Time
 }
 
 // maxCachedAnswers bounds the cache; past it the cache starts afresh, which
@@ -39,13 +42,16 @@ func answerKey(r *http.Request) string {
 }
 
 // writeCachedJSON answers with the JSON of build(), reusing the bytes
-// encoded for the same read at the same index.
+// encoded for the same read at the same index. A ?cached read learns which
+// it got as Consul's agent cache tells it: X-Cache HIT (with the answer's
+// Age in seconds) or MISS.
 func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
 	key := answerKey(r)
 	s.cache.mu.Lock()
 	hit, ok := s.cache.entries[key]
 	s.cache.mu.Unlock()
-	if !ok || hit.index != index {
+	reused := ok && hit.index == index
+	if !reused {
 		v, err := build()
 		if err != nil {
 			return err
@@ -54,13 +60,21 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			return err
 		}
-		hit = cachedAnswer{index: index, body: buf.Bytes()}
+		hit = cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
 		s.cache.mu.Lock()
 		if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
 			s.cache.entries = map[string]cachedAnswer{}
 		}
 		s.cache.entries[key] = hit
 		s.cache.mu.Unlock()
+	}
+	if _, cached := r.URL.Query()["cached"]; cached {
+		if reused {
+			w.Header().Set("X-Cache", "HIT")
+			w.Header().Set("Age", strconv.FormatInt(int64(s.cfg.Now().Sub(hit.stored).Seconds()), 10))
+		} else {
+			w.Header().Set("X-Cache", "MISS")
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

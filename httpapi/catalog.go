@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/heraldhq/herald/event"
@@ -41,21 +42,40 @@ type registerRequest struct {
 	Datacenter      string
 	TaggedAddresses map[string]string
 	NodeMeta        map[string]string
-	Service         *struct {
-		Kind              string
-		ID                string
-		Service           string
-		Tags              []string
-		Address           string
-		TaggedAddresses   map[string]event.ServiceAddress
-		Meta              map[string]string
-		Port              int
-		Weights           *event.Weights
-		EnableTagOverride bool
+	Service         *catalogService
+	Locality        *event.Locality
+	Check           *catalogCheck
+	Checks          []catalogCheck
+	SkipNodeUpdate  bool
+}
+
+// catalogService is a service as /v1/catalog/register and /v1/txn's
+// Service ops take it (Consul's AgentService).
+type catalogService struct {
+	Kind              string
+	ID                string
+	Service           string
+	Tags              []string
+	Address           string
+	TaggedAddresses   map[string]event.ServiceAddress
+	Meta              map[string]string
+	Port              int
+	Ports             []event.ServicePort
+	SocketPath        string
+	Weights           *event.Weights
+	EnableTagOverride bool
+	Locality          *event.Locality
+}
+
+// record is the catalog record; weights default to 1 and 1, as in Consul.
+func (sv *catalogService) record() event.Service {
+	weights := event.Weights{Passing: 1, Warning: 1}
+	if sv.Weights != nil {
+		weights = *sv.Weights
 	}
-	Check          *catalogCheck
-	Checks         []catalogCheck
-	SkipNodeUpdate bool
+	return event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
+		TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
+		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
 }
 
 type catalogCheck struct {
@@ -98,20 +118,15 @@ func (s *Server) catalogRegister(w http.ResponseWriter, r *http.Request) error {
 	}
 	body := &command.CatalogRegisterBody{
 		Node: event.Node{ID: req.ID, Node: req.Node, Address: req.Address, Datacenter: s.cfg.Datacenter,
-			TaggedAddresses: req.TaggedAddresses, Meta: req.NodeMeta},
+			TaggedAddresses: req.TaggedAddresses, Meta: req.NodeMeta, Locality: req.Locality},
 		SkipNodeUpdate: req.SkipNodeUpdate,
 	}
 	if sv := req.Service; sv != nil {
 		if sv.Service == "" {
 			return badRequest("Must provide service name with ID")
 		}
-		weights := event.Weights{Passing: 1, Warning: 1}
-		if sv.Weights != nil {
-			weights = *sv.Weights
-		}
-		body.Service = &event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
-			TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Weights: weights,
-			EnableTagOverride: sv.EnableTagOverride}
+		rec := sv.record()
+		body.Service = &rec
 	}
 	checks := req.Checks
 	if req.Check != nil {
@@ -193,23 +208,39 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	meta := nodeMetaFilter(r)
-	services, ok, err := readCatalog(s, w, r, func(watch bool) (map[string][]string, uint64, <-chan struct{}) {
-		if meta == nil {
-			return s.cfg.Catalog.Services(watch)
-		}
-		// With ?node-meta, only services on matching nodes count.
+	// ?filter selects instances in the shape of /v1/catalog/service (Consul
+	// filters its ServiceNodes); a service is listed when one is kept.
+	eval, err := newFilter(r)
+	if err != nil {
+		return err
+	}
+	var evalErr error
+	services, index, ok, err := readCatalogIndex(s, w, r, func(watch bool) (map[string][]string, uint64, <-chan struct{}) {
 		all, index, ch := s.cfg.Catalog.Services(watch)
+		if meta == nil && eval == nil {
+			return all, index, ch
+		}
 		out := map[string][]string{}
 		for name := range all {
 			instances, _, _ := s.cfg.Catalog.ServiceInstances(name, false)
 			tags := map[string]bool{}
 			found := false
 			for _, in := range instances {
-				if metaMatches(in.Node.Meta, meta) {
-					found = true
-					for _, t := range in.Service.Tags {
-						tags[t] = true
+				if meta != nil && !metaMatches(in.Node.Meta, meta) {
+					continue
+				}
+				if eval != nil {
+					kept, err := keep(eval, toCatalogService(in))
+					if err != nil {
+						evalErr = err
 					}
+					if !kept {
+						continue
+					}
+				}
+				found = true
+				for _, t := range in.Service.Tags {
+					tags[t] = true
 				}
 			}
 			if found {
@@ -217,6 +248,7 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 				for t := range tags {
 					list = append(list, t)
 				}
+				sort.Strings(list)
 				out[name] = list
 			}
 		}
@@ -225,7 +257,10 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, services)
+	if evalErr != nil {
+		return evalErr
+	}
+	return s.writeCachedJSON(w, r, index, func() (any, error) { return services, nil })
 }
 
 // instancesAt reads the instances of the service named by the request path

@@ -36,6 +36,9 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 	_, keys := params["keys"]
 	_, recurse := params["recurse"]
 	_, raw := params["raw"]
+	if key == "" && !keys && !recurse {
+		return badRequest("Missing key name")
+	}
 
 	switch {
 	case keys:
@@ -137,6 +140,10 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) error
 	res, err := s.propose(r, command.Command{Body: &command.KVBody{Op: op}}, refusalIsAnswer)
 	if err != nil {
 		return err
+	}
+	if op.Verb == command.KVLock && res.Refusal == command.InvalidSession(op.Session) {
+		// Consul's state store errs here rather than answering false.
+		return &apiError{http.StatusInternalServerError, res.Refusal}
 	}
 	return writeJSON(w, http.StatusOK, res.Succeeded)
 }

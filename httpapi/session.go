@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,17 +31,17 @@ type apiSession struct {
 	LockDelay     int64
 	Behavior      string
 	TTL           string
-	Checks        []string
 	NodeChecks    []string
 	ServiceChecks []event.ServiceCheck
 	CreateIndex   uint64
 	ModifyIndex   uint64
+	// Checks, Consul's deprecated name for node checks, is left out as
+	// Consul leaves it out once a create has moved it to NodeChecks.
 }
 
 func toSession(s *event.Session) apiSession {
-	checks := strs(s.NodeChecks)
 	return apiSession{ID: s.ID, Name: s.Name, Node: s.Node, LockDelay: s.LockDelay, Behavior: s.Behavior, TTL: s.TTL,
-		Checks: checks, NodeChecks: checks, ServiceChecks: s.ServiceChecks,
+		NodeChecks: strs(s.NodeChecks), ServiceChecks: s.ServiceChecks,
 		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
 }
 
@@ -141,12 +142,7 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 			sess.Deadline = now.Add(sessionTTLMultiplier * ttl).UnixNano()
 		}
 	}
-	// Checks is the old name of NodeChecks; with neither, a session depends
-	// on its node's serfHealth, as in Consul.
-	sess.NodeChecks = append(req.NodeChecks, req.Checks...)
-	if req.NodeChecks == nil && req.Checks == nil {
-		sess.NodeChecks = []string{health.SerfCheckID}
-	}
+	sess.NodeChecks = sessionNodeChecks(req.NodeChecks, req.Checks)
 	if err := s.checkSessionHealth(&sess); err != nil {
 		return err
 	}
@@ -155,6 +151,35 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"ID": sess.ID})
+}
+
+// sessionNodeChecks is the node checks a new session depends on, given the
+// NodeChecks and Checks (their pre-1.7 name) of the request, nil when
+// absent. It follows Consul's rules: each defaults to serfHealth; an empty
+// Checks empties NodeChecks too (the old way to ask for no checks); Checks
+// that are only the default, or beside an empty NodeChecks, are dropped.
+// What remains of Checks joins NodeChecks, where Consul keeps it apart.
+func sessionNodeChecks(nodeChecks, checks []string) []string {
+	def := []string{health.SerfCheckID}
+	if nodeChecks == nil {
+		nodeChecks = def
+	}
+	if checks == nil {
+		checks = def
+	}
+	switch {
+	case len(checks) == 0:
+		return []string{}
+	case slices.Equal(checks, def), len(nodeChecks) == 0:
+		return nodeChecks
+	}
+	out := slices.Clone(nodeChecks)
+	for _, c := range checks {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // checkSessionHealth refuses a session whose node is unknown or whose

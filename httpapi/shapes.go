@@ -16,6 +16,7 @@ type apiNode struct {
 	Datacenter      string
 	TaggedAddresses map[string]string
 	Meta            map[string]string
+	Locality        *event.Locality `json:",omitempty"`
 	CreateIndex     uint64
 	ModifyIndex     uint64
 }
@@ -29,9 +30,12 @@ type apiService struct {
 	TaggedAddresses   map[string]event.ServiceAddress `json:",omitempty"`
 	Meta              map[string]string
 	Port              int
+	Ports             []event.ServicePort `json:",omitempty" bexpr:"-"`
+	SocketPath        string              `json:",omitempty"`
 	Weights           event.Weights
 	EnableTagOverride bool
-	Datacenter        string `json:",omitempty"`
+	Datacenter        string          `json:",omitempty"`
+	Locality          *event.Locality `json:",omitempty" bexpr:"-"`
 	CreateIndex       uint64
 	ModifyIndex       uint64
 }
@@ -72,7 +76,9 @@ type apiCatalogService struct {
 	ServiceWeights           event.Weights
 	ServiceMeta              map[string]string
 	ServicePort              int
+	ServiceSocketPath        string
 	ServiceEnableTagOverride bool
+	ServiceLocality          *event.Locality `bexpr:"-"`
 	CreateIndex              uint64
 	ModifyIndex              uint64
 }
@@ -100,14 +106,15 @@ func strMap(m map[string]string) map[string]string {
 
 func toNode(n *event.Node) apiNode {
 	return apiNode{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-		TaggedAddresses: strMap(n.TaggedAddresses), Meta: strMap(n.Meta),
+		TaggedAddresses: strMap(n.TaggedAddresses), Meta: strMap(n.Meta), Locality: n.Locality,
 		CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex}
 }
 
 func toService(s *event.Service, dc string) apiService {
 	return apiService{Kind: s.Kind, ID: s.ID, Service: s.Service, Tags: strs(s.Tags), Address: s.Address,
-		TaggedAddresses: s.TaggedAddresses, Meta: strMap(s.Meta), Port: s.Port, Weights: s.Weights,
-		EnableTagOverride: s.EnableTagOverride, Datacenter: dc, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		TaggedAddresses: s.TaggedAddresses, Meta: strMap(s.Meta), Port: s.Port, Ports: s.Ports,
+		SocketPath: s.SocketPath, Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Datacenter: dc,
+		Locality: s.Locality, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
 }
 
 func toCheck(c *event.Check) apiCheck {
@@ -132,6 +139,7 @@ func toCatalogService(in projections.Instance) apiCatalogService {
 		TaggedAddresses: strMap(n.TaggedAddresses), NodeMeta: strMap(n.Meta), ServiceKind: s.Kind,
 		ServiceID: s.ID, ServiceName: s.Service, ServiceTags: strs(s.Tags), ServiceAddress: s.Address,
 		ServiceTaggedAddresses: s.TaggedAddresses, ServiceWeights: s.Weights, ServiceMeta: strMap(s.Meta),
-		ServicePort: s.Port, ServiceEnableTagOverride: s.EnableTagOverride,
-		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		ServicePort: s.Port, ServiceSocketPath: s.SocketPath, ServiceEnableTagOverride: s.EnableTagOverride,
+		ServiceLocality: s.Locality,
+		CreateIndex:     s.CreateIndex, ModifyIndex: s.ModifyIndex}
 }

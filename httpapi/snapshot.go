@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +47,8 @@ func (s *Server) snapshotEndpoint(w http.ResponseWriter, r *http.Request) error 
 // stream per shard and SHA256SUMS, each shard read after a Raft read
 // barrier so that it holds every write acknowledged before the request.
 func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkDC(r); err != nil {
+	q, err := s.parseQuery(r)
+	if err != nil {
 		return err
 	}
 	meta := SnapshotMeta{Version: 1, Indexes: map[string]uint64{}, Time: s.cfg.Now().UTC()}
@@ -87,7 +87,7 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	names = append(names, "SHA256SUMS")
 
 	w.Header().Set("Content-Type", "application/x-gzip")
-	w.Header().Set("X-Consul-Index", strconv.FormatUint(meta.Index, 10))
+	s.setMeta(w, q, command.ShardCatalog, meta.Index)
 	w.WriteHeader(http.StatusOK)
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)

@@ -10,13 +10,13 @@ import (
 	"github.com/heraldhq/herald/log/command"
 )
 
-// txnOp is one element of a /v1/txn request body. Only KV operations exist
-// so far; the other kinds Consul has are refused with a clear error.
+// txnOp is one element of a /v1/txn request body: a KV op, or a Node,
+// Service or Check op (txn_catalog.go).
 type txnOp struct {
 	KV      *txnKVOp
-	Node    json.RawMessage
-	Service json.RawMessage
-	Check   json.RawMessage
+	Node    *txnNodeOp
+	Service *txnServiceOp
+	Check   *txnCheckOp
 }
 
 type txnKVOp struct {
@@ -29,7 +29,10 @@ type txnKVOp struct {
 }
 
 type txnResult struct {
-	KV *event.KVEntry
+	KV      *event.KVEntry `json:",omitempty"`
+	Node    *apiNode       `json:",omitempty"`
+	Service *apiService    `json:",omitempty"`
+	Check   *apiCheck      `json:",omitempty"`
 }
 
 type txnResponse struct {
@@ -65,12 +68,16 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 			fmt.Sprintf("Transaction contains too many operations (%d > %d)", len(in), s.cfg.TxnMaxOps)}
 	}
 
+	if handled, err := s.catalogTxn(w, r, in); handled {
+		return err
+	}
+
 	ops := make([]command.KVOp, len(in))
 	var refused []command.KVTxnError
 	writes := false
 	for i, op := range in {
 		if op.KV == nil {
-			return badRequest("Operation %d: only KV operations are supported by Herald so far", i)
+			return badRequest("Operation %d: no operation specified", i)
 		}
 		verb, ok := command.ParseVerb(op.KV.Verb)
 		if !ok {
@@ -150,7 +157,18 @@ func (s *Server) readTxn(ops []command.KVOp) (command.KVTxnResult, uint64) {
 			list, _, _ := s.cfg.KV.List(op.Key, false)
 			out.Results = append(out.Results, list...)
 		case command.KVCheckSession:
-			fail(i, "invalid session %q", op.Session)
+			// The state machine's rule: the key exists and op.Session holds it.
+			e, _, _ := s.cfg.KV.Get(op.Key, false)
+			switch {
+			case e == nil:
+				fail(i, "key %q doesn't exist", op.Key)
+			case e.Session != op.Session:
+				fail(i, "failed session check for key %q, current session %q != %q", op.Key, e.Session, op.Session)
+			default:
+				c := *e
+				c.Value = nil
+				out.Results = append(out.Results, &c)
+			}
 		}
 	}
 	if len(out.Errors) > 0 {

@@ -26,9 +26,6 @@ func applyRegister(st catalogStore, idx uint64, b *command.CatalogRegisterBody, 
 	if err != nil {
 		return err
 	}
-	if existing == nil && b.SkipNodeUpdate && b.Node.Address == "" {
-		return failed("Must provide address: node %q is not registered", b.Node.Node)
-	}
 	for _, c := range b.Checks {
 		if c.CheckID == "" {
 			return failed("Must provide check ID")
@@ -47,7 +44,7 @@ func applyRegister(st catalogStore, idx uint64, b *command.CatalogRegisterBody, 
 
 	nodeName := b.Node.Node
 	switch {
-	case existing == nil:
+	case existing == nil: // SkipNodeUpdate or not, as in Consul: the node is created as given
 		n := b.Node
 		n.CreateIndex, n.ModifyIndex = idx, idx
 		if err := st.putNode(&n); err != nil {

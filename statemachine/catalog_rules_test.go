@@ -73,11 +73,13 @@ func TestCatalogRegisterRules(t *testing.T) {
 			"catalog.service.updated web id=web1 node=n1 port=80 @1/1",
 		},
 	}, {
-		// differs from Consul: Consul creates the node with an empty
-		// address; Herald refuses the whole registration.
-		name:    "SkipNodeUpdate on an unknown node without an address",
-		apply:   registerSkip("n1", "", service("web1", "web", 80)),
-		refused: `Must provide address: node "n1" is not registered`,
+		// As in Consul: the node is created even without an address.
+		name:  "SkipNodeUpdate on an unknown node without an address registers the node",
+		apply: registerSkip("n1", "", service("web1", "web", 80)),
+		events: []string{
+			"catalog.node.updated n1 addr= @1/1",
+			"catalog.service.updated web id=web1 node=n1 port=80 @1/1",
+		},
 	}, {
 		name:   "SkipNodeUpdate leaves a registered node as it is",
 		setup:  []command.Body{register("n1", "10.0.0.1", nil)},

@@ -137,7 +137,7 @@ func applyKVOp(s kvStore, sessions sessionStore, idx uint64, now int64, op *comm
 			return nil, err
 		}
 		if sess == nil {
-			return nil, failed("invalid session %q", op.Session)
+			return nil, failed("%s", command.InvalidSession(op.Session))
 		}
 		e := &event.KVEntry{Key: op.Key, Flags: op.Flags, Value: op.Value, CreateIndex: idx, ModifyIndex: idx,
 			Session: op.Session, LockIndex: 1}

@@ -355,6 +355,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyAutopilotSet(st.operator, idx, body, emit)
 	case *command.ConnectCASetBody:
 		err = applyConnectCASet(st.ca, idx, cmd.Time, body, emit)
+	case *command.CatalogTxnBody:
+		return applyCatalogTxn(st.catalog, idx, body.Ops, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}

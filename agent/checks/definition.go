@@ -22,6 +22,7 @@ const (
 	KindTTL    = "ttl"
 	KindAlias  = "alias"
 	KindScript = "script"
+	KindDocker = "docker"
 )
 
 // Defaults, as Consul documents them.
@@ -100,8 +101,16 @@ type Definition struct {
 	AliasNode, AliasService string
 
 	// Args is the command a script check runs, executed directly (no shell):
-	// Args[0] is the program.
+	// Args[0] is the program. With DockerContainerID, it runs in that
+	// container instead.
 	Args []string
+	// DockerContainerID makes a docker check: Args run, on the interval,
+	// inside this container through the Docker Engine API (DOCKER_HOST, or
+	// the local daemon's socket), judged by exit code like a script.
+	DockerContainerID string
+	// Shell is Consul's docker check shell; Herald's docker checks run Args
+	// directly, as Consul does when Args are given, so it is only kept.
+	Shell string
 	// Local marks a definition from the agent's own configuration files
 	// rather than from the HTTP API; with Config.EnableLocalScriptChecks
 	// only such script checks are allowed.
@@ -141,7 +150,10 @@ type Definition struct {
 // kinds lists every kind the definition sets, in a fixed order.
 func (d Definition) kinds() []string {
 	var ks []string
-	if d.Args != nil {
+	switch {
+	case d.DockerContainerID != "":
+		ks = append(ks, KindDocker)
+	case d.Args != nil:
 		ks = append(ks, KindScript)
 	}
 	if d.HTTP != "" {
@@ -182,7 +194,7 @@ func (d Definition) Kind() string {
 // intervalKind reports kinds that probe on an interval.
 func intervalKind(kind string) bool {
 	switch kind {
-	case KindHTTP, KindTCP, KindUDP, KindGRPC, KindH2Ping, KindScript:
+	case KindHTTP, KindTCP, KindUDP, KindGRPC, KindH2Ping, KindScript, KindDocker:
 		return true
 	}
 	return false
@@ -201,6 +213,8 @@ func (d Definition) Validate() error {
 	switch {
 	case d.Interval > 0 && d.TTL > 0:
 		return errors.New("Interval and TTL cannot both be specified")
+	case d.DockerContainerID != "" && len(d.Args) == 0:
+		return errors.New("Args must be set for Docker checks")
 	case d.Args != nil && len(d.Args) == 0:
 		// Consul cannot tell an empty args list from none and ends up
 		// calling this a TTL check without a TTL; say what is wrong instead.
@@ -256,7 +270,7 @@ func (d Definition) normalized() Definition {
 
 // timeout is how long one run of the check may take.
 func (d Definition) timeout() time.Duration {
-	if d.Kind() == KindScript {
+	if k := d.Kind(); k == KindScript || k == KindDocker {
 		// Runs do not overlap, so a script slower than its interval only
 		// delays the next run; Consul does not cap it either.
 		if d.Timeout > 0 {

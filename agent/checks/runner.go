@@ -101,7 +101,7 @@ func (r *Runner) Add(d Definition) error {
 		return err
 	}
 	kind := d.Kind()
-	if kind == KindScript && !r.cfg.EnableScriptChecks && !(r.cfg.EnableLocalScriptChecks && d.Local) {
+	if (kind == KindScript || kind == KindDocker) && !r.cfg.EnableScriptChecks && !(r.cfg.EnableLocalScriptChecks && d.Local) {
 		return ErrScriptsDisabled
 	}
 	if kind == KindAlias && r.cfg.Alias == nil {
@@ -256,6 +256,8 @@ func newProber(d Definition) prober {
 		return newH2PingProber(d)
 	case KindScript:
 		return scriptProber{args: d.Args, timeout: d.timeout(), maxOutput: d.OutputMaxSize}
+	case KindDocker:
+		return newDockerProber(d)
 	}
 	panic("checks: no prober for kind " + d.Kind())
 }

@@ -103,6 +103,11 @@ func (l *loader) topLevel() fields {
 			"dns":   stringField(&c.Addresses.DNS),
 			"grpc":  stringField(&c.Addresses.GRPC),
 		}),
+		"unix_sockets": l.block("unix_sockets", fields{
+			"mode":  stringField(&c.UnixSockets.Mode),
+			"user":  stringField(&c.UnixSockets.User),
+			"group": stringField(&c.UnixSockets.Group),
+		}),
 		"performance": l.block("performance", fields{
 			"raft_multiplier": intField(&c.RaftMultiplier),
 		}),
@@ -302,6 +307,32 @@ func (l *loader) addServices(key string, v any) error {
 			"meta":                stringMapField(&s.Meta),
 			"enable_tag_override": boolField(&s.EnableTagOverride),
 			"token":               stringField(&s.Token),
+			"socket_path":         stringField(&s.SocketPath),
+			"ports": func(v any) error {
+				ports, err := toObjectList(v)
+				if err != nil {
+					return err
+				}
+				for j, po := range ports {
+					var p ServicePort
+					if err := l.applyObject(indexPath(joinPath(path, "ports"), j, len(ports)), po, fields{
+						"name":    stringField(&p.Name),
+						"port":    intField(&p.Port),
+						"default": boolField(&p.Default),
+					}, true); err != nil {
+						return err
+					}
+					s.Ports = append(s.Ports, p)
+				}
+				return nil
+			},
+			"locality": func(v any) error {
+				s.Locality = &Locality{}
+				return l.applyObject(joinPath(path, "locality"), v, fields{
+					"region": stringField(&s.Locality.Region),
+					"zone":   stringField(&s.Locality.Zone),
+				}, true)
+			},
 			"tagged_addresses": func(v any) error {
 				return l.addTaggedAddresses(joinPath(path, "tagged_addresses"), v, &s.TaggedAddresses)
 			},
@@ -395,7 +426,7 @@ var checkKeys = func() map[string]string {
 
 // checkKeysNotImplemented are check keys Consul has that Herald ignores.
 var checkKeysNotImplemented = map[string]bool{
-	"docker_container_id": true, "shell": true, "os_service": true,
+	"os_service": true,
 }
 
 // notImplemented lists Consul configuration keys that Herald accepts but
@@ -427,7 +458,7 @@ var notImplemented = func() map[string]bool {
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
 		"start_join_wan", "syslog_facility",
-		"tls", "translate_wan_addrs", "unix_sockets",
+		"tls", "translate_wan_addrs",
 		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
 		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
 		// Consul's sdk/testutil writes these: the Consul version it found,
@@ -451,7 +482,6 @@ var notImplemented = func() map[string]bool {
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",
 		"ui_config.dashboard_url_templates",
 		"service.connect", "service.proxy", "service.namespace", "service.partition",
-		"service.socket_path", "service.locality",
 	}
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {

@@ -62,6 +62,8 @@ type Config struct {
 	// Addresses are the per-listener bind addresses; each defaults to
 	// ClientAddr.
 	Addresses Addresses
+	// UnixSockets sets the permissions of the unix:// sockets in Addresses.
+	UnixSockets UnixSockets
 
 	// NATSURL points at an external NATS cluster; empty means the servers run
 	// an embedded one.
@@ -192,6 +194,15 @@ type Addresses struct {
 	GRPC  string
 }
 
+// UnixSockets is Consul's unix_sockets block: the mode (octal, "0770"),
+// owner and group (names or IDs) given to each unix socket the agent
+// creates; empty leaves what the process's defaults gave.
+type UnixSockets struct {
+	Mode  string
+	User  string
+	Group string
+}
+
 // DNSConfig tunes the DNS interface (Consul's dns_config block). Its
 // defaults are the DNS server's own (dnsserver.DefaultConfig), written there
 // once.
@@ -236,9 +247,12 @@ type ServiceDefinition struct {
 	TaggedAddresses   map[string]ServiceAddress
 	Meta              map[string]string
 	Port              int
+	Ports             []ServicePort
+	SocketPath        string
 	Weights           Weights
 	EnableTagOverride bool
 	Token             string
+	Locality          *Locality
 	// Checks holds the service's check{} followed by its checks[], as raw
 	// maps: keys renamed to Consul's snake_case names (so "HTTP" and
 	// "DeregisterCriticalServiceAfter" arrive as "http" and
@@ -247,6 +261,20 @@ type ServiceDefinition struct {
 	// as map[string]any. Durations stay strings such as "10s"; the check
 	// runner interprets them.
 	Checks []map[string]any
+}
+
+// ServicePort is one entry of a service's ports (Consul's multi-port
+// services).
+type ServicePort struct {
+	Name    string
+	Port    int
+	Default bool
+}
+
+// Locality is a service's locality { region, zone }.
+type Locality struct {
+	Region string
+	Zone   string
 }
 
 // ServiceAddress is one entry of a service's tagged_addresses.

@@ -464,7 +464,7 @@ service {
   check {
     http = "http://x"
     intervall = "10s"
-    docker_container_id = "abc"
+    os_service = "abc"
   }
 }
 `)
@@ -478,8 +478,8 @@ service {
 		`config key "ports.bogus" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.grpc_tls" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "rejoin_after_leave" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "service.check.docker_container_id" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.intervall" is unknown and is ignored (file ` + f + `)`,
+		`config key "service.check.os_service" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "services[1].Proxy" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "tls" is not implemented by Herald and is ignored (file ` + f + `)`,

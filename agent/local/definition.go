@@ -20,11 +20,14 @@ type ServiceDefinition struct {
 	Name              string
 	Tags              []string
 	Port              int
+	Ports             []event.ServicePort
 	Address           string
+	SocketPath        string
 	TaggedAddresses   map[string]event.ServiceAddress
 	EnableTagOverride bool
 	Meta              map[string]string
 	Weights           *event.Weights
+	Locality          *event.Locality
 	Check             *CheckDefinition
 	Checks            []CheckDefinition
 }
@@ -54,6 +57,8 @@ type CheckDefinition struct {
 	AliasNode                      string
 	AliasService                   string
 	Args                           []string
+	DockerContainerID              string
+	Shell                          string
 	Interval                       Duration
 	Timeout                        Duration
 	DeregisterCriticalServiceAfter Duration
@@ -174,12 +179,18 @@ func DecodeCheck(raw any) (*CheckDefinition, error) {
 
 // serviceJSON and checkJSON carry the normalized field names.
 type serviceJSON struct {
-	Kind              string                          `json:"kind"`
-	ID                string                          `json:"id"`
-	Name              string                          `json:"name"`
-	Tags              []string                        `json:"tags"`
-	Port              int                             `json:"port"`
+	Kind  string   `json:"kind"`
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Tags  []string `json:"tags"`
+	Port  int      `json:"port"`
+	Ports []struct {
+		Name    string `json:"name"`
+		Port    int    `json:"port"`
+		Default bool   `json:"default"`
+	} `json:"ports"`
 	Address           string                          `json:"address"`
+	SocketPath        string                          `json:"socketpath"`
 	TaggedAddresses   map[string]event.ServiceAddress `json:"taggedaddresses"`
 	EnableTagOverride bool                            `json:"enabletagoverride"`
 	Meta              map[string]string               `json:"meta"`
@@ -187,6 +198,10 @@ type serviceJSON struct {
 		Passing int `json:"passing"`
 		Warning int `json:"warning"`
 	} `json:"weights"`
+	Locality *struct {
+		Region string `json:"region"`
+		Zone   string `json:"zone"`
+	} `json:"locality"`
 	Check  *checkJSON  `json:"check"`
 	Checks []checkJSON `json:"checks"`
 }
@@ -214,6 +229,8 @@ type checkJSON struct {
 	AliasNode                      string              `json:"aliasnode"`
 	AliasService                   string              `json:"aliasservice"`
 	Args                           []string            `json:"args"`
+	DockerContainerID              string              `json:"dockercontainerid"`
+	Shell                          string              `json:"shell"`
 	Interval                       Duration            `json:"interval"`
 	Timeout                        Duration            `json:"timeout"`
 	DeregisterCriticalServiceAfter Duration            `json:"deregistercriticalserviceafter"`
@@ -224,7 +241,14 @@ type checkJSON struct {
 
 func (d *serviceJSON) definition() *ServiceDefinition {
 	s := &ServiceDefinition{Kind: d.Kind, ID: d.ID, Name: d.Name, Tags: d.Tags, Port: d.Port, Address: d.Address,
-		TaggedAddresses: d.TaggedAddresses, EnableTagOverride: d.EnableTagOverride, Meta: d.Meta}
+		TaggedAddresses: d.TaggedAddresses, EnableTagOverride: d.EnableTagOverride, Meta: d.Meta,
+		SocketPath: d.SocketPath}
+	for _, p := range d.Ports {
+		s.Ports = append(s.Ports, event.ServicePort{Name: p.Name, Port: p.Port, Default: p.Default})
+	}
+	if d.Locality != nil {
+		s.Locality = &event.Locality{Region: d.Locality.Region, Zone: d.Locality.Zone}
+	}
 	if d.Weights != nil {
 		s.Weights = &event.Weights{Passing: d.Weights.Passing, Warning: d.Weights.Warning}
 	}
@@ -244,7 +268,8 @@ func (d *checkJSON) definition() CheckDefinition {
 		HTTP: d.HTTP, Header: d.Header, Method: d.Method, Body: d.Body, DisableRedirects: d.DisableRedirects,
 		TLSServerName: d.TLSServerName, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC,
 		GRPCUseTLS: d.GRPCUseTLS, H2Ping: d.H2Ping, H2PingUseTLS: useTLS, TTL: d.TTL, AliasNode: d.AliasNode,
-		AliasService: d.AliasService, Args: d.Args, Interval: d.Interval, Timeout: d.Timeout,
+		AliasService: d.AliasService, Args: d.Args, DockerContainerID: d.DockerContainerID, Shell: d.Shell,
+		Interval: d.Interval, Timeout: d.Timeout,
 		DeregisterCriticalServiceAfter: d.DeregisterCriticalServiceAfter, SuccessBeforePassing: d.SuccessBeforePassing,
 		FailuresBeforeWarning: d.FailuresBeforeWarning, FailuresBeforeCritical: d.FailuresBeforeCritical}
 }
@@ -283,6 +308,7 @@ func (c *CheckDefinition) runnerDefinition() checks.Definition {
 		TCP: c.TCP, UDP: c.UDP, GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS,
 		H2Ping: c.H2Ping, H2PingUseTLS: c.H2PingUseTLS,
 		TTL: time.Duration(c.TTL), AliasNode: c.AliasNode, AliasService: c.AliasService, Args: c.Args,
+		DockerContainerID: c.DockerContainerID, Shell: c.Shell,
 		Interval: time.Duration(c.Interval), Timeout: time.Duration(c.Timeout),
 		SuccessBeforePassing: c.SuccessBeforePassing, FailuresBeforeWarning: c.FailuresBeforeWarning,
 		FailuresBeforeCritical:         c.FailuresBeforeCritical,

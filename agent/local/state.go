@@ -101,6 +101,11 @@ type State struct {
 	trigger chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+
+	// watch is closed (and replaced) at every local change, for blocking
+	// reads of the agent's own services (?hash=).
+	watchMu sync.Mutex
+	watch   chan struct{}
 }
 
 // New returns the state; Start begins syncing it to the catalog.
@@ -178,7 +183,25 @@ func (s *State) Stop() {
 	s.runner.Stop()
 }
 
+// Watch returns a channel closed at the next change to the agent's services
+// or checks. Take it before reading, so no change in between is missed.
+func (s *State) Watch() <-chan struct{} {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if s.watch == nil {
+		s.watch = make(chan struct{})
+	}
+	return s.watch
+}
+
+// kick follows every local change: it wakes the watchers and the sync loop.
 func (s *State) kick() {
+	s.watchMu.Lock()
+	if s.watch != nil {
+		close(s.watch)
+		s.watch = nil
+	}
+	s.watchMu.Unlock()
 	s.changes.Add(1)
 	select {
 	case s.trigger <- struct{}{}:
@@ -237,8 +260,9 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 		weights = *def.Weights
 	}
 	rec := event.Service{Node: s.cfg.NodeName, Kind: def.Kind, ID: def.ID, Service: def.Name, Tags: def.Tags,
-		Meta: def.Meta, Port: def.Port, Address: def.Address, TaggedAddresses: def.TaggedAddresses,
-		Weights: weights, EnableTagOverride: def.EnableTagOverride}
+		Meta: def.Meta, Port: def.Port, Ports: def.Ports, Address: def.Address, SocketPath: def.SocketPath,
+		TaggedAddresses: def.TaggedAddresses, Weights: weights, EnableTagOverride: def.EnableTagOverride,
+		Locality: def.Locality}
 
 	s.mu.Lock()
 	if replaceChecks {

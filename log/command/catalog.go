@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/heraldhq/herald/event"
@@ -50,6 +51,69 @@ func (b *CatalogRegisterBody) encode(e *encoder) {
 	for i := range b.Checks {
 		encodeCheck(e, &b.Checks[i])
 	}
+	encodeRegisterExtension(e, b)
+}
+
+// registerExtension numbers the layouts of the fields added to a register
+// body after its first release. They follow the checks, and only when one
+// of them is set, so a command without them keeps its original bytes (and
+// older logs decode unchanged). Append to a layout only by adding a new
+// number.
+const registerExtension1 = 1 // node Locality; service SocketPath, Ports, Locality
+
+func encodeRegisterExtension(e *encoder, b *CatalogRegisterBody) {
+	s := b.Service
+	if b.Node.Locality == nil && (s == nil || (s.SocketPath == "" && len(s.Ports) == 0 && s.Locality == nil)) {
+		return
+	}
+	e.uvarint(registerExtension1)
+	encodeLocality(e, b.Node.Locality)
+	if s != nil {
+		e.string(s.SocketPath)
+		e.uvarint(uint64(len(s.Ports)))
+		for _, p := range s.Ports {
+			e.string(p.Name)
+			e.varint(int64(p.Port))
+			e.bool(p.Default)
+		}
+		encodeLocality(e, s.Locality)
+	}
+}
+
+func decodeRegisterExtension(d *decoder, b *CatalogRegisterBody) {
+	if len(d.buf) == 0 || d.err != nil {
+		return
+	}
+	if v := d.uvarint(); v != registerExtension1 {
+		d.fail(fmt.Errorf("%w: register extension %d", ErrInvalidCommand, v))
+		return
+	}
+	b.Node.Locality = decodeLocality(d)
+	if s := b.Service; s != nil {
+		s.SocketPath = d.string()
+		if n := d.count(3); n > 0 {
+			s.Ports = make([]event.ServicePort, n)
+			for i := range s.Ports {
+				s.Ports[i] = event.ServicePort{Name: d.string(), Port: int(d.varint()), Default: d.bool()}
+			}
+		}
+		s.Locality = decodeLocality(d)
+	}
+}
+
+func encodeLocality(e *encoder, l *event.Locality) {
+	e.bool(l != nil)
+	if l != nil {
+		e.string(l.Region)
+		e.string(l.Zone)
+	}
+}
+
+func decodeLocality(d *decoder) *event.Locality {
+	if !d.bool() {
+		return nil
+	}
+	return &event.Locality{Region: d.string(), Zone: d.string()}
 }
 
 func (b *CatalogRegisterBody) decode(d *decoder) error {
@@ -66,6 +130,7 @@ func (b *CatalogRegisterBody) decode(d *decoder) error {
 			decodeCheck(d, &b.Checks[i])
 		}
 	}
+	decodeRegisterExtension(d, b)
 	return d.err
 }
 

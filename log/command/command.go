@@ -108,7 +108,8 @@ var types = map[Type]typeInfo{
 	TypeSessionRenew:      {"session-renew", ShardKV, func() Body { return new(SessionRenewBody) }},
 	// A restore goes to every shard, each with its own snapshot: its
 	// proposer names the shard.
-	TypeRestore: {"restore", ShardAny, func() Body { return new(RestoreBody) }},
+	TypeRestore:    {"restore", ShardAny, func() Body { return new(RestoreBody) }},
+	TypeCatalogTxn: {"catalog-txn", ShardCatalog, func() Body { return new(CatalogTxnBody) }},
 
 	TypeQuerySet:    {"query-set", ShardCatalog, func() Body { return new(QuerySetBody) }},
 	TypeQueryDelete: {"query-delete", ShardCatalog, func() Body { return new(QueryDeleteBody) }},

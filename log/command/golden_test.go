@@ -49,23 +49,39 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 32}, Deadline: 9, Body: &ConnectCASetBody{ExpectActiveRootID: "", ClusterID: "c1", Provider: "consul",
 		Config: []byte(`{"LeafCertTTL":"72h"}`), Root: &event.CARoot{ID: "r1", Name: "root", SerialNumber: 5, SigningKeyID: "k",
 			NotBefore: 1, NotAfter: 2, RootCert: "cert", IntermediateCerts: []string{"x"}, PrivateKeyType: "ec", PrivateKeyBits: 256, PrivateKey: "key"}}},
+	{Time: 1, ID: RequestID{7, 11}, Deadline: 9, Body: &CatalogTxnBody{Ops: []CatalogOp{
+		{Kind: CatalogOpNode, Verb: "set", Node: event.Node{Node: "n1", Address: "10.0.0.1"}},
+		{Kind: CatalogOpService, Verb: "cas", Node: event.Node{Node: "n1"}, Service: &event.Service{ID: "web1", Service: "web", Port: 80}, Index: 5},
+		{Kind: CatalogOpCheck, Verb: "delete", Check: &event.Check{Node: "n1", CheckID: "c1"}},
+	}}},
+	// A register with the fields of its first extension (pinned as register-2).
+	{Time: 1, ID: RequestID{7, 10}, Deadline: 9, Body: &CatalogRegisterBody{
+		Node: event.Node{Node: "n1", Address: "10.0.0.1", Locality: &event.Locality{Region: "r", Zone: "z"}},
+		Service: &event.Service{Node: "n1", ID: "web1", Service: "web", Port: 8080, SocketPath: "/run/web.sock",
+			Ports:    []event.ServicePort{{Name: "http", Port: 8080, Default: true}, {Name: "admin", Port: 9000}},
+			Locality: &event.Locality{Region: "r"}},
+	}},
 }
 
 const goldenFile = "testdata/golden.txt"
 
 func TestGoldenEncodings(t *testing.T) {
 	var lines []string
-	seen := map[Type]bool{}
+	seen := map[Type]int{}
 	for _, c := range goldenCommands {
 		b, err := Encode(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen[c.Type()] = true
-		lines = append(lines, fmt.Sprintf("%s %x", c.Type(), b))
+		seen[c.Type()]++
+		name := c.Type().String()
+		if n := seen[c.Type()]; n > 1 {
+			name = fmt.Sprintf("%s-%d", name, n)
+		}
+		lines = append(lines, fmt.Sprintf("%s %x", name, b))
 	}
 	for typ := range types {
-		if !seen[typ] {
+		if seen[typ] == 0 {
 			t.Errorf("type %v has no golden command: add one", typ)
 		}
 	}

@@ -66,6 +66,11 @@ func (v Verb) IsWrite() bool {
 	return true
 }
 
+// InvalidSession is the refusal of an operation naming a session that does
+// not exist, in Consul's words. The KV endpoint answers it with a 500 rather
+// than false, as Consul does.
+func InvalidSession(id string) string { return fmt.Sprintf("invalid session %q", id) }
+
 // KVOp is one key/value operation. Index is the CAS or check index; Session
 // the session ID for lock verbs and check-session.
 type KVOp struct {

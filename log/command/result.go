@@ -39,6 +39,16 @@ var Succeeded = Result{Succeeded: true}
 type KVTxnResult struct {
 	Results []*event.KVEntry `json:",omitempty"`
 	Errors  []KVTxnError     `json:",omitempty"`
+	// Catalog holds a catalog-txn command's answers, in op order; its
+	// refusals are in Errors too.
+	Catalog []CatalogTxnResult `json:",omitempty"`
+}
+
+// CatalogTxnResult is the record one catalog transaction op reports.
+type CatalogTxnResult struct {
+	Node    *event.Node    `json:",omitempty"`
+	Service *event.Service `json:",omitempty"`
+	Check   *event.Check   `json:",omitempty"`
 }
 
 // KVTxnError names the operation that made a transaction roll back.
