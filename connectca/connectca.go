@@ -189,15 +189,6 @@ func isUUID(s string) bool {
 	return true
 }
 
-// NewClusterID is a random UUID for a new CA's cluster ID.
-func NewClusterID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
-}
-
 // NewRoot makes the root of a CA for the cluster: from the operator's key
 // and certificate when the configuration has them, otherwise a new key and
 // a self-signed certificate valid for RootCertTTL from now.

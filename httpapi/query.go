@@ -84,7 +84,7 @@ func (s *Server) queryCreate(w http.ResponseWriter, r *http.Request) error {
 	if q.ID != "" {
 		return internalError("ID must be empty when creating a new prepared query")
 	}
-	q.ID = newUUID()
+	q.ID = event.NewUUID()
 	if err := s.proposeQuery(r, true, q); err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -51,14 +50,6 @@ func toSessions(list []*event.Session) []apiSession {
 		out[i] = toSession(s)
 	}
 	return out
-}
-
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }
 
 // lockDelay reads Consul's LockDelay: a duration string, or a number that
@@ -112,7 +103,7 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	sess := event.Session{ID: newUUID(), Name: req.Name, Node: req.Node, Behavior: req.Behavior, TTL: req.TTL,
+	sess := event.Session{ID: event.NewUUID(), Name: req.Name, Node: req.Node, Behavior: req.Behavior, TTL: req.TTL,
 		ServiceChecks: req.ServiceChecks}
 	if sess.Node == "" {
 		sess.Node = s.cfg.Agent.NodeName()

@@ -68,7 +68,7 @@ func (c *ConnectCAInit) createRoot(ctx context.Context, state *event.ConnectCA) 
 		clusterID = cfg.ClusterID
 	}
 	if clusterID == "" {
-		clusterID = connectca.NewClusterID()
+		clusterID = event.NewUUID()
 	}
 	now := time.Now()
 	root, err := connectca.NewRoot(clusterID, cfg, now)

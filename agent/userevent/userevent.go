@@ -1,7 +1,6 @@
 package userevent
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -197,7 +196,7 @@ func (b *Buffer) Fire(name string, payload []byte, f Filters) (Event, error) {
 	if err := Validate(name, payload, f); err != nil {
 		return Event{}, err
 	}
-	e := Event{ID: newUUID(), Name: name, Payload: payload,
+	e := Event{ID: event.NewUUID(), Name: name, Payload: payload,
 		NodeFilter: f.Node, ServiceFilter: f.Service, TagFilter: f.Tag, Version: Version}
 
 	b.mu.Lock()
@@ -375,12 +374,4 @@ func validUUID(s string) bool {
 		}
 	}
 	return true
-}
-
-func newUUID() string {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:])
 }

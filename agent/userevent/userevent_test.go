@@ -239,7 +239,7 @@ func TestValidate(t *testing.T) {
 func TestIndexAndSubject(t *testing.T) {
 	client := new(api.Client).Event()
 	for range 20 {
-		id := newUUID()
+		id := event.NewUUID()
 		if !validUUID(id) || IDToIndex(id) != client.IDToIndex(id) {
 			t.Fatalf("%s: index %d, the Go client's %d", id, IDToIndex(id), client.IDToIndex(id))
 		}
@@ -248,7 +248,7 @@ func TestIndexAndSubject(t *testing.T) {
 		t.Fatal("index of nothing")
 	}
 	id := "b54fe110-7af5-cafc-d1fb-afc8ba432b1c"
-	if got := ListIndex([]Event{{ID: newUUID()}, {ID: id}}); got != client.IDToIndex(id) {
+	if got := ListIndex([]Event{{ID: event.NewUUID()}, {ID: id}}); got != client.IDToIndex(id) {
 		t.Fatalf("ListIndex %d", got)
 	}
 	for name, want := range map[string]string{
