@@ -44,7 +44,11 @@ func TestConsulSDKHarnessConfig(t *testing.T) {
 			t.Errorf("warning: %s", w)
 		}
 	}
-	for _, key := range []string{"connect", "acl", "peering", "ports.grpc_tls", "version", "raft_protocol"} {
+	if !c.Connect.Enabled || c.Connect.CAConfig["cluster_id"] != "11111111-2222-3333-4444-555555555555" {
+		t.Errorf("the harness's connect block was not applied: %+v", c.Connect)
+	}
+	// connect and acl are Herald's now; only their parts it lacks warn.
+	for _, key := range []string{"acl.default_policy", "peering", "ports.grpc_tls", "version", "raft_protocol"} {
 		if !hasWarning(c, `"`+key+`" is not implemented`) {
 			t.Errorf("no warning that %s is not implemented; warnings: %q", key, c.Warnings)
 		}
