@@ -20,7 +20,7 @@ func (c *catalogServicesCmd) flags() *flag.FlagSet {
 	fs := newFlagSet("catalog services")
 	c.http.addTo(fs)
 	fs.StringVar(&c.node, "node", "",
-		"List only the services registered on the node with this `name` or ID.")
+		"List only the services registered on the node with this `name`.")
 	fs.Var(&c.nodeMeta, "node-meta",
 		"Only count services running on nodes with this metadata `key=value` pair. "+
 			"Repeat the flag to require several pairs.")

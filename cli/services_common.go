@@ -71,9 +71,16 @@ func registrationFromDefinition(sd config.ServiceDefinition) (*api.AgentServiceR
 		Tags:              sd.Tags,
 		Port:              sd.Port,
 		Address:           sd.Address,
+		SocketPath:        sd.SocketPath,
 		EnableTagOverride: sd.EnableTagOverride,
 		Meta:              sd.Meta,
 		Weights:           &api.AgentWeights{Passing: sd.Weights.Passing, Warning: sd.Weights.Warning},
+	}
+	for _, p := range sd.Ports {
+		reg.Ports = append(reg.Ports, api.ServicePort{Name: p.Name, Port: p.Port, Default: p.Default})
+	}
+	if sd.Locality != nil {
+		reg.Locality = &api.Locality{Region: sd.Locality.Region, Zone: sd.Locality.Zone}
 	}
 	if len(sd.TaggedAddresses) > 0 {
 		reg.TaggedAddresses = make(map[string]api.ServiceAddress, len(sd.TaggedAddresses))

@@ -14,6 +14,7 @@ type servicesRegisterCmd struct {
 	name          string
 	address       string
 	port          int
+	socket        string
 	kind          string
 	tags          repeatedFlag
 	meta          pairListFlag
@@ -34,6 +35,9 @@ func (c *servicesRegisterCmd) flags() *flag.FlagSet {
 	fs.StringVar(&c.name, "name", "",
 		"The service's `name`. Required unless definitions are read from files.")
 	fs.IntVar(&c.port, "port", 0, "The service's `port`.")
+	fs.StringVar(&c.socket, "socket", "",
+		"The `path` of the Unix domain socket the service listens on, instead of an "+
+			"address and port.")
 	fs.Var(&c.tags, "tag",
 		"A `tag` to give the service. Repeat the flag for several.")
 	fs.Var(&c.taggedAddress, "tagged-address",
@@ -55,6 +59,11 @@ files do:
 
     $ {{prog}} services register web.json db.hcl
 
+Flags given with files fill in what the files leave out: -id, -address,
+-port, -kind and -socket where a definition has none, -tag adds to its
+tags, -meta and -tagged-address set their keys over its own. -name cannot
+be combined with files.
+
 Services registered this way stay until "{{prog}} services deregister"
 removes them; giving them a check with deregister_critical_service_after
 lets the agent clean up after a client that never does.`,
@@ -74,6 +83,12 @@ func (c *servicesRegisterCmd) run(args []string, cio IO) int {
 	if ok, code := parseFlags(fs, args, servicesRegisterHelp, cio); !ok {
 		return code
 	}
+	// Consul checks the tagged addresses before anything else.
+	fromFlags, err := c.registration()
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Invalid Tagged Address: %v\n", err)
+		return 1
+	}
 	files := fs.Args()
 	switch {
 	case len(files) == 0 && c.name == "":
@@ -84,40 +99,15 @@ func (c *servicesRegisterCmd) run(args []string, cio IO) int {
 		return 1
 	}
 
-	var svcs []*api.AgentServiceRegistration
+	svcs := []*api.AgentServiceRegistration{fromFlags}
 	if len(files) > 0 {
-		var err error
 		if svcs, err = servicesFromFiles(files, cio); err != nil {
 			fmt.Fprintf(cio.Stderr, "Error: %s\n", err)
 			return 1
 		}
-	} else {
-		svc := &api.AgentServiceRegistration{
-			Kind:    api.ServiceKind(c.kind),
-			ID:      c.id,
-			Name:    c.name,
-			Address: c.address,
-			Port:    c.port,
-			Tags:    c.tags,
-			Meta:    c.meta,
+		for _, svc := range svcs {
+			fillFromFlags(svc, fromFlags)
 		}
-		if len(c.taggedAddress) > 0 {
-			svc.TaggedAddresses = map[string]api.ServiceAddress{}
-			tags := make([]string, 0, len(c.taggedAddress))
-			for tag := range c.taggedAddress {
-				tags = append(tags, tag)
-			}
-			sort.Strings(tags) // report the same bad address every time
-			for _, tag := range tags {
-				addr, err := api.ParseServiceAddr(c.taggedAddress[tag])
-				if err != nil {
-					fmt.Fprintf(cio.Stderr, "Invalid Tagged Address: %v\n", err)
-					return 1
-				}
-				svc.TaggedAddresses[tag] = addr
-			}
-		}
-		svcs = []*api.AgentServiceRegistration{svc}
 	}
 
 	client, ok := c.http.connect(cio)
@@ -132,4 +122,71 @@ func (c *servicesRegisterCmd) run(args []string, cio IO) int {
 		fmt.Fprintf(cio.Stdout, "Registered service: %s\n", svc.Name)
 	}
 	return 0
+}
+
+// registration is the service the flags describe. Its error is a bad
+// -tagged-address.
+func (c *servicesRegisterCmd) registration() (*api.AgentServiceRegistration, error) {
+	svc := &api.AgentServiceRegistration{
+		Kind:       api.ServiceKind(c.kind),
+		ID:         c.id,
+		Name:       c.name,
+		Address:    c.address,
+		Port:       c.port,
+		SocketPath: c.socket,
+		Tags:       c.tags,
+		Meta:       c.meta,
+	}
+	if len(c.taggedAddress) == 0 {
+		return svc, nil
+	}
+	svc.TaggedAddresses = map[string]api.ServiceAddress{}
+	tags := make([]string, 0, len(c.taggedAddress))
+	for tag := range c.taggedAddress {
+		tags = append(tags, tag)
+	}
+	sort.Strings(tags) // report the same bad address every time
+	for _, tag := range tags {
+		addr, err := api.ParseServiceAddr(c.taggedAddress[tag])
+		if err != nil {
+			return nil, err
+		}
+		svc.TaggedAddresses[tag] = addr
+	}
+	return svc, nil
+}
+
+// fillFromFlags completes a service read from a file with the flags given
+// alongside the files, as Consul does: a flag's ID, address, port, kind or
+// socket fills the field only where the file left it empty, its tags are
+// added after the file's, and its meta and tagged addresses override the
+// file's entries under the same key.
+func fillFromFlags(file, flags *api.AgentServiceRegistration) {
+	fill := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	fill(&file.ID, flags.ID)
+	fill(&file.Address, flags.Address)
+	fill(&file.SocketPath, flags.SocketPath)
+	if file.Kind == "" {
+		file.Kind = flags.Kind
+	}
+	if file.Port == 0 {
+		file.Port = flags.Port
+	}
+	file.Tags = append(file.Tags, flags.Tags...)
+	for k, v := range flags.Meta {
+		if file.Meta == nil {
+			file.Meta = map[string]string{}
+		}
+		file.Meta[k] = v
+	}
+	for k, v := range flags.TaggedAddresses {
+		if file.TaggedAddresses == nil {
+			file.TaggedAddresses = map[string]api.ServiceAddress{}
+		}
+		file.TaggedAddresses[k] = v
+	}
 }

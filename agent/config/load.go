@@ -30,6 +30,28 @@ func Load(args []string) (*Config, error) {
 		return nil, fmt.Errorf("unexpected argument %q: herald agent takes only flags", fs.Arg(0))
 	}
 
+	var ignored []string
+	fs.Visit(func(f *flag.Flag) {
+		if ignoredFlags[f.Name] {
+			ignored = append(ignored, fmt.Sprintf("flag -%s is accepted for compatibility and ignored by Herald", f.Name))
+		}
+	})
+	return build(opts, ignored)
+}
+
+// LoadFiles builds and validates the Config an agent started with only
+// these config files and directories (as -config-file/-config-dir) would
+// run with; format is -config-format's value ("" for by extension). It is
+// what `herald validate` checks, so that it accepts and refuses exactly
+// what the agent does.
+func LoadFiles(paths []string, format string) (*Config, error) {
+	return build(&loadOptions{paths: paths, format: format, flags: map[string]any{}}, nil)
+}
+
+// build layers the sources opts names over the defaults, in the agent's
+// order, then validates the result. flagWarnings are the warnings about
+// flags, which come after those of the sources.
+func build(opts *loadOptions, flagWarnings []string) (*Config, error) {
 	c := defaults()
 	l := &loader{cfg: c}
 	if opts.dev {
@@ -55,11 +77,7 @@ func Load(args []string) (*Config, error) {
 			return nil, err
 		}
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if ignoredFlags[f.Name] {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("flag -%s is accepted for compatibility and ignored by Herald", f.Name))
-		}
-	})
+	c.Warnings = append(c.Warnings, flagWarnings...)
 	c.finish()
 	if err := c.Validate(); err != nil {
 		return nil, err
