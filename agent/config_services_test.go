@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/consul/api"
-
 	"github.com/heraldhq/herald/agent/agenttest"
 )
 
@@ -45,10 +43,7 @@ check {
 		}
 	}
 	a := agenttest.Start(t, "-dev", "-config-dir="+dir)
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	svcs, err := c.Agent().Services()
 	if err != nil {
 		t.Fatal(err)

@@ -23,10 +23,7 @@ import (
 // client's own test joins the agent at SerfAdvertiseAddrLAN.
 func TestNodeMetaAndDebugConfigAsConsul(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node-meta=rack:r1")
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	node, _, err := c.Catalog().Node(a.NodeName(), nil)
 	if err != nil || node == nil {
 		t.Fatalf("own node: %v %+v", err, node)
@@ -85,10 +82,7 @@ func TestStatusLeaderOnceAWriteSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Shutdown)
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	poll.Eventually(t, 30*time.Second, "a KV write succeeds", func() (bool, string) {
 		_, err := c.KV().Put(&api.KVPair{Key: "first", Value: []byte("x")}, nil)
 		return err == nil, fmt.Sprint(err)

@@ -61,10 +61,7 @@ func TestDockerCheck(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 
 	a := agenttest.Start(t, "-dev", "-enable-script-checks")
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	if err := c.Agent().CheckRegister(&api.AgentCheckRegistration{ID: "disk", Name: "disk",
 		AgentServiceCheck: api.AgentServiceCheck{DockerContainerID: "web-ctr", Shell: "/bin/sh",
 			Args: []string{"/check_disk", "-w", "90"}, Interval: "100ms"}}); err != nil {

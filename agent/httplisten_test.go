@@ -40,10 +40,7 @@ func TestHTTPOnUnixSocketReplacesStale(t *testing.T) {
 	if a.HTTPAddr() != "unix://"+sock {
 		t.Fatalf("HTTPAddr() = %q, want unix://%s", a.HTTPAddr(), sock)
 	}
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("v")}, nil); err != nil {
 		t.Fatalf("KV put through the socket: %v", err)
 	}

@@ -73,10 +73,7 @@ func TestDefaultNATSPortTakenFallsBackAndIsAdvertised(t *testing.T) {
 		t.Fatalf("NATS URL %s: want a port other than the taken %d", srv.NATSURL(), taken)
 	}
 
-	c, err := api.NewClient(&api.Config{Address: srv.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, srv.HTTPAddr())
 	self, err := c.Agent().Self()
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +99,7 @@ func TestDefaultNATSPortTakenFallsBackAndIsAdvertised(t *testing.T) {
 	}
 	client := agenttest.Start(t, "-node=client1", "-data-dir="+t.TempDir(),
 		"-retry-join="+net.JoinHostPort(me.Addr, strconv.Itoa(int(me.Port))))
-	cc, err := api.NewClient(&api.Config{Address: client.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := agenttest.Client(t, client.HTTPAddr())
 	poll.Eventually(t, 15*time.Second, "the client agent reads the server's key", func() (bool, string) {
 		kv, _, err := cc.KV().Get("fallback", nil)
 		if err != nil || kv == nil {
@@ -153,10 +147,7 @@ func TestNATSClusterPortTaken(t *testing.T) {
 		t.Fatalf("a server whose default NATS cluster port is taken did not start: %v", err)
 	}
 	t.Cleanup(a.Shutdown)
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	self, err := c.Agent().Self()
 	if err != nil {
 		t.Fatal(err)

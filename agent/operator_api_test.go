@@ -17,15 +17,6 @@ import (
 	"github.com/heraldhq/herald/testutil/poll"
 )
 
-func clientOf(t *testing.T, addr string) *api.Client {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // Until a configuration is written, the API shows the config file's
 // autopilot block with Consul's defaults for the rest; writes follow
 // Consul's CAS rule and the answer is Consul's true or false.
@@ -35,7 +26,7 @@ func TestAutopilotConfigurationFallsBackToTheFileAndTakesCAS(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=ap", "-config-file="+file)
-	op := clientOf(t, a.HTTPAddr()).Operator()
+	op := agenttest.Client(t, a.HTTPAddr()).Operator()
 
 	conf, err := op.AutopilotGetConfiguration(nil)
 	if err != nil {
@@ -102,7 +93,7 @@ func TestAutopilotConfigurationFallsBackToTheFileAndTakesCAS(t *testing.T) {
 // one to hand its leadership to.
 func TestAutopilotHealthAndStateOfOneServer(t *testing.T) {
 	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=solo")
-	op := clientOf(t, a.HTTPAddr()).Operator()
+	op := agenttest.Client(t, a.HTTPAddr()).Operator()
 
 	health, err := op.AutopilotServerHealth(nil)
 	if err != nil {
@@ -138,11 +129,11 @@ func TestAutopilotHealthAndStateOfOneServer(t *testing.T) {
 // none is named; the answer is Consul's {"Success": true}.
 func TestRaftLeaderTransferBetweenTwoServers(t *testing.T) {
 	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=s1")
-	ca := clientOf(t, a.HTTPAddr())
+	ca := agenttest.Client(t, a.HTTPAddr())
 	self := membersOf(t, ca)["s1"]
 	b := agenttest.Start(t, "-server", "-data-dir="+t.TempDir(), "-node=s2",
 		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
-	cb := clientOf(t, b.HTTPAddr())
+	cb := agenttest.Client(t, b.HTTPAddr())
 	op := ca.Operator()
 
 	ids := map[string]string{}
@@ -194,7 +185,7 @@ func TestRaftLeaderTransferBetweenTwoServers(t *testing.T) {
 // Consul's does when encryption is not enabled.
 func TestKeyringWithoutEncryption(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=kr")
-	op := clientOf(t, a.HTTPAddr()).Operator()
+	op := agenttest.Client(t, a.HTTPAddr()).Operator()
 	_, err := op.KeyringList(nil)
 	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "dc1 (LAN) error") ||
 		!strings.Contains(err.Error(), "kr: Keyring is empty (encryption not enabled)") {
@@ -211,7 +202,7 @@ func TestKeyringWithoutEncryption(t *testing.T) {
 func TestKeyringRotation(t *testing.T) {
 	first, second := "cg8StVXbQJ0gPvMd9o7yrg==", "4le7SJvfYBxyyGyeBzrZzFQ9JYwq0ShwYsoDzoaPsAU="
 	a := agenttest.Start(t, "-dev", "-node=kr", "-encrypt="+first)
-	op := clientOf(t, a.HTTPAddr()).Operator()
+	op := agenttest.Client(t, a.HTTPAddr()).Operator()
 	keys := func() (map[string]int, map[string]int) {
 		t.Helper()
 		list, err := op.KeyringList(nil)
@@ -245,7 +236,7 @@ func TestKeyringRotation(t *testing.T) {
 func TestCoordinatesFromGossip(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=alpha")
 	b := agenttest.Start(t, "-dev", "-node=beta")
-	ca, cb := clientOf(t, a.HTTPAddr()), clientOf(t, b.HTTPAddr())
+	ca, cb := agenttest.Client(t, a.HTTPAddr()), agenttest.Client(t, b.HTTPAddr())
 	self := membersOf(t, ca)["alpha"]
 	if err := cb.Agent().Join(fmt.Sprintf("%s:%d", self.Addr, self.Port), false); err != nil {
 		t.Fatal(err)
@@ -306,7 +297,7 @@ func selfCoord(t *testing.T, c *api.Client) *coordinate.Coordinate {
 // agent's), nearest first.
 func TestNearSortsByRoundTrip(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=origin")
-	c := clientOf(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	place := map[string]float64{"origin": 0, "n1": 0.30, "n2": 0.10, "n3": 0.20}
 	for node, x := range place {
 		if node != "origin" {
@@ -378,7 +369,7 @@ func TestNearSortsByRoundTrip(t *testing.T) {
 // not billable.
 func TestOperatorUsage(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=u")
-	c := clientOf(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	for _, node := range []string{"n1", "n2"} {
 		_, err := c.Catalog().Register(&api.CatalogRegistration{Node: node, Address: "10.0.0.1",
 			Service: &api.AgentService{ID: "web", Service: "web", Port: 80}}, nil)

@@ -16,10 +16,7 @@ import (
 // are the query's execution, with its DNS TTL.
 func TestPreparedQueryDNS(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-node=n1")
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	for _, r := range []struct{ node, addr, id, status string }{
 		{"web-a", "10.1.0.1", "web-1", "passing"},
 		{"web-b", "10.1.0.2", "web-2", "warning"},

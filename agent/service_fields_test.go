@@ -32,10 +32,7 @@ func TestServiceLocalitySocketPathPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := agenttest.Start(t, "-dev", "-config-dir="+dir)
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	wantPorts := api.ServicePorts{{Name: "http", Port: 8080, Default: true}, {Name: "admin", Port: 9000}}
 	wantLoc := &api.Locality{Region: "eu-west-1", Zone: "eu-west-1a"}
 

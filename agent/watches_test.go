@@ -31,10 +31,7 @@ func TestWatchesFromConfig(t *testing.T) {
 	a.SetReload(func() (*config.Config, error) {
 		return config.Load(append([]string{"-bind=127.0.0.1", "-client=127.0.0.1"}, args...))
 	})
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	fires := func() int {
 		b, _ := os.ReadFile(out)
 		return strings.Count(string(b), "fired\n")

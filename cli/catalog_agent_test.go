@@ -24,7 +24,7 @@ func startCatalogAgent(t *testing.T) (invocation, *api.Client) {
 	t.Helper()
 	addr := agenttest.Start(t, "-dev", "-node=worker-01", "-node-id="+catalogTestNodeID).HTTPAddr()
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	step{args: args("services", "register", "-name=web", "-port=80", "-tag=v2", "-tag=canary"),
 		stdout: "Registered service: web\n"}.check(t, inv)

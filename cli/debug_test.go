@@ -47,10 +47,7 @@ func runCLI(args ...string) (stdout, stderr string, code int) {
 func TestDebugReplayMatchesTheAPI(t *testing.T) {
 	dir := t.TempDir()
 	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+dir, "-node=replay")
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := agenttest.Client(t, a.HTTPAddr())
 	kv := c.KV()
 	states := map[uint64][]exported{}
 	record := func() {

@@ -76,7 +76,7 @@ func eventKeys(evs []event.Event) string {
 
 func TestEventsFromIndex(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	env := map[string]string{"HERALD_NATS_URL": a.NATSURL()}
 	putKey(t, c, "e/1", "one")
 	i2 := putKey(t, c, "e/2", "two")
@@ -116,7 +116,7 @@ func TestEventsFromIndex(t *testing.T) {
 // Without -from-index only new events are printed.
 func TestEventsFromNow(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	last := putKey(t, c, "old/1", "x")
 	// The old event must be in the stream before the command looks for
 	// the newest one, or it would count as new.
@@ -164,7 +164,7 @@ func waitStreamIndex(t *testing.T, url, shard string, index uint64) {
 
 func TestEventsSubjectFilter(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	env := map[string]string{"HERALD_NATS_URL": a.NATSURL()}
 	putKey(t, c, "app/a", "1")
 	putKey(t, c, "other/b", "2")
@@ -208,7 +208,7 @@ func TestEventsSubjectFilter(t *testing.T) {
 // where to carry on.
 func TestEventsGap(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	i1 := putKey(t, c, "g/1", "1")
 	i2 := putKey(t, c, "g/2", "2")
 	i3 := putKey(t, c, "g/3", "3")
@@ -306,7 +306,7 @@ func TestSubjectMatches(t *testing.T) {
 // agent whose default NATS port was taken listens on another.
 func TestEventsAsksTheAgentForItsStream(t *testing.T) {
 	a := agenttest.Start(t, "-dev") // NATS on a port the system picks
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	i1 := putKey(t, c, "found/1", "x")
 
 	for name, how := range map[string]struct {

@@ -114,7 +114,7 @@ func waitForGo(path string) string {
 
 func TestLockHoldsLockWhileChildRuns(t *testing.T) {
 	addr := agenttest.StartDev(t)
-	c := apiClient(t, addr)
+	c := agenttest.Client(t, addr)
 	dir := t.TempDir()
 	started, release := filepath.Join(dir, "started"), filepath.Join(dir, "go")
 
@@ -266,7 +266,7 @@ func TestLockShellAndStdin(t *testing.T) {
 // lock exits with 1.
 func TestLockLostStopsChild(t *testing.T) {
 	addr := agenttest.StartDev(t)
-	c := apiClient(t, addr)
+	c := agenttest.Client(t, addr)
 	dir := t.TempDir()
 	started, trapped := filepath.Join(dir, "started"), filepath.Join(dir, "trapped")
 	r := startLock(addr, "", "locks/lost",

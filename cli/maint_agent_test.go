@@ -22,7 +22,7 @@ func passingInstances(t *testing.T, c *api.Client, service string) int {
 func TestMaintAgainstAgent(t *testing.T) {
 	addr := agenttest.Start(t, "-dev", "-node=worker-01").HTTPAddr()
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	nodeDefault := "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
 	nodeBlock := "Node:\n  Name:   worker-01\n  Reason: " + nodeDefault + "\n\n"

@@ -52,7 +52,7 @@ func TestMonitorFollowsDebugLogsInJSON(t *testing.T) {
 	go func() {
 		r2.code <- new(monitorCmd).run(context.Background(), nil, bgIO(a.HTTPAddr(), "", r2.stdout, r2.stderr))
 	}()
-	c := apiClient(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	poll.Eventually(t, lockWait, "the token update's line", func() (bool, string) {
 		if _, err := c.Agent().UpdateAgentACLToken("secret", nil); err != nil {
 			return false, err.Error()

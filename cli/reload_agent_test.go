@@ -54,7 +54,7 @@ func TestReloadAgainstAgent(t *testing.T) {
 	write("web.json", `{"service": {"name": "web", "port": 80}}`)
 	addr := startReloadableAgent(t, dir)
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	if ids := agentServiceIDs(t, client); !reflect.DeepEqual(ids, []string{"web"}) {
 		t.Fatalf("services from config before reload: %q", ids)

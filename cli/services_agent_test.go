@@ -13,17 +13,6 @@ import (
 	"github.com/heraldhq/herald/agent/agenttest"
 )
 
-// apiClient is an official client for checking, behind the CLI's back, what
-// a command did to the agent.
-func apiClient(t *testing.T, addr string) *api.Client {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // writeTestFile writes content to name in a fresh temporary directory.
 func writeTestFile(t *testing.T, name, content string) string {
 	t.Helper()
@@ -52,7 +41,7 @@ func agentServiceIDs(t *testing.T, c *api.Client) []string {
 func TestServicesRegisterFromFlagsAgainstAgent(t *testing.T) {
 	addr := agenttest.StartDev(t)
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	step{args: args("services", "register", "-name=web", "-id=web-1", "-address=10.0.0.7", "-port=8080",
 		"-tag=v1", "-tag=primary", "-meta=version=1.2=rc", "-meta=team=core",
@@ -105,7 +94,7 @@ func TestServicesRegisterFromFlagsAgainstAgent(t *testing.T) {
 func TestServicesRegisterFromFilesAgainstAgent(t *testing.T) {
 	addr := agenttest.StartDev(t)
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	// A "services" list in JSON, in the API's CamelCase spelling.
 	jsonFile := writeTestFile(t, "api.json", `{
@@ -184,7 +173,7 @@ service {
 func TestServicesArgumentErrors(t *testing.T) {
 	addr := agenttest.StartDev(t)
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
-	client := apiClient(t, addr)
+	client := agenttest.Client(t, addr)
 
 	good := writeTestFile(t, "good.json", `{"service": {"name": "good"}}`)
 	badJSON := writeTestFile(t, "bad.json", `{"service": {"name": "bad",}}`)

@@ -26,7 +26,7 @@ func startWatch(addr string, args ...string) (*bgRun, context.CancelFunc) {
 // Without a handler, watch prints the current data once, indented, and exits.
 func TestWatchPrintsOnce(t *testing.T) {
 	addr := agenttest.StartDev(t)
-	c := apiClient(t, addr)
+	c := agenttest.Client(t, addr)
 	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": addr}}
 	if _, err := c.KV().Put(&api.KVPair{Key: "w/k", Value: []byte("hello"), Flags: 5}, nil); err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestWatchUsageErrors(t *testing.T) {
 // JSON on stdin and CONSUL_INDEX set, until interrupted.
 func TestWatchRunsHandler(t *testing.T) {
 	addr := agenttest.StartDev(t)
-	c := apiClient(t, addr)
+	c := agenttest.Client(t, addr)
 	put := func(v string) {
 		t.Helper()
 		if _, err := c.KV().Put(&api.KVPair{Key: "w/h", Value: []byte(v)}, nil); err != nil {

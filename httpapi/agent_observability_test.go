@@ -26,7 +26,7 @@ import (
 // Prometheus text format, parsed as Prometheus parses it.
 func TestAgentMetrics(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-hcl", `telemetry { prometheus_retention_time = "1m" disable_hostname = true }`)
-	c := client(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	if _, err := c.KV().Put(&api.KVPair{Key: "metrics/a", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ next:
 // no Prometheus format, no ACLs, and the monitor and host endpoints.
 func TestAgentObservabilityDefaults(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
-	c := client(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 
 	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/agent/metrics?format=prometheus")
 	if err != nil {
@@ -179,7 +179,7 @@ func TestAgentObservabilityDefaults(t *testing.T) {
 // logs a token update.
 func TestAgentMonitor(t *testing.T) {
 	a := agenttest.Start(t, "-dev", "-hcl", `acl { enabled = true }`)
-	c := client(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -231,7 +231,7 @@ func TestAgentTokens(t *testing.T) {
 	dir := t.TempDir()
 	a := agenttest.Start(t, "-server", "-bootstrap", "-data-dir="+dir,
 		"-hcl", `acl { enabled = true enable_token_persistence = true }`)
-	c := client(t, a.HTTPAddr())
+	c := agenttest.Client(t, a.HTTPAddr())
 	if _, err := c.Agent().UpdateDefaultACLToken("d-secret", nil); err != nil {
 		t.Fatal(err)
 	}

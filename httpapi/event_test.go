@@ -22,16 +22,7 @@ func twoAgents(t *testing.T) (alpha, beta *api.Client, a *agent.Agent) {
 	t.Helper()
 	a = agenttest.Start(t, "-dev", "-node=alpha")
 	b := agenttest.Start(t, "-dev", "-node=beta", "-nats-url="+a.NATSURL())
-	return client(t, a.HTTPAddr()), client(t, b.HTTPAddr()), a
-}
-
-func client(t *testing.T, addr string) *api.Client {
-	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return agenttest.Client(t, a.HTTPAddr()), agenttest.Client(t, b.HTTPAddr()), a
 }
 
 func eventIDs(events []*api.UserEvent) []string {
@@ -243,7 +234,7 @@ func TestUserEventHTTP(t *testing.T) {
 	if code != 200 || strings.Count(body, `"ID"`) != 1 {
 		t.Fatalf("after refusals: %s", body)
 	}
-	if _, _, err := client(t, a.HTTPAddr()).Event().Fire(&api.UserEvent{Name: "big", Payload: make([]byte, 1000)}, nil); err == nil ||
+	if _, _, err := agenttest.Client(t, a.HTTPAddr()).Event().Fire(&api.UserEvent{Name: "big", Payload: make([]byte, 1000)}, nil); err == nil ||
 		!strings.Contains(err.Error(), "500") {
 		t.Fatalf("the official client fired a 1000-byte payload: %v", err)
 	}

@@ -1,6 +1,8 @@
 package agenttest
 
 import (
+	"github.com/hashicorp/consul/api"
+
 	"context"
 	"strconv"
 	"testing"
@@ -65,4 +67,15 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 func StartDev(t testing.TB) string {
 	t.Helper()
 	return Start(t, "-dev").HTTPAddr()
+}
+
+// Client is the official Go client for the agent at addr (an HTTPAddr),
+// as Consul's users build it.
+func Client(t testing.TB, addr string) *api.Client {
+	t.Helper()
+	c, err := api.NewClient(&api.Config{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
