@@ -43,6 +43,10 @@ type Event struct {
 	Autopilot *AutopilotConfig `json:",omitempty"`
 	// ConnectCA is the Connect CA's state after a change (connectca.go).
 	ConnectCA *ConnectCA `json:",omitempty"`
+	// ACL events carry the record that changed (acl.go).
+	ACLToken  *ACLToken  `json:",omitempty"`
+	ACLPolicy *ACLPolicy `json:",omitempty"`
+	ACLRole   *ACLRole   `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.
