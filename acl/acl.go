@@ -83,7 +83,7 @@ type Authorizer interface {
 
 type constAuthorizer bool
 
-func (a constAuthorizer) Allowed(Resource, string, Access) bool    { return bool(a) }
+func (a constAuthorizer) Allowed(Resource, string, Access) bool       { return bool(a) }
 func (a constAuthorizer) AllowedPrefix(Resource, string, Access) bool { return bool(a) }
 
 // AllowAll grants everything: the authorizer when ACLs are disabled, and the
