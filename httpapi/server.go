@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
@@ -85,6 +86,9 @@ type Config struct {
 	// ConnectCA serves the Connect CA endpoints; nil when Connect is
 	// disabled (connectca.go).
 	ConnectCA *projections.ConnectCA
+	// ACL resolves the token of each request (acl.Resolver); nil when ACLs
+	// are disabled, and every request may do everything.
+	ACL acl.Resolver
 }
 
 // Server is the HTTP handler of the /v1 API.
