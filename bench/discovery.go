@@ -53,6 +53,8 @@ type catalogRegistration struct {
 type ConsulHTTP struct {
 	base   string // "http://host:port"
 	client *http.Client
+	// Token, when set, is sent as X-Consul-Token with every request.
+	Token string
 }
 
 // NewConsulHTTP returns a client for the agent at addr (host:port).
@@ -68,6 +70,7 @@ func (c *ConsulHTTP) do(ctx context.Context, method, path string, body []byte) (
 	if err != nil {
 		return nil, nil, err
 	}
+	setToken(req, c.Token)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return nil, nil, err

@@ -66,6 +66,13 @@ func drain(body io.ReadCloser, limit int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// setToken sends an ACL token the way Consul's clients do.
+func setToken(req *http.Request, token string) {
+	if token != "" {
+		req.Header.Set("X-Consul-Token", token)
+	}
+}
+
 // statusError describes an unexpected HTTP status with the start of the body.
 func statusError(op string, code int, body []byte) error {
 	return fmt.Errorf("%s: HTTP %d: %s", op, code, strings.TrimSpace(string(body)))
@@ -77,6 +84,8 @@ func statusError(op string, code int, body []byte) error {
 type ConsulKV struct {
 	base   string // "http://host:port/v1/kv/"
 	client *http.Client
+	// Token, when set, is sent as X-Consul-Token with every request.
+	Token string
 }
 
 // NewConsulKV returns a ConsulKV for the agent at addr (host:port) with
@@ -91,6 +100,7 @@ func (c *ConsulKV) Put(ctx context.Context, key string, value []byte) error {
 	if err != nil {
 		return err
 	}
+	setToken(req, c.Token)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
@@ -117,6 +127,7 @@ func (c *ConsulKV) Get(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
+	setToken(req, c.Token)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return err
