@@ -134,6 +134,9 @@ func (o *aclOutput) print(w io.Writer, v any, pretty func(*strings.Builder)) err
 	}
 	var b strings.Builder
 	pretty(&b)
+	if b.Len() == 0 {
+		return nil // an empty list prints nothing, not a blank line
+	}
 	_, err := fmt.Fprintln(w, b.String())
 	return err
 }

@@ -354,6 +354,9 @@ func TestACLTokenUpdate(t *testing.T) {
 
 func TestACLTokenCloneListDelete(t *testing.T) {
 	f := newFakeACLServer(t)
+	if r := mustSucceed(t, f.run(t, "acl", "token", "list")); r.stdout != "" {
+		t.Errorf("empty list printed %q", r.stdout)
+	}
 	mustSucceed(t, f.run(t, "acl", "token", "create", "-policy-name", "global-management",
 		"-description", "orig")) // 01 accessor, 02 secret
 
