@@ -18,10 +18,10 @@ import (
 // Consul's CLI does. This file holds what they share.
 
 func init() {
-	Register(Command{Name: "acl", Synopsis: "Interact with Consul's ACLs", Help: aclHelp})
-	Register(Command{Name: "acl token", Synopsis: "Manage Consul's ACL tokens", Help: aclTokenHelp})
-	Register(Command{Name: "acl policy", Synopsis: "Manage Consul's ACL policies", Help: aclPolicyHelp})
-	Register(Command{Name: "acl role", Synopsis: "Manage Consul's ACL roles", Help: aclRoleHelp})
+	Register(Command{Name: "acl", Synopsis: "Interact with the ACL system", Help: aclHelp})
+	Register(Command{Name: "acl token", Synopsis: "Manage ACL tokens", Help: aclTokenHelp})
+	Register(Command{Name: "acl policy", Synopsis: "Manage ACL policies", Help: aclPolicyHelp})
+	Register(Command{Name: "acl role", Synopsis: "Manage ACL roles", Help: aclRoleHelp})
 }
 
 const aclHelp = `Usage: {{prog}} acl <subcommand> [options] [args]

@@ -12,9 +12,9 @@ import (
 )
 
 func init() {
-	Register(Command{Name: "acl bootstrap", Synopsis: "Bootstrap Consul's ACL system", Help: aclBootstrapHelp,
+	Register(Command{Name: "acl bootstrap", Synopsis: "Bootstrap the ACL system", Help: aclBootstrapHelp,
 		Run: func(args []string, cio IO) int { return new(aclBootstrapCmd).run(args, cio) }})
-	Register(Command{Name: "acl set-agent-token", Synopsis: "Assign tokens for the Consul Agent's usage",
+	Register(Command{Name: "acl set-agent-token", Synopsis: "Assign tokens for the agent's own use",
 		Help: aclSetAgentTokenHelp, Run: runACLSetAgentToken})
 }
 
