@@ -141,18 +141,17 @@ func (o *aclOutput) print(w io.Writer, v any, pretty func(*strings.Builder)) err
 	return err
 }
 
-// aclCommand is the part every acl command shares: the HTTP flags and the
-// help text, with the parsing and connecting that go with them.
+// aclCommand is the part every acl command shares: the HTTP flags, with
+// the parsing and connecting that go with them.
 type aclCommand struct {
 	http httpFlags
-	help string
 }
 
 // start parses args and connects to the agent. When ok is false the command
 // must return code. check runs between parsing and connecting, so that
 // usage errors are reported without touching the network.
-func (c *aclCommand) start(fs *flag.FlagSet, args []string, cio IO, check func() error) (client *api.Client, code int, ok bool) {
-	if ok, code := parseFlags(fs, args, c.help, cio); !ok {
+func (c *aclCommand) start(fs *flag.FlagSet, args []string, help string, cio IO, check func() error) (client *api.Client, code int, ok bool) {
+	if ok, code := parseFlags(fs, args, help, cio); !ok {
 		return nil, code, false
 	}
 	if check != nil {

@@ -40,10 +40,9 @@ FILE, when given, holds the secret ID the new token must have ("-" reads it
 from stdin); otherwise one is generated.`, new(aclBootstrapCmd).flags())
 
 func (c *aclBootstrapCmd) run(args []string, cio IO) int {
-	c.help = aclBootstrapHelp
 	fs := c.flags()
 	var secret string
-	client, code, ok := c.start(fs, args, cio, func() error {
+	client, code, ok := c.start(fs, args, aclBootstrapHelp, cio, func() error {
 		rest := fs.Args()
 		if len(rest) > 1 {
 			return errors.New("This command takes up to one argument")

@@ -97,11 +97,10 @@ from stdin with "-".
                                  -rules @rules.hcl`, new(aclPolicyCreateCmd).flags())
 
 func (c *aclPolicyCreateCmd) run(args []string, cio IO) int {
-	c.help = aclPolicyCreateHelp
 	var rules string
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclPolicyCreateHelp, cio, func() error {
 		if c.fields.name == "" {
-			return errors.New("Missing require '-name' flag\n" + renderHelp(c.help, Prog(cio)))
+			return errors.New("Missing require '-name' flag\n" + renderHelp(aclPolicyCreateHelp, Prog(cio)))
 		}
 		if err := c.out.check(); err != nil {
 			return err
@@ -154,8 +153,7 @@ or by its name.
     $ {{prog}} acl policy read -name my-policy`, new(aclPolicyReadCmd).flags())
 
 func (c *aclPolicyReadCmd) run(args []string, cio IO) int {
-	c.help = aclPolicyReadHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclPolicyReadHelp, cio, func() error {
 		if c.id == "" && c.name == "" {
 			return errors.New("Must specify either the -id or -name parameters")
 		}
@@ -214,10 +212,9 @@ then every field not given is cleared.
     $ {{prog}} acl policy update -name "my-policy" -rules @rules.hcl`, new(aclPolicyUpdateCmd).flags())
 
 func (c *aclPolicyUpdateCmd) run(args []string, cio IO) int {
-	c.help = aclPolicyUpdateHelp
 	var rules string
 	fs := c.flags()
-	client, code, ok := c.start(fs, args, cio, func() error {
+	client, code, ok := c.start(fs, args, aclPolicyUpdateHelp, cio, func() error {
 		if c.id == "" && c.fields.name == "" {
 			return errors.New("Must specify either the -id or -name parameters")
 		}
@@ -291,8 +288,7 @@ Lists all the ACL policies.
     $ {{prog}} acl policy list`, new(aclPolicyListCmd).flags())
 
 func (c *aclPolicyListCmd) run(args []string, cio IO) int {
-	c.help = aclPolicyListHelp
-	client, code, ok := c.start(c.flags(), args, cio, c.out.check)
+	client, code, ok := c.start(c.flags(), args, aclPolicyListHelp, cio, c.out.check)
 	if !ok {
 		return code
 	}
@@ -336,8 +332,7 @@ Deletes a policy named by its ID (or a unique prefix of it) or its name.
     $ {{prog}} acl policy delete -name my-policy`, new(aclPolicyDeleteCmd).flags())
 
 func (c *aclPolicyDeleteCmd) run(args []string, cio IO) int {
-	c.help = aclPolicyDeleteHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclPolicyDeleteHelp, cio, func() error {
 		if c.id == "" && c.name == "" {
 			return errors.New("Must specify either the -id or -name parameters")
 		}

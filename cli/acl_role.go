@@ -107,11 +107,10 @@ Creates a role: a named set of policies and identities that tokens can link.
                                -service-identity "db:east,west"`, new(aclRoleCreateCmd).flags())
 
 func (c *aclRoleCreateCmd) run(args []string, cio IO) int {
-	c.help = aclRoleCreateHelp
 	f := &c.fields
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclRoleCreateHelp, cio, func() error {
 		if f.name == "" {
-			return errors.New("Missing require '-name' flag\n" + renderHelp(c.help, Prog(cio)))
+			return errors.New("Missing require '-name' flag\n" + renderHelp(aclRoleCreateHelp, Prog(cio)))
 		}
 		if len(f.policyIDs)+len(f.policyNames)+len(f.serviceIdents)+len(f.nodeIdents) == 0 {
 			return errors.New("Cannot create a role without specifying -policy-name, -policy-id, " +
@@ -165,8 +164,7 @@ or by its name.
     $ {{prog}} acl role read -name my-role`, new(aclRoleReadCmd).flags())
 
 func (c *aclRoleReadCmd) run(args []string, cio IO) int {
-	c.help = aclRoleReadHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclRoleReadHelp, cio, func() error {
 		if c.id == "" && c.name == "" {
 			return errors.New("Must specify either the -id or -name parameters")
 		}
@@ -232,9 +230,8 @@ and the policies and identities given are added to the role's; with
 	new(aclRoleUpdateCmd).flags())
 
 func (c *aclRoleUpdateCmd) run(args []string, cio IO) int {
-	c.help = aclRoleUpdateHelp
 	f := &c.fields
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclRoleUpdateHelp, cio, func() error {
 		if c.id == "" {
 			return errors.New("Cannot update a role without specifying the -id parameter")
 		}
@@ -322,8 +319,7 @@ Lists all the ACL roles.
     $ {{prog}} acl role list`, new(aclRoleListCmd).flags())
 
 func (c *aclRoleListCmd) run(args []string, cio IO) int {
-	c.help = aclRoleListHelp
-	client, code, ok := c.start(c.flags(), args, cio, c.out.check)
+	client, code, ok := c.start(c.flags(), args, aclRoleListHelp, cio, c.out.check)
 	if !ok {
 		return code
 	}
@@ -367,8 +363,7 @@ Deletes a role named by its ID (or a unique prefix of it) or its name.
     $ {{prog}} acl role delete -name my-role`, new(aclRoleDeleteCmd).flags())
 
 func (c *aclRoleDeleteCmd) run(args []string, cio IO) int {
-	c.help = aclRoleDeleteHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclRoleDeleteHelp, cio, func() error {
 		if c.id == "" && c.name == "" {
 			return errors.New("Must specify the -id or -name parameters")
 		}

@@ -150,9 +150,8 @@ with -service-identity and -node-identity; at least one of them is needed.
                                 -service-identity "db:east,west"`, new(aclTokenCreateCmd).flags())
 
 func (c *aclTokenCreateCmd) run(args []string, cio IO) int {
-	c.help = aclTokenCreateHelp
 	l := &c.links
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclTokenCreateHelp, cio, func() error {
 		if len(l.policyIDs)+len(l.policyNames)+len(l.roleIDs)+len(l.roleNames)+
 			len(l.serviceIdents)+len(l.nodeIdents) == 0 {
 			return errors.New("Cannot create a token without specifying -policy-name, -policy-id, " +
@@ -219,8 +218,7 @@ prefix of it, or with -self the token the request is made with.
     $ {{prog}} acl token read -self`, new(aclTokenReadCmd).flags())
 
 func (c *aclTokenReadCmd) run(args []string, cio IO) int {
-	c.help = aclTokenReadHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclTokenReadHelp, cio, func() error {
 		if c.accessor.given() == "" && !c.self {
 			return errors.New("Must specify the -accessor-id parameter")
 		}
@@ -310,9 +308,8 @@ local cannot be changed.
 	new(aclTokenUpdateCmd).flags())
 
 func (c *aclTokenUpdateCmd) run(args []string, cio IO) int {
-	c.help = aclTokenUpdateHelp
 	l := &c.links
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclTokenUpdateHelp, cio, func() error {
 		switch {
 		case c.accessor.given() == "":
 			return errors.New("Cannot update a token without specifying the -accessor-id parameter")
@@ -527,8 +524,7 @@ Lists all the ACL tokens.
     $ {{prog}} acl token list`, new(aclTokenListCmd).flags())
 
 func (c *aclTokenListCmd) run(args []string, cio IO) int {
-	c.help = aclTokenListHelp
-	client, code, ok := c.start(c.flags(), args, cio, c.out.check)
+	client, code, ok := c.start(c.flags(), args, aclTokenListHelp, cio, c.out.check)
 	if !ok {
 		return code
 	}
@@ -574,8 +570,7 @@ Deletes a token named by its accessor ID or a unique prefix of it.
 	new(aclTokenDeleteCmd).flags())
 
 func (c *aclTokenDeleteCmd) run(args []string, cio IO) int {
-	c.help = aclTokenDeleteHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclTokenDeleteHelp, cio, func() error {
 		if c.accessor.given() == "" {
 			return errors.New("Must specify the -accessor-id parameter")
 		}
@@ -622,8 +617,7 @@ existing one, optionally with another description.
 	new(aclTokenCloneCmd).flags())
 
 func (c *aclTokenCloneCmd) run(args []string, cio IO) int {
-	c.help = aclTokenCloneHelp
-	client, code, ok := c.start(c.flags(), args, cio, func() error {
+	client, code, ok := c.start(c.flags(), args, aclTokenCloneHelp, cio, func() error {
 		if c.accessor.given() == "" {
 			return errors.New("Cannot clone a token without specifying the -accessor-id parameter")
 		}
