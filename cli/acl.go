@@ -362,7 +362,7 @@ func prettyTokenListEntry(b *strings.Builder, t *api.ACLTokenListEntry, showMeta
 	prettyTokenLinks(b, t.Policies, t.Roles, t.ServiceIdentities, t.NodeIdentities)
 }
 
-func prettyTokenLinks(b *strings.Builder, policies []*api.ACLTokenPolicyLink, roles []*api.ACLTokenRoleLink,
+func prettyTokenLinks(b *strings.Builder, policies, roles []*api.ACLLink,
 	services []*api.ACLServiceIdentity, nodes []*api.ACLNodeIdentity) {
 	if len(policies) > 0 {
 		b.WriteString("Policies:\n")

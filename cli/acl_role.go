@@ -44,20 +44,6 @@ func (r *roleFields) addTo(fs *flag.FlagSet, nameUsage string) {
 		"May be given several times.")
 }
 
-// rolePolicyLinks resolves the -policy-id prefixes and pairs them with the
-// -policy-name names.
-func (r *roleFields) rolePolicyLinks(client *api.Client) ([]*api.ACLRolePolicyLink, error) {
-	links, err := policyLinks(client, r.policyIDs, r.policyNames)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*api.ACLRolePolicyLink, len(links))
-	for i, l := range links {
-		out[i] = &api.ACLRolePolicyLink{ID: l.ID, Name: l.Name}
-	}
-	return out, nil
-}
-
 // identities parses -service-identity and -node-identity.
 func (r *roleFields) identities() ([]*api.ACLServiceIdentity, []*api.ACLNodeIdentity, error) {
 	services, err := parseServiceIdentities(r.serviceIdents)
@@ -128,7 +114,7 @@ func (c *aclRoleCreateCmd) run(args []string, cio IO) int {
 	if role.ServiceIdentities, role.NodeIdentities, err = f.identities(); err != nil {
 		return fail("%s", err)
 	}
-	if role.Policies, err = f.rolePolicyLinks(client); err != nil {
+	if role.Policies, err = policyLinks(client, f.policyIDs, f.policyNames); err != nil {
 		return fail("%s", err)
 	}
 	created, _, err := client.ACL().RoleCreate(role, nil)
@@ -250,7 +236,7 @@ func (c *aclRoleUpdateCmd) run(args []string, cio IO) int {
 	if err != nil {
 		return fail("%s", err)
 	}
-	policies, err := f.rolePolicyLinks(client)
+	policies, err := policyLinks(client, f.policyIDs, f.policyNames)
 	if err != nil {
 		return fail("%s", err)
 	}
@@ -275,11 +261,7 @@ func (c *aclRoleUpdateCmd) run(args []string, cio IO) int {
 		if f.description != "" {
 			r.Description = f.description
 		}
-		for _, p := range policies {
-			if !hasRolePolicyLink(r.Policies, p) {
-				r.Policies = append(r.Policies, p)
-			}
-		}
+		r.Policies = updateLinks(r.Policies, policies, true)
 		r.ServiceIdentities = mergeServiceIdentities(r.ServiceIdentities, services)
 		r.NodeIdentities = mergeNodeIdentities(r.NodeIdentities, nodes)
 	}
@@ -288,15 +270,6 @@ func (c *aclRoleUpdateCmd) run(args []string, cio IO) int {
 		return fail("Error updating role %q: %v", id, err)
 	}
 	return printRole(cio, c.out, updated)
-}
-
-func hasRolePolicyLink(links []*api.ACLRolePolicyLink, l *api.ACLRolePolicyLink) bool {
-	for _, have := range links {
-		if (l.ID != "" && have.ID == l.ID) || (l.ID == "" && have.Name == l.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- list

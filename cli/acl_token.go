@@ -46,37 +46,31 @@ func (l *tokenLinkFlags) addTo(fs *flag.FlagSet, verb string) {
 		"NODENAME:DATACENTER. May be given several times.")
 }
 
-// policyLinks resolves -policy-id prefixes and pairs them with the names;
-// names are left to the server to resolve, as Consul's CLI does.
-func policyLinks(client *api.Client, ids, names []string) ([]*api.ACLTokenPolicyLink, error) {
-	var links []*api.ACLTokenPolicyLink
-	for _, name := range names {
-		links = append(links, &api.ACLTokenPolicyLink{Name: name})
-	}
-	for _, partial := range ids {
-		id, err := policyIDFromPartial(client, partial)
-		if err != nil {
-			return nil, fmt.Errorf("Error resolving policy ID %s: %v", partial, err)
-		}
-		links = append(links, &api.ACLTokenPolicyLink{ID: id})
-	}
-	return links, nil
+// policyLinks builds the links of -policy-id (prefixes resolved) and
+// -policy-name; names are left to the server to resolve, as Consul's CLI
+// does. The client's policy and role links are one type, api.ACLLink.
+func policyLinks(client *api.Client, ids, names []string) ([]*api.ACLLink, error) {
+	return links("policy", ids, names, func(p string) (string, error) { return policyIDFromPartial(client, p) })
 }
 
-// roleLinks is policyLinks for roles.
-func roleLinks(client *api.Client, ids, names []string) ([]*api.ACLTokenRoleLink, error) {
-	var links []*api.ACLTokenRoleLink
+// roleLinks is policyLinks for -role-id and -role-name.
+func roleLinks(client *api.Client, ids, names []string) ([]*api.ACLLink, error) {
+	return links("role", ids, names, func(p string) (string, error) { return roleIDFromPartial(client, p) })
+}
+
+func links(kind string, ids, names []string, resolve func(string) (string, error)) ([]*api.ACLLink, error) {
+	var out []*api.ACLLink
 	for _, name := range names {
-		links = append(links, &api.ACLTokenRoleLink{Name: name})
+		out = append(out, &api.ACLLink{Name: name})
 	}
 	for _, partial := range ids {
-		id, err := roleIDFromPartial(client, partial)
+		id, err := resolve(partial)
 		if err != nil {
-			return nil, fmt.Errorf("Error resolving role ID %s: %v", partial, err)
+			return nil, fmt.Errorf("Error resolving %s ID %s: %v", kind, partial, err)
 		}
-		links = append(links, &api.ACLTokenRoleLink{ID: id})
+		out = append(out, &api.ACLLink{ID: id})
 	}
-	return links, nil
+	return out, nil
 }
 
 // printToken prints one token in the chosen format.
@@ -370,64 +364,55 @@ func (c *aclTokenUpdateCmd) run(args []string, cio IO) int {
 	return printToken(cio, c.out, updated)
 }
 
+// updatePolicies replaces the token's policies with those of the plain
+// flags, or adds them with -merge-policies; the -append- flags add theirs.
 func (c *aclTokenUpdateCmd) updatePolicies(client *api.Client, t *api.ACLToken) error {
 	ids, names, add := c.links.policyIDs, c.links.policyNames, c.mergePolicies
 	if len(c.appendPolicyIDs) > 0 || len(c.appendPolicyNames) > 0 {
 		ids, names, add = c.appendPolicyIDs, c.appendPolicyNames, true
 	}
-	if len(ids) == 0 && len(names) == 0 {
-		return nil
-	}
 	links, err := policyLinks(client, ids, names)
 	if err != nil {
 		return err
 	}
-	if !add {
-		t.Policies = links
-		return nil
-	}
-	for _, link := range links {
-		if !hasPolicyLink(t.Policies, link) {
-			t.Policies = append(t.Policies, link)
-		}
-	}
+	t.Policies = updateLinks(t.Policies, links, add)
 	return nil
 }
 
-func hasPolicyLink(links []*api.ACLTokenPolicyLink, l *api.ACLTokenPolicyLink) bool {
-	for _, have := range links {
-		if (l.ID != "" && have.ID == l.ID) || (l.ID == "" && have.Name == l.Name) {
-			return true
-		}
-	}
-	return false
-}
-
+// updateRoles is updatePolicies for roles.
 func (c *aclTokenUpdateCmd) updateRoles(client *api.Client, t *api.ACLToken) error {
 	ids, names, add := c.links.roleIDs, c.links.roleNames, c.mergeRoles
 	if len(c.appendRoleIDs) > 0 || len(c.appendRoleNames) > 0 {
 		ids, names, add = c.appendRoleIDs, c.appendRoleNames, true
 	}
-	if len(ids) == 0 && len(names) == 0 {
-		return nil
-	}
 	links, err := roleLinks(client, ids, names)
 	if err != nil {
 		return err
 	}
-	if !add {
-		t.Roles = links
-		return nil
-	}
-	for _, link := range links {
-		if !hasRoleLink(t.Roles, link) {
-			t.Roles = append(t.Roles, link)
-		}
-	}
+	t.Roles = updateLinks(t.Roles, links, add)
 	return nil
 }
 
-func hasRoleLink(links []*api.ACLTokenRoleLink, l *api.ACLTokenRoleLink) bool {
+// updateLinks is current with links added (add) or replaced by links; no
+// links given leaves current as it is.
+func updateLinks(current, links []*api.ACLLink, add bool) []*api.ACLLink {
+	switch {
+	case len(links) == 0:
+		return current
+	case !add:
+		return links
+	}
+	for _, l := range links {
+		if !hasLink(current, l) {
+			current = append(current, l)
+		}
+	}
+	return current
+}
+
+// hasLink reports whether l is among links: by ID when l has one (a
+// resolved -policy-id), else by name.
+func hasLink(links []*api.ACLLink, l *api.ACLLink) bool {
 	for _, have := range links {
 		if (l.ID != "" && have.ID == l.ID) || (l.ID == "" && have.Name == l.Name) {
 			return true
