@@ -244,6 +244,11 @@ func TestACLTokenCreate(t *testing.T) {
 		t.Errorf("-format=json token: %+v", tok)
 	}
 
+	r = f.run(t, "acl", "token", "create", "-policy-id", "ff")
+	if r.code != 1 || r.stderr != "Error resolving policy ID ff: No such policy ID with prefix: ff\n" {
+		t.Errorf("unknown policy prefix: exit %d, stderr %q", r.code, r.stderr)
+	}
+
 	// A malformed identity is refused before anything is written.
 	before := len(f.received())
 	r = f.run(t, "acl", "token", "create", "-node-identity", "n1")
