@@ -24,20 +24,25 @@ func (f *filters) add(o filters) {
 }
 
 // permission is the filters as NATS takes them: sorted and without
-// repeats, so that equal grants compare equal, and Allow never nil (a nil
-// Allow would let everything through).
+// repeats, so that equal grants compare equal. NATS reads an empty allow
+// list as "allow everything" (for subscriptions) and skips a filter it
+// finds invalid, so no allow is a deny of everything, and an invalid deny
+// (which the escaping of names should make impossible) denies everything
+// too rather than be dropped.
 func (f filters) permission() *server.SubjectPermission {
 	clean := func(s []string) []string {
 		s = slices.Clone(s)
 		slices.Sort(s)
 		return slices.Compact(s)
 	}
-	p := &server.SubjectPermission{Allow: clean(f.allow)}
-	if p.Allow == nil {
-		p.Allow = []string{}
+	allow := slices.DeleteFunc(clean(f.allow), func(s string) bool { return !server.IsValidSubject(s) })
+	deny := clean(f.deny)
+	if len(allow) == 0 || slices.ContainsFunc(deny, func(s string) bool { return !server.IsValidSubject(s) }) {
+		return &server.SubjectPermission{Allow: []string{}, Deny: []string{">"}}
 	}
-	if len(f.deny) > 0 {
-		p.Deny = clean(f.deny)
+	p := &server.SubjectPermission{Allow: allow}
+	if len(deny) > 0 {
+		p.Deny = deny
 	}
 	return p
 }
@@ -308,28 +313,50 @@ func (s nameSet) tokens() []string {
 //   - the autopilot configuration with operator read;
 //   - never the Connect CA, whose events carry its private keys.
 //
-// Filters name every token of the subject forms watch.Subject makes
-// (catalog.service.*.*.* rather than catalog.service.>), so a subject cut
-// short of the names a rule is about never matches an allow.
+// A filter ends in '>' only where every name it may stand for is granted:
+// a subject cut short (watch.Subject) hides the names after the cut, so
+// elsewhere the filter names each token (catalog.service.web.*.* rather
+// than catalog.service.web.>, when only some nodes may be read).
 func catalogFilters(dc string, authz acl.Authorizer) filters {
 	base := shardBase(dc, event.ShardCatalog)
 	nodes := readableNames(authz, acl.ResourceNode)
 	services := readableNames(authz, acl.ResourceService)
 	var f filters
 
-	for _, n := range nodes.tokens() {
-		f.allow = append(f.allow, base+"node."+n)
-	}
-	for _, s := range services.tokens() {
+	switch {
+	case nodes.allUndenied:
+		f.allow = append(f.allow, base+"node.>")
+	default:
 		for _, n := range nodes.tokens() {
-			f.allow = append(f.allow, base+"service."+s+"."+n+".*")
+			f.allow = append(f.allow, base+"node."+n)
 		}
 	}
-	if services.allUndenied {
-		for _, n := range nodes.tokens() {
-			f.allow = append(f.allow, base+"check."+n+".*")
+
+	switch {
+	case nodes.allUndenied && services.allUndenied:
+		f.allow = append(f.allow, base+"service.>")
+	case nodes.allUndenied:
+		for _, s := range services.tokens() {
+			f.allow = append(f.allow, base+"service."+s+".>")
+		}
+	default:
+		for _, s := range services.tokens() {
+			for _, n := range nodes.tokens() {
+				f.allow = append(f.allow, base+"service."+s+"."+n+".*")
+			}
 		}
 	}
+
+	switch {
+	case !services.allUndenied:
+	case nodes.allUndenied:
+		f.allow = append(f.allow, base+"check.>")
+	default:
+		for _, n := range nodes.tokens() {
+			f.allow = append(f.allow, base+"check."+n+".>")
+		}
+	}
+
 	for _, name := range nodes.deny {
 		n := watch.NameToken(name)
 		f.deny = append(f.deny,
