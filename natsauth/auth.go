@@ -190,9 +190,13 @@ func (a *Authenticator) Attach(s *server.Server) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	go a.follow(ctx)
+	go func() {
+		s.WaitForShutdown()
+		cancel()
+	}()
 }
 
-// Close stops following identity changes.
+// Close stops following identity changes; the server's shutdown does too.
 func (a *Authenticator) Close() {
 	a.mu.Lock()
 	cancel, done := a.cancel, a.done
