@@ -179,7 +179,8 @@ func (a *Authenticator) forgetClosedLocked() {
 	}
 }
 
-// Attach starts following identity changes on s (watch.ClientAuth).
+// Attach starts following identity changes on s (watch.ClientAuth). An
+// Authenticator serves one server: a second Attach is ignored.
 func (a *Authenticator) Attach(s *server.Server) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -249,6 +250,7 @@ func (a *Authenticator) recheckAll() {
 	a.generation.Add(1)
 	a.mu.Lock()
 	a.forgetClosedLocked()
+	srv := a.srv
 	conns := make(map[uint64]*tracked, len(a.conns))
 	for cid, t := range a.conns {
 		conns[cid] = t
@@ -268,7 +270,7 @@ func (a *Authenticator) recheckAll() {
 		a.mu.Lock()
 		delete(a.conns, cid)
 		a.mu.Unlock()
-		if a.srv.DisconnectClientByID(cid) == nil {
+		if srv.DisconnectClientByID(cid) == nil {
 			a.log.Info("closed a NATS connection", "accessor_id", t.accessorID, "cid", cid, "reason", reason)
 		}
 	}
