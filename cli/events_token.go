@@ -15,8 +15,9 @@ import (
 func (c *eventsCmd) natsTokenFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.http.token, "token", "",
 		"ACL `token` to present to NATS (and to the agent at -http-addr). Defaults to "+
-			"$HERALD_HTTP_TOKEN, then $CONSUL_HTTP_TOKEN. With ACLs, following a stream from an "+
-			"index needs a management token.")
+			"$HERALD_HTTP_TOKEN, then $CONSUL_HTTP_TOKEN. With ACLs this command, which reads the "+
+			"shard's JetStream stream, needs a management token; other tokens can follow the subjects "+
+			"they may read with any NATS client (nats sub --token).")
 	fs.StringVar(&c.http.tokenFile, "token-file", "",
 		"Read the ACL token from the file at `path`; takes precedence over -token. Defaults to "+
 			"$HERALD_HTTP_TOKEN_FILE, then $CONSUL_HTTP_TOKEN_FILE.")
