@@ -54,6 +54,7 @@ type Agent struct {
 
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
+	natsACL    natsACL            // natsacl.go
 	host       *hlog.Host         // nil on a client agent
 	raft       httpapi.Raft       // the host, or the servers through rpc on a client
 	client     *clientproxy.Proxy // nil on a server
@@ -261,7 +262,7 @@ func (a *Agent) startNATS() error {
 		a.log.Warn("no NATS: the event stream is off (ports.nats = -1 and no nats_url)")
 		return nil
 	}
-	nc, err := nats.Connect(url, nats.Name("herald "+a.cfg.NodeName), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(url, append(a.natsOwnOptions(), nats.Name("herald "+a.cfg.NodeName), nats.MaxReconnects(-1))...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
@@ -301,6 +302,10 @@ func (a *Agent) startEmbeddedNATS() (*watch.EmbeddedServer, error) {
 		}
 		clusterPort = p
 	}
+	clientAuth, err := a.natsClientAuth()
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
 	for attempt := 1; ; attempt++ {
 		sc := watch.ServerConfig{
 			Host:       host,
@@ -308,6 +313,7 @@ func (a *Agent) startEmbeddedNATS() (*watch.EmbeddedServer, error) {
 			StoreDir:   filepath.Join(a.dataDir, "nats"),
 			ServerName: a.cfg.NodeName,
 			Logger:     a.log.With("component", "nats"),
+			ClientAuth: clientAuth,
 		}
 		if routes := a.natsRoutes(clusterPort); len(routes) > 0 {
 			sc.ClusterName = "herald-" + a.cfg.Datacenter

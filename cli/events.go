@@ -61,6 +61,7 @@ func (c *eventsCmd) flags() *flag.FlagSet {
 			"$HERALD_NATS_URL is set. Defaults to $HERALD_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then "+
 			defaultHTTPAddr+".")
 	fs.StringVar(&c.datacenter, "datacenter", "dc1", "The `datacenter` whose events to follow.")
+	c.natsTokenFlags(fs)
 	return fs
 }
 
@@ -145,9 +146,14 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	if url == "" {
 		url = defaultNATSURL
 	}
-	nc, err := nats.Connect(url, nats.Name("herald events"), nats.Timeout(5*time.Second))
+	auth, err := c.natsAuth(cio.Env)
 	if err != nil {
-		fmt.Fprintf(cio.Stderr, "Error connecting to NATS at %s: %s\n", url, err)
+		fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
+		return 1
+	}
+	nc, err := nats.Connect(url, append(auth, nats.Name("herald events"), nats.Timeout(5*time.Second))...)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error connecting to NATS at %s: %s%s\n", url, err, natsAuthHint(err))
 		return 1
 	}
 	defer nc.Close()

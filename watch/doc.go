@@ -4,7 +4,8 @@
 // The NATS side has three parts:
 //
 //   - StartServer runs nats-server in-process with JetStream, so a Herald
-//     server needs no separate NATS deployment.
+//     server needs no separate NATS deployment. With ACLs, a ClientAuth
+//     (package natsauth) admits its clients (auth.go).
 //   - Publisher takes the events a shard's state machine recorded (EventLog)
 //     and publishes each of them exactly once, in index order, into one
 //     JetStream stream per shard. Because JetStream publishes are ordinary

@@ -43,6 +43,10 @@ type ServerConfig struct {
 	// ReadyTimeout bounds how long StartServer waits for the server to
 	// accept clients; zero means 10s.
 	ReadyTimeout time.Duration
+	// ClientAuth, when set, authenticates every client connection and
+	// gives it its permissions (auth.go); nil lets every client in with
+	// every permission, as when ACLs are disabled.
+	ClientAuth ClientAuth
 
 	// The fields below make the servers' embedded NATS servers one NATS
 	// cluster with clustered JetStream. With no Routes they are not used
@@ -113,6 +117,7 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		es.removeTemp()
 		return nil, err
 	}
+	clientAuthOptions(cfg, opts)
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		es.removeTemp()
@@ -138,6 +143,9 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 			addr += fmt.Sprintf(" (routes on %s:%d)", opts.Cluster.Host, opts.Cluster.Port)
 		}
 		return nil, fmt.Errorf("watch: embedded NATS server on %s did not start: %w", addr, err)
+	}
+	if cfg.ClientAuth != nil {
+		cfg.ClientAuth.Attach(ns)
 	}
 	return es, nil
 }

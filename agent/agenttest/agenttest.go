@@ -30,6 +30,13 @@ func FreePort(t testing.TB) int {
 // and stops it at the end of the test.
 func Start(t testing.TB, args ...string) *agent.Agent {
 	t.Helper()
+	return StartPrepared(t, nil, args...)
+}
+
+// StartPrepared is Start with prepare, if not nil, called on the agent
+// before it starts (to give it what flags cannot, such as a resolver).
+func StartPrepared(t testing.TB, prepare func(*agent.Agent), args ...string) *agent.Agent {
+	t.Helper()
 	base := []string{
 		"-bind=127.0.0.1", "-client=127.0.0.1",
 		"-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-lan-port=0", "-serf-wan-port=-1",
@@ -40,6 +47,9 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 		t.Fatalf("agent config: %v", err)
 	}
 	a := agent.New(cfg, nil)
+	if prepare != nil {
+		prepare(a)
+	}
 	if err := a.Start(); err != nil {
 		t.Fatalf("start agent: %v", err)
 	}
