@@ -83,15 +83,23 @@ func (r *jsonReader) next() (json.Token, position, error) {
 	return tok, pos, nil
 }
 
-// syntaxError is err, the decoder's, at the position it names.
+// syntaxError is err, the decoder's, at the position of the offending
+// byte. The streaming decoder's offsets are not always from the start of
+// the input, so a malformed input is checked again whole, which names the
+// byte exactly.
 func (r *jsonReader) syntaxError(err error) error {
 	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		// Offset counts the bytes read, the offending one included.
-		return syntaxErrorf(offsetPosition(r.src, int(se.Offset)-1), "Failed to parse ACL rules: %v", se)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return syntaxErrorf(offsetPosition(r.src, len(r.src)), "Failed to parse ACL rules: unexpected end of JSON input")
+	if errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		var v any
+		if werr := json.Unmarshal([]byte(r.src), &v); errors.As(werr, &se) {
+			// Offset counts the bytes read, the offending one included;
+			// at the end of the input, there is none.
+			off := int(se.Offset) - 1
+			if off >= len(r.src)-1 && strings.Contains(se.Error(), "end of JSON input") {
+				off = len(r.src)
+			}
+			return syntaxErrorf(offsetPosition(r.src, off), "Failed to parse ACL rules: %v", se)
+		}
 	}
 	return syntaxErrorf(r.pos(), "Failed to parse ACL rules: %v", err)
 }
