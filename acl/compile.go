@@ -33,12 +33,9 @@ func Compile(fallback Authorizer, rules ...*Rules) Authorizer {
 			merged.addSingle(res, a)
 		}
 	}
-	if len(merged.Exact) == 0 && len(merged.Prefix) == 0 && len(merged.Single) == 0 {
-		return fallback
-	}
 	deriveIntentions(merged)
 
-	c := &compiled{fallback: fallback}
+	c := &compiled{fallback: fallback, merged: merged}
 	for i, res := range segmentedResources {
 		var t ruleTree
 		hasRules := false
@@ -127,8 +124,10 @@ func slot(r Resource) (i int, segmented, ok bool) {
 // compiled is the authorizer of a token's merged rules.
 type compiled struct {
 	fallback Authorizer
-	trees    [len(segmentedResources)]*ruleTree
-	single   [len(singleResources)]Access
+	// merged are the rules the trees hold, for MergedRules.
+	merged *Rules
+	trees  [len(segmentedResources)]*ruleTree
+	single [len(singleResources)]Access
 }
 
 // rule is the access of the rule deciding name on r, Default if none.
@@ -175,3 +174,9 @@ func (c *compiled) AllowedPrefix(r Resource, prefix string, need Access) bool {
 	}
 	return c.fallback.AllowedPrefix(r, prefix, need)
 }
+
+// MergedRules returns the rules the authorizer decides by, the token's
+// policies merged and the intentions derived, and its fallback: for a
+// consumer that must hand a token's whole grant to another system at once.
+// The caller must not modify the rules.
+func (c *compiled) MergedRules() (*Rules, Authorizer) { return c.merged, c.fallback }

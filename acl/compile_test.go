@@ -223,6 +223,33 @@ func TestCompileWithoutRules(t *testing.T) {
 	}
 }
 
+func TestCompileMergedRules(t *testing.T) {
+	authz := Compile(AllowAll(),
+		mustParse(t, `key_prefix "a/" { policy = "read" } service "web" { policy = "write" } operator = "read"`),
+		mustParse(t, `key_prefix "a/" { policy = "write" } key "a/b" { policy = "deny" }`),
+		ServiceIdentityRules("db"))
+	src, ok := authz.(interface{ MergedRules() (*Rules, Authorizer) })
+	if !ok {
+		t.Fatalf("Compile's authorizer %T does not give its rules", authz)
+	}
+	rules, fallback := src.MergedRules()
+	want := rulesOf(t,
+		"prefix key a/ write", "exact key a/b deny", "single operator read",
+		"exact service web write", "exact intention web read",
+		"exact service db write", "exact intention db read",
+		"exact service db-sidecar-proxy write", "exact intention db-sidecar-proxy read",
+		"prefix service read", "prefix intention read", "prefix node read")
+	if !reflect.DeepEqual(rules, want) {
+		t.Errorf("MergedRules = %+v, want %+v", rules, want)
+	}
+	if !fallback.Allowed(ResourceKey, "x", Write) {
+		t.Error("MergedRules' fallback is not the allow-all given to Compile")
+	}
+	if _, ok := Compile(DenyAll()).(interface{ MergedRules() (*Rules, Authorizer) }); !ok {
+		t.Error("Compile without rules does not give its rules")
+	}
+}
+
 func TestCompileAllowedPrefix(t *testing.T) {
 	cases := []struct {
 		name     string
