@@ -301,7 +301,11 @@ func TestParseErrors(t *testing.T) {
 		{"key \"a\" {\n  policy = \"read\"\n", 3, 2, `object expected closing RBRACE got: EOF`},
 		{`key "a { policy = "read" }`, 1, 27, `literal not terminated`},
 		{`key "é" { policy = "bogus" }`, 1, 20, `for "é"`},
+		{"a = " + strings.Repeat("[", 100000), 1, 21, `nested more than 16 deep`},
+		{"key \"a\" {\n" + strings.Repeat("{", 16), 2, 16, `nested more than 16 deep`},
+		{"# {{{{{{{{{{{{{{{{{{{{\nkey \"{{{{{{{{{{{{{{{{{{{{{{\" { policy = \"bogus\" }", 2, 41, `Invalid key policy`},
 		// JSON
+		{`{"key": ` + strings.Repeat("[", 100000), 1, 10, `must be a JSON object, not an array`},
 		{`{"key": {"a": {"policy": "bogus"}}}`, 1, 26, `Invalid key policy: "bogus" for "a"`},
 		{"{\n  \"service\": {\n    \"web\": {\"policy\": \"list\"}\n  }\n}", 3, 23, `Invalid service policy: "list" for "web"`},
 		{`{"operator": "list"}`, 1, 14, `Invalid operator policy: "list"`},
@@ -328,17 +332,25 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse(tc.src)
 		var se *SyntaxError
 		if !errors.As(err, &se) {
-			t.Errorf("Parse(%q) = %v, want a *SyntaxError", tc.src, err)
+			t.Errorf("Parse(%q) = %v, want a *SyntaxError", short(tc.src), err)
 			continue
 		}
 		if se.Line != tc.line || se.Column != tc.column {
-			t.Errorf("Parse(%q): error at line %d, column %d, want %d, %d: %v", tc.src, se.Line, se.Column, tc.line, tc.column, err)
+			t.Errorf("Parse(%q): error at line %d, column %d, want %d, %d: %v", short(tc.src), se.Line, se.Column, tc.line, tc.column, err)
 		}
 		if !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("Parse(%q) = %q, want it to say %q", tc.src, err, tc.msg)
+			t.Errorf("Parse(%q) = %q, want it to say %q", short(tc.src), err, tc.msg)
 		}
 		if where := fmt.Sprintf("line %d, column %d", se.Line, se.Column); !strings.Contains(err.Error(), where) {
-			t.Errorf("Parse(%q) = %q, want it to say %q", tc.src, err, where)
+			t.Errorf("Parse(%q) = %q, want it to say %q", short(tc.src), err, where)
 		}
 	}
+}
+
+// short is src cut to a length fit for a failure message.
+func short(src string) string {
+	if len(src) > 80 {
+		return src[:80] + "..."
+	}
+	return src
 }
