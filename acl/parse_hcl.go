@@ -15,7 +15,7 @@ import (
 // parseHCL reads rules written in HCL into b. It walks HCL's syntax tree
 // rather than decoding into a struct, so that every refusal can name the
 // token it is about.
-func parseHCL(src string, b *builder) (err error) {
+func parseHCL(src string, b *builder) error {
 	file, err := parseHCLFile(src)
 	if err != nil {
 		return err
@@ -35,9 +35,9 @@ func parseHCL(src string, b *builder) (err error) {
 // parseHCLFile is HCL's parser, with its errors as *SyntaxError.
 func parseHCLFile(src string) (file *ast.File, err error) {
 	defer func() {
-		// The parser's own checks panic on a few malformed inputs that it
-		// was never fuzzed against; a policy is user input, so such a
-		// panic is one more syntax error.
+		// HCL's parser is not ours: should it panic on some input that
+		// fuzzing here has not found (none so far), a policy is user
+		// input, so that is one more syntax error, not a crashed agent.
 		if recover() != nil {
 			file, err = nil, syntaxErrorf(position{1, 1}, "Failed to parse ACL rules: malformed HCL")
 		}

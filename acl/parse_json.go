@@ -104,7 +104,7 @@ func (r *jsonReader) syntaxError(err error) error {
 	return syntaxErrorf(r.pos(), "Failed to parse ACL rules: %v", err)
 }
 
-// describe names a token for an error message.
+// describe names a token for an error message: "an object", "null".
 func describe(tok json.Token) string {
 	switch t := tok.(type) {
 	case json.Delim:
@@ -130,7 +130,7 @@ func (r *jsonReader) open(d json.Delim, what string) (position, error) {
 		return pos, err
 	}
 	if tok != d {
-		return pos, syntaxErrorf(pos, "Failed to parse ACL rules: %s must be a JSON %s, not %s", what, map[json.Delim]string{'{': "object", '[': "array"}[d], describe(tok))
+		return pos, syntaxErrorf(pos, "Failed to parse ACL rules: %s must be %s, not %s", what, describe(d), describe(tok))
 	}
 	return pos, nil
 }

@@ -305,7 +305,7 @@ func TestParseErrors(t *testing.T) {
 		{"key \"a\" {\n" + strings.Repeat("{", 16), 2, 16, `nested more than 16 deep`},
 		{"# {{{{{{{{{{{{{{{{{{{{\nkey \"{{{{{{{{{{{{{{{{{{{{{{\" { policy = \"bogus\" }", 2, 41, `Invalid key policy`},
 		// JSON
-		{`{"key": ` + strings.Repeat("[", 100000), 1, 10, `must be a JSON object, not an array`},
+		{`{"key": ` + strings.Repeat("[", 100000), 1, 10, `must be an object, not an array`},
 		{`{"key": {"a": {"policy": "bogus"}}}`, 1, 26, `Invalid key policy: "bogus" for "a"`},
 		{"{\n  \"service\": {\n    \"web\": {\"policy\": \"list\"}\n  }\n}", 3, 23, `Invalid service policy: "list" for "web"`},
 		{`{"operator": "list"}`, 1, 14, `Invalid operator policy: "list"`},
