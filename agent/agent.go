@@ -87,6 +87,9 @@ type Agent struct {
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
+	// originReadable latches once every server reads the origin of a
+	// command (audit.go).
+	originReadable atomic.Bool
 	ops         operatorState // operator_api.go
 
 	// Observability (observability.go): the log's subscribers, the
@@ -451,6 +454,8 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 		return nil, err
 	}
 	a.host, a.raft = host, host
+	host.Requests().SetNode(a.cfg.NodeName)
+	host.Requests().SetRecordOrigin(a.serversReadOrigin)
 	for _, id := range command.Shards() {
 		var sink statemachine.Sink = catalogSink{a}
 		if id == command.ShardKV {

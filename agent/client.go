@@ -30,7 +30,8 @@ func (a *Agent) startClient(ctx context.Context) error {
 				a.log.Warn("user events stay on this agent", "error", err)
 			}
 		},
-		Logger: a.log,
+		RecordOrigin: a.serversReadOrigin,
+		Logger:       a.log,
 	})
 	a.raft = a.client
 	a.newLocal()

@@ -33,7 +33,10 @@ type Config struct {
 	// Connected, if set, is given the connection to the servers' NATS
 	// once it exists (the user events go over it).
 	Connected func(*nats.Conn)
-	Logger    *slog.Logger
+	// RecordOrigin gates the origin of the commands this agent sends
+	// (command.Requests.SetRecordOrigin); nil records it always.
+	RecordOrigin func() bool
+	Logger       *slog.Logger
 }
 
 // Proxy is the Raft of a client agent: the servers, through rpc. Its
@@ -177,7 +180,10 @@ func (p *Proxy) Run(ctx context.Context) {
 		}
 	}
 	defer nc.Close()
-	p.rpc.Store(rpc.NewClient(nc, p.cfg.Datacenter))
+	client := rpc.NewClient(nc, p.cfg.Datacenter)
+	client.Requests().SetNode(p.cfg.NodeName)
+	client.Requests().SetRecordOrigin(p.cfg.RecordOrigin)
+	p.rpc.Store(client)
 	if p.cfg.Connected != nil {
 		p.cfg.Connected(nc)
 	}

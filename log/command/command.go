@@ -46,8 +46,9 @@ const (
 // are upgraded (Requests.SetRecordOrigin).
 const Version byte = 3
 
-// versionOrigin is the first envelope version with an origin.
-const versionOrigin byte = 3
+// VersionOrigin is the first envelope version with an origin: a proposer
+// records origins once every server decodes it.
+const VersionOrigin byte = 3
 
 // Errors a decoder reports. A committed entry that fails to decode with
 // anything but ErrUnknownType on an ignorable command must stop the replica.
@@ -166,9 +167,9 @@ func Encode(c Command) ([]byte, error) {
 	if c.Body == nil {
 		return nil, fmt.Errorf("%w: no body", ErrInvalidCommand)
 	}
-	version := versionOrigin - 1
+	version := VersionOrigin - 1
 	if !c.Origin.IsZero() {
-		version = versionOrigin
+		version = VersionOrigin
 	}
 	e := &encoder{buf: make([]byte, 0, 64)}
 	e.buf = append(e.buf, version, c.Flags)
@@ -177,7 +178,7 @@ func Encode(c Command) ([]byte, error) {
 	e.uvarint(c.ID.Proposer)
 	e.uvarint(c.ID.Seq)
 	e.varint(c.Deadline)
-	if version >= versionOrigin {
+	if version >= VersionOrigin {
 		e.string(c.Origin.Via)
 		e.string(c.Origin.Node)
 		e.string(c.Origin.RemoteAddr)
@@ -211,7 +212,7 @@ func Decode(b []byte) (Command, error) {
 			return c, d.err
 		}
 	}
-	if version >= versionOrigin {
+	if version >= VersionOrigin {
 		c.Origin = Origin{Via: d.string(), Node: d.string(), RemoteAddr: d.string(), Accessor: d.string()}
 		if d.err != nil {
 			return c, d.err

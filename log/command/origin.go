@@ -16,7 +16,8 @@ import (
 type Origin struct {
 	// Via is how the command came about: ViaHTTP for a request to the HTTP
 	// API, ViaAgent for an agent's own work (anti-entropy, check results,
-	// a leader's housekeeping).
+	// a leader's housekeeping), ViaRPC for a forwarded command that had
+	// none.
 	Via string
 	// Node is the name of the agent where the request entered the cluster
 	// (a client agent, for a write it forwarded to the servers).
@@ -33,6 +34,9 @@ type Origin struct {
 const (
 	ViaHTTP  = "http"
 	ViaAgent = "agent"
+	// ViaRPC is a command a client agent forwarded without an origin;
+	// Node is then the server that proposed it.
+	ViaRPC = "rpc"
 )
 
 // IsZero reports whether o records nothing (a command of version 1 or 2).
