@@ -90,7 +90,7 @@ type Agent struct {
 	// originReadable latches once every server reads the origin of a
 	// command (audit.go).
 	originReadable atomic.Bool
-	ops         operatorState // operator_api.go
+	ops            operatorState // operator_api.go
 
 	// Observability (observability.go): the log's subscribers, the
 	// metrics registry and the ACL tokens.
