@@ -87,10 +87,7 @@ type Agent struct {
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
-	// originReadable latches once every server reads the origin of a
-	// command (audit.go).
-	originReadable atomic.Bool
-	ops            operatorState // operator_api.go
+	ops         operatorState // operator_api.go
 
 	// Observability (observability.go): the log's subscribers, the
 	// metrics registry and the ACL tokens.
@@ -101,6 +98,10 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// originReadable latches once every server reads the origin of a
+	// command (audit.go).
+	originReadable atomic.Bool
 }
 
 // New prepares an agent; Start runs it.
