@@ -25,6 +25,11 @@ import (
 type Config struct {
 	Datacenter string
 	NodeName   string // names the NATS connection
+
+	// RecordOrigin gates the origin of the commands this agent sends
+	// (command.Requests.SetRecordOrigin); nil records it always.
+	RecordOrigin func() bool
+
 	// Servers lists the NATS URLs of the alive servers of the datacenter
 	// (from gossip); it is asked again until it lists one.
 	Servers func() []string
@@ -33,10 +38,7 @@ type Config struct {
 	// Connected, if set, is given the connection to the servers' NATS
 	// once it exists (the user events go over it).
 	Connected func(*nats.Conn)
-	// RecordOrigin gates the origin of the commands this agent sends
-	// (command.Requests.SetRecordOrigin); nil records it always.
-	RecordOrigin func() bool
-	Logger       *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Proxy is the Raft of a client agent: the servers, through rpc. Its
