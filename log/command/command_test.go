@@ -223,6 +223,9 @@ func TestPrintable(t *testing.T) {
 	if got := Printable(&secretBody{}).(*KVBody); got.Op.Key != RedactedText {
 		t.Fatalf("not redacted: %+v", got)
 	}
+	if got := Printable(&RestoreBody{Data: []byte("whole-state")}).(*RestoreBody); string(got.Data) != RedactedText {
+		t.Fatalf("restore body printed %q", got.Data)
+	}
 	ca := &ConnectCASetBody{Root: &event.CARoot{ID: "r", PrivateKey: "-----BEGIN EC PRIVATE KEY-----"}}
 	got := Printable(ca).(*ConnectCASetBody)
 	if got.Root.PrivateKey != RedactedText || got.Root.ID != "r" || ca.Root.PrivateKey == RedactedText {
