@@ -99,6 +99,10 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// originReadable latches once every server reads the origin of a
+	// command (audit.go).
+	originReadable atomic.Bool
 }
 
 // New prepares an agent; Start runs it.
@@ -457,6 +461,8 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 		return nil, err
 	}
 	a.host, a.raft = host, host
+	host.Requests().SetNode(a.cfg.NodeName)
+	host.Requests().SetRecordOrigin(a.serversReadOrigin)
 	for _, id := range command.Shards() {
 		var sink statemachine.Sink = catalogSink{a}
 		if id == command.ShardKV {

@@ -20,6 +20,8 @@ import (
 // startClient runs a client agent.
 func (a *Agent) startClient(ctx context.Context) error {
 	a.client = clientproxy.New(clientproxy.Config{
+		RecordOrigin: a.serversReadOrigin, // audit.go
+
 		Datacenter: a.cfg.Datacenter,
 		NodeName:   a.cfg.NodeName,
 		Servers:    a.serverNATS,

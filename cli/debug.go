@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/statemachine"
 )
@@ -41,10 +42,17 @@ func init() {
 
 var debugLogHelp = commandHelp("debug log -data-dir=DIR [options]", `
 Prints the retained commands of one shard, oldest first: the Raft index, the
-time the proposer stamped on it, the command type, the operation and the key.
-A transaction prints one line per operation, all with its index.
+time the proposer stamped on it, the command type, the operation, what it is
+about (a key; a node, service, check, session or query), and who caused it:
+the AccessorID of the request's token, the agent where the request entered,
+and the HTTP client's address ("(agent)" for an agent's own work). A
+transaction prints one line per operation, all with its index. With
+-format=json each line also carries the command's body, with secrets
+redacted.
 
-    $ {{prog}} debug log -data-dir=/var/lib/herald -shard=kv -from=100 -to=200`, debugLogFlags(new(debugLogOpts)))
+    $ {{prog}} debug log -data-dir=/var/lib/herald -shard=catalog \
+        -service=web -since=2026-12-06T03:00:00Z -until=2026-12-06T03:30:00Z
+    $ {{prog}} debug log -data-dir=/var/lib/herald -shard=kv -accessor=ACCESSOR-ID`, debugLogFlags(new(debugLogOpts)))
 
 var debugReplayHelp = commandHelp("debug replay -data-dir=DIR -to-index=N", `
 Rebuilds the KV store as it was right after index N of the kv shard was
@@ -54,6 +62,9 @@ JSON format of "{{prog}} kv export" (so "kv import" can restore it).`, debugRepl
 type debugLogOpts struct {
 	dataDir, shard, format string
 	from, to               uint64
+	// The filters: a command is printed when it passes all that are set.
+	accessor, node, key, service string
+	since, until                 string
 }
 
 func debugLogFlags(o *debugLogOpts) *flag.FlagSet {
@@ -63,6 +74,12 @@ func debugLogFlags(o *debugLogOpts) *flag.FlagSet {
 	fs.Uint64Var(&o.from, "from", 0, "The first index to print.")
 	fs.Uint64Var(&o.to, "to", 0, "The last index to print (0: the last applied).")
 	fs.StringVar(&o.format, "format", "table", "Output format: table or json (one object per line).")
+	fs.StringVar(&o.accessor, "accessor", "", "Only the commands caused by the token with this AccessorID.")
+	fs.StringVar(&o.node, "node", "", "Only the commands whose request entered the cluster at this agent.")
+	fs.StringVar(&o.key, "key", "", "Only the KV operations on keys that start with this prefix.")
+	fs.StringVar(&o.service, "service", "", "Only the commands that register or deregister this service (its ID or name).")
+	fs.StringVar(&o.since, "since", "", "Only the commands stamped at or after this time (RFC 3339, or a duration such as 2h: that long ago).")
+	fs.StringVar(&o.until, "until", "", "Only the commands stamped at or before this time (RFC 3339, or a duration: that long ago).")
 	return fs
 }
 
@@ -103,14 +120,29 @@ type historyLine struct {
 	Type  string
 	Op    string `json:",omitempty"`
 	Key   string `json:",omitempty"`
-	Error string `json:",omitempty"`
+	// Subject is what a command other than a KV one is about ("node n1
+	// service web1").
+	Subject string `json:",omitempty"`
+	// Who caused the command (command.Origin).
+	Via        string `json:",omitempty"`
+	Node       string `json:",omitempty"`
+	RemoteAddr string `json:",omitempty"`
+	Accessor   string `json:",omitempty"`
+	// Body is the command's body, as command.Printable shows it, for every
+	// command but a KV one (whose Op and Key say it).
+	Body  json.RawMessage `json:",omitempty"`
+	Error string          `json:",omitempty"`
 }
 
-func historyLines(h statemachine.HistoryEntry) []historyLine {
-	base := historyLine{Index: h.Index, Time: time.Unix(0, h.Command.Time).UTC(), Type: h.Command.Type().String()}
+// historyLines turns a retained command into the lines that print it,
+// those of its operations that pass keep.
+func historyLines(h statemachine.HistoryEntry, keep func(historyLine) bool) []historyLine {
+	o := h.Command.Origin
+	base := historyLine{Index: h.Index, Time: time.Unix(0, h.Command.Time).UTC(), Type: h.Command.Type().String(),
+		Via: o.Via, Node: o.Node, RemoteAddr: o.RemoteAddr, Accessor: o.Accessor}
 	if h.Err != nil {
 		base.Error = h.Err.Error()
-		return []historyLine{base}
+		return filterLines([]historyLine{base}, keep)
 	}
 	var ops []command.KVOp
 	switch b := h.Command.Body.(type) {
@@ -118,16 +150,159 @@ func historyLines(h statemachine.HistoryEntry) []historyLine {
 		ops = []command.KVOp{b.Op}
 	case *command.KVTxnBody:
 		ops = b.Ops
-	}
-	if len(ops) == 0 {
-		return []historyLine{base}
+	case *command.CatalogTxnBody:
+		base.Body = printableBody(b)
+		out := make([]historyLine, len(b.Ops))
+		for i, op := range b.Ops {
+			out[i] = base
+			out[i].Op, out[i].Subject = op.Verb, catalogOpSubject(op)
+		}
+		return filterLines(out, keep)
+	default:
+		base.Subject = subjectOf(b)
+		base.Body = printableBody(b)
+		return filterLines([]historyLine{base}, keep)
 	}
 	out := make([]historyLine, len(ops))
 	for i, op := range ops {
 		out[i] = base
 		out[i].Op, out[i].Key = op.Verb.String(), op.Key
 	}
+	return filterLines(out, keep)
+}
+
+func filterLines(lines []historyLine, keep func(historyLine) bool) []historyLine {
+	out := lines[:0]
+	for _, l := range lines {
+		if keep(l) {
+			out = append(out, l)
+		}
+	}
 	return out
+}
+
+// printableBody is a body as `debug log` shows it: through
+// command.Printable, so a body holding a secret prints without it.
+func printableBody(b command.Body) json.RawMessage {
+	out, err := json.Marshal(command.Printable(b))
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// subjectOf names what a command other than a KV one is about.
+func subjectOf(b command.Body) string {
+	var parts []string
+	add := func(what, name string) {
+		if name != "" {
+			parts = append(parts, what+" "+name)
+		}
+	}
+	switch b := b.(type) {
+	case *command.CatalogRegisterBody:
+		add("node", b.Node.Node)
+		if b.Service != nil {
+			add("service", b.Service.ID)
+		}
+		for _, c := range b.Checks {
+			add("check", c.CheckID)
+		}
+	case *command.CatalogDeregisterBody:
+		add("node", b.Node)
+		add("service", b.ServiceID)
+		add("check", b.CheckID)
+	case *command.CheckStatusBody:
+		add("node", b.Node)
+		add("check", b.CheckID)
+		add("status", b.Status)
+	case *command.SessionCreateBody:
+		add("session", b.Session.ID)
+	case *command.SessionDestroyBody:
+		add("session", b.ID)
+	case *command.SessionRenewBody:
+		add("session", b.ID)
+	case *command.QuerySetBody:
+		add("query", b.Query.ID)
+	case *command.QueryDeleteBody:
+		add("query", b.ID)
+	}
+	return strings.Join(parts, " ")
+}
+
+func catalogOpSubject(op command.CatalogOp) string {
+	switch {
+	case op.Service != nil:
+		return fmt.Sprintf("node %s service %s", op.Node.Node, op.Service.ID)
+	case op.Check != nil:
+		return fmt.Sprintf("node %s check %s", op.Check.Node, op.Check.CheckID)
+	}
+	return "node " + op.Node.Node
+}
+
+// touchesService reports whether a command registers or deregisters the
+// service with this ID or name. Deregistering a whole node removes its
+// services too, without naming them: -service does not find that.
+func touchesService(b command.Body, service string) bool {
+	is := func(s *event.Service) bool { return s != nil && (s.ID == service || s.Service == service) }
+	switch b := b.(type) {
+	case *command.CatalogRegisterBody:
+		return is(b.Service)
+	case *command.CatalogDeregisterBody:
+		return b.ServiceID == service
+	case *command.CatalogTxnBody:
+		for _, op := range b.Ops {
+			if is(op.Service) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parseWhen reads -since and -until: an RFC 3339 time, or a duration
+// before now.
+func parseWhen(flagName, value string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, value); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(value); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("-%s=%q is neither an RFC 3339 time (2026-12-06T03:12:00Z) nor a duration (2h)", flagName, value)
+}
+
+// commandFilter is the filters of debugLogOpts over whole commands;
+// -key applies to the lines of a command (lineFilter).
+func (o *debugLogOpts) commandFilter(now time.Time) (func(statemachine.HistoryEntry) bool, error) {
+	var since, until time.Time
+	var err error
+	if o.since != "" {
+		if since, err = parseWhen("since", o.since, now); err != nil {
+			return nil, err
+		}
+	}
+	if o.until != "" {
+		if until, err = parseWhen("until", o.until, now); err != nil {
+			return nil, err
+		}
+	}
+	return func(h statemachine.HistoryEntry) bool {
+		c := h.Command
+		switch {
+		case o.accessor != "" && c.Origin.Accessor != o.accessor,
+			o.node != "" && c.Origin.Node != o.node,
+			!since.IsZero() && c.Time < since.UnixNano(),
+			!until.IsZero() && c.Time > until.UnixNano(),
+			o.service != "" && (h.Err != nil || !touchesService(c.Body, o.service)):
+			return false
+		}
+		return true
+	}, nil
+}
+
+func (o *debugLogOpts) lineFilter(l historyLine) bool {
+	return strings.HasPrefix(l.Key, o.key)
 }
 
 func runDebugLog(args []string, cio IO) int {
@@ -138,6 +313,11 @@ func runDebugLog(args []string, cio IO) int {
 	}
 	if o.format != "table" && o.format != "json" {
 		fmt.Fprintf(cio.Stderr, "Error: unknown -format %q (table or json)\n", o.format)
+		return 1
+	}
+	keepCommand, err := o.commandFilter(time.Now())
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error: %v\n", err)
 		return 1
 	}
 	st, ok := openShardState(o.dataDir, o.shard, cio)
@@ -155,22 +335,30 @@ func runDebugLog(args []string, cio IO) int {
 	}
 	tw := tabwriter.NewWriter(cio.Stdout, 0, 4, 2, ' ', 0)
 	if o.format == "table" {
-		fmt.Fprintln(tw, "Index\tTime\tType\tOp\tKey")
+		fmt.Fprintln(tw, "Index\tTime\tType\tOp\tWhat\tAccessor\tNode\tRemote")
 	}
 	enc := json.NewEncoder(cio.Stdout)
-	err := st.History(o.from, to, func(h statemachine.HistoryEntry) error {
-		for _, l := range historyLines(h) {
+	err = st.History(o.from, to, func(h statemachine.HistoryEntry) error {
+		if !keepCommand(h) {
+			return nil
+		}
+		for _, l := range historyLines(h, o.lineFilter) {
 			if o.format == "json" {
 				if err := enc.Encode(l); err != nil {
 					return err
 				}
 				continue
 			}
-			what := l.Key
+			what := l.Key + l.Subject
 			if l.Error != "" {
 				what = "undecodable: " + l.Error
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", l.Index, l.Time.Format(time.RFC3339Nano), l.Type, l.Op, what)
+			remote := l.RemoteAddr
+			if remote == "" && l.Via != "" {
+				remote = "(" + l.Via + ")"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Index, l.Time.Format(time.RFC3339Nano), l.Type, l.Op, what,
+				dash(l.Accessor), dash(l.Node), dash(remote))
 		}
 		return nil
 	})
@@ -180,6 +368,14 @@ func runDebugLog(args []string, cio IO) int {
 		return 1
 	}
 	return 0
+}
+
+// dash stands in for an empty column, so the table's columns stay apart.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func runDebugReplay(args []string, cio IO) int {

@@ -47,6 +47,12 @@ type Event struct {
 	ACLToken  *ACLToken  `json:",omitempty"`
 	ACLPolicy *ACLPolicy `json:",omitempty"`
 	ACLRole   *ACLRole   `json:",omitempty"`
+
+	// Accessor is the AccessorID of the token of the request that caused
+	// the change (the command's origin); empty when ACLs are disabled, for
+	// an agent's own work, and for commands written before origins were
+	// recorded. Never a SecretID.
+	Accessor string `json:",omitempty"`
 }
 
 // KVEntry is a key/value entry in Consul's KVPair JSON shape.

@@ -6,6 +6,13 @@ import (
 	"github.com/heraldhq/herald/log/command"
 )
 
+// withOrigin puts on r's context where the request came from, which every
+// command proposed while serving it records (command.Requests.Stamp adds
+// the node and the token's accessor): the audit trail of `herald debug log`.
+func withOrigin(r *http.Request) *http.Request {
+	return r.WithContext(command.WithOrigin(r.Context(), command.Origin{Via: command.ViaHTTP, RemoteAddr: r.RemoteAddr}))
+}
+
 // refusalIsAnswer is propose's refusedAs for endpoints that answer a
 // refusal in their body (KV's false, a transaction's errors), not with a
 // status code.

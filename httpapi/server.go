@@ -197,6 +197,7 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = withOrigin(r)
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
 		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)

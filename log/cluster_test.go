@@ -26,6 +26,7 @@ type server struct {
 	id        uint64
 	host      *hlog.Host
 	kv        *projections.KV
+	machines  map[command.Shard]*statemachine.StateMachine
 }
 
 func freeAddr(t *testing.T) string {
@@ -47,6 +48,7 @@ func (s *server) start(t *testing.T, members map[uint64]string) {
 		t.Fatal(err)
 	}
 	s.host, s.kv = h, projections.NewKV()
+	s.machines = map[command.Shard]*statemachine.StateMachine{}
 	for _, shard := range command.Shards() {
 		var sink statemachine.Sink = projections.NewCatalog()
 		if shard == command.ShardKV {
@@ -54,6 +56,7 @@ func (s *server) start(t *testing.T, members map[uint64]string) {
 		}
 		m := statemachine.New(statemachine.Config{Dir: filepath.Join(s.dir, "state", shard.String()),
 			Shard: shard.String(), Sink: sink})
+		s.machines[shard] = m
 		if err := h.StartShard(shard, members, func() sm.IOnDiskStateMachine { return m }); err != nil {
 			t.Fatal(err)
 		}

@@ -384,6 +384,11 @@ func (h *Host) RemoveReplica(ctx context.Context, shard command.Shard, replicaID
 	})
 }
 
+// Requests is the source of this server's request IDs, which also stamps
+// each command's origin: the agent names itself and gates the origin there
+// (command.Requests.SetNode, SetRecordOrigin) before proposing.
+func (h *Host) Requests() *command.Requests { return h.requests }
+
 // RaftAddress is this server's Raft address.
 func (h *Host) RaftAddress() string { return h.cfg.RaftAddress }
 

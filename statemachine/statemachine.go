@@ -270,6 +270,9 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			return nil, fmt.Errorf("shard %s: apply entry %d: %w", s.cfg.Shard, e.Index, err)
 		}
 		if len(events) > 0 {
+			for i := range events {
+				events[i].Accessor = cmd.Origin.Accessor
+			}
 			payload, err := json.Marshal(events)
 			if err != nil {
 				return nil, err

@@ -118,7 +118,8 @@ func TestUndecodableEntryStopsTheReplica(t *testing.T) {
 		t.Fatalf("unknown command type: %v, want a stop", err)
 	}
 	// Unless the command says it may be ignored.
-	res, err := s.Update([]sm.Entry{{Index: 1, Cmd: []byte{command.Version, command.FlagIgnoreUnknown, 0x7f, 0, 1, 1, 0}}})
+	// (A version 2 envelope: ID 1/1, no deadline, no origin.)
+	res, err := s.Update([]sm.Entry{{Index: 1, Cmd: []byte{2, command.FlagIgnoreUnknown, 0x7f, 0, 1, 1, 0}}})
 	if err != nil || res[0].Result.Value != command.ResultFailed {
 		t.Fatalf("ignorable unknown command: %v %+v", err, res)
 	}

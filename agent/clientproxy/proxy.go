@@ -25,6 +25,11 @@ import (
 type Config struct {
 	Datacenter string
 	NodeName   string // names the NATS connection
+
+	// RecordOrigin gates the origin of the commands this agent sends
+	// (command.Requests.SetRecordOrigin); nil records it always.
+	RecordOrigin func() bool
+
 	// Servers lists the NATS URLs of the alive servers of the datacenter
 	// (from gossip); it is asked again until it lists one.
 	Servers func() []string
@@ -181,7 +186,10 @@ func (p *Proxy) Run(ctx context.Context) {
 		}
 	}
 	defer nc.Close()
-	p.rpc.Store(rpc.NewClient(nc, p.cfg.Datacenter))
+	client := rpc.NewClient(nc, p.cfg.Datacenter)
+	client.Requests().SetNode(p.cfg.NodeName)
+	client.Requests().SetRecordOrigin(p.cfg.RecordOrigin)
+	p.rpc.Store(client)
 	if p.cfg.Connected != nil {
 		p.cfg.Connected(nc)
 	}

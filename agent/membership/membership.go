@@ -38,6 +38,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/version"
 )
 
@@ -73,6 +74,10 @@ const (
 	TagRaftVsn   = "raft_vsn"
 	TagHTTPPort  = "http_port"
 	TagNATSPort  = "nats_port"
+	// TagCmdVsn is the newest command envelope version the member
+	// decodes (Herald's own tag): a proposer writes a newer version only
+	// once every server reads it.
+	TagCmdVsn = "cmd_vsn"
 
 	RoleServer = "consul"
 	RoleClient = "node"
@@ -248,6 +253,7 @@ func buildTags(cfg Config) map[string]string {
 		TagVsnMin:  protocolVsnMin,
 		TagVsnMax:  protocolVsnMax,
 		TagBuild:   build,
+		TagCmdVsn:  strconv.Itoa(int(command.Version)),
 	}
 	if cfg.Server {
 		tags[TagRole] = RoleServer

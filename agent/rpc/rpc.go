@@ -97,6 +97,13 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 				// earlier, while an attempt is in doubt, would let the
 				// write land after the client's error answer.
 				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				if cmd.Origin.IsZero() {
+					// A client agent that recorded no origin (an
+					// older build, or its gate was closed): say
+					// so, rather than pass it off as this server's
+					// own work.
+					ctx = command.WithOrigin(ctx, command.Origin{Via: command.ViaRPC})
+				}
 				if cmd.Deadline == 0 {
 					ctx, cancel = context.WithTimeout(ctx, requestTimeout)
 				}
@@ -177,6 +184,11 @@ type Client struct {
 func NewClient(conn *nats.Conn, dc string) *Client {
 	return &Client{conn: conn, dc: dc, requests: command.NewRequests()}
 }
+
+// Requests is the source of this client's request IDs, which also stamps
+// each command's origin: the agent names itself and gates the origin there
+// (command.Requests.SetNode, SetRecordOrigin) before proposing.
+func (c *Client) Requests() *command.Requests { return c.requests }
 
 // withRequestTimeout gives ctx the client's deadline unless it has one: a
 // little more than a server's, so the server's answer arrives first.

@@ -38,9 +38,17 @@ const (
 	FlagIgnoreUnknown byte = 1 << 0
 )
 
-// Version is the envelope version this build writes. Decode accepts versions
-// up to it. Version 1 had no request ID and no deadline; version 2 added them.
-const Version byte = 2
+// Version is the newest envelope version this build writes; Decode accepts
+// versions up to it. Version 1 had no request ID and no deadline; version 2
+// added them; version 3 added the origin. Encode writes the oldest version
+// that holds the command: 3 only for a command with an origin, so that a
+// proposer can keep writing what servers of an older build read until all
+// are upgraded (Requests.SetRecordOrigin).
+const Version byte = 3
+
+// VersionOrigin is the first envelope version with an origin: a proposer
+// records origins once every server decodes it.
+const VersionOrigin byte = 3
 
 // Errors a decoder reports. A committed entry that fails to decode with
 // anything but ErrUnknownType on an ignorable command must stop the replica.
@@ -77,7 +85,10 @@ type Command struct {
 	// the newest command applied before it), so a write whose proposer
 	// answered with an error never takes effect afterwards. Zero: none.
 	Deadline int64
-	Body     Body
+	// Origin is who caused the command (origin.go); zero in commands of
+	// versions 1 and 2, and while the proposer is told not to record it.
+	Origin Origin
+	Body   Body
 }
 
 // Type is the type of the command's body.
@@ -138,12 +149,17 @@ func (t Type) Shard() Shard { return types[t].shard }
 //	| version | flags   | type    | time (zigzag varint) |
 //	| 1 byte  | 1 byte  | uvarint |                      |
 //	+---------+---------+---------+----------------------+
-//	| proposer | seq     | deadline (zigzag varint) | body...  (version 2)
+//	| proposer | seq     | deadline (zigzag varint) | (version 2 and 3)
 //	| uvarint  | uvarint |                          |
 //	+----------+---------+--------------------------+
+//	| via    | node   | remote address | accessor | (version 3)
+//	| string | string | string         | string   |
+//	+--------+--------+----------------+----------+
+//	| body...
 //
 // A version 1 envelope has no proposer, seq or deadline: the body follows
-// the time.
+// the time; a version 2 envelope has no origin: the body follows the
+// deadline.
 //
 // The body's layout is its type's; strings and byte slices are a uvarint
 // length followed by the bytes.
@@ -151,13 +167,23 @@ func Encode(c Command) ([]byte, error) {
 	if c.Body == nil {
 		return nil, fmt.Errorf("%w: no body", ErrInvalidCommand)
 	}
+	version := VersionOrigin - 1
+	if !c.Origin.IsZero() {
+		version = VersionOrigin
+	}
 	e := &encoder{buf: make([]byte, 0, 64)}
-	e.buf = append(e.buf, Version, c.Flags)
+	e.buf = append(e.buf, version, c.Flags)
 	e.uvarint(uint64(c.Body.Type()))
 	e.varint(c.Time)
 	e.uvarint(c.ID.Proposer)
 	e.uvarint(c.ID.Seq)
 	e.varint(c.Deadline)
+	if version >= VersionOrigin {
+		e.string(c.Origin.Via)
+		e.string(c.Origin.Node)
+		e.string(c.Origin.RemoteAddr)
+		e.string(c.Origin.Accessor)
+	}
 	c.Body.encode(e)
 	return e.buf, nil
 }
@@ -184,6 +210,17 @@ func Decode(b []byte) (Command, error) {
 		c.Deadline = d.varint()
 		if d.err != nil {
 			return c, d.err
+		}
+	}
+	if version >= VersionOrigin {
+		c.Origin = Origin{Via: d.string(), Node: d.string(), RemoteAddr: d.string(), Accessor: d.string()}
+		if d.err != nil {
+			return c, d.err
+		}
+		if c.Origin.IsZero() {
+			// Encode writes version 3 only for an origin: accepting
+			// an empty one would give the same command two encodings.
+			return c, fmt.Errorf("%w: empty origin in a version %d envelope", ErrInvalidCommand, version)
 		}
 	}
 	info, ok := types[t]

@@ -28,6 +28,17 @@ type ConnectCASetBody struct {
 
 func (b *ConnectCASetBody) Type() Type { return TypeConnectCASet }
 
+// Redacted is the body without the root's private key (see Redactor).
+func (b *ConnectCASetBody) Redacted() Body {
+	c := *b
+	if b.Root != nil && b.Root.PrivateKey != "" {
+		root := *b.Root
+		root.PrivateKey = RedactedText
+		c.Root = &root
+	}
+	return &c
+}
+
 func (b *ConnectCASetBody) encode(e *encoder) {
 	e.string(b.ExpectActiveRootID)
 	e.string(b.ClusterID)

@@ -8,5 +8,17 @@
 // deadlines, generated IDs) is decided by the proposer and carried inside the
 // command, so that every replica applies the same bytes to the same result.
 //
+// Each command also records its Origin (origin.go): how it came about, the
+// agent where the request entered, the HTTP client's address and the
+// AccessorID of the request's token, never its secret. Requests.Stamp fills
+// it from the context the command is proposed under, once, on the agent
+// that first handles the request.
+//
+// A body type that holds a secret (a token's SecretID, a private key)
+// implements Redactor, returning a copy with the secret replaced by
+// RedactedText; whatever shows bodies to people (`herald debug log`) prints
+// them through Printable and so never shows the secret. A new body type
+// with a secret must implement it.
+//
 // The package is a leaf: it knows nothing of Raft, storage or transports.
 package command

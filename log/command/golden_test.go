@@ -54,6 +54,10 @@ var goldenCommands = []Command{
 		{Kind: CatalogOpService, Verb: "cas", Node: event.Node{Node: "n1"}, Service: &event.Service{ID: "web1", Service: "web", Port: 80}, Index: 5},
 		{Kind: CatalogOpCheck, Verb: "delete", Check: &event.Check{Node: "n1", CheckID: "c1"}},
 	}}},
+	// Version 3 envelopes, with an origin (pinned as deregister-2, kv-2).
+	{Time: 1, ID: RequestID{7, 12}, Deadline: 9, Origin: Origin{Via: ViaHTTP, Node: "client-1", RemoteAddr: "10.0.0.9:51234", Accessor: "acc"},
+		Body: &CatalogDeregisterBody{Node: "n1", ServiceID: "web1"}},
+	{Time: 1, ID: RequestID{7, 13}, Deadline: 9, Origin: Origin{Via: ViaAgent, Node: "n1"}, Body: &KVBody{Op: KVOp{Verb: KVDelete, Key: "k"}}},
 	// A register with the fields of its first extension (pinned as register-2).
 	{Time: 1, ID: RequestID{7, 10}, Deadline: 9, Body: &CatalogRegisterBody{
 		Node: event.Node{Node: "n1", Address: "10.0.0.1", Locality: &event.Locality{Region: "r", Zone: "z"}},
@@ -127,6 +131,20 @@ func TestDecodeVersion1(t *testing.T) {
 	}
 	kv, ok := c.Body.(*KVBody)
 	if !ok || kv.Op.Key != "a" || !c.ID.IsZero() || c.Deadline != 0 || c.Time != 1 {
+		t.Fatalf("decoded %+v %+v", c, c.Body)
+	}
+}
+
+// A version 2 command, as logs written before origins hold it, still
+// decodes, with its ID and no origin.
+func TestDecodeVersion2(t *testing.T) {
+	b, _ := hex.DecodeString("02000402070412026e31047765623100")
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := c.Body.(*CatalogDeregisterBody)
+	if !ok || d.ServiceID != "web1" || c.ID != (RequestID{7, 4}) || c.Deadline != 9 || !c.Origin.IsZero() {
 		t.Fatalf("decoded %+v %+v", c, c.Body)
 	}
 }

@@ -75,7 +75,12 @@ func (b *SessionRenewBody) decode(d *decoder) error {
 // their indexes and later writes get higher ones.
 type RestoreBody struct{ Data []byte }
 
-func (b *RestoreBody) Type() Type        { return TypeRestore }
+func (b *RestoreBody) Type() Type { return TypeRestore }
+
+// Redacted is the body without the snapshot, which holds every secret of
+// the shard (see Redactor).
+func (b *RestoreBody) Redacted() Body { return &RestoreBody{Data: []byte(RedactedText)} }
+
 func (b *RestoreBody) encode(e *encoder) { e.bytes(b.Data) }
 func (b *RestoreBody) decode(d *decoder) error {
 	b.Data = d.bytes()
