@@ -71,6 +71,7 @@ type Agent struct {
 	api         *httpapi.Server
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
+	httpsAddrs  []net.Addr // tls.go
 
 	watches watches
 	stopRPC func()
@@ -560,7 +561,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 }
 
 func (a *Agent) startHTTP() error {
-	if a.cfg.Ports.HTTP < 0 {
+	if a.cfg.Ports.HTTP < 0 && a.cfg.Ports.HTTPS < 0 {
 		return nil
 	}
 	api := httpapi.New(httpapi.Config{
@@ -581,6 +582,12 @@ func (a *Agent) startHTTP() error {
 		ConnectCA:      a.connectCAForHTTP(),
 	})
 	a.api = api
+	if err := a.startHTTPS(api); err != nil {
+		return err
+	}
+	if a.cfg.Ports.HTTP < 0 {
+		return nil
+	}
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
 	if len(addrs) == 0 {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}
