@@ -447,7 +447,11 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, err := hlog.Start(a.raftConfig(rid))
+	cfg := a.raftConfig(rid)
+	if cfg.TLS, err = a.raftTLS(); err != nil {
+		return nil, err
+	}
+	host, err := hlog.Start(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -2,14 +2,19 @@ package agent
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/httpapi"
+	hlog "github.com/heraldhq/herald/log"
+	"github.com/heraldhq/herald/tlsutil"
 )
 
 // TLS of the agent's listeners and connections, from the tls block
@@ -66,4 +71,36 @@ func (a *Agent) httpsDebugAddrs(out map[string]any) {
 			out["HTTPSPort"] = tcp.Port
 		}
 	}
+}
+
+// raftTLS is Raft's mutual TLS when tls.internal_rpc asks for verification
+// (verify_incoming or verify_outgoing); nil otherwise. Dragonboat verifies
+// both ways or not at all and needs the CA as one file, so a ca_path is
+// gathered into one in the data dir.
+func (a *Agent) raftTLS() (*hlog.TLS, error) {
+	p := a.cfg.TLS.InternalRPC
+	if !p.VerifyIncoming && !p.VerifyOutgoing {
+		return nil, nil
+	}
+	if !p.HasCA() || !p.HasCert() {
+		return nil, errors.New("raft: with verify_incoming or verify_outgoing, servers use mutual TLS: " +
+			"tls.internal_rpc (or tls.defaults) needs ca_file or ca_path, cert_file and key_file")
+	}
+	caFile := p.CAFile
+	if caFile == "" {
+		cas, err := tlsutil.ReadCAs("", p.CAPath)
+		if err != nil {
+			return nil, fmt.Errorf("raft: tls.internal_rpc: %w", err)
+		}
+		var all []byte
+		for _, ca := range cas {
+			all = append(all, ca.PEM...)
+			all = append(all, '\n')
+		}
+		caFile = filepath.Join(a.dataDir, "raft-ca.pem")
+		if err := os.WriteFile(caFile, all, 0o600); err != nil {
+			return nil, fmt.Errorf("raft: gather ca_path into one file: %w", err)
+		}
+	}
+	return &hlog.TLS{CAFile: caFile, CertFile: p.CertFile, KeyFile: p.KeyFile}, nil
 }

@@ -23,7 +23,7 @@ type TLS struct {
 // set, so that a section inherits them.
 type tlsLayer struct {
 	caFile, caPath, certFile, keyFile, minVersion, cipherSuites *string
-	verifyIncoming, verifyOutgoing, verifyServerHostname         *bool
+	verifyIncoming, verifyOutgoing, verifyServerHostname        *bool
 }
 
 // tlsSources are all the layers resolveTLS combines.
