@@ -102,7 +102,19 @@ func TestRaftMutualTLS(t *testing.T) {
 		t.Fatalf("raft peers %+v, %v", peers, err)
 	}
 
-	// Dialed directly, a Raft listener refuses a certificate of another CA.
+	// Dialed directly, a Raft listener speaks TLS with a certificate of
+	// the CA...
+	good, err := tlsutil.Protocol{CAFile: ca.CertFile, CertFile: first.cert, KeyFile: first.key,
+		VerifyOutgoing: true}.ClientConfig("dc1", "consul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", first.raftPort), good)
+	if err != nil {
+		t.Fatalf("TLS to the Raft port with the CA's certificate: %v", err)
+	}
+	conn.Close()
+	// ...and refuses a certificate of another CA.
 	foreignCert, foreignKey := other.Cert(t, tlsutil.KindServer, "dc1")
 	tc, err := tlsutil.Protocol{CAFile: ca.CertFile, CertFile: foreignCert, KeyFile: foreignKey,
 		VerifyOutgoing: true}.ClientConfig("dc1", "consul")
