@@ -262,7 +262,11 @@ func (a *Agent) startNATS() error {
 		a.log.Warn("no NATS: the event stream is off (ports.nats = -1 and no nats_url)")
 		return nil
 	}
-	nc, err := nats.Connect(url, nats.Name("herald "+a.cfg.NodeName), nats.MaxReconnects(-1))
+	opts, err := a.natsTLSOptions()
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("herald " + a.cfg.NodeName), nats.MaxReconnects(-1)}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
@@ -309,6 +313,9 @@ func (a *Agent) startEmbeddedNATS() (*watch.EmbeddedServer, error) {
 			StoreDir:   filepath.Join(a.dataDir, "nats"),
 			ServerName: a.cfg.NodeName,
 			Logger:     a.log.With("component", "nats"),
+		}
+		if err := a.embeddedNATSTLS(&sc); err != nil {
+			return nil, err
 		}
 		if routes := a.natsRoutes(clusterPort); len(routes) > 0 {
 			sc.ClusterName = "herald-" + a.cfg.Datacenter

@@ -19,11 +19,16 @@ import (
 
 // startClient runs a client agent.
 func (a *Agent) startClient(ctx context.Context) error {
+	natsOpts, err := a.natsTLSOptions()
+	if err != nil {
+		return err
+	}
 	a.client = clientproxy.New(clientproxy.Config{
-		Datacenter: a.cfg.Datacenter,
-		NodeName:   a.cfg.NodeName,
-		Servers:    a.serverNATS,
-		Sinks:      map[command.Shard]statemachine.Sink{command.ShardCatalog: catalogSink{a}, command.ShardKV: a.kv},
+		NATSOptions: natsOpts,
+		Datacenter:  a.cfg.Datacenter,
+		NodeName:    a.cfg.NodeName,
+		Servers:     a.serverNATS,
+		Sinks:       map[command.Shard]statemachine.Sink{command.ShardCatalog: catalogSink{a}, command.ShardKV: a.kv},
 		Connected: func(nc *nats.Conn) {
 			a.clientNATS.Store(nc)
 			if err := a.events.Connect(nc); err != nil {

@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/heraldhq/herald/httpapi"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/tlsutil"
+	"github.com/heraldhq/herald/watch"
 )
 
 // TLS of the agent's listeners and connections, from the tls block
@@ -103,4 +106,60 @@ func (a *Agent) raftTLS() (*hlog.TLS, error) {
 		}
 	}
 	return &hlog.TLS{CAFile: caFile, CertFile: p.CertFile, KeyFile: p.KeyFile}, nil
+}
+
+// embeddedNATSTLS sets the TLS of this server's NATS from tls.internal_rpc:
+// with a certificate, the client port takes TLS only (and with
+// verify_incoming, only clients with a certificate of the CA); with a
+// certificate and a CA, the routes between servers are mutual TLS.
+func (a *Agent) embeddedNATSTLS(sc *watch.ServerConfig) error {
+	p := a.cfg.TLS.InternalRPC
+	if !p.HasCert() {
+		return nil
+	}
+	tc, err := p.ServerConfig()
+	if err != nil {
+		return fmt.Errorf("embedded NATS: tls.internal_rpc: %w", err)
+	}
+	sc.TLS = tc
+	if len(sc.Routes) == 0 {
+		return nil
+	}
+	if !p.HasCA() {
+		a.log.Warn("the NATS routes between servers are not encrypted: tls.internal_rpc has a certificate but no CA to verify the other servers'")
+		return nil
+	}
+	// Routes always verify both ways, whatever verify_incoming says.
+	routes := p
+	routes.VerifyIncoming, routes.VerifyOutgoing = true, true
+	ctc, err := routes.ClientConfig(a.cfg.Datacenter, a.cfg.Domain)
+	if err != nil {
+		return fmt.Errorf("embedded NATS routes: tls.internal_rpc: %w", err)
+	}
+	stc, err := routes.ServerConfig()
+	if err != nil {
+		return fmt.Errorf("embedded NATS routes: tls.internal_rpc: %w", err)
+	}
+	ctc.ClientCAs, ctc.ClientAuth = stc.ClientCAs, stc.ClientAuth
+	sc.ClusterTLS = ctc
+	return nil
+}
+
+// natsTLSOptions are the options of this agent's connections to NATS (its
+// own server's, or the servers' on a client agent): with tls.internal_rpc
+// configured (a CA or a certificate), TLS presenting this agent's
+// certificate and verifying the server as verify_outgoing and
+// verify_server_hostname say. With nats_url the same applies to the
+// external NATS: its certificate must then pass the same checks.
+func (a *Agent) natsTLSOptions() ([]nats.Option, error) {
+	p := a.cfg.TLS.InternalRPC
+	if !p.Enabled() || a.natsServer != nil && !p.HasCert() {
+		// This server's own NATS takes TLS only with a certificate.
+		return nil, nil
+	}
+	tc, err := p.ClientConfig(a.cfg.Datacenter, a.cfg.Domain)
+	if err != nil {
+		return nil, fmt.Errorf("NATS: tls.internal_rpc: %w", err)
+	}
+	return []nats.Option{nats.Secure(tc)}, nil
 }

@@ -145,7 +145,12 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	if url == "" {
 		url = defaultNATSURL
 	}
-	nc, err := nats.Connect(url, nats.Name("herald events"), nats.Timeout(5*time.Second))
+	tlsOpts, err := c.http.natsTLS(url, cio.Env)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error! TLS: %s\n", err)
+		return 1
+	}
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("herald events"), nats.Timeout(5 * time.Second)}, tlsOpts...)...)
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "Error connecting to NATS at %s: %s\n", url, err)
 		return 1

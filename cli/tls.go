@@ -9,6 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hashicorp/consul/api"
+	"github.com/nats-io/nats.go"
+
 	"github.com/heraldhq/herald/tlsutil"
 )
 
@@ -223,4 +226,22 @@ func saveFiles(cio IO, names []string, contents [][]byte) int {
 		fmt.Fprintf(cio.Stdout, "==> Saved %s\n", name)
 	}
 	return 0
+}
+
+// natsTLS are the options for a NATS connection to url with the TLS
+// settings of the HTTP flags (-ca-file, -client-cert, -client-key,
+// -tls-server-name and their CONSUL_* variables): an agent whose
+// tls.internal_rpc has a certificate takes only TLS on its NATS port, and
+// with verify_incoming only clients with a certificate of its CA. TLS is
+// used when any of them is set or the URL is tls://.
+func (h *httpFlags) natsTLS(url string, env func(string) string) ([]nats.Option, error) {
+	tc := h.tlsConfig(env)
+	if tc.CAFile == "" && tc.CAPath == "" && tc.CertFile == "" && !strings.HasPrefix(url, "tls://") {
+		return nil, nil
+	}
+	cfg, err := api.SetupTLSConfig(&tc)
+	if err != nil {
+		return nil, err
+	}
+	return []nats.Option{nats.Secure(cfg)}, nil
 }

@@ -33,7 +33,10 @@ type Config struct {
 	// Connected, if set, is given the connection to the servers' NATS
 	// once it exists (the user events go over it).
 	Connected func(*nats.Conn)
-	Logger    *slog.Logger
+	// NATSOptions are added to the connection's options: TLS, when the
+	// servers' NATS uses it.
+	NATSOptions []nats.Option
+	Logger      *slog.Logger
 }
 
 // Proxy is the Raft of a client agent: the servers, through rpc. Its
@@ -163,7 +166,8 @@ func (p *Proxy) Run(ctx context.Context) {
 	var nc *nats.Conn
 	for nc == nil {
 		if urls := p.cfg.Servers(); len(urls) > 0 {
-			conn, err := nats.Connect(strings.Join(urls, ","), nats.Name("herald client "+p.cfg.NodeName), nats.MaxReconnects(-1))
+			opts := append([]nats.Option{nats.Name("herald client " + p.cfg.NodeName), nats.MaxReconnects(-1)}, p.cfg.NATSOptions...)
+			conn, err := nats.Connect(strings.Join(urls, ","), opts...)
 			if err == nil {
 				nc = conn
 				break
