@@ -403,6 +403,7 @@ func (c *Config) finish() {
 			*a = c.ClientAddr
 		}
 	}
+	c.warnRemoteScriptChecks()
 	// As in Consul, expecting one server is the same as bootstrapping.
 	if c.BootstrapExpect == 1 && c.Server && !c.Bootstrap && !c.Dev {
 		c.BootstrapExpect = 0

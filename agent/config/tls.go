@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/heraldhq/herald/tlsutil"
 )
@@ -166,4 +168,35 @@ func (t TLS) validate(p Ports) error {
 		return t.GRPC.Validate("tls.grpc")
 	}
 	return nil
+}
+
+// remoteScriptCheckWarning is Consul's warning, word for word, about
+// script checks that anyone who reaches the HTTP API may register.
+const remoteScriptCheckWarning = "using enable-script-checks without ACLs and without allow_write_http_from is DANGEROUS, " +
+	"use enable-local-script-checks instead, see https://www.hashicorp.com/blog/protecting-consul-from-rce-risk-in-specific-configurations/"
+
+// warnRemoteScriptChecks warns when script checks may be registered through
+// an HTTP API that other hosts reach without a token: enable_script_checks
+// with ACLs off and an HTTP or HTTPS listener on an address that is not
+// loopback (a unix socket is local).
+func (c *Config) warnRemoteScriptChecks() {
+	if !c.EnableScriptChecks || c.ACL.Enabled {
+		return
+	}
+	var addrs []string
+	if c.Ports.HTTP >= 0 {
+		addrs = append(addrs, strings.Fields(c.Addresses.HTTP)...)
+	}
+	if c.Ports.HTTPS >= 0 {
+		addrs = append(addrs, strings.Fields(c.Addresses.HTTPS)...)
+	}
+	for _, a := range addrs {
+		if strings.HasPrefix(a, "unix://") {
+			continue
+		}
+		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+			c.Warnings = append(c.Warnings, remoteScriptCheckWarning)
+			return
+		}
+	}
 }

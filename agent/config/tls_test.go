@@ -109,3 +109,25 @@ func TestTLSValidation(t *testing.T) {
 		t.Errorf("a complete tls block: %v", err)
 	}
 }
+
+// enable_script_checks without ACLs warns as Consul does when the HTTP API
+// listens beyond loopback, and only then.
+func TestRemoteScriptChecksWarning(t *testing.T) {
+	cases := []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"-enable-script-checks", "-client=0.0.0.0"}, true},
+		{[]string{"-enable-script-checks", "-client=127.0.0.1 10.1.2.3"}, true},
+		{[]string{"-enable-script-checks"}, false},
+		{[]string{"-enable-script-checks", "-client=0.0.0.0", "-hcl", "acl { enabled = true }"}, false},
+		{[]string{"-enable-script-checks", "-client=0.0.0.0", "-http-port=-1"}, false},
+		{[]string{"-enable-local-script-checks", "-client=0.0.0.0"}, false},
+	}
+	for _, tc := range cases {
+		c := mustLoad(t, append([]string{"-data-dir", t.TempDir()}, tc.args...)...)
+		if got := hasWarning(c, remoteScriptCheckWarning); got != tc.warn {
+			t.Errorf("%q: warning %v, want %v (warnings %q)", tc.args, got, tc.warn, c.Warnings)
+		}
+	}
+}
