@@ -572,7 +572,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 }
 
 func (a *Agent) startHTTP() error {
-	if a.cfg.Ports.HTTP < 0 && a.cfg.Ports.HTTPS < 0 {
+	if a.cfg.Ports.HTTP < 0 && (a.cfg.Ports.HTTPS < 0 || !a.cfg.TLS.HTTPS.HasCert()) {
 		return nil
 	}
 	api := httpapi.New(httpapi.Config{

@@ -24,12 +24,12 @@ import (
 // (config.TLS): the HTTPS API here; Raft and NATS in their own functions
 // below.
 
-// startHTTPS serves the API on ports.https at addresses.https with the
-// tls.https section: its certificate, and with verify_incoming a client
+// startHTTPS serves the API on ports.https at addresses.https, when
+// tls.https has a certificate, with the tls.https section: its certificate, and with verify_incoming a client
 // certificate signed by its CA required of every connection.
 func (a *Agent) startHTTPS(api *httpapi.Server) error {
-	if a.cfg.Ports.HTTPS < 0 {
-		return nil
+	if a.cfg.Ports.HTTPS < 0 || !a.cfg.TLS.HTTPS.HasCert() {
+		return nil // without a certificate: a warning at load (config.warnHTTPSWithoutCert)
 	}
 	tc, err := a.cfg.TLS.HTTPS.ServerConfig()
 	if err != nil {

@@ -404,6 +404,7 @@ func (c *Config) finish() {
 		}
 	}
 	c.warnRemoteScriptChecks()
+	c.warnHTTPSWithoutCert()
 	// As in Consul, expecting one server is the same as bootstrapping.
 	if c.BootstrapExpect == 1 && c.Server && !c.Bootstrap && !c.Dev {
 		c.BootstrapExpect = 0

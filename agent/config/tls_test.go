@@ -93,7 +93,6 @@ func TestTLSValidation(t *testing.T) {
 		{`tls { defaults { cert_file = "` + cert + `" } }`, "cert_file and key_file must be set together"},
 		{`tls { defaults { verify_outgoing = true } }`, "verify_outgoing set, and no CA certificate provided"},
 		{`tls { https { tls_min_version = "SSLv3" } }`, "tls.https: tls_min_version: value SSLv3 not supported"},
-		{`ports { https = 8501 }`, "ports.https = 8501 needs a certificate"},
 		{`tls { defaults { ca_file = "/nonexistent/ca.pem" } }`, "tls.https: ca_file:"},
 		{`tls { defaults { cert_file = "` + cert + `" key_file = "` + ca.KeyFile + `" } }`, "failed to load cert/key pair"},
 	}
@@ -102,6 +101,10 @@ func TestTLSValidation(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.hcl, err, tc.want)
 		}
+	}
+	c := mustLoad(t, "-data-dir", t.TempDir(), "-https-port=8501")
+	if !hasWarning(c, "ports.https = 8501 has no certificate") {
+		t.Errorf("no warning about an HTTPS port without a certificate: %q", c.Warnings)
 	}
 	ok := `ports { https = 8501 } tls { defaults { ca_file = "` + ca.CertFile + `" cert_file = "` + cert +
 		`" key_file = "` + key + `" verify_incoming = true verify_outgoing = true } }`
