@@ -26,6 +26,7 @@ type tlsServer struct {
 	raftPort  int
 	serfPort  int
 	natsPort  int
+	bind      string
 	name      string
 	cert, key string
 }
@@ -43,11 +44,18 @@ func internalRPCHCL(caFile, cert, key string) string {
 // are all there.
 func startTLSServer(t *testing.T, ca *tlstest.CA, name string, expect int, join string) *tlsServer {
 	t.Helper()
-	cert, key := ca.Cert(t, tlsutil.KindServer, "dc1")
+	return startTLSServerAt(t, ca, "127.0.0.1", name, expect, join)
+}
+
+// startTLSServerAt is startTLSServer with the server's cluster traffic
+// on bind (a loopback address), named in its certificate, and more flags.
+func startTLSServerAt(t *testing.T, ca *tlstest.CA, bind, name string, expect int, join string, extra ...string) *tlsServer {
+	t.Helper()
+	cert, key := ca.Cert(t, tlsutil.KindServer, "dc1", net.ParseIP(bind))
 	s := &tlsServer{raftPort: agenttest.FreePort(t), serfPort: agenttest.FreePort(t), natsPort: agenttest.FreePort(t),
-		name: name, cert: cert, key: key}
+		bind: bind, name: name, cert: cert, key: key}
 	args := []string{
-		"-bind=127.0.0.1", "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-serf-wan-port=-1",
+		"-bind=" + bind, "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-serf-wan-port=-1",
 		fmt.Sprintf("-nats-port=%d", s.natsPort), fmt.Sprintf("-server-port=%d", s.raftPort),
 		fmt.Sprintf("-serf-lan-port=%d", s.serfPort), "-server", fmt.Sprintf("-bootstrap-expect=%d", expect),
 		"-data-dir=" + t.TempDir(), "-node=" + name, "-hcl", internalRPCHCL(ca.CertFile, cert, key),
@@ -55,6 +63,7 @@ func startTLSServer(t *testing.T, ca *tlstest.CA, name string, expect int, join 
 	if join != "" {
 		args = append(args, "-retry-join="+join)
 	}
+	args = append(args, extra...)
 	cfg, err := config.Load(args)
 	if err != nil {
 		t.Fatal(err)

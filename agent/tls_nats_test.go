@@ -1,17 +1,20 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/tlsutil"
 	"github.com/heraldhq/herald/tlsutil/tlstest"
+	"github.com/heraldhq/herald/watch"
 )
 
 // A server's NATS with tls.internal_rpc takes only TLS clients with a
@@ -72,4 +75,62 @@ func TestNATSTLSClientAgent(t *testing.T) {
 	if url := client.NATSURL(); url == "" {
 		t.Fatal("the client agent has no NATS connection")
 	}
+}
+
+// Three servers with nats_routes and tls.internal_rpc form one NATS
+// cluster over TLS routes: the event streams are replicated to all three.
+// Each server has an address of its own (a route to an agent's own
+// address is not a route).
+func TestNATSRoutesTLS(t *testing.T) {
+	ca := tlstest.NewCA(t)
+	binds := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+	clusterPorts := []int{agenttest.FreePort(t), agenttest.FreePort(t), agenttest.FreePort(t)}
+	var routes []string
+	for i, p := range clusterPorts {
+		routes = append(routes, fmt.Sprintf("-nats-route=%s:%d", binds[i], p))
+	}
+	var servers []*tlsServer
+	join := ""
+	for i, p := range clusterPorts {
+		extra := append([]string{fmt.Sprintf("-nats-cluster-port=%d", p)}, routes...)
+		s := startTLSServerAt(t, ca, binds[i], fmt.Sprintf("routes-tls-%d", i), 3, join, extra...)
+		if join == "" {
+			join = fmt.Sprintf("%s:%d", binds[i], s.serfPort)
+		}
+		servers = append(servers, s)
+	}
+	cert, key := ca.Cert(t, tlsutil.KindClient, "dc1")
+	tc, err := tlsutil.Protocol{CAFile: ca.CertFile, CertFile: cert, KeyFile: key, VerifyOutgoing: true,
+		VerifyServerHostname: true}.ClientConfig("dc1", "consul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(fmt.Sprintf("nats://%s:%d", servers[2].bind, servers[2].natsPort), nats.Secure(tc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 90*time.Second, "the kv stream on three servers", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, watch.StreamName("dc1", "kv"))
+		if err != nil {
+			return false, err.Error()
+		}
+		info := s.CachedInfo()
+		if info.Cluster == nil {
+			return false, "no cluster info"
+		}
+		current := 0
+		for _, r := range info.Cluster.Replicas {
+			if r.Current {
+				current++
+			}
+		}
+		return info.Cluster.Leader != "" && current == 2, fmt.Sprintf("replicas %d %+v", info.Config.Replicas, info.Cluster)
+	})
 }

@@ -5,6 +5,7 @@ package tlstest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -37,12 +38,12 @@ func NewCA(t testing.TB) *CA {
 	return ca
 }
 
-// Cert makes a certificate of kind for datacenter dc (domain "consul")
-// and returns its certificate and key files.
-func (ca *CA) Cert(t testing.TB, kind tlsutil.Kind, dc string) (certFile, keyFile string) {
+// Cert makes a certificate of kind for datacenter dc (domain "consul"),
+// naming ips besides 127.0.0.1, and returns its certificate and key files.
+func (ca *CA) Cert(t testing.TB, kind tlsutil.Kind, dc string, ips ...net.IP) (certFile, keyFile string) {
 	t.Helper()
-	certPEM, keyPEM, err := tlsutil.GenerateCert(tlsutil.CertOptions{Kind: kind, Datacenter: dc, Domain: "consul", Days: 1},
-		ca.certPEM, ca.keyPEM)
+	certPEM, keyPEM, err := tlsutil.GenerateCert(tlsutil.CertOptions{Kind: kind, Datacenter: dc, Domain: "consul", Days: 1,
+		IPAddresses: ips}, ca.certPEM, ca.keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
