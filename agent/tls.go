@@ -25,8 +25,9 @@ import (
 // below.
 
 // startHTTPS serves the API on ports.https at addresses.https, when
-// tls.https has a certificate, with the tls.https section: its certificate, and with verify_incoming a client
-// certificate signed by its CA required of every connection.
+// tls.https has a certificate, with the tls.https section: its
+// certificate, and with verify_incoming a client certificate signed by its
+// CA required of every connection.
 func (a *Agent) startHTTPS(api *httpapi.Server) error {
 	if a.cfg.Ports.HTTPS < 0 || !a.cfg.TLS.HTTPS.HasCert() {
 		return nil // without a certificate: a warning at load (config.warnHTTPSWithoutCert)
