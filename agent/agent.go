@@ -72,6 +72,7 @@ type Agent struct {
 	api         *httpapi.Server
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
+	httpsAddrs  []net.Addr // tls.go
 
 	watches watches
 	stopRPC func()
@@ -266,7 +267,12 @@ func (a *Agent) startNATS() error {
 		a.log.Warn("no NATS: the event stream is off (ports.nats = -1 and no nats_url)")
 		return nil
 	}
-	nc, err := nats.Connect(url, append(a.natsOwnOptions(), nats.Name("herald "+a.cfg.NodeName), nats.MaxReconnects(-1))...)
+	opts, err := a.natsTLSOptions()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, a.natsOwnOptions()...)
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name("herald " + a.cfg.NodeName), nats.MaxReconnects(-1)}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
@@ -318,6 +324,9 @@ func (a *Agent) startEmbeddedNATS() (*watch.EmbeddedServer, error) {
 			ServerName: a.cfg.NodeName,
 			Logger:     a.log.With("component", "nats"),
 			ClientAuth: clientAuth,
+		}
+		if err := a.embeddedNATSTLS(&sc); err != nil {
+			return nil, err
 		}
 		if routes := a.natsRoutes(clusterPort); len(routes) > 0 {
 			sc.ClusterName = "herald-" + a.cfg.Datacenter
@@ -456,7 +465,11 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, err := hlog.Start(a.raftConfig(rid))
+	cfg := a.raftConfig(rid)
+	if cfg.TLS, err = a.raftTLS(); err != nil {
+		return nil, err
+	}
+	host, err := hlog.Start(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -572,7 +585,7 @@ func (a *Agent) startPublishers(ctx context.Context) {
 }
 
 func (a *Agent) startHTTP() error {
-	if a.cfg.Ports.HTTP < 0 {
+	if a.cfg.Ports.HTTP < 0 && (a.cfg.Ports.HTTPS < 0 || !a.cfg.TLS.HTTPS.HasCert()) {
 		return nil
 	}
 	api := httpapi.New(httpapi.Config{
@@ -593,6 +606,12 @@ func (a *Agent) startHTTP() error {
 		ConnectCA:      a.connectCAForHTTP(),
 	})
 	a.api = api
+	if err := a.startHTTPS(api); err != nil {
+		return err
+	}
+	if a.cfg.Ports.HTTP < 0 {
+		return nil
+	}
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)
 	if len(addrs) == 0 {
 		addrs = []string{firstAddr(a.cfg.ClientAddr)}

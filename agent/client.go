@@ -19,6 +19,10 @@ import (
 
 // startClient runs a client agent.
 func (a *Agent) startClient(ctx context.Context) error {
+	natsOpts, err := a.natsTLSOptions()
+	if err != nil {
+		return err
+	}
 	a.client = clientproxy.New(clientproxy.Config{
 		RecordOrigin: a.serversReadOrigin, // audit.go
 
@@ -32,7 +36,8 @@ func (a *Agent) startClient(ctx context.Context) error {
 				a.log.Warn("user events stay on this agent", "error", err)
 			}
 		},
-		NATSOptions: a.natsAgentOptions(),
+		// TLS (tls.go), then the agent's credentials (natsacl.go).
+		NATSOptions: append(natsOpts, a.natsAgentOptions()...),
 		Logger:      a.log,
 	})
 	a.raft = a.client

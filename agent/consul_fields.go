@@ -62,6 +62,7 @@ func (a *Agent) debugAddrs() map[string]any {
 			out["HTTPPort"] = tcp.Port // the bound port, when the configured one was 0
 		}
 	}
+	a.httpsDebugAddrs(out)
 	if dns := a.DNSAddr(); dns != "" {
 		out["DNSAddrs"] = []string{"tcp://" + dns, "udp://" + dns}
 		if _, port, err := net.SplitHostPort(dns); err == nil {

@@ -146,12 +146,18 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	if url == "" {
 		url = defaultNATSURL
 	}
+	tlsOpts, err := c.http.natsTLS(url, cio.Env)
+	if err != nil {
+		fmt.Fprintf(cio.Stderr, "Error! TLS: %s\n", err)
+		return 1
+	}
 	auth, err := c.natsAuth(cio.Env)
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
 		return 1
 	}
-	nc, err := nats.Connect(url, append(auth, nats.Name("herald events"), nats.Timeout(5*time.Second))...)
+	opts := append(append([]nats.Option{nats.Name("herald events"), nats.Timeout(5 * time.Second)}, tlsOpts...), auth...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "Error connecting to NATS at %s: %s%s\n", url, err, natsAuthHint(err))
 		return 1

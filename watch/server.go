@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,6 +72,15 @@ type ServerConfig struct {
 	// it, so it must be unique in the cluster and the same after a
 	// restart.
 	Routes []string
+
+	// TLS, when set, makes the client port TLS only, with this
+	// configuration: a ClientAuth of tls.RequireAndVerifyClientCert
+	// requires every client to present a certificate of ClientCAs.
+	TLS *tls.Config
+	// ClusterTLS, when set, makes the routes TLS: it is used both to
+	// accept routes (it must then require and verify client certificates,
+	// as NATS requires of routes) and to dial them (RootCAs, ServerName).
+	ClusterTLS *tls.Config
 }
 
 // EmbeddedServer is a nats-server running in this process with JetStream.
@@ -113,6 +123,11 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 		NoSigs:     true,
 		MaxPayload: MaxPayload,
 	}
+	if cfg.TLS != nil {
+		opts.TLSConfig = cfg.TLS
+		opts.TLSVerify = cfg.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		opts.TLSTimeout = tlsTimeout
+	}
 	if err := clusterOptions(cfg, opts); err != nil {
 		es.removeTemp()
 		return nil, err
@@ -149,6 +164,10 @@ func StartServer(cfg ServerConfig) (*EmbeddedServer, error) {
 	}
 	return es, nil
 }
+
+// tlsTimeout bounds a TLS handshake on the client port and the routes, in
+// seconds: NATS's default is tight for a loaded host.
+const tlsTimeout = 5
 
 // DefaultClusterPort is the routes port used when ServerConfig.ClusterPort is
 // 0: NATS's conventional cluster port.
@@ -192,6 +211,13 @@ func clusterOptions(cfg ServerConfig, opts *server.Options) error {
 		port = DefaultClusterPort
 	}
 	opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: port}
+	if cfg.ClusterTLS != nil {
+		if cfg.ClusterTLS.ClientAuth != tls.RequireAndVerifyClientCert {
+			return errors.New("watch: embedded NATS: ClusterTLS must require and verify client certificates")
+		}
+		opts.Cluster.TLSConfig = cfg.ClusterTLS
+		opts.Cluster.TLSTimeout = tlsTimeout
+	}
 	opts.Routes = routes
 	return nil
 }

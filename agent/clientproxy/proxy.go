@@ -38,8 +38,9 @@ type Config struct {
 	// Connected, if set, is given the connection to the servers' NATS
 	// once it exists (the user events go over it).
 	Connected func(*nats.Conn)
-	// NATSOptions are added to the connection's options (the agent's
-	// credentials, when ACLs are enabled).
+	// NATSOptions are added to the connection's options: TLS, when the
+	// servers' NATS uses it, and the agent's credentials, when ACLs are
+	// enabled.
 	NATSOptions []nats.Option
 	Logger      *slog.Logger
 }
@@ -171,8 +172,8 @@ func (p *Proxy) Run(ctx context.Context) {
 	var nc *nats.Conn
 	for nc == nil {
 		if urls := p.cfg.Servers(); len(urls) > 0 {
-			conn, err := nats.Connect(strings.Join(urls, ","), append([]nats.Option{nats.Name("herald client " + p.cfg.NodeName),
-				nats.MaxReconnects(-1)}, p.cfg.NATSOptions...)...)
+			opts := append([]nats.Option{nats.Name("herald client " + p.cfg.NodeName), nats.MaxReconnects(-1)}, p.cfg.NATSOptions...)
+			conn, err := nats.Connect(strings.Join(urls, ","), opts...)
 			if err == nil {
 				nc = conn
 				break

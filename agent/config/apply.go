@@ -53,7 +53,7 @@ func (l *loader) apply(source string, m map[string]any) error {
 // topLevel lists every top-level key Herald implements.
 func (l *loader) topLevel() fields {
 	c := l.cfg
-	return fields{
+	top := fields{
 		"node_name":                  stringField(&c.NodeName),
 		"node_id":                    stringField(&c.NodeID),
 		"datacenter":                 stringField(&c.Datacenter),
@@ -164,6 +164,10 @@ func (l *loader) topLevel() fields {
 			return nil
 		},
 	}
+	for k, set := range l.legacyTLSFields() {
+		top[k] = set
+	}
+	return top
 }
 
 // consulMaxStale is Consul's default dns_config.max_stale, "ten years":
@@ -438,7 +442,7 @@ var notImplemented = func() map[string]bool {
 		"advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan",
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",
-		"ca_file", "ca_path", "cert_file", "check_output_max_size", "check_update_interval",
+		"check_output_max_size", "check_update_interval",
 		"client_addr_ipv4", "cloud", "config_entries", "connect.enable_mesh_gateway_wan_federation",
 		"default_query_time", "disable_anonymous_signature", "disable_coordinates",
 		"disable_host_node_id", "disable_http_unprintable_char_filter",
@@ -446,7 +450,7 @@ var notImplemented = func() map[string]bool {
 		"discard_check_output", "discovery_max_stale", "enable_acl_replication",
 		"enable_agent_tls_for_checks", "enable_central_service_config", "enable_debug",
 		"enable_syslog", "encrypt_verify_incoming", "encrypt_verify_outgoing",
-		"experiments", "gossip_lan", "gossip_wan", "http_config", "key_file",
+		"experiments", "gossip_lan", "gossip_wan", "http_config",
 		"license_path", "locality", "log_file",
 		"log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
 		"max_query_time", "non_voting_server", "peering", "primary_datacenter",
@@ -458,9 +462,8 @@ var notImplemented = func() map[string]bool {
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
 		"start_join_wan", "syslog_facility",
-		"tls", "translate_wan_addrs",
-		"use_streaming_backend", "verify_incoming", "verify_incoming_https",
-		"verify_incoming_rpc", "verify_outgoing", "verify_server_hostname", "xds",
+		"translate_wan_addrs",
+		"use_streaming_backend", "xds", "tls.grpc.use_auto_cert",
 		// Consul's sdk/testutil writes these: the Consul version it found,
 		// and the enterprise admin partition.
 		"version", "version_prerelease", "version_metadata", "partition",

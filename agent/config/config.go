@@ -139,6 +139,11 @@ type Config struct {
 	// PidFile is where the agent writes its process ID; empty means nowhere.
 	PidFile string
 
+	// TLS is the tls block with its defaults and the old top-level keys
+	// resolved (tls.go); tls is what the sources set.
+	TLS TLS
+	tls tlsSources
+
 	// Telemetry and ACL: see observability.go.
 	Telemetry Telemetry
 	ACL       ACL
@@ -381,6 +386,7 @@ func (c *Config) finish() {
 	if c.UIContentPath == "//" {
 		c.UIContentPath = "/"
 	}
+	c.TLS = c.tls.resolve()
 	if c.AdvertiseAddr == "" {
 		c.AdvertiseAddr = advertiseFor(c.BindAddr)
 	}
@@ -397,6 +403,8 @@ func (c *Config) finish() {
 			*a = c.ClientAddr
 		}
 	}
+	c.warnRemoteScriptChecks()
+	c.warnHTTPSWithoutCert()
 	// As in Consul, expecting one server is the same as bootstrapping.
 	if c.BootstrapExpect == 1 && c.Server && !c.Bootstrap && !c.Dev {
 		c.BootstrapExpect = 0
@@ -500,6 +508,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.DNS.validate(); err != nil {
+		return err
+	}
+	if err := c.TLS.validate(c.Ports); err != nil {
 		return err
 	}
 	if c.Encrypt != "" {

@@ -448,7 +448,7 @@ func TestUnknownAndUnimplementedKeysWarn(t *testing.T) {
 	f := write(t, dir, "x.hcl", `
 data_dir = "/d"
 acl { enabled = true default_policy = "deny" }
-tls { defaults { verify_incoming = true } }
+tls { grpc { use_auto_cert = true } }
 telemetry { prometheus_retention_time = "24h" }
 rejoin_after_leave = true
 no_such_key = 1
@@ -482,7 +482,7 @@ service {
 		`config key "service.check.os_service" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "services[1].Proxy" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "tls" is not implemented by Herald and is ignored (file ` + f + `)`,
+		`config key "tls.grpc.use_auto_cert" is not implemented by Herald and is ignored (file ` + f + `)`,
 	}
 	if !reflect.DeepEqual(c.Warnings, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", c.Warnings, want)

@@ -3,6 +3,9 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/heraldhq/herald/tlsutil"
+	"github.com/heraldhq/herald/tlsutil/tlstest"
 )
 
 // The config file Consul's sdk/testutil writes for a server (here with the
@@ -11,6 +14,9 @@ import (
 // the rest, calling nothing in it unknown. A JSON null, which the harness
 // writes for settings it leaves alone, is not set and not warned about.
 func TestConsulSDKHarnessConfig(t *testing.T) {
+	// The files must exist: the agent reads them at start-up.
+	ca := tlstest.NewCA(t)
+	cert, key := ca.Cert(t, tlsutil.KindServer, "dc1")
 	f := write(t, t.TempDir(), "config.json", `{
 		"node_name": "node-1", "node_id": "2f4a0ecd-8b51-1f9f-35ee-4c9bcd64cd13",
 		"performance": {"raft_multiplier": 1}, "bootstrap": true, "server": true,
@@ -24,7 +30,7 @@ func TestConsulSDKHarnessConfig(t *testing.T) {
 		"connect": {"enabled": true, "ca_config": {"cluster_id": "11111111-2222-3333-4444-555555555555"}},
 		"raft_protocol": 3, "enable_debug": true, "enable_script_checks": true, "partition": "",
 		"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=", "node_meta": {"rack": "r1"},
-		"ca_file": "/ca.pem", "cert_file": "/cert.pem", "key_file": "/key.pem",
+		"ca_file": "`+ca.CertFile+`", "cert_file": "`+cert+`", "key_file": "`+key+`",
 		"verify_incoming": true, "verify_incoming_rpc": true, "verify_incoming_https": true, "verify_outgoing": true,
 		"autopilot": {"server_stabilization_time": "1s"}, "audit": {"enabled": true},
 		"experiments": ["resource-apis"], "locality": {"region": "r", "zone": "z"},
@@ -35,6 +41,9 @@ func TestConsulSDKHarnessConfig(t *testing.T) {
 		c.Ports.Server != 23506 || c.LogLevel != "debug" || !c.SkipLeaveOnInterrupt || c.Encrypt == "" ||
 		c.NodeMeta["rack"] != "r1" || len(c.RetryJoin) != 1 || !c.EnableScriptChecks {
 		t.Errorf("the harness's settings were not applied: %+v", c)
+	}
+	if !c.TLS.HTTPS.VerifyIncoming || !c.TLS.InternalRPC.VerifyIncoming || c.TLS.InternalRPC.CertFile != cert {
+		t.Errorf("the harness's TLS settings were not applied: %+v", c.TLS)
 	}
 	if c.Ports.NATS != 4222 || c.Ports.NATSSet || c.Ports.NATSCluster != 6222 || c.Ports.NATSClusterSet {
 		t.Errorf("NATS ports %+v: want the defaults, not chosen, free to fall back", c.Ports)
