@@ -229,3 +229,25 @@ func (m *Membership) LocalKeys() []string {
 	}
 	return out
 }
+
+// MaxRelayFactor is the most relays a keyring operation may ask for.
+const MaxRelayFactor = 5
+
+// ParseRelayFactor checks a keyring operation's relay factor, for the
+// HTTP API's ?relay-factor and the CLI's -relay-factor, with Consul's
+// message.
+func ParseRelayFactor(n int) (uint8, error) {
+	if n < 0 || n > MaxRelayFactor {
+		return 0, fmt.Errorf("Relay factor must be in range: [0, %d]", MaxRelayFactor)
+	}
+	return uint8(n), nil
+}
+
+// ValidateLocalOnly refuses local-only on anything but a list, as Consul
+// does. Herald has no WAN pool, so a local-only list is any list.
+func ValidateLocalOnly(localOnly, list bool) error {
+	if localOnly && !list {
+		return errors.New("local-only can only be set for list requests")
+	}
+	return nil
+}
