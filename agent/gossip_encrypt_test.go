@@ -1,0 +1,312 @@
+package agent_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/agent"
+	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/membership"
+	"github.com/heraldhq/herald/testutil/poll"
+)
+
+func gossipKey(t *testing.T) string {
+	t.Helper()
+	k, err := membership.KeyGen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// lockedBuffer collects an agent's log lines while it writes them.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startNoWait starts an agent on loopback without waiting for a leader
+// (servers of a new cluster have one only once they are all up), logging to
+// logs when it is not nil.
+func startNoWait(t *testing.T, logs *lockedBuffer, args ...string) *agent.Agent {
+	t.Helper()
+	base := []string{"-bind=127.0.0.1", "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-serf-wan-port=-1",
+		"-hcl", "performance { raft_multiplier = 1 }"}
+	cfg, err := config.Load(append(base, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logger *slog.Logger
+	if logs != nil {
+		logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	a := agent.New(cfg, logger)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Shutdown)
+	return a
+}
+
+// allAlive reports whether c's agent sees exactly names, all alive.
+func allAlive(c *api.Client, names []string) (bool, string) {
+	list, err := c.Agent().Members(false)
+	if err != nil {
+		return false, err.Error()
+	}
+	alive := 0
+	for _, m := range list {
+		if m.Status == 1 && slices.Contains(names, m.Name) {
+			alive++
+		}
+	}
+	return alive == len(names) && len(list) == len(names), fmt.Sprint(memberStatuses(list))
+}
+
+func memberStatuses(list []*api.AgentMember) map[string]int {
+	out := map[string]int{}
+	for _, m := range list {
+		out[m.Name] = m.Status
+	}
+	return out
+}
+
+func keyringFile(t *testing.T, a *agent.Agent) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(a.DataDir(), membership.KeyringFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := json.Unmarshal(data, &keys); err != nil {
+		t.Fatalf("keyring file: %v\n%s", err, data)
+	}
+	return keys
+}
+
+// An agent with another key, or with none, cannot join an encrypted
+// cluster: the join fails and neither side lists the other.
+func TestJoinRefusedWithoutTheClusterKey(t *testing.T) {
+	key := gossipKey(t)
+	srv := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=srv", "-encrypt="+key)
+	sc := agenttest.Client(t, srv.HTTPAddr())
+	self := membersOf(t, sc)["srv"]
+	target := fmt.Sprintf("%s:%d", self.Addr, self.Port)
+
+	for name, args := range map[string][]string{
+		"other-key": {"-encrypt=" + gossipKey(t)},
+		"no-key":    nil,
+	} {
+		joiner := agenttest.Start(t, append([]string{"-dev", "-node=" + name}, args...)...)
+		jc := agenttest.Client(t, joiner.HTTPAddr())
+		if err := jc.Agent().Join(target, false); err == nil {
+			t.Errorf("%s: join succeeded", name)
+		}
+		if got := memberStatuses(mustMembers(t, sc)); len(got) != 1 {
+			t.Errorf("%s: the server lists %v", name, got)
+		}
+		if got := memberStatuses(mustMembers(t, jc)); len(got) != 1 {
+			t.Errorf("%s: the joiner lists %v", name, got)
+		}
+	}
+}
+
+func mustMembers(t *testing.T, c *api.Client) []*api.AgentMember {
+	t.Helper()
+	list, err := c.Agent().Members(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// A key rotation on a running cluster of three servers and a client agent
+// (install the new key, make it primary, remove the old one) keeps every
+// member alive throughout, is written to every member's keyring file, and a
+// server restarted afterwards, though still configured with the old key,
+// rejoins with the keyring it kept.
+func TestGossipKeyRotationOnARunningCluster(t *testing.T) {
+	oldKey, newKey := gossipKey(t), gossipKey(t)
+	names := []string{"s1", "s2", "s3", "c1"}
+	serf := make([]int, 3)
+	for i := range serf {
+		serf[i] = agenttest.FreePort(t)
+	}
+	join := fmt.Sprintf("-retry-join=127.0.0.1:%d", serf[0])
+	serverArgs := make([][]string, 3)
+	var agents []*agent.Agent
+	for i := range serf {
+		serverArgs[i] = []string{"-server", "-bootstrap-expect=3", "-node=" + names[i], "-data-dir=" + t.TempDir(),
+			"-encrypt=" + oldKey, join, fmt.Sprintf("-serf-lan-port=%d", serf[i]),
+			fmt.Sprintf("-server-port=%d", agenttest.FreePort(t)), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t))}
+		agents = append(agents, startNoWait(t, nil, serverArgs[i]...))
+	}
+	agents = append(agents, startNoWait(t, nil, "-node=c1", "-data-dir="+t.TempDir(), "-encrypt="+oldKey, join,
+		"-serf-lan-port=0", "-nats-port=-1"))
+	clients := make([]*api.Client, len(agents))
+	for i, a := range agents {
+		clients[i] = agenttest.Client(t, a.HTTPAddr())
+		poll.Eventually(t, 60*time.Second, names[i]+" sees all four alive", func() (bool, string) {
+			return allAlive(clients[i], names)
+		})
+	}
+
+	// Watch every member from every agent while the keys change.
+	stop := make(chan struct{})
+	var watched sync.WaitGroup
+	var mu sync.Mutex
+	var notAlive []string
+	for i, c := range clients {
+		watched.Add(1)
+		go func() {
+			defer watched.Done()
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				list, err := c.Agent().Members(false)
+				mu.Lock()
+				if err != nil {
+					notAlive = append(notAlive, fmt.Sprintf("%s: %v", names[i], err))
+				}
+				for _, m := range list {
+					if m.Status != 1 {
+						notAlive = append(notAlive, fmt.Sprintf("%s saw %s in status %d", names[i], m.Name, m.Status))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	op := clients[3].Operator() // a client agent runs the rotation for the whole cluster
+	list := func(want string, check func(r *api.KeyringResponse) bool) {
+		t.Helper()
+		l, err := op.KeyringList(nil)
+		if err != nil || len(l) != 1 || l[0].Datacenter != "dc1" || l[0].WAN || l[0].NumNodes != 4 || !check(l[0]) {
+			b, _ := json.Marshal(l)
+			t.Fatalf("keyring list, want %s: %s %v", want, b, err)
+		}
+	}
+	list("the old key on all four", func(r *api.KeyringResponse) bool {
+		return len(r.Keys) == 1 && r.Keys[oldKey] == 4 && r.PrimaryKeys[oldKey] == 4
+	})
+	if err := op.KeyringInstall(newKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	list("both keys on all four, the old one primary", func(r *api.KeyringResponse) bool {
+		return len(r.Keys) == 2 && r.Keys[oldKey] == 4 && r.Keys[newKey] == 4 && r.PrimaryKeys[oldKey] == 4
+	})
+	if err := op.KeyringUse(newKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	list("the new key primary on all four", func(r *api.KeyringResponse) bool {
+		return len(r.PrimaryKeys) == 1 && r.PrimaryKeys[newKey] == 4
+	})
+	if err := op.KeyringRemove(oldKey, nil); err != nil {
+		t.Fatal(err)
+	}
+	list("only the new key", func(r *api.KeyringResponse) bool {
+		return len(r.Keys) == 1 && r.Keys[newKey] == 4 && r.PrimaryKeys[newKey] == 4
+	})
+	close(stop)
+	watched.Wait()
+	if len(notAlive) > 0 {
+		t.Fatalf("members were not all alive during the rotation: %v", notAlive)
+	}
+	for i, a := range agents {
+		if got := keyringFile(t, a); !slices.Equal(got, []string{newKey}) {
+			t.Fatalf("%s's keyring file after the rotation: %v", names[i], got)
+		}
+	}
+
+	// s3 comes back on its data dir, its config still naming the old key.
+	agents[2].Shutdown()
+	logs := &lockedBuffer{}
+	again := startNoWait(t, logs, serverArgs[2]...)
+	clients[2] = agenttest.Client(t, again.HTTPAddr())
+	for i, c := range clients {
+		poll.Eventually(t, 60*time.Second, names[i]+" sees all four alive after s3's restart", func() (bool, string) {
+			return allAlive(c, names)
+		})
+	}
+	if !strings.Contains(logs.String(), "keyring doesn't include key provided with -encrypt, using keyring") {
+		t.Errorf("the restarted server did not warn about its stale encrypt key:\n%s", logs)
+	}
+	op = clients[2].Operator()
+	list("only the new key, after the restart", func(r *api.KeyringResponse) bool {
+		return len(r.Keys) == 1 && r.Keys[newKey] == 4
+	})
+	self, err := clients[2].Agent().Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc := self["Stats"]["serf_lan"].(map[string]any)["encrypted"]; enc != "true" ||
+		self["DebugConfig"]["EncryptKey"] != "hidden" || self["DebugConfig"]["EncryptVerifyIncoming"] != true {
+		t.Errorf("agent/self: serf_lan encrypted=%v, DebugConfig %v", enc, self["DebugConfig"])
+	}
+
+	// The pool now speaks the new key only: a member with it joins, one
+	// with the old key cannot.
+	target := []string{fmt.Sprintf("127.0.0.1:%d", serf[0])}
+	for key, canJoin := range map[string]bool{newKey: true, oldKey: false} {
+		m, err := membership.Start(membership.Config{NodeName: "probe", BindAddr: "127.0.0.1", EncryptKey: key, Timing: "local"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := m.Join(target)
+		if canJoin != (err == nil && n == 1) {
+			t.Errorf("joining with the %s key: n=%d err=%v", map[bool]string{true: "new", false: "old"}[canJoin], n, err)
+		}
+		m.Leave()
+		m.Shutdown()
+	}
+}
+
+// With encrypt_verify_incoming and _outgoing off (the first step of turning
+// encryption on in a running cluster), an agent with a key and one without
+// gossip together.
+func TestGossipPlaintextAllowedWhileMovingToEncryption(t *testing.T) {
+	key := gossipKey(t)
+	moving := agenttest.Start(t, "-dev", "-node=moving", "-encrypt="+key,
+		"-hcl", "encrypt_verify_incoming = false\nencrypt_verify_outgoing = false")
+	plain := agenttest.Start(t, "-dev", "-node=plain")
+	mc, pc := agenttest.Client(t, moving.HTTPAddr()), agenttest.Client(t, plain.HTTPAddr())
+	self := membersOf(t, mc)["moving"]
+	if err := pc.Agent().Join(fmt.Sprintf("%s:%d", self.Addr, self.Port), false); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	for _, c := range []*api.Client{mc, pc} {
+		poll.Eventually(t, 15*time.Second, "both see both alive", func() (bool, string) {
+			return allAlive(c, []string{"moving", "plain"})
+		})
+	}
+}
