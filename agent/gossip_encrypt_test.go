@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -308,5 +311,60 @@ func TestGossipPlaintextAllowedWhileMovingToEncryption(t *testing.T) {
 		poll.Eventually(t, 15*time.Second, "both see both alive", func() (bool, string) {
 			return allAlive(c, []string{"moving", "plain"})
 		})
+	}
+}
+
+// /v1/operator/keyring answers Consul's JSON shape, and Consul's errors
+// for its parameters and for what the members refuse.
+func TestKeyringEndpoint(t *testing.T) {
+	key := gossipKey(t)
+	a := agenttest.Start(t, "-dev", "-node=kr", "-encrypt="+key)
+	do := func(method, query, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+a.HTTPAddr()+"/v1/operator/keyring"+query, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	code, body := do("GET", "?relay-factor=3&local-only=true", "")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list) != 1 {
+		t.Fatalf("list: %d %s %v", code, body, err)
+	}
+	fields := slices.Sorted(maps.Keys(list[0]))
+	if want := []string{"Datacenter", "Keys", "NumNodes", "PrimaryKeys", "Segment", "WAN"}; !slices.Equal(fields, want) {
+		t.Errorf("list fields %v, want %v", fields, want)
+	}
+	if list[0]["Keys"].(map[string]any)[key] != 1.0 || list[0]["PrimaryKeys"].(map[string]any)[key] != 1.0 ||
+		list[0]["NumNodes"] != 1.0 || list[0]["Segment"] != "" || list[0]["WAN"] != false {
+		t.Errorf("list: %s", body)
+	}
+
+	for _, c := range []struct {
+		method, query, body string
+		code                int
+		want                string
+	}{
+		{"GET", "?relay-factor=6", "", 400, "Invalid relay-factor: Relay factor must be in range: [0, 5]\n"},
+		{"GET", "?relay-factor=x", "", 400, `Error parsing relay factor: strconv.Atoi: parsing "x": invalid syntax` + "\n"},
+		{"GET", "?local-only=maybe", "", 400, `Error parsing local-only: strconv.ParseBool: parsing "maybe": invalid syntax` + "\n"},
+		{"POST", "?local-only=true", `{"Key": "` + key + `"}`, 400, "Invalid use of local-only: local-only can only be set for list requests\n"},
+		{"DELETE", "", `{"Key": "` + key + `"}`, 500,
+			"2 errors occurred:\n\t* dc1 (LAN) error: 1/1 nodes reported failure\n\t* kr: removing the primary key is not allowed\n\n"},
+		{"PUT", "", `{"Key": "` + gossipKey(t) + `"}`, 500,
+			"2 errors occurred:\n\t* dc1 (LAN) error: 1/1 nodes reported failure\n\t* kr: requested key is not in the keyring\n\n"},
+		{"POST", "", `{"Key": "not base64"}`, 500, "1 error occurred:\n\t* dc1 (LAN) error: illegal base64 data at input byte 3\n\n"},
+	} {
+		if code, body := do(c.method, c.query, c.body); code != c.code || body != c.want {
+			t.Errorf("%s %s %s: %d %q, want %d %q", c.method, c.query, c.body, code, body, c.code, c.want)
+		}
 	}
 }
