@@ -210,33 +210,39 @@ func TestGossipKeyRotationOnARunningCluster(t *testing.T) {
 		}()
 	}
 
-	op := clients[3].Operator() // a client agent runs the rotation for the whole cluster
+	// A client agent runs the rotation for the whole cluster. Each step is
+	// repeated until every member has answered it, as an operator would:
+	// the operations are idempotent, and on a loaded machine some answers
+	// come after Serf's query timeout.
+	op := clients[3].Operator()
+	step := func(what string, run func() error) {
+		t.Helper()
+		poll.Eventually(t, 60*time.Second, what, func() (bool, string) {
+			err := run()
+			return err == nil, fmt.Sprint(err)
+		})
+	}
 	list := func(want string, check func(r *api.KeyringResponse) bool) {
 		t.Helper()
-		l, err := op.KeyringList(nil)
-		if err != nil || len(l) != 1 || l[0].Datacenter != "dc1" || l[0].WAN || l[0].NumNodes != 4 || !check(l[0]) {
+		poll.Eventually(t, 60*time.Second, "keyring list: "+want, func() (bool, string) {
+			l, err := op.KeyringList(nil)
 			b, _ := json.Marshal(l)
-			t.Fatalf("keyring list, want %s: %s %v", want, b, err)
-		}
+			return err == nil && len(l) == 1 && l[0].Datacenter == "dc1" && !l[0].WAN && l[0].NumNodes == 4 && check(l[0]),
+				fmt.Sprintf("%s %v", b, err)
+		})
 	}
 	list("the old key on all four", func(r *api.KeyringResponse) bool {
 		return len(r.Keys) == 1 && r.Keys[oldKey] == 4 && r.PrimaryKeys[oldKey] == 4
 	})
-	if err := op.KeyringInstall(newKey, nil); err != nil {
-		t.Fatal(err)
-	}
+	step("install the new key", func() error { return op.KeyringInstall(newKey, nil) })
 	list("both keys on all four, the old one primary", func(r *api.KeyringResponse) bool {
 		return len(r.Keys) == 2 && r.Keys[oldKey] == 4 && r.Keys[newKey] == 4 && r.PrimaryKeys[oldKey] == 4
 	})
-	if err := op.KeyringUse(newKey, nil); err != nil {
-		t.Fatal(err)
-	}
+	step("use the new key", func() error { return op.KeyringUse(newKey, nil) })
 	list("the new key primary on all four", func(r *api.KeyringResponse) bool {
 		return len(r.PrimaryKeys) == 1 && r.PrimaryKeys[newKey] == 4
 	})
-	if err := op.KeyringRemove(oldKey, nil); err != nil {
-		t.Fatal(err)
-	}
+	step("remove the old key", func() error { return op.KeyringRemove(oldKey, nil) })
 	list("only the new key", func(r *api.KeyringResponse) bool {
 		return len(r.Keys) == 1 && r.Keys[newKey] == 4 && r.PrimaryKeys[newKey] == 4
 	})
