@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
@@ -416,6 +417,14 @@ func (s *Server) operatorKeyring(w http.ResponseWriter, r *http.Request) error {
 		if err := membership.ValidateLocalOnly(req.LocalOnly, req.Op == KeyringList); err != nil {
 			return badRequest("Invalid use of local-only: %v", err)
 		}
+	}
+	// As in Consul: keyring read to list, keyring write to change.
+	need := acl.Write
+	if req.Op == KeyringList {
+		need = acl.Read
+	}
+	if err := acl.IdentityFrom(r.Context()).Check(acl.ResourceKeyring, "", need); err != nil {
+		return err
 	}
 	responses, err := s.cfg.Operator.Keyring(req)
 	if err != nil {
