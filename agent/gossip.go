@@ -80,9 +80,6 @@ func (a *Agent) keyringPath() string {
 	return filepath.Join(a.dataDir, membership.KeyringFile)
 }
 
-// GossipEncrypted reports whether this agent's gossip is encrypted.
-func (a *Agent) GossipEncrypted() bool { return a.gossip != nil && a.gossip.EncryptionEnabled() }
-
 // gossipDebugConfig are the gossip encryption settings in /v1/agent/self's
 // DebugConfig, the key hidden as Consul hides it.
 func (a *Agent) gossipDebugConfig() map[string]any {
