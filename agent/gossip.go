@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/heraldhq/herald/agent/agenterr"
@@ -29,7 +30,9 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		Server: a.cfg.Server || a.cfg.Dev, ServerPort: a.cfg.Ports.Server,
 		HTTPPort: max(a.cfg.Ports.HTTP, 0), NATSPort: a.natsPort(),
 		Bootstrap: a.cfg.Bootstrap || a.cfg.Dev, BootstrapExpect: a.cfg.BootstrapExpect,
-		EncryptKey: a.cfg.Encrypt, Timing: timing, Logger: a.log.With("component", "gossip"),
+		EncryptKey: a.cfg.Encrypt, KeyringPath: a.keyringPath(),
+		PlaintextIncoming: !a.cfg.EncryptVerifyIncoming, PlaintextOutgoing: !a.cfg.EncryptVerifyOutgoing,
+		Timing: timing, Logger: a.log.With("component", "gossip"),
 	})
 	if err != nil {
 		return fmt.Errorf("gossip: %w", err)
@@ -65,6 +68,36 @@ func (a *Agent) startGossip(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// keyringPath is where the agent keeps its gossip keyring: Consul's
+// serf/local.keyring in the data dir, or nowhere with disable_keyring_file.
+// Servers and client agents alike keep one.
+func (a *Agent) keyringPath() string {
+	if a.cfg.DisableKeyringFile {
+		return ""
+	}
+	return filepath.Join(a.dataDir, membership.KeyringFile)
+}
+
+// gossipDebugConfig are the gossip encryption settings in /v1/agent/self's
+// DebugConfig, the key hidden as Consul hides it.
+func (a *Agent) gossipDebugConfig() map[string]any {
+	key := ""
+	if a.cfg.Encrypt != "" {
+		key = "hidden"
+	}
+	return map[string]any{"EncryptKey": key, "EncryptVerifyIncoming": a.cfg.EncryptVerifyIncoming,
+		"EncryptVerifyOutgoing": a.cfg.EncryptVerifyOutgoing, "DisableKeyringFile": a.cfg.DisableKeyringFile}
+}
+
+// gossipStats is the serf_lan section of /v1/agent/self's Stats, which
+// `info` prints: Serf's own counters, "encrypted" among them.
+func (a *Agent) gossipStats() map[string]string {
+	if a.gossip == nil {
+		return nil
+	}
+	return a.gossip.Serf().Stats()
 }
 
 // Members lists the members gossip knows, in /v1/agent/members' shape; an

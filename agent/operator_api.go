@@ -172,41 +172,34 @@ func (a *Agent) TransferLeader(ctx context.Context, id string) error {
 	}
 }
 
-// Keyring runs a keyring operation with Serf's key manager over the LAN
-// pool. Without gossip encryption every member answers that its keyring
-// is empty, which the endpoint reports as Consul does.
-func (a *Agent) Keyring(op httpapi.KeyringOp, key string) ([]httpapi.KeyringResponse, error) {
+// Keyring runs a keyring operation on every member of the LAN pool, through
+// Serf's key manager; any agent, server or client, can run it, since each
+// member changes its own keyring (and keyring file). There is no WAN pool,
+// so the answer has the one LAN response. Members that failed or did not
+// answer make its Error, with their messages, which the endpoint turns into
+// Consul's 500; without gossip encryption every member answers that its
+// keyring is empty.
+func (a *Agent) Keyring(req httpapi.KeyringRequest) ([]httpapi.KeyringResponse, error) {
 	if a.gossip == nil {
 		return nil, errNoGossip
 	}
-	km := a.gossip.Serf().KeyManager()
-	var resp *serf.KeyResponse
-	var err error
-	switch op {
-	case httpapi.KeyringList:
-		resp, err = km.ListKeys()
-	case httpapi.KeyringInstall:
-		resp, err = km.InstallKey(key)
-	case httpapi.KeyringUse:
-		resp, err = km.UseKey(key)
-	case httpapi.KeyringRemove:
-		resp, err = km.RemoveKey(key)
-	default:
-		return nil, fmt.Errorf("unknown keyring operation %q", op)
+	op, ok := map[httpapi.KeyringOp]membership.KeyOp{httpapi.KeyringList: membership.ListKeys,
+		httpapi.KeyringInstall: membership.InstallKey, httpapi.KeyringUse: membership.UseKey,
+		httpapi.KeyringRemove: membership.RemoveKey}[req.Op]
+	if !ok {
+		return nil, fmt.Errorf("unknown keyring operation %q", req.Op)
 	}
-	if resp == nil {
-		return nil, err
-	}
-	out := httpapi.KeyringResponse{Datacenter: a.cfg.Datacenter, Messages: resp.Messages, Keys: resp.Keys,
-		PrimaryKeys: resp.PrimaryKeys, NumNodes: resp.NumNodes}
-	if out.Keys == nil {
-		out.Keys = map[string]int{}
-	}
-	if out.PrimaryKeys == nil {
-		out.PrimaryKeys = map[string]int{}
+	res, err := a.gossip.Keyring(op, req.Key, req.RelayFactor)
+	out := httpapi.KeyringResponse{Datacenter: a.cfg.Datacenter, Messages: res.Messages, Keys: res.Keys,
+		PrimaryKeys: res.PrimaryKeys, NumNodes: res.NumNodes}
+	if len(out.Messages) == 0 {
+		out.Messages = nil
 	}
 	if err != nil {
 		out.Error = err.Error()
+	}
+	if req.Op != httpapi.KeyringList {
+		a.log.Info("gossip keyring operation", "operation", string(req.Op), "members", res.NumNodes, "failed", len(res.Messages))
 	}
 	return []httpapi.KeyringResponse{out}, nil
 }

@@ -61,6 +61,7 @@ func (a *Agent) Self() any {
 		"Stats":  a.stats(),
 	}
 	maps.Copy(self["DebugConfig"].(map[string]any), a.debugAddrs())
+	maps.Copy(self["DebugConfig"].(map[string]any), a.gossipDebugConfig())
 	return self
 }
 
@@ -79,6 +80,9 @@ func (a *Agent) stats() map[string]any {
 	}
 	for name, section := range a.raftStatsSections() {
 		out[name] = section
+	}
+	if serfLAN := a.gossipStats(); serfLAN != nil {
+		out["serf_lan"] = serfLAN
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -80,36 +79,6 @@ func TestOperatorUsageInstances(t *testing.T) {
 	if _, errOut, code = runCLI("operator", "usage", "instances", "-connect", "-billable", "-http-addr="+a.HTTPAddr()); code != 1 ||
 		!strings.Contains(errOut, "Cannot specify both") {
 		t.Fatalf("-connect -billable: %d %q", code, errOut)
-	}
-}
-
-func TestKeygenAndKeyring(t *testing.T) {
-	out, _, code := runCLI("keygen")
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(out))
-	if code != 0 || err != nil || len(key) != 32 {
-		t.Fatalf("keygen: %d %q %v", code, out, err)
-	}
-	first := strings.TrimSpace(out)
-	a := agenttest.Start(t, "-dev", "-node=kr", "-encrypt="+first)
-	addr := "-http-addr=" + a.HTTPAddr()
-	out, errOut, code := runCLI("keyring", "-list", addr)
-	if code != 0 || out != "==> Gathering installed encryption keys...\n\ndc1 (LAN):\n  "+first+" [1/1]\n" {
-		t.Fatalf("keyring -list: %d %q %q", code, out, errOut)
-	}
-	second, _, _ := runCLI("keygen")
-	second = strings.TrimSpace(second)
-	for _, step := range [][]string{{"-install", second}, {"-use", second}, {"-remove", first}} {
-		if out, errOut, code := runCLI("keyring", step[0]+"="+step[1], addr); code != 0 {
-			t.Fatalf("keyring %s: %d %q %q", step[0], code, out, errOut)
-		}
-	}
-	out, _, _ = runCLI("keyring", "-list", addr)
-	if !strings.Contains(out, "  "+second+" [1/1]\n") || strings.Contains(out, first) {
-		t.Fatalf("keyring -list after the rotation:\n%s", out)
-	}
-	if _, errOut, code := runCLI("keyring", "-list", "-use="+first, addr); code != 1 ||
-		!strings.Contains(errOut, "Exactly one operation") {
-		t.Fatalf("two operations: %d %q", code, errOut)
 	}
 }
 

@@ -69,7 +69,7 @@ func TestValidate(t *testing.T) {
 			"data_dir is required: set -data-dir or data_dir (only -dev runs without one)\n"},
 		{args: args("validate", file("base.json"), file("badport.json")), code: 1,
 			stderr: failed + "service \"web\": port 70000 is out of range 0..65535\n"},
-		{args: args("validate", file("base.json"), file("badkey.json")), code: 1, stderrPfx: failed + "encrypt is not a valid gossip key"},
+		{args: args("validate", file("base.json"), file("badkey.json")), code: 1, stderrPfx: failed + "encrypt has invalid key: illegal base64 data at input byte 3"},
 		{args: args("validate", file("syntax.json")), code: 1, stderrPfx: failed + "file " + file("syntax.json") + ": invalid JSON at line 1"},
 		{args: args("validate", file("absent.json")), code: 1, stderrPfx: failed + "cannot read config path: "},
 		{args: args("validate", "-quiet", file("nodatadir.hcl")), code: 1, stderrPfx: failed},

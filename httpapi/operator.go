@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
+	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -29,7 +31,7 @@ type Operator interface {
 	// given ID, or to another voter when id is "".
 	TransferLeader(ctx context.Context, id string) error
 	// Keyring runs a keyring operation over the gossip pool.
-	Keyring(op KeyringOp, key string) ([]KeyringResponse, error)
+	Keyring(req KeyringRequest) ([]KeyringResponse, error)
 	// Coordinates are the network coordinates of the nodes this agent
 	// knows, by node name; UpdateCoordinate sets one.
 	Coordinates() []CoordinateEntry
@@ -358,12 +360,24 @@ const (
 	KeyringRemove  KeyringOp = "remove"
 )
 
+// KeyringRequest is one keyring operation: Key (base64) for all but a
+// list; RelayFactor has each member relay its answer through that many
+// others; LocalOnly (lists only) asks for the LAN pool alone, which is all
+// Herald has.
+type KeyringRequest struct {
+	Op          KeyringOp
+	Key         string
+	RelayFactor uint8
+	LocalOnly   bool
+}
+
 // KeyringResponse is Consul's KeyringResponse for one gossip pool. Error
 // is not in Consul's JSON: the endpoint answers it as an error.
 type KeyringResponse struct {
 	WAN         bool
 	Datacenter  string
 	Segment     string
+	Partition   string            `json:",omitempty"`
 	Messages    map[string]string `json:",omitempty"`
 	Keys        map[string]int
 	PrimaryKeys map[string]int
@@ -372,18 +386,47 @@ type KeyringResponse struct {
 }
 
 // operatorKeyring serves /v1/operator/keyring: GET lists, POST installs,
-// PUT makes primary, DELETE removes. A pool that reported failures makes
-// the answer a 500 naming them, as Consul's does.
+// PUT makes primary, DELETE removes, on every member of the gossip pool.
+// A pool that reported failures makes the answer a 500 naming them, as
+// Consul's does.
 func (s *Server) operatorKeyring(w http.ResponseWriter, r *http.Request) error {
-	var in struct{ Key string }
-	op := KeyringList
+	req := KeyringRequest{Op: KeyringList}
 	if r.Method != http.MethodGet {
+		var in struct{ Key string }
 		if err := decodeBody(r, &in); err != nil {
 			return err
 		}
-		op = map[string]KeyringOp{"POST": KeyringInstall, "PUT": KeyringUse, "DELETE": KeyringRemove}[r.Method]
+		req.Op = map[string]KeyringOp{"POST": KeyringInstall, "PUT": KeyringUse, "DELETE": KeyringRemove}[r.Method]
+		req.Key = in.Key
 	}
-	responses, err := s.cfg.Operator.Keyring(op, in.Key)
+	q := r.URL.Query()
+	if v := q.Get("relay-factor"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return badRequest("Error parsing relay factor: %v", err)
+		}
+		if req.RelayFactor, err = membership.ParseRelayFactor(n); err != nil {
+			return badRequest("Invalid relay-factor: %v", err)
+		}
+	}
+	if v := q.Get("local-only"); v != "" {
+		var err error
+		if req.LocalOnly, err = strconv.ParseBool(v); err != nil {
+			return badRequest("Error parsing local-only: %v", err)
+		}
+		if err := membership.ValidateLocalOnly(req.LocalOnly, req.Op == KeyringList); err != nil {
+			return badRequest("Invalid use of local-only: %v", err)
+		}
+	}
+	// As in Consul: keyring read to list, keyring write to change.
+	need := acl.Write
+	if req.Op == KeyringList {
+		need = acl.Read
+	}
+	if err := acl.IdentityFrom(r.Context()).Check(acl.ResourceKeyring, "", need); err != nil {
+		return err
+	}
+	responses, err := s.cfg.Operator.Keyring(req)
 	if err != nil {
 		return err
 	}
@@ -409,7 +452,7 @@ func (s *Server) operatorKeyring(w http.ResponseWriter, r *http.Request) error {
 	if len(failures) > 0 {
 		return &apiError{http.StatusInternalServerError, multiError(failures)}
 	}
-	if op != KeyringList {
+	if req.Op != KeyringList {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}

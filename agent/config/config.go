@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -134,8 +133,12 @@ type Config struct {
 
 	// NodeMeta is this node's metadata.
 	NodeMeta map[string]string
-	// Encrypt is the base64 gossip encryption key.
-	Encrypt string
+	// Encrypt is the base64 gossip encryption key; with the other gossip
+	// encryption settings, see gossip.go.
+	Encrypt               string
+	EncryptVerifyIncoming bool
+	EncryptVerifyOutgoing bool
+	DisableKeyringFile    bool
 	// PidFile is where the agent writes its process ID; empty means nowhere.
 	PidFile string
 
@@ -338,6 +341,9 @@ func defaults() *Config {
 		},
 		NodeMeta: map[string]string{},
 		Connect:  Connect{Enabled: true},
+		// Consul's defaults: once there is a key, gossip is encrypted both ways.
+		EncryptVerifyIncoming: true,
+		EncryptVerifyOutgoing: true,
 	}
 }
 
@@ -366,6 +372,8 @@ func devDefaults() map[string]any {
 		"ui_config":   map[string]any{"enabled": true},
 		// Fast elections, as Consul's dev mode has.
 		"performance": map[string]any{"raft_multiplier": 1},
+		// As in Consul's dev mode: its data dir goes away with it anyway.
+		"disable_keyring_file": true,
 	}
 }
 
@@ -513,11 +521,8 @@ func (c *Config) Validate() error {
 	if err := c.TLS.validate(c.Ports); err != nil {
 		return err
 	}
-	if c.Encrypt != "" {
-		key, err := base64.StdEncoding.DecodeString(c.Encrypt)
-		if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
-			return errors.New("encrypt is not a valid gossip key: it must be 16, 24 or 32 bytes in base64 (see `herald keygen`)")
-		}
+	if err := c.validateEncrypt(); err != nil {
+		return err
 	}
 	for i, s := range c.Services {
 		if s.Name == "" {

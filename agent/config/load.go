@@ -157,6 +157,7 @@ func newFlagSet(o *loadOptions) *flag.FlagSet {
 	fs.Var(&keyFlag{o.flags, "retry_interval", parseDuration, false, false}, "retry-interval", "Time to wait between join attempts.")
 	num("retry-max", "retry_max", "Number of join attempts; 0 retries forever.")
 	str("encrypt", "encrypt", "Gossip encryption key, base64.")
+	boolean("disable-keyring-file", "disable_keyring_file", "Keep the gossip keyring in memory only, not in the data dir.")
 	str("domain", "domain", "DNS domain.")
 	str("alt-domain", "alt_domain", "Alternate DNS domain.")
 	list("recursor", "recursors", "Upstream DNS server. May be repeated.")

@@ -16,16 +16,18 @@
 // (and with prune removes it from the member list at once); Serf reaps
 // left and failed members after its tombstone and reconnect timeouts.
 //
+// Gossip encryption is memberlist's, with Serf's keyring: the keyring is
+// kept in a file (Consul's serf/local.keyring) that Serf rewrites on every
+// change, and Keyring installs, uses, removes and lists keys on every member
+// at once, as Consul's keyring operations do (keyring.go).
+//
 // Snapshot and rejoin files (Consul's serf/local.snapshot) are not kept.
 package membership
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -120,8 +122,22 @@ type Config struct {
 	BootstrapExpect int
 
 	// EncryptKey is the gossip key in `consul keygen` form: base64 of 16,
-	// 24 or 32 bytes. Empty means no encryption.
+	// 24 or 32 bytes (Consul's encrypt). Empty, and without a keyring
+	// file, means no encryption.
 	EncryptKey string
+	// KeyringPath is the keyring file (KeyringFile in the agent's data
+	// dir): when it exists its keys are used and EncryptKey is ignored,
+	// with a warning when the file lacks it; when it does not, it is
+	// created with EncryptKey. Every keyring change is written to it.
+	// Empty keeps the keyring in memory only (Consul's
+	// disable_keyring_file).
+	KeyringPath string
+	// PlaintextIncoming accepts unencrypted gossip as well as encrypted
+	// (Consul's encrypt_verify_incoming = false); PlaintextOutgoing sends
+	// gossip unencrypted (encrypt_verify_outgoing = false). Both are for
+	// moving a running cluster to encryption in steps.
+	PlaintextIncoming bool
+	PlaintextOutgoing bool
 
 	// Timing is "lan" (memberlist's LAN defaults, the default) or "local"
 	// (memberlist's local defaults: faster probes and gossip, for several
@@ -202,9 +218,10 @@ type Event struct {
 
 // Membership is a running Serf LAN pool member.
 type Membership struct {
-	cfg    Config
-	serf   *serf.Serf
-	logger *slog.Logger
+	cfg     Config
+	serf    *serf.Serf
+	logger  *slog.Logger
+	keyring *memberlist.Keyring // nil without encryption
 
 	serfCh  chan serf.Event
 	events  chan Event
@@ -216,28 +233,6 @@ type Membership struct {
 
 	shutdownOnce sync.Once
 	shutdownErr  error
-}
-
-// DecodeKey decodes a gossip key in `consul keygen` form and checks its size.
-func DecodeKey(s string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		return nil, fmt.Errorf("membership: gossip key is not valid base64: %w", err)
-	}
-	if err := memberlist.ValidateKey(key); err != nil {
-		return nil, fmt.Errorf("membership: gossip key is %d bytes; it must be 16, 24 or 32 bytes", len(key))
-	}
-	return key, nil
-}
-
-// KeyGen returns a new gossip key as `consul keygen` prints it: 32 random
-// bytes in standard base64.
-func KeyGen() (string, error) {
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(rand.Reader, key); err != nil {
-		return "", fmt.Errorf("membership: reading random bytes: %w", err)
-	}
-	return base64.StdEncoding.EncodeToString(key), nil
 }
 
 // buildTags is the Consul-compatible tag set for cfg.
@@ -328,18 +323,14 @@ func Start(cfg Config) (*Membership, error) {
 	}
 	ml.Logger = stdLogger
 	ml.LogOutput = nil
-	if cfg.EncryptKey != "" {
-		key, err := DecodeKey(cfg.EncryptKey)
-		if err != nil {
-			return nil, err
-		}
-		kr, err := memberlist.NewKeyring(nil, key)
-		if err != nil {
-			return nil, fmt.Errorf("membership: %w", err)
-		}
-		ml.Keyring = kr
-		ml.GossipVerifyIncoming = true
-		ml.GossipVerifyOutgoing = true
+	keyring, err := loadKeyring(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if keyring != nil {
+		ml.Keyring = keyring
+		ml.GossipVerifyIncoming = !cfg.PlaintextIncoming
+		ml.GossipVerifyOutgoing = !cfg.PlaintextOutgoing
 	}
 
 	sc := serf.DefaultConfig()
@@ -348,6 +339,10 @@ func Start(cfg Config) (*Membership, error) {
 	sc.Logger = stdLogger
 	sc.LogOutput = nil
 	sc.EnableNameConflictResolution = true
+	if keyring != nil {
+		// Serf writes every installed, used or removed key here.
+		sc.KeyringFile = cfg.KeyringPath
+	}
 	if cfg.Timing == "local" {
 		// Shorter waits so that a graceful leave in tests takes well under
 		// a second instead of Serf's LAN defaults.
@@ -359,12 +354,13 @@ func Start(cfg Config) (*Membership, error) {
 	sc.Tags = copyTags(tags)
 
 	m := &Membership{
-		cfg:    cfg,
-		logger: logger,
-		serfCh: make(chan serf.Event, 256),
-		events: make(chan Event, cfg.EventBuffer),
-		done:   make(chan struct{}),
-		tags:   tags,
+		cfg:     cfg,
+		logger:  logger,
+		keyring: keyring,
+		serfCh:  make(chan serf.Event, 256),
+		events:  make(chan Event, cfg.EventBuffer),
+		done:    make(chan struct{}),
+		tags:    tags,
 	}
 	sc.EventCh = m.serfCh
 
@@ -549,7 +545,7 @@ func (m *Membership) SetTags(extra map[string]string) error {
 func (m *Membership) EncryptionEnabled() bool { return m.serf.EncryptionEnabled() }
 
 // Serf exposes the underlying Serf instance for what this package does not
-// wrap yet (keyring management, user events, coordinates).
+// wrap (user events, coordinates).
 func (m *Membership) Serf() *serf.Serf { return m.serf }
 
 // Shutdown stops gossip and closes the sockets without leaving: the others
