@@ -189,6 +189,10 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 			return
 		}
+		if s.cfg.ACL != nil {
+			s.serveWithACL(path, w, r, h)
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
@@ -242,6 +246,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &api):
 		httpError(w, api.code, api.msg)
+	case errors.Is(err, acl.ErrNotFound), acl.IsPermissionDenied(err):
+		httpError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, acl.ErrDisabled):
+		httpError(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, agenterr.ErrNotFound):
 		httpError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, agenterr.ErrInvalid):
@@ -382,6 +390,15 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	// A waiting read's token is resolved again at every wake and every
+	// recheckEvery, so a revoked token's read ends (403) within that.
+	recheck := tokenRecheck(ctx)
+	var recheckTick <-chan time.Time
+	if recheck != nil {
+		t := time.NewTicker(recheckEvery)
+		defer t.Stop()
+		recheckTick = t.C
+	}
 	for {
 		var changed <-chan struct{}
 		v, idx, changed = read(true)
@@ -390,7 +407,14 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 		}
 		select {
 		case <-changed:
+			if recheck != nil && recheck() {
+				return v, idx
+			}
 			if v, idx, _ = read(false); idx > q.index {
+				return v, idx
+			}
+		case <-recheckTick:
+			if recheck() {
 				return v, idx
 			}
 		case <-timer.C:
