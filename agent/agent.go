@@ -69,6 +69,8 @@ type Agent struct {
 
 	dns         *dnsserver.Server
 	api         *httpapi.Server
+	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
+	aclEnforce aclEnforcement
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
@@ -579,6 +581,7 @@ func (a *Agent) startHTTP() error {
 		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 		ConnectCA:      a.connectCAForHTTP(),
+		ACL:            a.aclEnforce.resolver,
 	})
 	a.api = api
 	addrs := strings.Fields(a.cfg.Addresses.HTTP)

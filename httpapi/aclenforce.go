@@ -370,3 +370,149 @@ func txnRefusal(err error) (txnResponse, bool) {
 	}
 	return txnResponse{Errors: []command.KVTxnError{{OpIndex: op.Index, What: op.Error()}}}, true
 }
+
+// The visibility rules of listed things, as Consul filters them.
+
+func canReadNode(a acl.Authorizer, n *event.Node) bool {
+	return a.Allowed(acl.ResourceNode, n.Node, acl.Read)
+}
+
+// canReadInstance: a service instance is seen with read on its service and
+// on its node.
+func canReadInstance(a acl.Authorizer, in projections.Instance) bool {
+	return a.Allowed(acl.ResourceService, in.Service.Service, acl.Read) && a.Allowed(acl.ResourceNode, in.Node.Node, acl.Read)
+}
+
+// canReadCheck: a check is seen with read on its node, and on its service
+// for a service's check.
+func canReadCheck(a acl.Authorizer, c *event.Check) bool {
+	return a.Allowed(acl.ResourceNode, c.Node, acl.Read) &&
+		(c.ServiceID == "" || a.Allowed(acl.ResourceService, c.ServiceName, acl.Read))
+}
+
+func canReadCoordinate(a acl.Authorizer, c CoordinateEntry) bool {
+	return a.Allowed(acl.ResourceNode, c.Node, acl.Read)
+}
+
+// aclFilterNode is a node's answer as the request may see it: nothing
+// without read on the node; else its services and checks it may read.
+func aclFilterNode(w http.ResponseWriter, r *http.Request, info *projections.NodeInfo) *projections.NodeInfo {
+	ra := aclOf(r.Context())
+	if ra == nil || info == nil {
+		return info
+	}
+	a := acl.IdentityFrom(r.Context()).Authorizer
+	if !a.Allowed(acl.ResourceNode, info.Node.Node, acl.Read) {
+		markFiltered(w, ra)
+		return nil
+	}
+	out := *info
+	out.Services = aclFilter(w, r, info.Services, func(a acl.Authorizer, sv *event.Service) bool {
+		return a.Allowed(acl.ResourceService, sv.Service, acl.Read)
+	})
+	out.Checks = aclFilter(w, r, info.Checks, canReadCheck)
+	return &out
+}
+
+// redactedToken stands for a prepared query's token to those who may not
+// manage ACLs, as Consul's.
+const redactedToken = "<hidden>"
+
+// aclQueries are the prepared queries the request may see: those whose
+// name it may read (an unnamed query only with acl:write), with their
+// token hidden unless it may manage ACLs.
+func aclQueries(w http.ResponseWriter, r *http.Request, list []*event.PreparedQuery) []*event.PreparedQuery {
+	if aclOf(r.Context()) == nil {
+		return list
+	}
+	a := acl.IdentityFrom(r.Context()).Authorizer
+	manage := a.Allowed(acl.ResourceACL, "", acl.Write)
+	list = aclFilter(w, r, list, func(a acl.Authorizer, q *event.PreparedQuery) bool {
+		return manage || (q.Name != "" && a.Allowed(acl.ResourceQuery, q.Name, acl.Read))
+	})
+	if manage {
+		return list
+	}
+	out := make([]*event.PreparedQuery, len(list))
+	for i, q := range list {
+		c := *q
+		if c.Token != "" {
+			c.Token = redactedToken
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// The rules of the agent's own services and checks (/v1/agent/...), which
+// the agent then writes to the catalog with its own token.
+
+// docString is a string field of a registration document, its name
+// matched as Consul's decoder matches it: in any case, with or without
+// underscores ("ServiceID", "service_id").
+func docString(doc any, field string) string {
+	m, _ := doc.(map[string]any)
+	for k, v := range m {
+		if strings.EqualFold(strings.ReplaceAll(k, "_", ""), field) {
+			s, _ := v.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// authorizeLocalService: registering a service needs write on its name,
+// and on the name of the instance it replaces.
+func (s *Server) authorizeLocalService(r *http.Request, doc any) error {
+	if aclOf(r.Context()) == nil {
+		return nil
+	}
+	name := docString(doc, "name")
+	if err := authorize(r, acl.ResourceService, name, acl.Write); err != nil {
+		return err
+	}
+	id := docString(doc, "id")
+	if id == "" {
+		id = name
+	}
+	if la := s.cfg.Local; la != nil {
+		if old, ok := la.Service(id); ok && old.Service != name {
+			return authorize(r, acl.ResourceService, old.Service, acl.Write)
+		}
+	}
+	return nil
+}
+
+// authorizeLocalServiceID: changing a registered service needs write on
+// its name; an unknown one is left to the handler's 404.
+func (s *Server) authorizeLocalServiceID(r *http.Request, id string) error {
+	if aclOf(r.Context()) == nil || s.cfg.Local == nil {
+		return nil
+	}
+	if sv, ok := s.cfg.Local.Service(id); ok {
+		return authorize(r, acl.ResourceService, sv.Service, acl.Write)
+	}
+	return nil
+}
+
+// authorizeLocalCheck: a check of a service needs write on the service,
+// a node-level check write on the agent's node. The check is named by its
+// service (registration) or its ID (updates, deregistration).
+func (s *Server) authorizeLocalCheck(r *http.Request, serviceID, checkID string) error {
+	if aclOf(r.Context()) == nil || s.cfg.Local == nil {
+		return nil
+	}
+	if checkID != "" {
+		c, ok := s.cfg.Local.Checks()[checkID]
+		if !ok {
+			return nil
+		}
+		serviceID = c.ServiceID
+	}
+	if serviceID != "" {
+		if sv, ok := s.cfg.Local.Service(serviceID); ok {
+			return authorize(r, acl.ResourceService, sv.Service, acl.Write)
+		}
+	}
+	return authorize(r, acl.ResourceNode, s.agentNode(), acl.Write)
+}

@@ -30,6 +30,12 @@ func FreePort(t testing.TB) int {
 // and stops it at the end of the test.
 func Start(t testing.TB, args ...string) *agent.Agent {
 	t.Helper()
+	return start(t, nil, args)
+}
+
+// start is Start with prepare, if set, given the agent before it starts.
+func start(t testing.TB, prepare func(*agent.Agent), args []string) *agent.Agent {
+	t.Helper()
 	base := []string{
 		"-bind=127.0.0.1", "-client=127.0.0.1",
 		"-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-lan-port=0", "-serf-wan-port=-1",
@@ -40,6 +46,9 @@ func Start(t testing.TB, args ...string) *agent.Agent {
 		t.Fatalf("agent config: %v", err)
 	}
 	a := agent.New(cfg, nil)
+	if prepare != nil {
+		prepare(a)
+	}
 	if err := a.Start(); err != nil {
 		t.Fatalf("start agent: %v", err)
 	}

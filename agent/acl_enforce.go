@@ -1,0 +1,44 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/heraldhq/herald/acl"
+)
+
+// aclEnforcement is what the agent's ACL enforcement is given: the
+// resolver of presented tokens (the HTTP API, DNS, and on a server the
+// RPC of client agents), and the identity of the agent's own writes.
+type aclEnforcement struct {
+	resolver acl.Resolver
+	// agent is the identity of acl.tokens.agent (else of the default
+	// token); nil: the resolver's answer for no token.
+	agent func() acl.Identity
+}
+
+// SetACL turns ACL enforcement on, before Start: resolver resolves every
+// token presented to this agent; agentIdentity, which may be nil, is the
+// identity the agent's own catalog writes go with (its anti-entropy sync of
+// the services and checks registered with it, check updates), as Consul's
+// agent writes them with its agent token.
+func (a *Agent) SetACL(resolver acl.Resolver, agentIdentity func() acl.Identity) {
+	a.aclEnforce = aclEnforcement{resolver: resolver, agent: agentIdentity}
+}
+
+// agentIdentity is the identity of the agent's own writes; with ACLs
+// disabled, one that may do everything.
+func (a *Agent) agentIdentity() acl.Identity {
+	switch e := a.aclEnforce; {
+	case e.agent != nil:
+		return e.agent()
+	case e.resolver != nil:
+		id, err := e.resolver.Resolve("")
+		if err == nil {
+			return id
+		}
+		// No usable token: the servers refuse the write, which is
+		// retried by the sync loop, as with a token lacking permission.
+		return acl.Identity{AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()}
+	}
+	return acl.IdentityFrom(context.Background())
+}
