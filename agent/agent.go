@@ -67,10 +67,10 @@ type Agent struct {
 	// there is nothing to re-read (tests).
 	reloadConfig func() (*config.Config, error)
 
-	dns         *dnsserver.Server
-	api         *httpapi.Server
+	dns *dnsserver.Server
+	api *httpapi.Server
 	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
-	aclEnforce aclEnforcement
+	aclEnforce  aclEnforcement
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
