@@ -67,10 +67,8 @@ type Agent struct {
 	// there is nothing to re-read (tests).
 	reloadConfig func() (*config.Config, error)
 
-	dns *dnsserver.Server
-	api *httpapi.Server
-	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
-	aclEnforce  aclEnforcement
+	dns         *dnsserver.Server
+	api         *httpapi.Server
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 
@@ -100,6 +98,9 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
+	aclEnforce aclEnforcement
 }
 
 // New prepares an agent; Start runs it.
