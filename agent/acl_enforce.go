@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/heraldhq/herald/acl"
+	"github.com/heraldhq/herald/agent/rpc"
+	"github.com/heraldhq/herald/projections"
 )
 
 // aclEnforcement is what the agent's ACL enforcement is given: the
@@ -41,4 +43,13 @@ func (a *Agent) agentIdentity() acl.Identity {
 		return acl.Identity{AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()}
 	}
 	return acl.IdentityFrom(context.Background())
+}
+
+// rpcACL is how this server judges client agents' writes; nil with ACLs
+// disabled.
+func (a *Agent) rpcACL() *rpc.ACL {
+	if a.aclEnforce.resolver == nil {
+		return nil
+	}
+	return &rpc.ACL{Resolver: a.aclEnforce.resolver, State: projections.ACLState{Catalog: a.catalog, KV: a.kv}}
 }
