@@ -53,3 +53,20 @@ func (a *Agent) rpcACL() *rpc.ACL {
 	}
 	return &rpc.ACL{Resolver: a.aclEnforce.resolver, State: projections.ACLState{Catalog: a.catalog, KV: a.kv}}
 }
+
+// dnsAuthorizer is what DNS answers with: the authorizer of the agent's
+// default token (the resolver's answer for no token), nil with ACLs
+// disabled. A default token that does not resolve reads nothing.
+func (a *Agent) dnsAuthorizer() func() acl.Authorizer {
+	resolver := a.aclEnforce.resolver
+	if resolver == nil {
+		return nil
+	}
+	return func() acl.Authorizer {
+		id, err := resolver.Resolve("")
+		if err != nil || id.Authorizer == nil {
+			return acl.DenyAll()
+		}
+		return id.Authorizer
+	}
+}
