@@ -516,3 +516,16 @@ func (s *Server) authorizeLocalCheck(r *http.Request, serviceID, checkID string)
 	}
 	return authorize(r, acl.ResourceNode, s.agentNode(), acl.Write)
 }
+
+// defaultPolicy is what a resolver may tell of the default policy ("allow"
+// or "deny"), for X-Consul-Default-ACL-Policy.
+type defaultPolicy interface{ DefaultPolicy() string }
+
+// defaultACLPolicy is the X-Consul-Default-ACL-Policy of every read:
+// "allow" with ACLs disabled, as Consul answers, else the resolver's.
+func (s *Server) defaultACLPolicy() string {
+	if p, ok := s.cfg.ACL.(defaultPolicy); ok {
+		return p.DefaultPolicy()
+	}
+	return "allow"
+}

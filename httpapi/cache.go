@@ -37,7 +37,7 @@ const maxCachedAnswers = 1024
 // requests only.
 func answerKey(r *http.Request) string {
 	q := r.URL.Query()
-	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc"} {
+	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc", "token"} {
 		q.Del(p)
 	}
 	return r.URL.Path + "?" + url.Values(q).Encode() + cacheScope(r)

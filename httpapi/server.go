@@ -365,7 +365,7 @@ func (s *Server) setMeta(w http.ResponseWriter, q query, shardID command.Shard, 
 	// leader every heartbeat; with one server it is the leader.
 	h.Set("X-Consul-LastContact", "0")
 	h.Set("X-Consul-Effective-Consistency", string(q.mode))
-	h.Set("X-Consul-Default-ACL-Policy", "allow")
+	h.Set("X-Consul-Default-ACL-Policy", s.defaultACLPolicy())
 }
 
 // blocking runs a read as a blocking query (see the package comment).
