@@ -58,16 +58,28 @@ func (p prefixRulesAuthorizer) AllowedPrefix(r acl.Resource, prefix string, need
 type tokenTable struct {
 	mu  sync.Mutex
 	ids map[string]acl.Identity
+	// resolved counts the resolutions of each secret.
+	resolved map[string]int
 }
 
 func (t *tokenTable) Resolve(secret string) (acl.Identity, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.resolved == nil {
+		t.resolved = map[string]int{}
+	}
+	t.resolved[secret]++
 	id, ok := t.ids[secret]
 	if !ok {
 		return acl.Identity{}, acl.ErrNotFound
 	}
 	return id, nil
+}
+
+func (t *tokenTable) resolutions(secret string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resolved[secret]
 }
 
 func (t *tokenTable) revoke(secret string) {
@@ -319,6 +331,7 @@ func TestACLBlockingQueryEndsWhenTokenRevoked(t *testing.T) {
 		code int
 		body string
 	}
+	before := table.resolutions(appSecret)
 	done := make(chan answer, 1)
 	go func() {
 		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/v1/kv/app/a?index=%d&wait=60s", a.HTTPAddr(), meta.LastIndex), nil)
@@ -332,7 +345,8 @@ func TestACLBlockingQueryEndsWhenTokenRevoked(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		done <- answer{resp.StatusCode, string(b)}
 	}()
-	poll.True(t, 10*time.Second, "the blocking query waits", func() bool { return blockingQueries(t, a) > 0 })
+	// Resolved once when it arrives, then again while it waits.
+	poll.True(t, 30*time.Second, "the blocking query waits", func() bool { return table.resolutions(appSecret) >= before+2 })
 	table.revoke(appSecret)
 	var got answer
 	poll.True(t, 10*time.Second, "the blocking query ends", func() bool {
@@ -346,22 +360,6 @@ func TestACLBlockingQueryEndsWhenTokenRevoked(t *testing.T) {
 	if got.code != http.StatusForbidden || strings.TrimSpace(got.body) != "ACL not found" {
 		t.Fatalf("revoked blocking query: %d %q", got.code, got.body)
 	}
-}
-
-// blockingQueries is the agent's count of waiting blocking queries, from
-// its metrics.
-func blockingQueries(t *testing.T, a *agent.Agent) float64 {
-	t.Helper()
-	m, err := aclClient(t, a, managementSecret).Agent().Metrics()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range m.Gauges {
-		if strings.HasSuffix(g.Name, "blocking_queries") {
-			return float64(g.Value)
-		}
-	}
-	return 0
 }
 
 func TestACLCatalogAndAgent(t *testing.T) {
@@ -399,6 +397,12 @@ func TestACLCatalogAndAgent(t *testing.T) {
 	if err := mgmt.Agent().CheckRegister(&api.AgentCheckRegistration{ID: "db-ttl", Name: "db-ttl", ServiceID: "db-local",
 		AgentServiceCheck: api.AgentServiceCheck{TTL: "1m"}}); err != nil {
 		t.Fatal(err)
+	}
+	if checks, err := app.Agent().Checks(); err != nil || checks["db-ttl"] != nil {
+		t.Fatalf("app's agent checks show another service's: %v %v", checks, err)
+	}
+	if checks, err := mgmt.Agent().Checks(); err != nil || checks["db-ttl"] == nil {
+		t.Fatalf("management's agent checks: %v %v", checks, err)
 	}
 	err = app.Agent().PassTTL("db-ttl", "")
 	wantDenied(t, "TTL update of another service's check", err, "accessor-app", `service:write' on "db"`)

@@ -166,11 +166,10 @@ func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	checks := aclFilterMap(w, r, la.Checks(), func(a acl.Authorizer, _ string, c event.Check) bool { return canReadCheck(a, &c) })
 	out := map[string]apiCheck{}
-	for id, c := range la.Checks() {
-		if visible := aclFilter(w, r, []*event.Check{&c}, canReadCheck); len(visible) == 1 {
-			out[id] = toCheck(&c)
-		}
+	for id, c := range checks {
+		out[id] = toCheck(&c)
 	}
 	if out, err = filterMap(r, out); err != nil {
 		return err

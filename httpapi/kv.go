@@ -48,7 +48,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 			return s.cfg.KV.Keys(key, sep, watch)
 		})
 		s.setMeta(w, q, command.ShardKV, index)
-		list = aclFilter(w, r, list, func(a acl.Authorizer, k string) bool { return a.Allowed(acl.ResourceKey, k, acl.Read) })
+		list = aclFilter(w, r, list, canRead(acl.ResourceKey))
 		if len(list) == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			return nil
