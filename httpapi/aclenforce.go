@@ -80,7 +80,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (http.Resp
 		id.Authorizer = acl.DenyAll()
 	}
 	ra := &requestACL{presented: secret != "", secret: secret}
-	if r.Method == http.MethodGet && r.URL.Query().Has("index") {
+	if q := r.URL.Query(); r.Method == http.MethodGet && (q.Has("index") || q.Has("hash")) {
 		ra.guard = &revocationGuard{ResponseWriter: w, resolver: s.cfg.ACL, secret: secret}
 		w = ra.guard
 	}
@@ -241,13 +241,32 @@ func (g *revocationGuard) Flush() {
 	}
 }
 
-// tokenRecheck is the recheck of a blocking read's token, nil when there
-// is nothing to recheck.
-func tokenRecheck(ctx context.Context) func() bool {
-	if ra := aclOf(ctx); ra != nil && ra.guard != nil {
-		return ra.guard.recheck
+// tokenWatch is a waiting read's watch over its token: tick fires every
+// recheckEvery (never without ACLs), and at each tick, and at each wake,
+// the read asks revoked and ends when it says so (the guard then answers
+// 403).
+type tokenWatch struct {
+	tick   <-chan time.Time
+	guard  *revocationGuard
+	ticker *time.Ticker
+}
+
+func watchToken(ctx context.Context) tokenWatch {
+	ra := aclOf(ctx)
+	if ra == nil || ra.guard == nil {
+		return tokenWatch{}
 	}
-	return nil
+	t := time.NewTicker(recheckEvery)
+	return tokenWatch{tick: t.C, guard: ra.guard, ticker: t}
+}
+
+// revoked resolves the token again; true when it no longer resolves.
+func (tw tokenWatch) revoked() bool { return tw.guard != nil && tw.guard.recheck() }
+
+func (tw tokenWatch) stop() {
+	if tw.ticker != nil {
+		tw.ticker.Stop()
+	}
 }
 
 // recheckEvery is how often a waiting blocking read resolves its token

@@ -320,45 +320,62 @@ func TestACLMalformedTokens(t *testing.T) {
 
 func TestACLBlockingQueryEndsWhenTokenRevoked(t *testing.T) {
 	a, table := startACLAgent(t)
-	if _, err := aclClient(t, a, managementSecret).KV().Put(&api.KVPair{Key: "app/a", Value: []byte("v")}, nil); err != nil {
+	mgmt := aclClient(t, a, managementSecret)
+	if _, err := mgmt.KV().Put(&api.KVPair{Key: "app/a", Value: []byte("v")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, meta, err := aclClient(t, a, appSecret).KV().Get("app/a", nil)
-	if err != nil {
+	if _, _, err := mgmt.Event().Fire(&api.UserEvent{Name: "deploy"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	type answer struct {
-		code int
-		body string
-	}
-	before := table.resolutions(appSecret)
-	done := make(chan answer, 1)
-	go func() {
-		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/v1/kv/app/a?index=%d&wait=60s", a.HTTPAddr(), meta.LastIndex), nil)
-		req.Header.Set("X-Consul-Token", appSecret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- answer{body: err.Error()}
-			return
+	// Blocking reads of each kind of wait: the projections' (blocking),
+	// the user events' own loop.
+	for i, path := range []string{"/v1/kv/app/a", "/v1/event/list?name=deploy"} {
+		secret := fmt.Sprintf("secret-revocable-%d", i)
+		table.mu.Lock()
+		table.ids[secret] = table.ids[appSecret]
+		table.mu.Unlock()
+		resp, body := rawGet(t, a, path, http.Header{"X-Consul-Token": {secret}})
+		index := resp.Header.Get("X-Consul-Index")
+		if resp.StatusCode != 200 || index == "" {
+			t.Fatalf("%s: %d %q", path, resp.StatusCode, body)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		done <- answer{resp.StatusCode, string(b)}
-	}()
-	// Resolved once when it arrives, then again while it waits.
-	poll.True(t, 30*time.Second, "the blocking query waits", func() bool { return table.resolutions(appSecret) >= before+2 })
-	table.revoke(appSecret)
-	var got answer
-	poll.True(t, 10*time.Second, "the blocking query ends", func() bool {
-		select {
-		case got = <-done:
-			return true
-		default:
-			return false
+		type answer struct {
+			code int
+			body string
 		}
-	})
-	if got.code != http.StatusForbidden || strings.TrimSpace(got.body) != "ACL not found" {
-		t.Fatalf("revoked blocking query: %d %q", got.code, got.body)
+		before := table.resolutions(secret)
+		done := make(chan answer, 1)
+		go func() {
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			req, _ := http.NewRequest("GET", "http://"+a.HTTPAddr()+path+sep+"wait=60s&index="+index, nil)
+			req.Header.Set("X-Consul-Token", secret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- answer{body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			done <- answer{resp.StatusCode, string(b)}
+		}()
+		// Resolved once when it arrives, then again while it waits.
+		poll.True(t, 30*time.Second, path+" waits", func() bool { return table.resolutions(secret) >= before+2 })
+		table.revoke(secret)
+		var got answer
+		poll.True(t, 10*time.Second, path+" ends", func() bool {
+			select {
+			case got = <-done:
+				return true
+			default:
+				return false
+			}
+		})
+		if got.code != http.StatusForbidden || strings.TrimSpace(got.body) != "ACL not found" {
+			t.Fatalf("%s, its token revoked while it waits: %d %q", path, got.code, got.body)
+		}
 	}
 }
 

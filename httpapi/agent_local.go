@@ -86,6 +86,8 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 	// the wait passes), as Consul's hash-based blocking does.
 	known := r.URL.Query().Get("hash")
 	var timer <-chan time.Time
+	token := watchToken(r.Context())
+	defer token.stop()
 	if known != "" {
 		wait := q.wait + rand.N(q.wait/16+1)
 		t := time.NewTimer(wait)
@@ -110,6 +112,11 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 			select {
 			case <-changed:
 				continue
+			case <-token.tick:
+				if !token.revoked() {
+					continue
+				}
+				done = true
 			case <-timer:
 				done = true
 			case <-stopping(r.Context()):

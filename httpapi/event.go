@@ -97,11 +97,17 @@ func (s *Server) eventList(w http.ResponseWriter, r *http.Request) error {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		stop := stopping(r.Context())
+		token := watchToken(r.Context())
+		defer token.stop()
 	loop:
 		for index == q.index {
 			select {
 			case <-changed:
 				list, index, changed = read()
+			case <-token.tick:
+				if token.revoked() {
+					break loop
+				}
 			case <-timer.C:
 				break loop
 			case <-stop:

@@ -392,13 +392,8 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	defer timer.Stop()
 	// A waiting read's token is resolved again at every wake and every
 	// recheckEvery, so a revoked token's read ends (403) within that.
-	recheck := tokenRecheck(ctx)
-	var recheckTick <-chan time.Time
-	if recheck != nil {
-		t := time.NewTicker(recheckEvery)
-		defer t.Stop()
-		recheckTick = t.C
-	}
+	token := watchToken(ctx)
+	defer token.stop()
 	for {
 		var changed <-chan struct{}
 		v, idx, changed = read(true)
@@ -407,14 +402,14 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 		}
 		select {
 		case <-changed:
-			if recheck != nil && recheck() {
+			if token.revoked() {
 				return v, idx
 			}
 			if v, idx, _ = read(false); idx > q.index {
 				return v, idx
 			}
-		case <-recheckTick:
-			if recheck() {
+		case <-token.tick:
+			if token.revoked() {
 				return v, idx
 			}
 		case <-timer.C:
