@@ -323,7 +323,7 @@ var routeRules = map[string]map[string]routeRule{
 	"/v1/agent/maintenance":  {"PUT": {acl.ResourceNode, acl.Write, true}},
 	"/v1/agent/force-leave/": {"PUT": {acl.ResourceOperator, acl.Write, false}},
 	"/v1/agent/host":         {"GET": {acl.ResourceOperator, acl.Read, false}},
-	"/v1/agent/token/":       {"PUT": {acl.ResourceACL, acl.Write, false}},
+	"/v1/agent/token/":       {"PUT": {acl.ResourceAgent, acl.Write, true}},
 
 	"/v1/operator/raft/configuration":   {"GET": {acl.ResourceOperator, acl.Read, false}},
 	"/v1/operator/raft/peer":            {"DELETE": {acl.ResourceOperator, acl.Write, false}},

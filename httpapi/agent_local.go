@@ -63,12 +63,13 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	for id, sv := range la.Services() {
 		out[id] = toService(&sv, s.cfg.Datacenter)
 	}
-	out = aclFilterMap(w, r, out, func(a acl.Authorizer, _ string, sv apiService) bool {
-		return a.Allowed(acl.ResourceService, sv.Service, acl.Read)
-	})
 	if out, err = filterMap(r, out); err != nil {
 		return err
 	}
+	// After ?filter, as Consul: the header tells only of what ACLs hid.
+	out = aclFilterMap(w, r, out, func(a acl.Authorizer, _ string, sv apiService) bool {
+		return a.Allowed(acl.ResourceService, sv.Service, acl.Read)
+	})
 	return writeJSON(w, http.StatusOK, out)
 }
 
