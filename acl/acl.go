@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+
+	"github.com/heraldhq/herald/log/command"
 )
 
 // Access is a level of access, ordered: a rule granting a level grants every
@@ -160,7 +162,9 @@ type identityKey struct{}
 
 // WithIdentity returns ctx carrying the identity a request acts as.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
+	// The accessor also goes where the command package looks for the
+	// origin of the commands the request proposes.
+	return context.WithValue(command.WithAccessor(ctx, id.AccessorID), identityKey{}, id)
 }
 
 // IdentityFrom returns the identity ctx carries; without one, the identity

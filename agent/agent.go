@@ -104,6 +104,8 @@ type Agent struct {
 	// originReadable latches once every server reads the origin of a
 	// command (audit.go).
 	originReadable atomic.Bool
+	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
+	aclEnforce aclEnforcement
 }
 
 // New prepares an agent; Start runs it.
@@ -604,6 +606,7 @@ func (a *Agent) startHTTP() error {
 		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 		ConnectCA:      a.connectCAForHTTP(),
+		ACL:            a.aclEnforce.resolver,
 	})
 	a.api = api
 	if err := a.startHTTPS(api); err != nil {

@@ -29,6 +29,9 @@ func (a *Agent) startDNS() error {
 	cfg.DisableNodeMetaTXT = !d.EnableAdditionalNodeMetaTXT
 	cfg.Recursors, cfg.RecursorTimeout = a.cfg.Recursors, d.RecursorTimeout
 	cfg.Catalog = dnsserver.FromProjection(a.catalog)
+	if authorizer := a.dnsAuthorizer(); authorizer != nil {
+		cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
+	}
 	cfg.Logger = a.log
 	cfg.Metrics = a.metrics
 	if !d.AllowStale {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/local"
@@ -19,6 +20,9 @@ import (
 type catalogWriter struct{ a *Agent }
 
 func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) error {
+	// The agent's own writes (anti-entropy sync, check updates) go with
+	// the agent's token, whoever asked for the change.
+	ctx = acl.WithIdentity(ctx, w.a.agentIdentity())
 	res, err := w.a.raft.Propose(ctx, command.Command{Time: nowNano(), Body: body})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"github.com/heraldhq/herald/acl"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -65,6 +66,10 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	if out, err = filterMap(r, out); err != nil {
 		return err
 	}
+	// After ?filter, as Consul: the header tells only of what ACLs hid.
+	out = aclFilterMap(w, r, out, func(a acl.Authorizer, _ string, sv apiService) bool {
+		return a.Allowed(acl.ResourceService, sv.Service, acl.Read)
+	})
 	return writeJSON(w, http.StatusOK, out)
 }
 
@@ -82,6 +87,8 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 	// the wait passes), as Consul's hash-based blocking does.
 	known := r.URL.Query().Get("hash")
 	var timer <-chan time.Time
+	token := watchToken(r.Context())
+	defer token.stop()
 	if known != "" {
 		wait := q.wait + rand.N(q.wait/16+1)
 		t := time.NewTimer(wait)
@@ -94,6 +101,9 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return &apiError{http.StatusNotFound, fmt.Sprintf("unknown service ID: %s", id)}
 		}
+		if err := authorize(r, acl.ResourceService, sv.Service, acl.Read); err != nil {
+			return err
+		}
 		hash, err := contentHash(&sv, s.cfg.Datacenter)
 		if err != nil {
 			return err
@@ -103,6 +113,11 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 			select {
 			case <-changed:
 				continue
+			case <-token.tick:
+				if !token.revoked() {
+					continue
+				}
+				done = true
 			case <-timer:
 				done = true
 			case <-stopping(r.Context()):
@@ -139,12 +154,18 @@ func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	if err := s.authorizeLocalService(r, doc); err != nil {
+		return err
+	}
 	replace, _ := strconv.ParseBool(r.URL.Query().Get("replace-existing-checks"))
 	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterService(doc, replace) })
 }
 
 func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) error {
 	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/deregister/")
+	if err := s.authorizeLocalServiceID(r, id); err != nil {
+		return err
+	}
 	return s.localWrite(w, func(la LocalAgent) error { return la.DeregisterService(id) })
 }
 
@@ -153,8 +174,9 @@ func (s *Server) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	checks := aclFilterMap(w, r, la.Checks(), func(a acl.Authorizer, _ string, c event.Check) bool { return canReadCheck(a, &c) })
 	out := map[string]apiCheck{}
-	for id, c := range la.Checks() {
+	for id, c := range checks {
 		out[id] = toCheck(&c)
 	}
 	if out, err = filterMap(r, out); err != nil {
@@ -168,11 +190,17 @@ func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if err := s.authorizeLocalCheck(r, docString(doc, "serviceid"), ""); err != nil {
+		return err
+	}
 	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterCheck(doc) })
 }
 
 func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) error {
 	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/check/deregister/")
+	if err := s.authorizeLocalCheck(r, "", id); err != nil {
+		return err
+	}
 	return s.localWrite(w, func(la LocalAgent) error { return la.DeregisterCheck(id) })
 }
 
@@ -203,6 +231,9 @@ func (s *Server) agentCheckTTL(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return &apiError{http.StatusNotFound, "404 page not found"}
 	}
+	if err := s.authorizeLocalCheck(r, "", id); err != nil {
+		return err
+	}
 	return s.localWrite(w, func(la LocalAgent) error { return la.UpdateTTL(id, status, output) })
 }
 
@@ -226,6 +257,9 @@ func (s *Server) agentServiceMaintenance(w http.ResponseWriter, r *http.Request)
 	id := strings.TrimPrefix(r.URL.Path, "/v1/agent/service/maintenance/")
 	if id == "" {
 		return badRequest("Missing service ID")
+	}
+	if err := s.authorizeLocalServiceID(r, id); err != nil {
+		return err
 	}
 	return s.localWrite(w, func(la LocalAgent) error { return la.ServiceMaintenance(id, enable, reason) })
 }
@@ -282,6 +316,9 @@ func (s *Server) agentHealthByID(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return &apiError{http.StatusNotFound, fmt.Sprintf("ServiceId %s not found", id)}
 	}
+	if err := authorize(r, acl.ResourceService, sv.Service, acl.Read); err != nil {
+		return err
+	}
 	e := s.localHealth(la, sv)
 	if r.URL.Query().Get("format") == "text" {
 		w.Header().Set("Content-Type", "text/plain")
@@ -298,6 +335,9 @@ func (s *Server) agentHealthByName(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	name := strings.TrimPrefix(r.URL.Path, "/v1/agent/health/service/name/")
+	if err := authorize(r, acl.ResourceService, name, acl.Read); err != nil {
+		return err
+	}
 	var out []agentHealthEntry
 	worst := event.HealthPassing
 	for _, sv := range la.Services() {

@@ -32,13 +32,15 @@ const maxCachedAnswers = 1024
 
 // answerKey names a read by its path and the parameters that shape its
 // answer; those that only say how to wait or how consistent to be are left
-// out, since every waiter of the same data must share the entry.
+// out, since every waiter of the same data must share the entry. With ACLs
+// on, answers are filtered by token, and shared by the same token's
+// requests only.
 func answerKey(r *http.Request) string {
 	q := r.URL.Query()
-	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc"} {
+	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc", "token"} {
 		q.Del(p)
 	}
-	return r.URL.Path + "?" + url.Values(q).Encode()
+	return r.URL.Path + "?" + url.Values(q).Encode() + cacheScope(r)
 }
 
 // writeCachedJSON answers with the JSON of build(), reusing the bytes

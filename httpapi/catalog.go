@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"github.com/heraldhq/herald/acl"
 	"io"
 	"net/http"
 	"sort"
@@ -196,6 +197,7 @@ func (s *Server) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	nodes = aclFilter(w, r, nodes, canReadNode)
 	meta := nodeMetaFilter(r)
 	out := make([]apiNode, 0, len(nodes))
 	for _, n := range sortNear(s, r, nodes, func(n *event.Node) string { return n.Node }) {
@@ -260,6 +262,9 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	if evalErr != nil {
 		return evalErr
 	}
+	services = aclFilterMap(w, r, services, func(a acl.Authorizer, name string, _ []string) bool {
+		return a.Allowed(acl.ResourceService, name, acl.Read)
+	})
 	return s.writeCachedJSON(w, r, index, func() (any, error) { return services, nil })
 }
 
@@ -292,6 +297,7 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	instances = aclFilter(w, r, instances, canReadInstance)
 	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
 	return s.writeNearJSON(w, r, index, func() (any, error) {
 		out := make([]apiCatalogService, len(instances))
@@ -309,9 +315,10 @@ func (s *Server) readNodeAt(w http.ResponseWriter, r *http.Request, prefix strin
 	if name == "" {
 		return nil, false, badRequest("Missing node name")
 	}
-	return readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
+	info, ok, err := readCatalog(s, w, r, func(watch bool) (*projections.NodeInfo, uint64, <-chan struct{}) {
 		return s.cfg.Catalog.Node(name, watch)
 	})
+	return aclFilterNode(w, r, info), ok, err
 }
 
 func (s *Server) catalogNode(w http.ResponseWriter, r *http.Request) error {

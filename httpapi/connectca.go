@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldhq/herald/acl"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -246,6 +247,9 @@ func (s *Server) connectCALeaf(w http.ResponseWriter, r *http.Request) error {
 	service := strings.TrimPrefix(r.URL.Path, "/v1/agent/connect/ca/leaf/")
 	if service == "" || strings.Contains(service, "/") {
 		return badRequest("Missing or invalid service name")
+	}
+	if err := authorize(r, acl.ResourceService, service, acl.Write); err != nil {
+		return err
 	}
 	q, err := s.parseQuery(r)
 	if err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/heraldhq/herald/acl"
 	"math"
 	"net/http"
 	"slices"
@@ -83,7 +84,7 @@ func (s *Server) coordinateNodes(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, index, _ := s.cfg.Catalog.Nodes(false)
 	s.setMeta(w, q, command.ShardCatalog, index)
-	return writeJSON(w, http.StatusOK, s.coordinates(r))
+	return writeJSON(w, http.StatusOK, aclFilter(w, r, s.coordinates(r), canReadCoordinate))
 }
 
 // coordinateNode serves /v1/coordinate/node/:node; 404 when the node has
@@ -102,6 +103,7 @@ func (s *Server) coordinateNode(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, index, _ := s.cfg.Catalog.Nodes(false)
 	s.setMeta(w, q, command.ShardCatalog, index)
+	out = aclFilter(w, r, out, canReadCoordinate)
 	if len(out) == 0 {
 		w.WriteHeader(http.StatusNotFound)
 		return nil
@@ -121,6 +123,9 @@ func (s *Server) coordinateUpdate(w http.ResponseWriter, r *http.Request) error 
 	}
 	if in.Coord == nil || !in.Coord.IsValid() {
 		return errors.New("invalid coordinate")
+	}
+	if err := authorize(r, acl.ResourceNode, in.Node, acl.Write); err != nil {
+		return err
 	}
 	if err := s.cfg.Operator.UpdateCoordinate(in); err != nil {
 		return err

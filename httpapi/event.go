@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"github.com/heraldhq/herald/acl"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -34,6 +35,9 @@ func (s *Server) eventFire(w http.ResponseWriter, r *http.Request) error {
 	name := strings.TrimPrefix(r.URL.Path, "/v1/event/fire/")
 	if name == "" {
 		return badRequest("Missing name")
+	}
+	if err := authorize(r, acl.ResourceEvent, name, acl.Write); err != nil {
+		return err
 	}
 	v := r.URL.Query()
 	f := userevent.Filters{Node: v.Get("node"), Service: v.Get("service"), Tag: v.Get("tag")}
@@ -93,11 +97,17 @@ func (s *Server) eventList(w http.ResponseWriter, r *http.Request) error {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		stop := stopping(r.Context())
+		token := watchToken(r.Context())
+		defer token.stop()
 	loop:
 		for index == q.index {
 			select {
 			case <-changed:
 				list, index, changed = read()
+			case <-token.tick:
+				if token.revoked() {
+					break loop
+				}
 			case <-timer.C:
 				break loop
 			case <-stop:
@@ -110,5 +120,8 @@ func (s *Server) eventList(w http.ResponseWriter, r *http.Request) error {
 	// Consul sets no X-Consul-KnownLeader or LastContact here: user events
 	// do not go through the servers.
 	w.Header().Set("X-Consul-Index", strconv.FormatUint(index, 10))
+	list = aclFilter(w, r, list, func(a acl.Authorizer, e userevent.Event) bool {
+		return a.Allowed(acl.ResourceEvent, e.Name, acl.Read)
+	})
 	return writeJSON(w, http.StatusOK, list)
 }

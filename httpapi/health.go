@@ -32,6 +32,7 @@ func (s *Server) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	checks = aclFilter(w, r, checks, canReadCheck)
 	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
@@ -48,6 +49,7 @@ func (s *Server) healthState(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	checks = aclFilter(w, r, checks, canReadCheck)
 	return writeFiltered(w, r, toChecks(sortNear(s, r, checks, checkNode)))
 }
 
@@ -60,6 +62,7 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
 		passingOnly = false
 	}
+	instances = aclFilter(w, r, instances, canReadInstance)
 	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
 	return s.writeNearJSON(w, r, index, func() (any, error) {
 		out := make([]apiServiceEntry, 0, len(instances))

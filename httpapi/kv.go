@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -47,6 +48,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 			return s.cfg.KV.Keys(key, sep, watch)
 		})
 		s.setMeta(w, q, command.ShardKV, index)
+		list = aclFilter(w, r, list, canRead(acl.ResourceKey))
 		if len(list) == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			return nil
@@ -58,11 +60,15 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 			return s.cfg.KV.List(key, watch)
 		})
 		s.setMeta(w, q, command.ShardKV, index)
+		list = aclFilter(w, r, list, canReadKey)
 		if len(list) == 0 {
 			w.WriteHeader(http.StatusNotFound)
 			return nil
 		}
 		return writeJSON(w, http.StatusOK, list)
+	}
+	if err := authorize(r, acl.ResourceKey, key, acl.Read); err != nil {
+		return err
 	}
 
 	entry, index := blocking(r.Context(), q, func(watch bool) (*event.KVEntry, uint64, <-chan struct{}) {

@@ -18,11 +18,16 @@ func withOrigin(r *http.Request) *http.Request {
 // status code.
 const refusalIsAnswer = 0
 
-// propose writes cmd (at the server's time unless it has one) and maps the
+// propose writes cmd (at the server's time unless it has one), if the
+// request's token may (acl.AuthorizeCommand: the one home of write rules,
+// which servers apply again to client agents' writes), and maps the
 // state machine's refusal once: to the status code refusedAs with the
 // refusal's message, which is how Consul answers a refused catalog write
 // (400), session create (500) or renew of an unknown session (404).
 func (s *Server) propose(r *http.Request, cmd command.Command, refusedAs int) (command.Result, error) {
+	if err := s.authorizeCommand(r, cmd); err != nil {
+		return command.Result{}, err
+	}
 	if cmd.Time == 0 {
 		cmd.Time = s.cfg.Now().UnixNano()
 	}

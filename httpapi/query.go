@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"github.com/heraldhq/herald/acl"
 	"io"
 	"net/http"
 	"strconv"
@@ -38,7 +39,7 @@ func (s *Server) queryGeneral(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, queries)
+	return writeJSON(w, http.StatusOK, aclQueries(w, r, queries))
 }
 
 func (s *Server) querySpecific(w http.ResponseWriter, r *http.Request) error {
@@ -70,7 +71,11 @@ func (s *Server) querySpecific(w http.ResponseWriter, r *http.Request) error {
 	if q == nil {
 		return errQueryNotFound
 	}
-	return writeJSON(w, http.StatusOK, []*event.PreparedQuery{q})
+	visible := aclQueries(w, r, []*event.PreparedQuery{q})
+	if len(visible) == 0 {
+		return authorize(r, acl.ResourceQuery, q.Name, acl.Read)
+	}
+	return writeJSON(w, http.StatusOK, visible)
 }
 
 func (s *Server) queryCreate(w http.ResponseWriter, r *http.Request) error {
@@ -196,6 +201,7 @@ func (s *Server) queryExecute(w http.ResponseWriter, r *http.Request, idOrName s
 	// nothing, as Service.Connect does not.
 	instances, index, _ := s.cfg.Catalog.ServiceInstances(query.Service.Service, false)
 	s.setMeta(w, opts, command.ShardCatalog, max(index, queriesIndex))
+	instances = aclFilter(w, r, instances, canReadInstance)
 	answers := preparedquery.Filter(query, instances)
 	near := r.URL.Query().Get("near")
 	if near == "" {
@@ -218,6 +224,9 @@ func (s *Server) queryExplain(w http.ResponseWriter, r *http.Request, idOrName s
 	}
 	query, opts, index, err := s.resolveQuery(r, idOrName)
 	if err != nil {
+		return err
+	}
+	if err := authorize(r, acl.ResourceQuery, query.Name, acl.Read); err != nil {
 		return err
 	}
 	s.setMeta(w, opts, command.ShardCatalog, index)

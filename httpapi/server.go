@@ -189,6 +189,10 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
 			return
 		}
+		if s.cfg.ACL != nil {
+			s.serveWithACL(path, w, r, h)
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
@@ -243,6 +247,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &api):
 		httpError(w, api.code, api.msg)
+	case errors.Is(err, acl.ErrNotFound), acl.IsPermissionDenied(err):
+		httpError(w, http.StatusForbidden, err.Error())
+	case errors.Is(err, acl.ErrDisabled):
+		httpError(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, agenterr.ErrNotFound):
 		httpError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, agenterr.ErrInvalid):
@@ -358,7 +366,7 @@ func (s *Server) setMeta(w http.ResponseWriter, q query, shardID command.Shard, 
 	// leader every heartbeat; with one server it is the leader.
 	h.Set("X-Consul-LastContact", "0")
 	h.Set("X-Consul-Effective-Consistency", string(q.mode))
-	h.Set("X-Consul-Default-ACL-Policy", "allow")
+	h.Set("X-Consul-Default-ACL-Policy", s.defaultACLPolicy())
 }
 
 // blocking runs a read as a blocking query (see the package comment).
@@ -383,6 +391,10 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	// A waiting read's token is resolved again at every wake and every
+	// recheckEvery, so a revoked token's read ends (403) within that.
+	token := watchToken(ctx)
+	defer token.stop()
 	for {
 		var changed <-chan struct{}
 		v, idx, changed = read(true)
@@ -391,7 +403,14 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 		}
 		select {
 		case <-changed:
+			if token.revoked() {
+				return v, idx
+			}
 			if v, idx, _ = read(false); idx > q.index {
+				return v, idx
+			}
+		case <-token.tick:
+			if token.revoked() {
 				return v, idx
 			}
 		case <-timer.C:

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/heraldhq/herald/acl"
 	"net/http"
 	"slices"
 	"strings"
@@ -238,6 +239,9 @@ func (s *Server) readSessions(w http.ResponseWriter, r *http.Request, keep func(
 		return s.cfg.KV.Sessions(keep, watch)
 	})
 	s.setMeta(w, q, command.ShardKV, index)
+	list = aclFilter(w, r, list, func(a acl.Authorizer, sess *event.Session) bool {
+		return a.Allowed(acl.ResourceSession, sess.Node, acl.Read)
+	})
 	return writeJSON(w, http.StatusOK, toSessions(list))
 }
 

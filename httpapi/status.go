@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/heraldhq/herald/acl"
 	"net/http"
 	"strings"
 )
@@ -34,7 +35,10 @@ func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 
 // agentMembers serves /v1/agent/members.
 func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.cfg.Agent.Members())
+	members := aclFilter(w, r, s.cfg.Agent.Members(), func(a acl.Authorizer, m Member) bool {
+		return a.Allowed(acl.ResourceNode, m.Name, acl.Read)
+	})
+	return writeJSON(w, http.StatusOK, members)
 }
 
 func (s *Server) agentJoin(w http.ResponseWriter, r *http.Request) error {

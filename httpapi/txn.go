@@ -96,8 +96,12 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	var out command.KVTxnResult
+	cmd := command.Command{Body: &command.KVTxnBody{Ops: ops}}
 	if writes {
-		res, err := s.propose(r, command.Command{Body: &command.KVTxnBody{Ops: ops}}, refusalIsAnswer)
+		res, err := s.propose(r, cmd, refusalIsAnswer)
+		if refused, ok := txnRefusal(err); ok {
+			return writeJSON(w, http.StatusConflict, refused)
+		}
 		if err != nil {
 			return err
 		}
@@ -109,6 +113,9 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		// A read-only transaction is answered from the projection, as
 		// Consul answers it without Raft.
+		if refused, ok := txnRefusal(s.authorizeCommand(r, cmd)); ok {
+			return writeJSON(w, http.StatusConflict, refused)
+		}
 		if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 			return err
 		}
@@ -116,6 +123,7 @@ func (s *Server) txn(w http.ResponseWriter, r *http.Request) error {
 		out, index = s.readTxn(ops)
 		s.setMeta(w, q, command.ShardKV, index)
 	}
+	out.Results = aclFilter(w, r, out.Results, canReadKey)
 	if len(out.Errors) > 0 {
 		return writeJSON(w, http.StatusConflict, txnResponse{Errors: out.Errors})
 	}

@@ -102,6 +102,9 @@ func (s *Server) catalogTxn(w http.ResponseWriter, r *http.Request, in []txnOp) 
 		return true, writeJSON(w, http.StatusConflict, txnResponse{Errors: refused})
 	}
 	res, err := s.propose(r, command.Command{Body: &command.CatalogTxnBody{Ops: ops}}, refusalIsAnswer)
+	if refused, ok := txnRefusal(err); ok {
+		return true, writeJSON(w, http.StatusConflict, refused)
+	}
 	if err != nil {
 		return true, err
 	}

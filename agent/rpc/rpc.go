@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/heraldhq/herald/acl"
 	hlog "github.com/heraldhq/herald/log"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -42,6 +43,11 @@ type Reply struct {
 	// InDoubt marks a write that timed out inside a log: it may have been
 	// applied, but never after this answer.
 	InDoubt bool `json:",omitempty"`
+	// ACL refusals of a write (acl.go): the token is unknown, or lacks a
+	// permission (of a transaction's operation DeniedOp, when set).
+	ACLNotFound bool                       `json:",omitempty"`
+	Denied      *acl.PermissionDeniedError `json:",omitempty"`
+	DeniedOp    *int                       `json:",omitempty"`
 }
 
 // QueueGroup is the servers' queue group.
@@ -64,6 +70,12 @@ type Shards interface {
 // Serve answers requests for every shard on conn until the returned stop
 // function is called.
 func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Logger) (stop func(), err error) {
+	return ServeWithACL(conn, dc, raft, shards, nil, logger)
+}
+
+// ServeWithACL is Serve for servers that enforce ACLs: every write is
+// judged by access (nil: none are) with the token its client sent.
+func ServeWithACL(conn *nats.Conn, dc string, raft Raft, shards Shards, access *ACL, logger *slog.Logger) (stop func(), err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -103,6 +115,14 @@ func Serve(conn *nats.Conn, dc string, raft Raft, shards Shards, logger *slog.Lo
 					// so, rather than pass it off as this server's
 					// own work.
 					ctx = command.WithOrigin(ctx, command.Origin{Via: command.ViaRPC})
+				}
+				if access != nil {
+					id, refusal := access.authorize(m, cmd)
+					if refusal != nil {
+						reply(m, *refusal)
+						return
+					}
+					ctx = acl.WithIdentity(ctx, id)
 				}
 				if cmd.Deadline == 0 {
 					ctx, cancel = context.WithTimeout(ctx, requestTimeout)
@@ -210,7 +230,11 @@ var errNoResponders = fmt.Errorf("%w: no server answers on NATS", hlog.ErrNoLead
 func (c *Client) request(ctx context.Context, shardID command.Shard, verb string, body []byte) (Reply, error) {
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
-	msg, err := c.conn.RequestWithContext(ctx, subject(c.dc, shardID.String(), verb), body)
+	req := &nats.Msg{Subject: subject(c.dc, shardID.String(), verb), Data: body}
+	if secret := acl.IdentityFrom(ctx).SecretID; secret != "" && verb == "propose" {
+		req.Header = nats.Header{hdrToken: {secret}}
+	}
+	msg, err := c.conn.RequestMsgWithContext(ctx, req)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return Reply{}, errNoResponders
 	}
@@ -220,6 +244,9 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 	var r Reply
 	if err := json.Unmarshal(msg.Data, &r); err != nil {
 		return Reply{}, fmt.Errorf("rpc %s: bad reply: %w", verb, err)
+	}
+	if err := r.aclError(); err != nil {
+		return r, err
 	}
 	switch {
 	case r.InDoubt:

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
 )
 
@@ -180,9 +179,10 @@ func TestStampOrigin(t *testing.T) {
 		t.Fatalf("background origin %+v", c.Origin)
 	}
 
-	// An HTTP request with an identity: the accessor, never the secret.
+	// An HTTP request with an identity (acl.WithIdentity names its
+	// accessor with WithAccessor): the accessor, never the secret.
 	ctx := WithOrigin(context.Background(), Origin{Via: ViaHTTP, RemoteAddr: "10.1.2.3:4567"})
-	ctx = acl.WithIdentity(ctx, acl.Identity{AccessorID: "acc-1", SecretID: "secret-1"})
+	ctx = WithAccessor(ctx, "acc-1")
 	c = r.Stamp(ctx, Command{Body: body})
 	want := Origin{Via: ViaHTTP, Node: "client-1", RemoteAddr: "10.1.2.3:4567", Accessor: "acc-1"}
 	if c.Origin != want {

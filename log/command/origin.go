@@ -1,10 +1,6 @@
 package command
 
-import (
-	"context"
-
-	"github.com/heraldhq/herald/acl"
-)
+import "context"
 
 // Origin says who caused a command: the audit trail that `herald debug log`
 // prints and, through Accessor, every event the command causes carries.
@@ -69,9 +65,18 @@ func originOf(ctx context.Context, node string) Origin {
 		o.Node = node
 	}
 	if o.Accessor == "" {
-		o.Accessor = acl.IdentityFrom(ctx).AccessorID
+		o.Accessor, _ = ctx.Value(accessorKey{}).(string)
 	}
 	return o
+}
+
+type accessorKey struct{}
+
+// WithAccessor returns ctx naming the AccessorID of the token a request acts
+// as, for the origin of the commands it proposes. acl.WithIdentity calls
+// it, so that this package, a leaf, need not know ACLs.
+func WithAccessor(ctx context.Context, accessorID string) context.Context {
+	return context.WithValue(ctx, accessorKey{}, accessorID)
 }
 
 // Redactor is implemented by a body that holds a secret (a token's

@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/heraldhq/herald/acl"
+	"github.com/heraldhq/herald/agent/rpc"
+	"github.com/heraldhq/herald/projections"
+)
+
+// aclEnforcement is what the agent's ACL enforcement is given: the
+// resolver of presented tokens (the HTTP API, DNS, and on a server the
+// RPC of client agents), and the identity of the agent's own writes.
+type aclEnforcement struct {
+	resolver acl.Resolver
+	// agent is the identity of acl.tokens.agent (else of the default
+	// token); nil: the resolver's answer for no token.
+	agent func() acl.Identity
+}
+
+// SetACL turns ACL enforcement on, before Start: resolver resolves every
+// token presented to this agent; agentIdentity, which may be nil, is the
+// identity the agent's own catalog writes go with (its anti-entropy sync of
+// the services and checks registered with it, check updates), as Consul's
+// agent writes them with its agent token.
+func (a *Agent) SetACL(resolver acl.Resolver, agentIdentity func() acl.Identity) {
+	a.aclEnforce = aclEnforcement{resolver: resolver, agent: agentIdentity}
+}
+
+// agentIdentity is the identity of the agent's own writes; with ACLs
+// disabled, one that may do everything.
+func (a *Agent) agentIdentity() acl.Identity {
+	switch e := a.aclEnforce; {
+	case e.agent != nil:
+		return e.agent()
+	case e.resolver != nil:
+		id, err := e.resolver.Resolve("")
+		if err == nil {
+			return id
+		}
+		// No usable token: the servers refuse the write, which is
+		// retried by the sync loop, as with a token lacking permission.
+		return acl.Identity{AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()}
+	}
+	return acl.IdentityFrom(context.Background())
+}
+
+// rpcACL is how this server judges client agents' writes; nil with ACLs
+// disabled.
+func (a *Agent) rpcACL() *rpc.ACL {
+	if a.aclEnforce.resolver == nil {
+		return nil
+	}
+	return &rpc.ACL{Resolver: a.aclEnforce.resolver, State: projections.ACLState{Catalog: a.catalog, KV: a.kv}}
+}
+
+// dnsAuthorizer is what DNS answers with: the authorizer of the agent's
+// default token (the resolver's answer for no token), nil with ACLs
+// disabled. A default token that does not resolve reads nothing.
+func (a *Agent) dnsAuthorizer() func() acl.Authorizer {
+	resolver := a.aclEnforce.resolver
+	if resolver == nil {
+		return nil
+	}
+	return func() acl.Authorizer {
+		id, err := resolver.Resolve("")
+		if err != nil || id.Authorizer == nil {
+			return acl.DenyAll()
+		}
+		return id.Authorizer
+	}
+}

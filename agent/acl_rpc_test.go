@@ -1,0 +1,95 @@
+package agent_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/acl"
+	"github.com/heraldhq/herald/agent/agenttest"
+)
+
+// onlyKeysUnder is a test authorizer that grants write on the keys under
+// one prefix and nothing else.
+type onlyKeysUnder string
+
+func (p onlyKeysUnder) Allowed(r acl.Resource, name string, _ acl.Access) bool {
+	return r == acl.ResourceKey && strings.HasPrefix(name, string(p))
+}
+func (p onlyKeysUnder) AllowedPrefix(r acl.Resource, prefix string, need acl.Access) bool {
+	return p.Allowed(r, prefix, need)
+}
+
+// serverTokens is the servers' test resolver: a fixed table.
+type serverTokens map[string]acl.Identity
+
+func (t serverTokens) Resolve(secret string) (acl.Identity, error) {
+	if id, ok := t[secret]; ok {
+		return id, nil
+	}
+	return acl.Identity{}, acl.ErrNotFound
+}
+
+// trustingClient is a client agent's test resolver that lets everything
+// through, so that only the servers' judgement of the forwarded token
+// stands between a request and the log.
+type trustingClient struct{}
+
+func (trustingClient) Resolve(secret string) (acl.Identity, error) {
+	return acl.Identity{AccessorID: "client-view", Authorizer: acl.AllowAll()}, nil
+}
+
+// A client agent forwards its caller's token with each write; the server
+// judges the write by it, and the client answers the server's refusal as
+// the same 403.
+func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
+	manage := acl.Identity{AccessorID: "accessor-management", SecretID: "secret-management", Authorizer: acl.ManageAll()}
+	tokens := serverTokens{
+		"secret-management": manage,
+		"secret-app":        {AccessorID: "accessor-app", Authorizer: onlyKeysUnder("app/")},
+		"":                  {AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()},
+	}
+	agentToken := func() acl.Identity { return manage }
+	srv := agenttest.StartWithACL(t, tokens, agentToken, "-server", "-bootstrap-expect=1", "-node=srv",
+		"-data-dir="+t.TempDir(), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)))
+	cs, _ := api.NewClient(&api.Config{Address: srv.HTTPAddr(), Token: "secret-management"})
+	self := membersOf(t, cs)["srv"]
+	cli := agenttest.StartWithACL(t, trustingClient{}, agentToken, "-node=cli", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	client := func(token string) *api.KV {
+		c, err := api.NewClient(&api.Config{Address: cli.HTTPAddr(), Token: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.KV()
+	}
+
+	if _, err := client("secret-app").Put(&api.KVPair{Key: "app/x", Value: []byte("1")}, nil); err != nil {
+		t.Fatalf("allowed write through the client agent: %v", err)
+	}
+	_, err := client("secret-app").Put(&api.KVPair{Key: "other/x", Value: []byte("1")}, nil)
+	want := `403 (Permission denied: token with AccessorID 'accessor-app' lacks permission 'key:write' on "other/x")`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("denied write through the client agent: %v, want %s", err, want)
+	}
+	_, err = client("secret-unknown").Put(&api.KVPair{Key: "app/y", Value: []byte("1")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "403 (ACL not found)") {
+		t.Fatalf("write with a token the servers do not know: %v", err)
+	}
+	// A transaction's refused operation keeps its index.
+	ok, resp, _, err := client("secret-app").Txn(api.KVTxnOps{
+		{Verb: api.KVSet, Key: "app/t", Value: []byte("1")},
+		{Verb: api.KVSet, Key: "other/t", Value: []byte("1")},
+	}, nil)
+	if err != nil || ok || len(resp.Errors) != 1 || resp.Errors[0].OpIndex != 1 {
+		t.Fatalf("txn through the client agent: ok=%v %+v %v", ok, resp, err)
+	}
+	for key, want := range map[string]bool{"app/x": true, "other/x": false, "app/y": false, "app/t": false} {
+		p, _, err := cs.KV().Get(key, nil)
+		if err != nil || (p != nil) != want {
+			t.Errorf("%s on the server: %v %v, want present=%v", key, p, err, want)
+		}
+	}
+}
