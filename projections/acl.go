@@ -193,6 +193,12 @@ func (a *ACL) Resolve(secret string) (acl.Identity, error) {
 	} else {
 		t = a.byHash[acl.HashSecret(secret)]
 	}
+	if t == nil && secret == "" {
+		// Before the servers made the anonymous token (a cluster's first
+		// seconds with ACLs on), no token is the default policy.
+		a.mu.RUnlock()
+		return acl.Identity{AccessorID: acl.AnonymousTokenID, Authorizer: a.fallback()}, nil
+	}
 	if t == nil || expired(t, now) {
 		a.mu.RUnlock()
 		return acl.Identity{}, acl.ErrNotFound
@@ -220,11 +226,16 @@ func expired(t *event.ACLToken, now int64) bool {
 }
 
 // compile is t's authorizer; the caller holds the write lock.
-func (a *ACL) compile(t *event.ACLToken) acl.Authorizer {
-	fallback := acl.AllowAll()
+// fallback is the default policy's authorizer.
+func (a *ACL) fallback() acl.Authorizer {
 	if a.cfg.DefaultPolicy == "deny" {
-		fallback = acl.DenyAll()
+		return acl.DenyAll()
 	}
+	return acl.AllowAll()
+}
+
+func (a *ACL) compile(t *event.ACLToken) acl.Authorizer {
+	fallback := a.fallback()
 	var rules []*acl.Rules
 	management := false
 	addPolicies := func(links []event.ACLLink) {

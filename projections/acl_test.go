@@ -20,8 +20,8 @@ func TestACLResolve(t *testing.T) {
 	tokens := map[string]string{}
 	a := NewACL(ACLConfig{DefaultPolicy: "deny", Datacenter: "dc1", NodeName: "n1",
 		Token: func(kind string) string { return tokens[kind] }, Now: func() time.Time { return now }})
-	if _, err := a.Resolve(""); !errors.Is(err, acl.ErrNotFound) {
-		t.Fatalf("no anonymous token yet: %v", err)
+	if id, err := a.Resolve(""); err != nil || id.AccessorID != acl.AnonymousTokenID || id.Authorizer.Allowed(acl.ResourceKey, "k", acl.Read) {
+		t.Fatalf("no anonymous token yet: want the default policy (deny), got %+v %v", id, err)
 	}
 	a.Apply(3, aclEvents(
 		event.Event{Type: event.ACLPolicyUpdated, ACLPolicy: &event.ACLPolicy{ID: acl.GlobalManagementPolicyID, Name: "global-management"}},
