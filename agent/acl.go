@@ -135,3 +135,12 @@ func (a *Agent) aclServer() httpapi.ACLServer {
 	}
 	return a
 }
+
+// ResolveToken resolves a secret as this agent's HTTP API does;
+// acl.ErrDisabled when ACLs are off.
+func (a *Agent) ResolveToken(secret string) (acl.Identity, error) {
+	if !a.cfg.ACL.Enabled {
+		return acl.Identity{}, acl.ErrDisabled
+	}
+	return a.acl.Resolve(secret)
+}
