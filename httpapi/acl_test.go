@@ -79,6 +79,20 @@ func TestACLEndpointsWithACLsDisabled(t *testing.T) {
 	wantError(t, "bootstrap", err, "401", "ACL support disabled")
 }
 
+// Bootstrap needs no token, whatever the default policy: it is how the
+// first token is made.
+func TestACLBootstrapWithDefaultDeny(t *testing.T) {
+	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(),
+		"-hcl", `acl { enabled = true default_policy = "deny" }`)
+	root, _, err := agenttest.Client(t, a.HTTPAddr()).ACL().Bootstrap()
+	if err != nil || root.SecretID == "" {
+		t.Fatalf("bootstrap: %+v %v", root, err)
+	}
+	if id, err := a.ResolveToken(""); err != nil || id.Authorizer.Allowed(acl.ResourceKey, "k", acl.Read) {
+		t.Errorf("no token with default deny: %+v %v", id, err)
+	}
+}
+
 // Bootstrap works once; the refusal names the reset index, and that index
 // written to the data dir's acl-bootstrap-reset allows one more.
 func TestACLBootstrapOnce(t *testing.T) {
@@ -145,11 +159,13 @@ func TestACLPolicyCRUD(t *testing.T) {
 	wantError(t, "duplicate name", err, "400", `Invalid Policy: A Policy with Name "APP-writer" already exists`)
 	_, _, err = c.ACL().PolicyCreate(&api.ACLPolicy{Name: "no spaces please"}, nil)
 	wantError(t, "bad name", err, "400", "Invalid Policy: invalid Name. Only alphanumeric characters, '-' and '_' are allowed")
+	// The official client drops the body of a refused policy delete: the
+	// message is in the state machine's tests.
 	_, err = c.ACL().PolicyDelete(acl.GlobalManagementPolicyID, nil)
-	wantError(t, "delete global-management", err, "Delete operation not permitted on the builtin global-management policy")
+	wantError(t, "delete global-management", err, "400")
 	gm, _, err := c.ACL().PolicyRead(acl.GlobalManagementPolicyID, nil)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("global-management after a refused delete: %v", err)
 	}
 	gm.Rules = `acl = "read"`
 	_, _, err = c.ACL().PolicyUpdate(gm, nil)
