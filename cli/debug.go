@@ -59,7 +59,7 @@ type debugLogOpts struct {
 func debugLogFlags(o *debugLogOpts) *flag.FlagSet {
 	fs := newFlagSet("debug log")
 	fs.StringVar(&o.dataDir, "data-dir", "", "The stopped server's data directory.")
-	fs.StringVar(&o.shard, "shard", "kv", "The shard: kv or catalog.")
+	fs.StringVar(&o.shard, "shard", "kv", "The shard: kv, catalog or system.")
 	fs.Uint64Var(&o.from, "from", 0, "The first index to print.")
 	fs.Uint64Var(&o.to, "to", 0, "The last index to print (0: the last applied).")
 	fs.StringVar(&o.format, "format", "table", "Output format: table or json (one object per line).")
@@ -85,7 +85,7 @@ func openShardState(dataDir, shard string, cio IO) (*statemachine.Offline, bool)
 		return nil, false
 	}
 	if _, ok := command.ParseShard(shard); !ok {
-		fmt.Fprintf(cio.Stderr, "Error: unknown shard %q (kv or catalog)\n", shard)
+		fmt.Fprintf(cio.Stderr, "Error: unknown shard %q (kv, catalog or system)\n", shard)
 		return nil, false
 	}
 	st, err := statemachine.OpenOffline(filepath.Join(dataDir, "state", shard))
@@ -118,6 +118,10 @@ func historyLines(h statemachine.HistoryEntry) []historyLine {
 		ops = []command.KVOp{b.Op}
 	case *command.KVTxnBody:
 		ops = b.Ops
+	default:
+		// ACL commands are named by what they change; a token's SecretID
+		// is never printed.
+		base.Key = aclCommandKey(b)
 	}
 	if len(ops) == 0 {
 		return []historyLine{base}
@@ -128,6 +132,30 @@ func historyLines(h statemachine.HistoryEntry) []historyLine {
 		out[i].Op, out[i].Key = op.Verb.String(), op.Key
 	}
 	return out
+}
+
+// aclCommandKey is the AccessorID or ID an ACL command changes; "" for
+// any other command.
+func aclCommandKey(b command.Body) string {
+	switch b := b.(type) {
+	case *command.ACLTokenSetBody:
+		return b.Token.AccessorID
+	case *command.ACLTokenDeleteBody:
+		return b.AccessorID
+	case *command.ACLPolicySetBody:
+		return b.Policy.ID
+	case *command.ACLPolicyDeleteBody:
+		return b.ID
+	case *command.ACLRoleSetBody:
+		return b.Role.ID
+	case *command.ACLRoleDeleteBody:
+		return b.ID
+	case *command.ACLBootstrapBody:
+		return b.AccessorID
+	case *command.ACLInitBody:
+		return b.ManagementAccessorID
+	}
+	return ""
 }
 
 func runDebugLog(args []string, cio IO) int {
