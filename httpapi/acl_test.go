@@ -350,3 +350,22 @@ func TestACLSnapshotRestore(t *testing.T) {
 		t.Fatalf("restored token: %+v %v", read, err)
 	}
 }
+
+// /v1/agent/token/default changes what a request without a token acts as,
+// at once.
+func TestACLAgentDefaultToken(t *testing.T) {
+	a, _, _, c := aclServer(t)
+	if id, err := a.ResolveToken(""); err != nil || id.AccessorID != acl.AnonymousTokenID {
+		t.Fatalf("no token: %+v %v", id, err)
+	}
+	tok, _, err := c.ACL().TokenCreate(&api.ACLToken{Description: "default"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Agent().UpdateDefaultACLToken(tok.SecretID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := a.ResolveToken(""); err != nil || id.AccessorID != tok.AccessorID {
+		t.Fatalf("no token after set-agent-token default: %+v %v", id, err)
+	}
+}
