@@ -39,13 +39,13 @@ type Config struct {
 // Proxy is the Raft of a client agent: the servers, through rpc. Its
 // methods are those of httpapi.Raft.
 type Proxy struct {
-	cfg     Config
-	rpc     atomic.Pointer[rpc.Client]
+	cfg Config
+	rpc atomic.Pointer[rpc.Client]
 	// applied is, by shard, the last index the projections have; made
 	// with every shard in New and never changed after.
 	applied map[command.Shard]*atomic.Uint64
 	ready   chan struct{} // closed when every shard is loaded
-	loaded  sync.Map         // shard ID -> true
+	loaded  sync.Map      // shard ID -> true
 
 	// leaders caches the servers' answer about each shard's leader: every
 	// read answers X-Consul-KnownLeader, and a client's reads must not cost
