@@ -575,9 +575,7 @@ func (s *StateMachine) ACLTokenSecret(accessor string) (string, bool, error) {
 func (d dbSource) ScanACL(token func(*event.ACLToken) error, policy func(*event.ACLPolicy) error, role func(*event.ACLRole) error) error {
 	if token != nil {
 		if err := scanJSON(d.r.NewIter, []byte{areaACLTokens}, func(t *aclTokenRecord) error {
-			pub := t.ACLToken
-			pub.SecretHash = acl.HashSecret(t.SecretID)
-			return token(&pub)
+			return token(publicToken(t))
 		}); err != nil {
 			return err
 		}
@@ -593,6 +591,27 @@ func (d dbSource) ScanACL(token func(*event.ACLToken) error, policy func(*event.
 	return nil
 }
 
+// withoutSecret is a stored token record without its SecretID.
+func withoutSecret(record []byte) ([]byte, error) {
+	var t aclTokenRecord
+	if err := json.Unmarshal(record, &t); err != nil {
+		return nil, err
+	}
+	t.SecretHash = acl.HashSecret(t.SecretID)
+	t.SecretID = ""
+	return json.Marshal(t)
+}
+
+// publicToken is a stored token as the projections know it: its hash,
+// never its secret (which a stream made by ExportWithoutSecrets lacks).
+func publicToken(t *aclTokenRecord) *event.ACLToken {
+	pub := t.ACLToken
+	if t.SecretID != "" {
+		pub.SecretHash = acl.HashSecret(t.SecretID)
+	}
+	return &pub
+}
+
 // readSnapshotACL keeps a snapshot record of the ACL areas in memory,
 // dropping each token's secret for its hash.
 func (m *memSource) readSnapshotACL(area byte, value []byte) error {
@@ -602,9 +621,7 @@ func (m *memSource) readSnapshotACL(area byte, value []byte) error {
 		if err := json.Unmarshal(value, &t); err != nil {
 			return err
 		}
-		pub := t.ACLToken
-		pub.SecretHash = acl.HashSecret(t.SecretID)
-		m.aclTokens = append(m.aclTokens, &pub)
+		m.aclTokens = append(m.aclTokens, publicToken(&t))
 	case areaACLPolicies:
 		p := new(event.ACLPolicy)
 		if err := json.Unmarshal(value, p); err != nil {

@@ -137,6 +137,22 @@ func TestACLInSnapshots(t *testing.T) {
 	if tokens, policies, hashes := count(snap); tokens != 2 || policies != 1 || !strings.Contains(hashes, acl.HashSecret(testSecret)) {
 		t.Fatalf("snapshot source: %d tokens %d policies (%s)", tokens, policies, hashes)
 	}
+	// What client agents load carries the hashes, not the secrets.
+	var public bytes.Buffer
+	if _, err := src.ExportWithoutSecrets(&public); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(public.Bytes(), []byte(testSecret)) || bytes.Contains(public.Bytes(), []byte(AnonymousSecretID)) {
+		t.Fatal("ExportWithoutSecrets carries a SecretID")
+	}
+	_, pubSnap, err := SnapshotSource(public.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokens, _, hashes := count(pubSnap); tokens != 2 || !strings.Contains(hashes, acl.HashSecret(testSecret)) ||
+		!strings.Contains(hashes, acl.HashSecret(AnonymousSecretID)) {
+		t.Fatalf("snapshot without secrets: %d tokens (%s)", tokens, hashes)
+	}
 	dst := open(t, Config{Shard: event.ShardSystem})
 	if err := dst.RecoverFromSnapshot(bytes.NewReader(buf.Bytes()), nil); err != nil {
 		t.Fatal(err)
