@@ -263,3 +263,31 @@ type ACLResult struct {
 	Policy *event.ACLPolicy `json:",omitempty"`
 	Role   *event.ACLRole   `json:",omitempty"`
 }
+
+// redactedSecretText stands in for a SecretID in a Redacted body.
+const redactedSecretText = "<redacted>"
+
+// Redacted returns a copy of the body fit to print: its SecretID
+// replaced. The bodies that carry a secret have one; whatever shows command
+// bodies to people prints their Redacted copies.
+func (b *ACLTokenSetBody) Redacted() Body {
+	c := *b
+	if c.SecretID != "" {
+		c.SecretID = redactedSecretText
+	}
+	return &c
+}
+
+func (b *ACLBootstrapBody) Redacted() Body {
+	c := *b
+	c.SecretID = redactedSecretText
+	return &c
+}
+
+func (b *ACLInitBody) Redacted() Body {
+	c := *b
+	if c.ManagementSecretID != "" {
+		c.ManagementSecretID = redactedSecretText
+	}
+	return &c
+}
