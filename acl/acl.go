@@ -92,6 +92,14 @@ func (a constAuthorizer) AllowedPrefix(Resource, string, Access) bool { return b
 // default policy "allow".
 func AllowAll() Authorizer { return constAuthorizer(true) }
 
+// DefaultAllow is the default policy "allow": everything but managing
+// ACLs (acl read and write), which, as in Consul, only a rule grants. A
+// cluster with ACLs on and this default thus still keeps its tokens from
+// requests without one.
+func DefaultAllow() Authorizer { return defaultAllow }
+
+var defaultAllow = Compile(AllowAll(), &Rules{Single: map[Resource]Access{ResourceACL: Deny}})
+
 // DenyAll grants nothing: the default policy "deny".
 func DenyAll() Authorizer { return constAuthorizer(false) }
 

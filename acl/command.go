@@ -97,7 +97,13 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 	case *command.RestoreBody:
 		// A snapshot holds the ACL state too: restoring one is management.
 		return id.Check(ResourceACL, "", Write)
+	case *command.ACLBootstrapBody:
+		// Bootstrapping needs no token, as in Consul: the state machine
+		// allows it once.
+		return nil
 	}
+	// Tokens, policies and roles, and any command type without a rule
+	// here yet: ACL management.
 	return id.Check(ResourceACL, "", Write)
 }
 

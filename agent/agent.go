@@ -62,6 +62,7 @@ type Agent struct {
 	kv         *projections.KV
 	catalog    *projections.Catalog
 	connectCA  *projections.ConnectCA // fed with the catalog shard (connectca.go)
+	acl        *projections.ACL       // fed with the system shard (acl.go)
 	local      *local.State
 	events     *userevent.Buffer
 	// reloadConfig reads the configuration again for a reload; nil means
@@ -114,9 +115,11 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 		logger = slog.Default()
 	}
 	mon := monitor.New(logger.Handler())
-	return &Agent{cfg: cfg, log: slog.New(mon), monitor: mon, shards: map[command.Shard]*statemachine.StateMachine{},
+	a := &Agent{cfg: cfg, log: slog.New(mon), monitor: mon, shards: map[command.Shard]*statemachine.StateMachine{},
 		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{}),
 		connectCA: projections.NewConnectCA()}
+	a.acl = a.newACLProjection()
+	return a
 }
 
 // SetReload tells the agent how to read its configuration again, for
@@ -136,6 +139,7 @@ func (a *Agent) Start() (err error) {
 	if err := a.prepareDataDir(); err != nil {
 		return err
 	}
+	a.wireACL()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.startObservability(ctx); err != nil {
@@ -181,6 +185,7 @@ func (a *Agent) Start() (err error) {
 	}()
 	a.startQueryReaper(ctx)
 	a.startConnectCA(ctx)
+	a.startACLInit(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -480,8 +485,11 @@ func (a *Agent) openRaft() (*hlog.Host, error) {
 	host.Requests().SetRecordOrigin(a.serversReadOrigin)
 	for _, id := range command.Shards() {
 		var sink statemachine.Sink = catalogSink{a}
-		if id == command.ShardKV {
+		switch id {
+		case command.ShardKV:
 			sink = a.kv
+		case command.ShardSystem:
+			sink = a.acl
 		}
 		a.shards[id] = statemachine.New(statemachine.Config{
 			Dir:            filepath.Join(a.dataDir, "state", id.String()),
@@ -522,9 +530,20 @@ func (a *Agent) raftAddress() string {
 // log.Host.StartShard.
 func (a *Agent) startShards(members map[uint64]string) error {
 	a.shardsOnce.Do(func() {
-		for _, id := range command.Shards() {
+		// A data dir made before a shard existed has the catalog shard
+		// but not the new one (acl.go).
+		upgrading := members == nil && a.host.HasReplica(command.ShardCatalog)
+		for _, id := range shardsToStart() {
 			s := a.shards[id]
-			if err := a.host.StartShard(id, members, func() sm.IOnDiskStateMachine { return s }); err != nil {
+			initial := members
+			if upgrading && !a.host.HasReplica(id) {
+				var err error
+				if initial, err = a.newShardMembers(id); err != nil {
+					a.shardsErr = err
+					return
+				}
+			}
+			if err := a.host.StartShard(id, initial, func() sm.IOnDiskStateMachine { return s }); err != nil {
 				a.shardsErr = err
 				return
 			}
@@ -607,6 +626,8 @@ func (a *Agent) startHTTP() error {
 		Logger:         a.log.With("component", "http"),
 		ConnectCA:      a.connectCAForHTTP(),
 		ACL:            a.aclEnforce.resolver,
+		ACLState:       a.acl,
+		ACLServer:      a.aclServer(),
 	})
 	a.api = api
 	if err := a.startHTTPS(api); err != nil {

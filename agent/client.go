@@ -29,7 +29,8 @@ func (a *Agent) startClient(ctx context.Context) error {
 		Datacenter: a.cfg.Datacenter,
 		NodeName:   a.cfg.NodeName,
 		Servers:    a.serverNATS,
-		Sinks:      map[command.Shard]statemachine.Sink{command.ShardCatalog: catalogSink{a}, command.ShardKV: a.kv},
+		Sinks: map[command.Shard]statemachine.Sink{command.ShardCatalog: catalogSink{a}, command.ShardKV: a.kv,
+			command.ShardSystem: a.acl},
 		Connected: func(nc *nats.Conn) {
 			a.clientNATS.Store(nc)
 			if err := a.events.Connect(nc); err != nil {

@@ -27,7 +27,10 @@ type serverShards struct{ a *Agent }
 func (s serverShards) AppliedIndex(shardID command.Shard) uint64 {
 	return s.a.shards[shardID].AppliedIndex()
 }
+
+// Export serves client agents' loads: without the ACL tokens' secrets,
+// which a client agent never needs (it resolves tokens by their hashes).
 func (s serverShards) Export(shardID command.Shard, w io.Writer) (uint64, error) {
-	return s.a.shards[shardID].Export(w)
+	return s.a.shards[shardID].ExportWithoutSecrets(w)
 }
 func (s serverShards) LeaderAddress() string { return s.a.LeaderAddress() }

@@ -70,7 +70,7 @@ type debugLogOpts struct {
 func debugLogFlags(o *debugLogOpts) *flag.FlagSet {
 	fs := newFlagSet("debug log")
 	fs.StringVar(&o.dataDir, "data-dir", "", "The stopped server's data directory.")
-	fs.StringVar(&o.shard, "shard", "kv", "The shard: kv or catalog.")
+	fs.StringVar(&o.shard, "shard", "kv", "The shard: kv, catalog or system.")
 	fs.Uint64Var(&o.from, "from", 0, "The first index to print.")
 	fs.Uint64Var(&o.to, "to", 0, "The last index to print (0: the last applied).")
 	fs.StringVar(&o.format, "format", "table", "Output format: table or json (one object per line).")
@@ -102,7 +102,7 @@ func openShardState(dataDir, shard string, cio IO) (*statemachine.Offline, bool)
 		return nil, false
 	}
 	if _, ok := command.ParseShard(shard); !ok {
-		fmt.Fprintf(cio.Stderr, "Error: unknown shard %q (kv or catalog)\n", shard)
+		fmt.Fprintf(cio.Stderr, "Error: unknown shard %q (kv, catalog or system)\n", shard)
 		return nil, false
 	}
 	st, err := statemachine.OpenOffline(filepath.Join(dataDir, "state", shard))
@@ -226,6 +226,23 @@ func subjectOf(b command.Body) string {
 		add("query", b.Query.ID)
 	case *command.QueryDeleteBody:
 		add("query", b.ID)
+	// ACL commands are named by what they change, never by a secret.
+	case *command.ACLTokenSetBody:
+		add("token", b.Token.AccessorID)
+	case *command.ACLTokenDeleteBody:
+		add("token", b.AccessorID)
+	case *command.ACLPolicySetBody:
+		add("policy", b.Policy.ID)
+	case *command.ACLPolicyDeleteBody:
+		add("policy", b.ID)
+	case *command.ACLRoleSetBody:
+		add("role", b.Role.ID)
+	case *command.ACLRoleDeleteBody:
+		add("role", b.ID)
+	case *command.ACLBootstrapBody:
+		add("token", b.AccessorID)
+	case *command.ACLInitBody:
+		add("token", b.ManagementAccessorID)
 	}
 	return strings.Join(parts, " ")
 }

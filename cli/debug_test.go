@@ -106,3 +106,36 @@ func TestDebugReplayMatchesTheAPI(t *testing.T) {
 		t.Errorf("replay past the end: %d %q", code, errOut)
 	}
 }
+
+// The system shard's history names tokens by AccessorID and never prints
+// a SecretID, in either format.
+func TestDebugLogOfTheSystemShardShowsNoSecret(t *testing.T) {
+	dir := t.TempDir()
+	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+dir, "-hcl", `acl { enabled = true }`)
+	root, _, err := agenttest.Client(t, a.HTTPAddr()).ACL().Bootstrap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: root.SecretID})
+	tok, _, err := c.ACL().TokenCreate(&api.ACLToken{Description: "ci"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Shutdown()
+	for _, format := range []string{"table", "json"} {
+		out, errOut, code := runCLI("debug", "log", "-data-dir="+dir, "-shard=system", "-format="+format)
+		if code != 0 {
+			t.Fatalf("debug log -format=%s: %d %s", format, code, errOut)
+		}
+		for _, want := range []string{"acl-bootstrap", root.AccessorID, "acl-token-set", tok.AccessorID} {
+			if !strings.Contains(out, want) {
+				t.Errorf("-format=%s lacks %q:\n%s", format, want, out)
+			}
+		}
+		for _, secret := range []string{root.SecretID, tok.SecretID} {
+			if strings.Contains(out, secret) {
+				t.Errorf("-format=%s prints a SecretID:\n%s", format, out)
+			}
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (c *eventsCmd) flags() *flag.FlagSet {
 			"X-Consul-Index), then follow new ones. 0 starts with the oldest event the stream still "+
 			"holds. Without this flag only events published from now on are printed.")
 	fs.StringVar(&c.shard, "shard", event.ShardKV,
-		"The `shard` whose events to follow: kv (keys, sessions, locks) or catalog (nodes, services, checks).")
+		"The `shard` whose events to follow: kv (keys, sessions, locks), catalog (nodes, services, checks) or system (ACL tokens, policies, roles).")
 	fs.StringVar(&c.subject, "subject", "",
 		"Print only events whose NATS subject matches this `pattern` (herald.<dc>.<shard>.<tokens>, "+
 			"with * for one token and > for the rest), such as herald.dc1.kv.app.> for the keys under app/. "+
@@ -135,8 +135,8 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 			return 1
 		}
 	}
-	if c.shard != event.ShardKV && c.shard != event.ShardCatalog {
-		fmt.Fprintf(cio.Stderr, "Error! -shard must be %s or %s, not %q\n", event.ShardKV, event.ShardCatalog, c.shard)
+	if c.shard != event.ShardKV && c.shard != event.ShardCatalog && c.shard != event.ShardSystem {
+		fmt.Fprintf(cio.Stderr, "Error! -shard must be %s, %s or %s, not %q\n", event.ShardKV, event.ShardCatalog, event.ShardSystem, c.shard)
 		return 1
 	}
 	url := pick(c.natsURL, cio.Env, "HERALD_NATS_URL")

@@ -263,7 +263,7 @@ func TestEventsUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"events", "-shard=acl"}, "Error! -shard must be kv or catalog, not \"acl\"\n"},
+		{[]string{"events", "-shard=acl"}, "Error! -shard must be kv, catalog or system, not \"acl\"\n"},
 		{[]string{"events", "extra"}, "Error! Unexpected argument \"extra\"\n"},
 		{[]string{"events", "-subject=herald.dc1.kv.a>"}, "Error! -subject \"herald.dc1.kv.a>\": a wildcard must be a whole token\n"},
 		{[]string{"events", "-subject=herald.>.kv"}, "Error! -subject \"herald.>.kv\": > may only be the last token\n"},

@@ -89,6 +89,10 @@ type Config struct {
 	// ACL resolves the token of each request (acl.Resolver); nil when ACLs
 	// are disabled, and every request may do everything.
 	ACL acl.Resolver
+	// ACLState serves the /v1/acl/* reads; ACLServer what they read of a
+	// server's replica, nil on a client agent (acl.go).
+	ACLState  *projections.ACL
+	ACLServer ACLServer
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -169,6 +173,7 @@ func New(cfg Config) *Server {
 	s.routeOperator()
 	s.routeCoordinates()
 	s.routeConnectCA()
+	s.routeACL()
 	return s
 }
 

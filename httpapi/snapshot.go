@@ -161,12 +161,17 @@ func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("%v", err)
 	}
 	for _, id := range command.Shards() {
-		if _, ok := files[id.String()+".snap"]; !ok {
+		if _, ok := files[id.String()+".snap"]; !ok && id != command.ShardSystem {
 			return badRequest("snapshot archive lacks shard %s", id.String())
 		}
 	}
 	for _, id := range command.Shards() {
-		data := files[id.String()+".snap"]
+		data, ok := files[id.String()+".snap"]
+		if !ok {
+			// A snapshot saved before the system shard existed: the ACL
+			// state stays as it is.
+			continue
+		}
 		if len(data) > maxSnapshotSize {
 			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("shard %s is %d bytes; a restore takes at most %d", id.String(), len(data), maxSnapshotSize)}
 		}

@@ -20,7 +20,8 @@ func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int6
 	base := stores{kv: newPebbleKV(batch, baseOf(areaKV)), sessions: newPebbleSessions(batch, true), catalog: newPebbleCatalog(batch, true),
 		queries:  newPebbleQueries(batch, true),
 		operator: newOperatorStore(batch, true),
-		ca:       newPebbleCA(batch, true)}
+		ca:       newPebbleCA(batch, true),
+		acl:      newACLStore(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1

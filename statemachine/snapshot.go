@@ -41,6 +41,8 @@ const (
 
 type snapshotState struct {
 	snap *pebble.Snapshot
+	// withoutSecrets leaves the tokens' SecretIDs out (ExportWithoutSecrets).
+	withoutSecrets bool
 }
 
 // PrepareSnapshot pins the current state; SaveSnapshot streams it while
@@ -51,7 +53,14 @@ func (s *StateMachine) PrepareSnapshot() (interface{}, error) {
 
 // Export writes a consistent snapshot of the shard to w, as SaveSnapshot
 // does, while Update goes on, and returns its logical index.
-func (s *StateMachine) Export(w io.Writer) (uint64, error) {
+func (s *StateMachine) Export(w io.Writer) (uint64, error) { return s.export(w, false) }
+
+// ExportWithoutSecrets is Export with every ACL token's SecretID left out
+// (its SecretHash stays): what a client agent, which resolves tokens by
+// their hashes, loads its projections from.
+func (s *StateMachine) ExportWithoutSecrets(w io.Writer) (uint64, error) { return s.export(w, true) }
+
+func (s *StateMachine) export(w io.Writer, withoutSecrets bool) (uint64, error) {
 	s.mu.RLock()
 	closing := s.closing
 	select {
@@ -66,7 +75,7 @@ func (s *StateMachine) Export(w io.Writer) (uint64, error) {
 	}
 	s.exports.Add(1)
 	defer s.exports.Done()
-	st := &snapshotState{snap: s.db.NewSnapshot()}
+	st := &snapshotState{snap: s.db.NewSnapshot(), withoutSecrets: withoutSecrets}
 	s.mu.RUnlock()
 	applied, _ := readU64(st.snap, keyApplied)
 	offset, _ := readU64(st.snap, keyIndexOffset)
@@ -111,8 +120,16 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 			k := it.Key()[1:]
 			bw.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(k)))])
 			bw.Write(k)
-			bw.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(it.Value())))])
-			if _, err := bw.Write(it.Value()); err != nil {
+			value := it.Value()
+			if st.withoutSecrets && area == areaACLTokens {
+				var err error
+				if value, err = withoutSecret(value); err != nil {
+					it.Close()
+					return err
+				}
+			}
+			bw.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(value)))])
+			if _, err := bw.Write(value); err != nil {
 				it.Close()
 				return err
 			}

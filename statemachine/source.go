@@ -20,6 +20,10 @@ type memSource struct {
 	sessions []*event.Session
 	queries  []*event.PreparedQuery
 	ca       *event.ConnectCA
+	// The ACL records, tokens with their SecretHash only (acl.go).
+	aclTokens   []*event.ACLToken
+	aclPolicies []*event.ACLPolicy
+	aclRoles    []*event.ACLRole
 }
 
 // SnapshotSource reads a snapshot stream (Export's output) and returns its
@@ -61,6 +65,8 @@ func SnapshotSource(data []byte) (uint64, event.Source, error) {
 			if err = json.Unmarshal(value, s); err == nil {
 				src.sessions = append(src.sessions, s)
 			}
+		case areaACLTokens, areaACLPolicies, areaACLRoles:
+			err = src.readSnapshotACL(area, value)
 		case areaQueries:
 			q := new(event.PreparedQuery)
 			if err = json.Unmarshal(value, q); err == nil {

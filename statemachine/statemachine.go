@@ -218,7 +218,8 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	live := stores{kv: newPebbleKV(batch, areaKV), sessions: newPebbleSessions(batch, false), catalog: newPebbleCatalog(batch, false),
 		queries:  newPebbleQueries(batch, false),
 		operator: newOperatorStore(batch, false),
-		ca:       newPebbleCA(batch, false)}
+		ca:       newPebbleCA(batch, false),
+		acl:      newACLStore(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -326,12 +327,16 @@ type stores struct {
 	queries  queryStore
 	operator operatorStore
 	ca       caStore
+	acl      aclStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
 // (Consul's rules said no) is a result, not an error: the error return is
 // for faults of the replica itself.
 func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (command.Result, error) {
+	if res, ok, err := applyACL(st.acl, idx, cmd, emit); ok {
+		return res, err
+	}
 	var err error
 	switch body := cmd.Body.(type) {
 	case *command.KVBody:

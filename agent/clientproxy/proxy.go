@@ -48,11 +48,13 @@ type Config struct {
 // Proxy is the Raft of a client agent: the servers, through rpc. Its
 // methods are those of httpapi.Raft.
 type Proxy struct {
-	cfg     Config
-	rpc     atomic.Pointer[rpc.Client]
-	applied [3]atomic.Uint64 // by shard ID: the last index the projections have
-	ready   chan struct{}    // closed when both shards are loaded
-	loaded  sync.Map         // shard ID -> true
+	cfg Config
+	rpc atomic.Pointer[rpc.Client]
+	// applied is, by shard, the last index the projections have; made
+	// with every shard in New and never changed after.
+	applied map[command.Shard]*atomic.Uint64
+	ready   chan struct{} // closed when every shard is loaded
+	loaded  sync.Map      // shard ID -> true
 
 	// leaders caches the servers' answer about each shard's leader: every
 	// read answers X-Consul-KnownLeader, and a client's reads must not cost
@@ -66,7 +68,11 @@ func New(cfg Config) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Proxy{cfg: cfg, ready: make(chan struct{})}
+	p := &Proxy{cfg: cfg, ready: make(chan struct{}), applied: map[command.Shard]*atomic.Uint64{}}
+	for _, id := range command.Shards() {
+		p.applied[id] = new(atomic.Uint64)
+	}
+	return p
 }
 
 // Ready is closed once every shard has been loaded from the servers.

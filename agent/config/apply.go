@@ -129,6 +129,12 @@ func (l *loader) topLevel() fields {
 		"acl_agent_token":        l.aclToken("agent"),
 		"acl_agent_master_token": l.aclToken("agent_recovery"),
 		"acl_replication_token":  l.aclToken("replication"),
+		// The acl block's keys win over these (keys apply in sorted
+		// order, so the block's come first).
+		"acl_master_token":   l.legacyACLToken("initial_management"),
+		"acl_default_policy": unlessSet(&c.ACL.DefaultPolicy, stringField),
+		"acl_down_policy":    unlessSet(&c.ACL.DownPolicy, stringField),
+		"acl_ttl":            unlessSet(&c.ACL.TokenTTL, durationField),
 		"autopilot": l.block("autopilot", fields{
 			"cleanup_dead_servers":      boolField(&c.Autopilot.CleanupDeadServers),
 			"dead_server_cleanup_after": durationField(&c.Autopilot.DeadServerCleanupAfter),
@@ -440,8 +446,7 @@ var checkKeysNotImplemented = map[string]bool{
 // ignores, so that the warning can say so rather than call them unknown.
 var notImplemented = func() map[string]bool {
 	keys := []string{
-		"acl_datacenter", "acl_default_policy", "acl_down_policy",
-		"acl_enable_key_list_policy", "acl_master_token", "acl_ttl",
+		"acl_datacenter", "acl_enable_key_list_policy",
 		"advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan",
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",

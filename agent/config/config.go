@@ -512,6 +512,9 @@ func (c *Config) Validate() error {
 	if err := c.validateAddresses(); err != nil {
 		return err
 	}
+	if err := c.ACL.validate(); err != nil {
+		return err
+	}
 	if err := c.Ports.validate(); err != nil {
 		return err
 	}

@@ -473,7 +473,6 @@ service {
 		t.Fatalf("unknown keys must not be errors: %v", err)
 	}
 	want := []string{
-		`config key "acl.default_policy" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "no_such_key" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.bogus" is unknown and is ignored (file ` + f + `)`,
 		`config key "ports.grpc_tls" is not implemented by Herald and is ignored (file ` + f + `)`,
@@ -678,6 +677,9 @@ func TestValidate(t *testing.T) {
 		{"zero txn ops", func(c *Config) { c.TxnMaxOps = 0 }, "txn_max_ops"},
 		{"negative history", func(c *Config) { c.HistoryRetainAge = -time.Second }, "history.retain_age"},
 		{"zero udp answers", func(c *Config) { c.DNS.UDPAnswerLimit = 0 }, "udp_answer_limit"},
+		{"acl default policy", func(c *Config) { c.ACL.DefaultPolicy = "maybe" }, `acl.default_policy must be "allow" or "deny"`},
+		{"acl down policy", func(c *Config) { c.ACL.DownPolicy = "panic" }, `invalid ACL down policy "panic"`},
+		{"acl policies", func(c *Config) { c.ACL.DefaultPolicy, c.ACL.DownPolicy = "deny", "extend-cache" }, ""},
 	}
 	for _, tc := range cases {
 		c := valid()
@@ -775,5 +777,40 @@ telemetry {
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `"telemetry.statsd_address" is not implemented`) {
 		t.Errorf("warnings: %q", c.Warnings)
+	}
+}
+
+// The acl block's policies and the initial management token, in HCL and in
+// JSON, and Consul's older top-level keys for them.
+func TestACLPoliciesAndInitialManagement(t *testing.T) {
+	dir := t.TempDir()
+	hcl := write(t, dir, "a.hcl", `
+data_dir = "/d"
+acl {
+  enabled = true
+  default_policy = "deny"
+  down_policy = "extend-cache"
+  enable_token_replication = true
+  token_ttl = "45s"
+  tokens { initial_management = "root" }
+}
+`)
+	json := write(t, t.TempDir(), "b.json", `{"data_dir": "/d", "acl_master_token": "old-root",
+		"acl_default_policy": "deny", "acl_down_policy": "allow", "acl_ttl": "45s", "acl": {"enabled": true}}`)
+	for _, f := range []string{hcl, json} {
+		c, err := Load([]string{"-config-file", f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.ACL.Enabled || c.ACL.DefaultPolicyOrAllow() != "deny" || c.ACL.DownPolicy == "" || c.ACL.TokenTTL != 45*time.Second ||
+			c.ACL.Tokens["initial_management"] == "" {
+			t.Errorf("%s: acl %+v", f, c.ACL)
+		}
+		if len(c.Warnings) != 0 {
+			t.Errorf("%s: warnings %q", f, c.Warnings)
+		}
+	}
+	if c := mustLoad(t, "-data-dir", dir); c.ACL.DefaultPolicyOrAllow() != "allow" {
+		t.Errorf("default policy without configuration: %q", c.ACL.DefaultPolicyOrAllow())
 	}
 }

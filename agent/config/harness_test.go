@@ -57,7 +57,10 @@ func TestConsulSDKHarnessConfig(t *testing.T) {
 		t.Errorf("the harness's connect block was not applied: %+v", c.Connect)
 	}
 	// connect and acl are Herald's now; only their parts it lacks warn.
-	for _, key := range []string{"acl.default_policy", "peering", "ports.grpc_tls", "version", "raft_protocol"} {
+	if c.ACL.DefaultPolicy != "deny" || c.ACL.Tokens["initial_management"] != "root" || c.ACL.Tokens["agent_recovery"] != "towel" {
+		t.Errorf("the harness's acl block was not applied: %+v", c.ACL)
+	}
+	for _, key := range []string{"peering", "ports.grpc_tls", "version", "raft_protocol"} {
 		if !hasWarning(c, `"`+key+`" is not implemented`) {
 			t.Errorf("no warning that %s is not implemented; warnings: %q", key, c.Warnings)
 		}

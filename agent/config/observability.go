@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -21,19 +22,61 @@ type Telemetry struct {
 	PrometheusRetentionTime time.Duration
 }
 
-// ACL holds the ACL settings the agent uses so far: whether ACLs are on,
-// and the agent's tokens. Enforcement is not implemented yet.
+// ACL holds Consul's acl block (and its older top-level keys).
 type ACL struct {
-	// Enabled turns ACLs on; /v1/agent/token answers 401 "ACL support
-	// disabled" without it, as Consul does.
+	// Enabled turns ACLs on; /v1/agent/token and /v1/acl/* answer 401 "ACL
+	// support disabled" without it, as Consul does.
 	Enabled bool
+	// DefaultPolicy decides what no rule of a token decides: "allow" (the
+	// default, as in Consul) or "deny".
+	DefaultPolicy string
+	// DownPolicy is what an agent does when it cannot reach the servers.
+	// Herald's agents hold every token and policy in their projection, so
+	// they always keep answering from it (Consul's default, extend-cache);
+	// the key is checked and kept for /v1/agent/self.
+	DownPolicy string
+	// EnableTokenReplication and TokenTTL are accepted for Consul's config
+	// files: every agent follows the system shard's events, so there is
+	// neither replication nor a cache to expire.
+	EnableTokenReplication bool
+	TokenTTL               time.Duration
 	// EnableTokenPersistence keeps the tokens set through the API in the
 	// data dir, where they win over the configured ones at the next start.
 	EnableTokenPersistence bool
 	// Tokens are the agent's tokens by Consul's names: "default", "agent",
 	// "agent_recovery", "replication", "config_file_service_registration",
-	// "dns".
+	// "dns", and the servers' "initial_management".
 	Tokens map[string]string
+}
+
+// ACL default and down policies, as Consul names them.
+const (
+	ACLPolicyAllow = "allow"
+	ACLPolicyDeny  = "deny"
+)
+
+// DefaultPolicyOrAllow is the default policy, "allow" when none is set.
+func (a ACL) DefaultPolicyOrAllow() string {
+	if a.DefaultPolicy == "" {
+		return ACLPolicyAllow
+	}
+	return a.DefaultPolicy
+}
+
+// validate checks the policies' names, as Consul does when it builds its
+// ACL resolver.
+func (a ACL) validate() error {
+	switch a.DefaultPolicy {
+	case "", ACLPolicyAllow, ACLPolicyDeny:
+	default:
+		return fmt.Errorf("acl.default_policy must be %q or %q, not %q", ACLPolicyAllow, ACLPolicyDeny, a.DefaultPolicy)
+	}
+	switch a.DownPolicy {
+	case "", ACLPolicyAllow, ACLPolicyDeny, "extend-cache", "async-cache":
+	default:
+		return fmt.Errorf("invalid ACL down policy %q", a.DownPolicy)
+	}
+	return nil
 }
 
 // telemetryFields are the keys of the telemetry block.
@@ -52,7 +95,13 @@ func (l *loader) aclFields() setter {
 	return l.block("acl", fields{
 		"enabled":                  boolField(&a.Enabled),
 		"enable_token_persistence": boolField(&a.EnableTokenPersistence),
+		"default_policy":           stringField(&a.DefaultPolicy),
+		"down_policy":              stringField(&a.DownPolicy),
+		"enable_token_replication": boolField(&a.EnableTokenReplication),
+		"token_ttl":                durationField(&a.TokenTTL),
 		"tokens": l.block("acl.tokens", fields{
+			"initial_management":               l.aclToken("initial_management"),
+			"master":                           l.aclToken("initial_management"), // its name before Consul 1.11
 			"default":                          l.aclToken("default"),
 			"agent":                            l.aclToken("agent"),
 			"agent_recovery":                   l.aclToken("agent_recovery"),
@@ -78,6 +127,31 @@ func (l *loader) aclToken(kind string) setter {
 	}
 }
 
+// legacyACLToken is aclToken for an older top-level key, which the acl
+// block's key wins over.
+func (l *loader) legacyACLToken(kind string) setter {
+	set := l.aclToken(kind)
+	return func(v any) error {
+		if l.cfg.ACL.Tokens[kind] != "" {
+			return nil
+		}
+		return set(v)
+	}
+}
+
+// unlessSet is a field setter for an older key that a newer one, already
+// set, wins over.
+func unlessSet[T comparable](p *T, field func(*T) setter) setter {
+	set := field(p)
+	return func(v any) error {
+		var zero T
+		if *p != zero {
+			return nil
+		}
+		return set(v)
+	}
+}
+
 func init() {
 	for _, k := range []string{
 		"telemetry.circonus_api_token", "telemetry.circonus_api_app", "telemetry.circonus_api_url",
@@ -90,10 +164,8 @@ func init() {
 		"telemetry.dogstatsd_addr", "telemetry.dogstatsd_tags", "telemetry.enable_host_metrics",
 		"telemetry.filter_default", "telemetry.prefix_filter", "telemetry.retry_failed_connection",
 		"telemetry.statsd_address", "telemetry.statsite_address",
-		"acl.default_policy", "acl.down_policy", "acl.enable_key_list_policy",
-		"acl.enable_token_replication", "acl.policy_ttl", "acl.role_ttl", "acl.token_ttl",
-		"acl.msp_disable_bootstrap", "acl.tokens.initial_management", "acl.tokens.master",
-		"acl.tokens.managed_service_provider",
+		"acl.enable_key_list_policy", "acl.policy_ttl", "acl.role_ttl",
+		"acl.msp_disable_bootstrap", "acl.tokens.managed_service_provider",
 	} {
 		notImplemented[k] = true
 	}

@@ -385,11 +385,11 @@ func checkShardLeaders(t *testing.T, s *server, c *api.Client) {
 	if _, err := c.Raw().Query("/v1/operator/raft/configuration", &raw, nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(raw.Shards) != 2 {
+	if len(raw.Shards) != 3 {
 		t.Fatalf("shards in the Raft configuration: %+v", raw.Shards)
 	}
 	leaders := map[string]string{} // shard -> leader's node
-	for _, name := range []string{"catalog", "kv"} {
+	for _, name := range []string{"catalog", "kv", "system"} {
 		sh, ok := raw.Shards[name]
 		if !ok || len(sh.Servers) != 2 || sh.Leader == "" {
 			t.Fatalf("shard %s in the Raft configuration: %+v", name, sh)

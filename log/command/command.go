@@ -127,6 +127,15 @@ var types = map[Type]typeInfo{
 	// The operator's commands (operator.go).
 	TypeAutopilotSet: {"autopilot-set", ShardCatalog, func() Body { return new(AutopilotSetBody) }},
 	TypeConnectCASet: {"connect-ca-set", ShardCatalog, func() Body { return new(ConnectCASetBody) }},
+	// The ACL commands (acl.go).
+	TypeACLTokenSet:     {"acl-token-set", ShardSystem, func() Body { return new(ACLTokenSetBody) }},
+	TypeACLTokenDelete:  {"acl-token-delete", ShardSystem, func() Body { return new(ACLTokenDeleteBody) }},
+	TypeACLPolicySet:    {"acl-policy-set", ShardSystem, func() Body { return new(ACLPolicySetBody) }},
+	TypeACLPolicyDelete: {"acl-policy-delete", ShardSystem, func() Body { return new(ACLPolicyDeleteBody) }},
+	TypeACLRoleSet:      {"acl-role-set", ShardSystem, func() Body { return new(ACLRoleSetBody) }},
+	TypeACLRoleDelete:   {"acl-role-delete", ShardSystem, func() Body { return new(ACLRoleDeleteBody) }},
+	TypeACLBootstrap:    {"acl-bootstrap", ShardSystem, func() Body { return new(ACLBootstrapBody) }},
+	TypeACLInit:         {"acl-init", ShardSystem, func() Body { return new(ACLInitBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

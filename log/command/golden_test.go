@@ -58,6 +58,20 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 12}, Deadline: 9, Origin: Origin{Via: ViaHTTP, Node: "client-1", RemoteAddr: "10.0.0.9:51234", Accessor: "acc"},
 		Body: &CatalogDeregisterBody{Node: "n1", ServiceID: "web1"}},
 	{Time: 1, ID: RequestID{7, 13}, Deadline: 9, Origin: Origin{Via: ViaAgent, Node: "n1"}, Body: &KVBody{Op: KVOp{Verb: KVDelete, Key: "k"}}},
+	{Time: 1, ID: RequestID{7, 64}, Deadline: 9, Body: &ACLTokenSetBody{Create: true, SecretID: "s3cr3t", Token: event.ACLToken{
+		AccessorID: "a1", Description: "d", Policies: []event.ACLLink{{ID: "p1"}, {Name: "pn"}}, Roles: []event.ACLLink{{Name: "r"}},
+		ServiceIdentities: []event.ACLServiceIdentity{{ServiceName: "web", Datacenters: []string{"dc1"}}},
+		NodeIdentities:    []event.ACLNodeIdentity{{NodeName: "n1", Datacenter: "dc1"}}, Local: true, ExpirationTime: 5, CreateTime: 2}}},
+	{Time: 1, ID: RequestID{7, 65}, Deadline: 9, Body: &ACLTokenDeleteBody{AccessorID: "a1"}},
+	{Time: 1, ID: RequestID{7, 66}, Deadline: 9, Body: &ACLPolicySetBody{Create: true, Policy: event.ACLPolicy{
+		ID: "p1", Name: "pn", Description: "d", Rules: `key_prefix "" { policy = "read" }`, Datacenters: []string{"dc1"}}}},
+	{Time: 1, ID: RequestID{7, 67}, Deadline: 9, Body: &ACLPolicyDeleteBody{ID: "p1"}},
+	{Time: 1, ID: RequestID{7, 68}, Deadline: 9, Body: &ACLRoleSetBody{Role: event.ACLRole{ID: "r1", Name: "r", Description: "d",
+		Policies: []event.ACLLink{{ID: "p1"}}, ServiceIdentities: []event.ACLServiceIdentity{{ServiceName: "web"}},
+		NodeIdentities: []event.ACLNodeIdentity{{NodeName: "n1", Datacenter: "dc1"}}}}},
+	{Time: 1, ID: RequestID{7, 69}, Deadline: 9, Body: &ACLRoleDeleteBody{ID: "r1"}},
+	{Time: 1, ID: RequestID{7, 70}, Deadline: 9, Body: &ACLBootstrapBody{AccessorID: "a", SecretID: "s", ResetIndex: 4, CreateTime: 2}},
+	{Time: 1, ID: RequestID{7, 71}, Deadline: 9, Body: &ACLInitBody{ManagementAccessorID: "a", ManagementSecretID: "s", CreateTime: 2}},
 	// A register with the fields of its first extension (pinned as register-2).
 	{Time: 1, ID: RequestID{7, 10}, Deadline: 9, Body: &CatalogRegisterBody{
 		Node: event.Node{Node: "n1", Address: "10.0.0.1", Locality: &event.Locality{Region: "r", Zone: "z"}},

@@ -42,6 +42,8 @@ type KVTxnResult struct {
 	// Catalog holds a catalog-txn command's answers, in op order; its
 	// refusals are in Errors too.
 	Catalog []CatalogTxnResult `json:",omitempty"`
+	// ACL holds the record an ACL write stored (acl.go).
+	ACL *ACLResult `json:",omitempty"`
 }
 
 // CatalogTxnResult is the record one catalog transaction op reports.

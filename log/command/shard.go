@@ -19,10 +19,12 @@ const (
 	// ShardKV holds KV entries, sessions and locks: a lock and its session
 	// are judged in one place.
 	ShardKV Shard = 2
+	// ShardSystem holds the ACL state: tokens, policies and roles.
+	ShardSystem Shard = 3
 )
 
 // Shards lists every shard a server hosts, in ID order.
-func Shards() []Shard { return []Shard{ShardCatalog, ShardKV} }
+func Shards() []Shard { return []Shard{ShardCatalog, ShardKV, ShardSystem} }
 
 // String is the shard's name in events, NATS subjects, files and the API.
 func (s Shard) String() string {
@@ -31,6 +33,8 @@ func (s Shard) String() string {
 		return event.ShardCatalog
 	case ShardKV:
 		return event.ShardKV
+	case ShardSystem:
+		return event.ShardSystem
 	}
 	return fmt.Sprintf("shard-%d", uint64(s))
 }
