@@ -45,6 +45,22 @@ func (a *Agent) agentIdentity() acl.Identity {
 	return acl.IdentityFrom(context.Background())
 }
 
+// syncIdentity is the identity a sync write of a service or check goes
+// with: that of the token it was registered with (kept with its secret,
+// which a client agent forwards), else the agent's.
+func (a *Agent) syncIdentity(secret string) acl.Identity {
+	if secret == "" || a.aclEnforce.resolver == nil {
+		return a.agentIdentity()
+	}
+	id, err := a.aclEnforce.resolver.Resolve(secret)
+	if err != nil {
+		// Revoked since: the servers refuse the write, and the sync
+		// retries it, as Consul's does.
+		return acl.Identity{AccessorID: acl.AnonymousTokenID, SecretID: secret, Authorizer: acl.DenyAll()}
+	}
+	return id
+}
+
 // rpcACL is how this server judges client agents' writes; nil with ACLs
 // disabled.
 func (a *Agent) rpcACL() *rpc.ACL {

@@ -21,8 +21,9 @@ type catalogWriter struct{ a *Agent }
 
 func (w catalogWriter) ApplyCatalog(ctx context.Context, body command.Body) error {
 	// The agent's own writes (anti-entropy sync, check updates) go with
-	// the agent's token, whoever asked for the change.
-	ctx = acl.WithIdentity(ctx, w.a.agentIdentity())
+	// the token the service or check was registered with, else with the
+	// agent's token.
+	ctx = acl.WithIdentity(ctx, w.a.syncIdentity(local.TokenFrom(ctx)))
 	res, err := w.a.raft.Propose(ctx, command.Command{Time: nowNano(), Body: body})
 	if err != nil {
 		return err
@@ -190,11 +191,12 @@ func (a *Agent) Service(id string) (event.Service, bool) { return a.local.Servic
 func (a *Agent) Checks() map[string]event.Check          { return a.ownChecks() }
 func (a *Agent) WatchLocal() <-chan struct{}             { return a.local.Watch() }
 
-func (a *Agent) RegisterService(doc any, replaceExistingChecks bool) error {
+func (a *Agent) RegisterService(doc any, replaceExistingChecks bool, token string) error {
 	def, err := local.DecodeService(doc)
 	if err != nil {
 		return badRequest(err)
 	}
+	def.Token = token
 	if err := a.local.AddService(*def, local.SourceAPI, replaceExistingChecks); err != nil {
 		return localError(err)
 	}
@@ -208,11 +210,12 @@ func (a *Agent) DeregisterService(id string) error {
 	return a.syncNow()
 }
 
-func (a *Agent) RegisterCheck(doc any) error {
+func (a *Agent) RegisterCheck(doc any, token string) error {
 	def, err := local.DecodeCheck(doc)
 	if err != nil {
 		return badRequest(err)
 	}
+	def.Token = token
 	if err := a.local.AddCheck(*def, local.SourceAPI); err != nil {
 		return localError(err)
 	}

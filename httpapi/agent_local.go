@@ -23,9 +23,12 @@ type LocalAgent interface {
 	// WatchLocal is closed at the next change to the agent's services or
 	// checks; take it before reading them.
 	WatchLocal() <-chan struct{}
-	RegisterService(doc any, replaceExistingChecks bool) error
+	// RegisterService and RegisterCheck keep token, the request's ACL
+	// token, with the registration: the agent's sync writes it to the
+	// catalog with that token.
+	RegisterService(doc any, replaceExistingChecks bool, token string) error
 	DeregisterService(id string) error
-	RegisterCheck(doc any) error
+	RegisterCheck(doc any, token string) error
 	DeregisterCheck(id string) error
 	UpdateTTL(id, status, output string) error
 	ServiceMaintenance(id string, enable bool, reason string) error
@@ -158,7 +161,9 @@ func (s *Server) agentServiceRegister(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	replace, _ := strconv.ParseBool(r.URL.Query().Get("replace-existing-checks"))
-	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterService(doc, replace) })
+	return s.localWrite(w, func(la LocalAgent) error {
+		return la.RegisterService(doc, replace, acl.IdentityFrom(r.Context()).SecretID)
+	})
 }
 
 func (s *Server) agentServiceDeregister(w http.ResponseWriter, r *http.Request) error {
@@ -193,7 +198,7 @@ func (s *Server) agentCheckRegister(w http.ResponseWriter, r *http.Request) erro
 	if err := s.authorizeLocalCheck(r, docString(doc, "serviceid"), ""); err != nil {
 		return err
 	}
-	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterCheck(doc) })
+	return s.localWrite(w, func(la LocalAgent) error { return la.RegisterCheck(doc, acl.IdentityFrom(r.Context()).SecretID) })
 }
 
 func (s *Server) agentCheckDeregister(w http.ResponseWriter, r *http.Request) error {

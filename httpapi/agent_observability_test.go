@@ -229,13 +229,16 @@ func waitLine(t *testing.T, lines chan string, what string, match func(string) b
 // persistence asked for, and finds them in the data dir's token file.
 func TestAgentTokens(t *testing.T) {
 	dir := t.TempDir()
+	// The requests carry the agent recovery token, which stays valid
+	// while the others are set to secrets no token has; it is changed
+	// last.
 	a := agenttest.Start(t, "-server", "-bootstrap", "-data-dir="+dir,
-		"-hcl", `acl { enabled = true enable_token_persistence = true }`)
-	c := agenttest.Client(t, a.HTTPAddr())
-	if _, err := c.Agent().UpdateDefaultACLToken("d-secret", nil); err != nil {
+		"-hcl", `acl { enabled = true enable_token_persistence = true tokens { agent_recovery = "rec" } }`)
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: "rec"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Agent().UpdateAgentRecoveryACLToken("r-secret", nil); err != nil {
+	if _, err := c.Agent().UpdateDefaultACLToken("d-secret", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Agent().UpdateReplicationACLToken("p-secret", nil); err != nil {
@@ -245,9 +248,12 @@ func TestAgentTokens(t *testing.T) {
 	if _, err := c.Raw().Write("/v1/agent/token/acl_agent_token", &api.AgentToken{Token: "a-secret"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Raw().Write("/v1/agent/token/nope", &api.AgentToken{Token: "x"}, nil, nil)
+	_, err = c.Raw().Write("/v1/agent/token/nope", &api.AgentToken{Token: "x"}, nil, nil)
 	if se, ok := err.(api.StatusError); !ok || se.Code != http.StatusNotFound || !strings.Contains(se.Body, `Token "nope" is unknown`) {
 		t.Errorf("unknown token type: %v", err)
+	}
+	if _, err := c.Agent().UpdateAgentRecoveryACLToken("r-secret", nil); err != nil {
+		t.Fatal(err)
 	}
 	if a.Token(tokens.Agent) != "a-secret" || a.Token(tokens.Default) != "d-secret" {
 		t.Errorf("agent tokens: agent %q default %q", a.Token(tokens.Agent), a.Token(tokens.Default))

@@ -30,11 +30,18 @@ type ServiceDefinition struct {
 	Locality          *event.Locality
 	Check             *CheckDefinition
 	Checks            []CheckDefinition
+	// Token is the ACL token the service was registered with: the agent
+	// keeps it in the catalog with it (anti-entropy), as Consul does, and
+	// gives it to the service's checks that have none.
+	Token string `json:"-"`
 }
 
 // CheckDefinition is a check as an agent registers it: Consul's
 // AgentCheckRegistration (or a service's AgentServiceCheck).
 type CheckDefinition struct {
+	// Token is the ACL token the check was registered with (see
+	// ServiceDefinition.Token).
+	Token                          string `json:"-"`
 	ID                             string
 	Name                           string
 	Notes                          string

@@ -251,6 +251,9 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 		if c.Name == "" {
 			c.Name = fmt.Sprintf("Service '%s' check", def.Name)
 		}
+		if c.Token == "" {
+			c.Token = def.Token
+		}
 		if err := s.allowed(c, source); err != nil {
 			return err
 		}
@@ -655,6 +658,7 @@ func (s *State) syncService(ctx context.Context, node event.Node, id string, pen
 	}
 	s.mu.Unlock()
 
+	ctx = WithToken(ctx, sv.def.Token)
 	var err error
 	if deleted {
 		err = s.cfg.Writer.ApplyCatalog(ctx, &command.CatalogDeregisterBody{Node: s.cfg.NodeName, ServiceID: id})
@@ -696,6 +700,7 @@ func (s *State) syncCheck(ctx context.Context, node event.Node, id string) error
 	if registered && !deleted && !dirty {
 		return nil
 	}
+	ctx = WithToken(ctx, c.def.Token)
 	var err error
 	switch {
 	case deleted:
