@@ -46,8 +46,15 @@ func TestAgentsKeepWorkingWithNATSACLs(t *testing.T) {
 	res := &mapResolver{ids: map[string]acl.Identity{
 		"root":      {AccessorID: "root-accessor", Authorizer: acl.ManageAll()},
 		"cli-agent": {AccessorID: "cli-accessor", Authorizer: nodeWriter("cli")},
+		// Requests without a token may do everything (the HTTP API and
+		// the servers' RPC use the same resolver); NATS still admits only
+		// tokens.
+		"": {AccessorID: "anonymous", Authorizer: acl.ManageAll()},
 	}}
-	withResolver := func(a *agent.Agent) { a.SetACLResolver(res) }
+	withResolver := func(a *agent.Agent) {
+		a.SetACL(res, nil)
+		a.SetACLResolver(res)
+	}
 	srv := agenttest.StartPrepared(t, withResolver, "-server", "-bootstrap-expect=1", "-node=srv", "-data-dir="+t.TempDir(),
 		fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)), "-hcl=acl { enabled = true }")
 
@@ -80,7 +87,7 @@ func TestAgentsKeepWorkingWithNATSACLs(t *testing.T) {
 	}
 
 	self := membersOf(t, cs)["srv"]
-	cli := agenttest.Start(t, "-node=cli", "-data-dir="+t.TempDir(), fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port),
+	cli := agenttest.StartPrepared(t, withResolver, "-node=cli", "-data-dir="+t.TempDir(), fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port),
 		`-hcl=acl { enabled = true tokens { agent = "cli-agent" } }`)
 	cc := agenttest.Client(t, cli.HTTPAddr())
 	// The client agent loaded the KV shard through RPC and follows the

@@ -14,8 +14,10 @@ import (
 // TestACLSetAgentTokenAgainstAgent sets the agent's tokens through the
 // CLI on a real agent, and checks the refusal of an agent without ACLs.
 func TestACLSetAgentTokenAgainstAgent(t *testing.T) {
-	a := agenttest.Start(t, "-dev", "-hcl", `acl { enabled = true }`)
-	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": a.HTTPAddr()}}
+	// The CLI presents the agent recovery token, which keeps working while
+	// the default token is set to a secret no token has.
+	a := agenttest.Start(t, "-dev", "-hcl", `acl { enabled = true tokens { agent_recovery = "rec" } }`)
+	inv := invocation{env: map[string]string{"CONSUL_HTTP_ADDR": a.HTTPAddr(), "CONSUL_HTTP_TOKEN": "rec"}}
 	for typ, kind := range map[string]string{"default": tokens.Default, "agent": tokens.Agent} {
 		secret := typ + "-0b5c2f7e-9d1a-4e3b-8c6f-2a4d6e8f0b1c"
 		r := mustSucceed(t, inv.run(t, "acl", "set-agent-token", typ, secret))
