@@ -443,7 +443,7 @@ func checkShardLeaders(t *testing.T, s *server, c *api.Client) {
 	out, err = exec.Command(heraldBin, "info", "-http-addr="+s.httpAddr()).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "raft:\n") || !strings.Contains(string(out), "raft_kv:\n") ||
 		!strings.Contains(string(out), "shard = catalog") || !strings.Contains(string(out), "shard = kv") ||
-		strings.Count(string(out), "leader_addr = 127.0.0.1:") != 2 {
+		!strings.Contains(string(out), "raft_system:\n") || strings.Count(string(out), "leader_addr = 127.0.0.1:") != 3 {
 		t.Fatalf("info, a raft section per shard:\n%s %v", out, err)
 	}
 }
