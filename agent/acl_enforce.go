@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/rpc"
+	"github.com/heraldhq/herald/agent/tokens"
 	"github.com/heraldhq/herald/projections"
 )
 
@@ -73,16 +76,44 @@ func (a *Agent) rpcACL() *rpc.ACL {
 // dnsAuthorizer is what DNS answers with: the authorizer of the agent's
 // default token (the resolver's answer for no token), nil with ACLs
 // disabled. A default token that does not resolve reads nothing.
+//
+// DNS asks for it once or twice a query, so the answer is kept while the
+// ACL state's index and the default token stay the same, and for a second
+// at most (a token may expire without any change to the state).
 func (a *Agent) dnsAuthorizer() func() acl.Authorizer {
 	resolver := a.aclEnforce.resolver
 	if resolver == nil {
 		return nil
 	}
-	return func() acl.Authorizer {
+	resolve := func() acl.Authorizer {
 		id, err := resolver.Resolve("")
 		if err != nil || id.Authorizer == nil {
 			return acl.DenyAll()
 		}
 		return id.Authorizer
+	}
+	indexed, ok := resolver.(interface{ Index() uint64 })
+	if !ok {
+		return resolve
+	}
+	type answer struct {
+		secret string
+		index  uint64
+		until  time.Time
+		authz  acl.Authorizer
+	}
+	var last atomic.Pointer[answer]
+	return func() acl.Authorizer {
+		var secret string
+		if a.tokens != nil {
+			secret = a.tokens.Token(tokens.Default)
+		}
+		index, now := indexed.Index(), time.Now()
+		if l := last.Load(); l != nil && l.secret == secret && l.index == index && now.Before(l.until) {
+			return l.authz
+		}
+		authz := resolve()
+		last.Store(&answer{secret: secret, index: index, until: now.Add(time.Second), authz: authz})
+		return authz
 	}
 }
