@@ -64,6 +64,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzKeyTokens -fuzztime 30s ./watch/
 	$(GO) test -run XXX -fuzz FuzzLoadJSON -fuzztime 30s ./agent/config/
 	$(GO) test -run XXX -fuzz FuzzLoadHCL -fuzztime 30s ./agent/config/
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./acl/
+	$(GO) test -run XXX -fuzz FuzzAuthorizer -fuzztime 30s ./acl/
 
 clean:
 	rm -rf bin
