@@ -181,7 +181,25 @@ func TestDefaultDenyCluster(t *testing.T) {
 	if _, err := clAdmin.Agent().UpdateDefaultACLToken(dnsTok.SecretID, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitDig(t, 10*time.Second, cl.dnsAddr(), "web-app1.service.consul", "SRV", func(got []string) bool { return len(got) == 1 })
+	// The default token reaches the DNS answers once the client's copy of
+	// the ACL state holds the token; the instance must also pass its
+	// health checks (the node's serfHealth among them), which a loaded
+	// machine's gossip may doubt for a moment: say which, if it fails.
+	poll.Eventually(t, 30*time.Second, "web-app1 in the client's DNS with the default token", func() (bool, string) {
+		got := dig(t, cl.dnsAddr(), "web-app1.service.consul", "SRV")
+		if len(got) == 1 {
+			return true, ""
+		}
+		entries, _, err := clAdmin.Health().Service("web-app1", "", false, nil)
+		var health []string
+		for _, e := range entries {
+			for _, c := range e.Checks {
+				health = append(health, c.CheckID+"="+c.Status)
+			}
+		}
+		self, _, selfErr := tokenClient(t, cl, dnsTok.SecretID).ACL().TokenReadSelf(nil)
+		return false, fmt.Sprintf("dig %v; health %v (%v); the default token on the client: %v %v", got, health, err, self != nil, selfErr)
+	})
 
 	// A NATS subscriber with app1's token receives app1's key events and
 	// may not subscribe to app2's.
