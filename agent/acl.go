@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/leader"
+	"github.com/heraldhq/herald/agent/tokens"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
@@ -28,13 +29,8 @@ func (a *Agent) newACLProjection() *projections.ACL {
 		DefaultPolicy: a.cfg.ACL.DefaultPolicyOrAllow(),
 		Datacenter:    a.cfg.Datacenter,
 		NodeName:      a.cfg.NodeName,
-		Token: func(kind string) string {
-			if a.tokens == nil {
-				return ""
-			}
-			return a.tokens.Token(kind)
-		},
-		Logger: a.log.With("component", "acl"),
+		Token:         a.token,
+		Logger:        a.log.With("component", "acl"),
 	})
 }
 
@@ -55,13 +51,22 @@ func (a *Agent) wireACL() {
 	}
 }
 
+// token is the agent's token of that kind (tokens.Default, ...), "" before
+// the token store exists (it is made as the agent starts).
+func (a *Agent) token(kind string) string {
+	if a.tokens == nil {
+		return ""
+	}
+	return a.tokens.Token(kind)
+}
+
 // agentTokenIdentity is the identity of acl.tokens.agent, else of the
 // default token (the projection's answer for none), with its secret, which
 // a client agent forwards with its writes. A token that does not resolve
 // leaves the identity of no token, which the servers refuse, and the sync
 // loop retries, as Consul's agent does with a token lacking permission.
 func (a *Agent) agentTokenIdentity() acl.Identity {
-	if secret := a.tokens.Token("agent"); secret != "" {
+	if secret := a.token(tokens.Agent); secret != "" {
 		if id, err := a.acl.Resolve(secret); err == nil {
 			return id
 		}

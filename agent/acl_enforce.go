@@ -104,11 +104,7 @@ func (a *Agent) dnsAuthorizer() func() acl.Authorizer {
 	}
 	var last atomic.Pointer[answer]
 	return func() acl.Authorizer {
-		var secret string
-		if a.tokens != nil {
-			secret = a.tokens.Token(tokens.Default)
-		}
-		index, now := indexed.Index(), time.Now()
+		secret, index, now := a.token(tokens.Default), indexed.Index(), time.Now()
 		if l := last.Load(); l != nil && l.secret == secret && l.index == index && now.Before(l.until) {
 			return l.authz
 		}
