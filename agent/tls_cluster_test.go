@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/testutil/freeport"
 	"github.com/heraldhq/herald/testutil/poll"
 	"github.com/heraldhq/herald/tlsutil"
 	"github.com/heraldhq/herald/tlsutil/tlstest"
@@ -47,12 +48,23 @@ func startTLSServer(t *testing.T, ca *tlstest.CA, name string, expect int, join 
 	return startTLSServerAt(t, ca, "127.0.0.1", name, expect, join)
 }
 
+// freePortOn is a port free for TCP and UDP on host.
+func freePortOn(t *testing.T, host string) int {
+	t.Helper()
+	port, err := freeport.On(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
 // startTLSServerAt is startTLSServer with the server's cluster traffic
 // on bind (a loopback address), named in its certificate, and more flags.
 func startTLSServerAt(t *testing.T, ca *tlstest.CA, bind, name string, expect int, join string, extra ...string) *tlsServer {
 	t.Helper()
 	cert, key := ca.Cert(t, tlsutil.KindServer, "dc1", net.ParseIP(bind))
-	s := &tlsServer{raftPort: agenttest.FreePort(t), serfPort: agenttest.FreePort(t), natsPort: agenttest.FreePort(t),
+	// Free on the address the server binds, not only on 127.0.0.1.
+	s := &tlsServer{raftPort: freePortOn(t, bind), serfPort: freePortOn(t, bind), natsPort: freePortOn(t, bind),
 		bind: bind, name: name, cert: cert, key: key}
 	args := []string{
 		"-bind=" + bind, "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-serf-wan-port=-1",

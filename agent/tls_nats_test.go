@@ -84,7 +84,7 @@ func TestNATSTLSClientAgent(t *testing.T) {
 func TestNATSRoutesTLS(t *testing.T) {
 	ca := tlstest.NewCA(t)
 	binds := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
-	clusterPorts := []int{agenttest.FreePort(t), agenttest.FreePort(t), agenttest.FreePort(t)}
+	clusterPorts := []int{freePortOn(t, binds[0]), freePortOn(t, binds[1]), freePortOn(t, binds[2])}
 	var routes []string
 	for i, p := range clusterPorts {
 		routes = append(routes, fmt.Sprintf("-nats-route=%s:%d", binds[i], p))

@@ -196,8 +196,14 @@ func (s *server) leaderOnceUp(within time.Duration) string {
 // waitLeader waits until the server's API names a leader.
 func (s *server) waitLeader() {
 	s.t.Helper()
+	s.waitLeaderWithin(30 * time.Second)
+}
+
+// waitLeaderWithin is waitLeader with its own bound.
+func (s *server) waitLeaderWithin(within time.Duration) {
+	s.t.Helper()
 	// Until, not Eventually: the failure message carries the server's log.
-	last, ok := poll.Until(30*time.Second, func() (bool, string) {
+	last, ok := poll.Until(within, func() (bool, string) {
 		leader, err := s.statusLeader()
 		if err != nil {
 			return false, err.Error()
@@ -205,7 +211,7 @@ func (s *server) waitLeader() {
 		return strings.Contains(leader, ":"), "leader " + leader
 	})
 	if !ok {
-		s.t.Fatalf("server %s did not get a leader within 30s (last seen: %s); logs:\n%s", s.node, last, s.logs())
+		s.t.Fatalf("server %s did not get a leader within %v (last seen: %s); logs:\n%s", s.node, within, last, s.logs())
 	}
 }
 
