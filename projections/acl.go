@@ -401,22 +401,12 @@ func (v ACLView) Policy(id string) *event.ACLPolicy { return v.a.policies[lower(
 
 // PolicyByName is the policy of that name (any case), nil when none.
 func (v ACLView) PolicyByName(name string) *event.ACLPolicy {
-	for _, p := range v.a.policies {
-		if strings.EqualFold(p.Name, name) {
-			return p
-		}
-	}
-	return nil
+	return byName(v.a.policies, name, func(p *event.ACLPolicy) string { return p.Name })
 }
 
 // Policies lists the policies by name.
 func (v ACLView) Policies() []*event.ACLPolicy {
-	out := make([]*event.ACLPolicy, 0, len(v.a.policies))
-	for _, p := range v.a.policies {
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(x, y *event.ACLPolicy) int { return strings.Compare(x.Name, y.Name) })
-	return out
+	return sortedByName(v.a.policies, func(p *event.ACLPolicy) string { return p.Name })
 }
 
 // Role is the role with that ID, nil when there is none.
@@ -424,20 +414,31 @@ func (v ACLView) Role(id string) *event.ACLRole { return v.a.roles[lower(id)] }
 
 // RoleByName is the role of that name (any case), nil when none.
 func (v ACLView) RoleByName(name string) *event.ACLRole {
-	for _, r := range v.a.roles {
-		if strings.EqualFold(r.Name, name) {
+	return byName(v.a.roles, name, func(r *event.ACLRole) string { return r.Name })
+}
+
+// Roles lists the roles by name.
+func (v ACLView) Roles() []*event.ACLRole {
+	return sortedByName(v.a.roles, func(r *event.ACLRole) string { return r.Name })
+}
+
+// byName is the record of m whose name (any case) is name, nil when none:
+// policies and roles are found by name alike.
+func byName[T any](m map[string]*T, name string, nameOf func(*T) string) *T {
+	for _, r := range m {
+		if strings.EqualFold(nameOf(r), name) {
 			return r
 		}
 	}
 	return nil
 }
 
-// Roles lists the roles by name.
-func (v ACLView) Roles() []*event.ACLRole {
-	out := make([]*event.ACLRole, 0, len(v.a.roles))
-	for _, r := range v.a.roles {
+// sortedByName lists the records of m by name.
+func sortedByName[T any](m map[string]*T, nameOf func(*T) string) []*T {
+	out := make([]*T, 0, len(m))
+	for _, r := range m {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(x, y *event.ACLRole) int { return strings.Compare(x.Name, y.Name) })
+	slices.SortFunc(out, func(x, y *T) int { return strings.Compare(nameOf(x), nameOf(y)) })
 	return out
 }
