@@ -7,9 +7,10 @@ import (
 
 	"github.com/hashicorp/hcl/hcl/ast"
 	"github.com/hashicorp/hcl/hcl/parser"
-	"github.com/hashicorp/hcl/hcl/scanner"
 	hclstrconv "github.com/hashicorp/hcl/hcl/strconv"
 	"github.com/hashicorp/hcl/hcl/token"
+
+	"github.com/heraldhq/herald/hclguard"
 )
 
 // parseHCL reads rules written in HCL into b. It walks HCL's syntax tree
@@ -57,35 +58,17 @@ func parseHCLFile(src string) (file *ast.File, err error) {
 }
 
 // maxNesting is how deeply braces and brackets may nest in HCL rules. Rules
-// need three levels at most (key { "a" { policy = "read" } }); HCL's parser
-// takes time quadratic in the depth of nested lists, as each level's error
-// wraps the one below, so a short policy of deep nonsense could hold a CPU
-// for minutes.
+// need three levels at most (key { "a" { policy = "read" } }).
 const maxNesting = 16
 
-// checkNesting refuses src if its braces and brackets nest deeper than
-// maxNesting, reading it with HCL's own scanner so that a brace in a string
-// or a comment does not count.
+// checkNesting refuses src before HCL's parser, whose time grows
+// quadratically with the depth, sees it (package hclguard).
 func checkNesting(src string) error {
-	// As the parser does, so that positions agree.
-	normalized := strings.ReplaceAll(src, "\r\n", "\n")
-	sc := scanner.New([]byte(normalized))
-	sc.Error = func(token.Pos, string) {} // the parser reports them
-	depth := 0
-	for {
-		tok := sc.Scan()
-		switch tok.Type {
-		case token.EOF:
-			return nil
-		case token.LBRACE, token.LBRACK:
-			depth++
-			if depth > maxNesting {
-				return syntaxErrorf(hclPos(tok.Pos), "Failed to parse ACL rules: nested more than %d deep", maxNesting)
-			}
-		case token.RBRACE, token.RBRACK:
-			depth--
-		}
+	var de *hclguard.DepthError
+	if err := hclguard.CheckDepth(src, maxNesting); errors.As(err, &de) {
+		return syntaxErrorf(position{de.Line, de.Column}, "Failed to parse ACL rules: nested more than %d deep", maxNesting)
 	}
+	return nil
 }
 
 func hclPos(p token.Pos) position { return position{line: p.Line, column: p.Column} }

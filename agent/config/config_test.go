@@ -814,3 +814,15 @@ acl {
 		t.Errorf("default policy without configuration: %q", c.ACL.DefaultPolicyOrAllow())
 	}
 }
+
+// TestDeepHCLRefused checks that a config file nested past any real config
+// is refused with where it went too deep, before HCL's parser (whose time
+// grows with the square of the depth) reads it.
+func TestDeepHCLRefused(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "deep.hcl", "meta = "+strings.Repeat("[", 4000)+strings.Repeat("]", 4000)+"\n")
+	_, err := Load([]string{"-dev", "-config-file", f})
+	if err == nil || !strings.Contains(err.Error(), "nested more than 64 deep at line 1, column 72") {
+		t.Fatalf("err = %v, want a nesting error at line 1, column 72", err)
+	}
+}

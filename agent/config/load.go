@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl"
+
+	"github.com/heraldhq/herald/hclguard"
 )
 
 // Load builds the runtime Config from the arguments that follow
@@ -323,6 +325,11 @@ func (l *loader) loadFile(path, format string) error {
 	return l.apply("file "+path, m)
 }
 
+// maxHCLDepth is how deeply an HCL config may nest. The deepest of Consul's
+// keys (a sidecar's upstream config, a bootstrapped config entry's routes)
+// need about a dozen levels; HCL's parser slows quadratically with depth.
+const maxHCLDepth = 64
+
 // parse decodes a JSON or HCL document into a source's generic map.
 func parse(data []byte, format string) (map[string]any, error) {
 	var raw map[string]any
@@ -330,8 +337,13 @@ func parse(data []byte, format string) (map[string]any, error) {
 		if err := decodeJSON(data, &raw); err != nil {
 			return nil, err
 		}
-	} else if err := hcl.Decode(&raw, string(data)); err != nil {
-		return nil, fmt.Errorf("invalid HCL: %w", err)
+	} else {
+		if err := hclguard.CheckDepth(string(data), maxHCLDepth); err != nil {
+			return nil, fmt.Errorf("invalid HCL: %w", err)
+		}
+		if err := hcl.Decode(&raw, string(data)); err != nil {
+			return nil, fmt.Errorf("invalid HCL: %w", err)
+		}
 	}
 	return normalize(raw).(map[string]any), nil
 }
