@@ -174,6 +174,7 @@ func New(cfg Config) *Server {
 	s.routeCoordinates()
 	s.routeConnectCA()
 	s.routeACL()
+	s.routeUI()
 	return s
 }
 
