@@ -110,6 +110,8 @@ type Server struct {
 	blockingQueries atomic.Int64
 	// summaries are the UI's service summaries (ui_catalog.go).
 	summaries summaryCache
+	// eventTail feeds the UI stream's events topic (ui_events.go).
+	eventTail EventTail
 }
 
 // New returns the API's handler.
