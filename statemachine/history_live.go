@@ -289,7 +289,9 @@ type serviceTracker struct {
 	nodes     map[string]*event.Node    // lower-case name, of the instances' nodes
 }
 
-func instanceID(s *event.Service) string { return strings.ToLower(s.Node) + "\x00" + strings.ToLower(s.ID) }
+func instanceID(s *event.Service) string {
+	return strings.ToLower(s.Node) + "\x00" + strings.ToLower(s.ID)
+}
 
 func (t *serviceTracker) load(st stores) error {
 	pc, ok := st.catalog.(*pebbleCatalog)
