@@ -8,6 +8,7 @@ import (
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/agenterr"
+	"github.com/heraldhq/herald/agent/rpc"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/natsauth"
@@ -21,6 +22,7 @@ import (
 // turns it on in Consul too).
 func (a *Agent) wireUI(api *httpapi.Server) {
 	api.SetEventTail(uiEventTail{a})
+	api.SetHistory(a.history)
 	if !a.cfg.UIEnabled && a.cfg.UIDir == "" {
 		return
 	}
@@ -60,4 +62,28 @@ func (t uiEventTail) Subject(ev event.Event) string { return watch.Subject(t.a.c
 
 func (t uiEventTail) ReadFilter(authz acl.Authorizer) func(subject string) bool {
 	return natsauth.ReadFilter(t.a.cfg.Datacenter, authz)
+}
+
+// history answers the UI's history requests: from this server's replicas,
+// or, on a client agent, from a server's (rpc's history verb), acting with
+// the caller's token.
+func (a *Agent) history(ctx context.Context, req rpc.HistoryRequest) ([]byte, error) {
+	if a.host != nil {
+		return serverShards{a}.History(req)
+	}
+	nc := a.clientNATS.Load()
+	if nc == nil {
+		return nil, fmt.Errorf("%w: no connection to the servers yet", agenterr.ErrUnavailable)
+	}
+	return rpc.NewClient(nc, a.cfg.Datacenter).History(ctx, req)
+}
+
+// History answers a history request from this server's replica of the
+// shard that holds it (rpc.HistoryShards).
+func (s serverShards) History(req rpc.HistoryRequest) ([]byte, error) {
+	_, shard, err := req.Resource()
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.AnswerHistory(s.a.shards[shard], req)
 }

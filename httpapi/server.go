@@ -112,6 +112,8 @@ type Server struct {
 	summaries summaryCache
 	// eventTail feeds the UI stream's events topic (ui_events.go).
 	eventTail EventTail
+	// history serves the UI's history endpoint (ui_history.go).
+	history HistorySource
 }
 
 // New returns the API's handler.
