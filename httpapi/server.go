@@ -108,6 +108,12 @@ type Server struct {
 	stopOnce sync.Once
 	// blockingQueries counts the blocking queries waiting (see blocking).
 	blockingQueries atomic.Int64
+	// summaries are the UI's service summaries (ui_catalog.go).
+	summaries summaryCache
+	// eventTail feeds the UI stream's events topic (ui_events.go).
+	eventTail EventTail
+	// history serves the UI's history endpoint (ui_history.go).
+	history HistorySource
 }
 
 // New returns the API's handler.
@@ -174,6 +180,7 @@ func New(cfg Config) *Server {
 	s.routeCoordinates()
 	s.routeConnectCA()
 	s.routeACL()
+	s.routeUI()
 	return s
 }
 
