@@ -1,0 +1,113 @@
+import { useMemo } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
+import { useRows } from '../api.js';
+import { Counts, Live, RANK, Tags, VirtualList, link, useWide } from '../common.jsx';
+
+export function serviceHealth(s) {
+  if (s.ChecksCritical > 0) return 'critical';
+  if (s.ChecksWarning > 0) return 'warning';
+  if (s.ChecksPassing > 0) return 'passing';
+  return 'none';
+}
+
+const byName = (a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0);
+const SORTS = {
+  // Default: the services that need attention first (critical, then
+  // warning), by name within each; an operator opens this page to find
+  // what is broken.
+  health: (a, b) => RANK[serviceHealth(a)] - RANK[serviceHealth(b)] || byName(a, b),
+  name: byName,
+  instances: (a, b) => b.InstanceCount - a.InstanceCount || byName(a, b),
+};
+
+// setQuery replaces one query parameter of the page's address, so a
+// filtered list can be bookmarked and shared.
+export function useQuery() {
+  const loc = useLocation();
+  const set = (name, value) => {
+    const q = { ...loc.query, [name]: value };
+    const s = Object.entries(q)
+      .filter(([, v]) => v)
+      .map(([k, v]) => k + '=' + encodeURIComponent(v))
+      .join('&');
+    loc.route(loc.path + (s ? '?' + s : ''), true);
+  };
+  return [loc.query, set];
+}
+
+export function Services({ dc }) {
+  const { rows, version, status, index, loaded } = useRows('services', (r) => r.Name, dc);
+  const [query, setQuery] = useQuery();
+  const q = (query.q || '').toLowerCase();
+  const tag = query.tag || '';
+  const health = query.health || '';
+  const sort = SORTS[query.sort] ? query.sort : 'health';
+  const wide = useWide();
+
+  const all = useMemo(() => Array.from(rows.values()), [version]);
+  const tags = useMemo(() => {
+    const set = new Set();
+    for (const s of all) for (const t of s.Tags || []) set.add(t);
+    return Array.from(set).sort();
+  }, [all]);
+  const shown = useMemo(() => {
+    const list = all.filter(
+      (s) =>
+        (!q || s.Name.toLowerCase().includes(q)) &&
+        (!tag || (s.Tags || []).includes(tag)) &&
+        (!health || serviceHealth(s) === health),
+    );
+    return list.sort(SORTS[sort]);
+  }, [all, q, tag, health, sort]);
+
+  const row = (s) => (
+    <a class={'row service ' + serviceHealth(s)} href={link(dc, 'services', encodeURIComponent(s.Name))} data-service={s.Name}>
+      <span class="name">{s.Name}</span>
+      <span class="inst">{s.InstanceCount} {s.InstanceCount === 1 ? 'instance' : 'instances'}</span>
+      <Counts passing={s.ChecksPassing} warning={s.ChecksWarning} critical={s.ChecksCritical} />
+      <Tags tags={s.Tags} />
+    </a>
+  );
+
+  return (
+    <section class="page list-page">
+      <header class="page-head">
+        <h1>Services</h1>
+        <span class="muted" id="count">
+          {loaded ? `${shown.length} of ${all.length}` : 'loading…'}
+        </span>
+        <Live status={status} index={index} />
+      </header>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} role="search">
+        <input
+          type="search"
+          placeholder="Search by name"
+          aria-label="Search services by name"
+          value={query.q || ''}
+          onInput={(e) => setQuery('q', e.currentTarget.value)}
+        />
+        <select aria-label="Filter by tag" value={tag} onChange={(e) => setQuery('tag', e.currentTarget.value)}>
+          <option value="">All tags</option>
+          {tags.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Filter by health" value={health} onChange={(e) => setQuery('health', e.currentTarget.value)}>
+          <option value="">Any health</option>
+          <option value="critical">Critical</option>
+          <option value="warning">Warning</option>
+          <option value="passing">Passing</option>
+        </select>
+        <select aria-label="Sort" value={sort} onChange={(e) => setQuery('sort', e.currentTarget.value === 'health' ? '' : e.currentTarget.value)}>
+          <option value="health">Unhealthy first</option>
+          <option value="name">Name</option>
+          <option value="instances">Most instances</option>
+        </select>
+      </form>
+      {loaded && shown.length === 0 && <p class="muted">No services match.</p>}
+      <VirtualList items={shown} rowHeight={wide ? 44 : 72} row={row} label="Services" />
+    </section>
+  );
+}
