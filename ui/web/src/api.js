@@ -81,17 +81,21 @@ function streamURL(topic, params, dc) {
 // network error (sending Last-Event-ID); an HTTP error closes the
 // EventSource, so the page opens it again a few seconds later from the last
 // index it saw. onStatus reports 'connecting', 'live' or the error.
-export function openStream(topic, { params, dc, onMessage, onStatus }) {
+export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailable }) {
   let es = null;
   let lastID = '';
   let timer = 0;
   let closed = false;
+  let opened = false;
   const connect = () => {
     const p = { ...params };
     if (lastID && !lastID.includes(':')) p.index = lastID;
     es = new EventSource(streamURL(topic, p, dc));
     onStatus('connecting');
-    es.onopen = () => onStatus('live');
+    es.onopen = () => {
+      opened = true;
+      onStatus('live');
+    };
     const handle = (e) => {
       if (e.lastEventId) lastID = e.lastEventId;
       onStatus('live');
@@ -101,6 +105,13 @@ export function openStream(topic, { params, dc, onMessage, onStatus }) {
     es.addEventListener('event', handle);
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED && !closed) {
+        if (!opened && onUnavailable) {
+          // An agent without the UI stream: the caller follows the topic
+          // another way.
+          closed = true;
+          onUnavailable();
+          return;
+        }
         onStatus('disconnected');
         timer = setTimeout(connect, 3000);
       } else {
@@ -128,19 +139,112 @@ export function useRows(topic, keyOf, dc) {
     setState({ status: 'connecting', index: 0, loaded: false });
     bump();
     if (!topic) return undefined;
-    return openStream(topic, {
+    let stopFallback = () => {};
+    const apply = (msg) => {
+      const m = rows.current;
+      if (msg.Reset) m.clear();
+      for (const row of msg.Upsert || []) m.set(keyOf(row), row);
+      for (const k of msg.Delete || []) m.delete(k);
+      setState({ status: 'live', index: msg.Index, loaded: true });
+      bump();
+    };
+    const stop = openStream(topic, {
       dc,
       onStatus: (status) => setState((s) => (s.status === status ? s : { ...s, status })),
       onMessage: (type, msg) => {
         if (type !== 'rows') return;
-        const m = rows.current;
-        if (msg.Reset) m.clear();
-        for (const row of msg.Upsert || []) m.set(keyOf(row), row);
-        for (const k of msg.Delete || []) m.delete(k);
-        setState({ status: 'live', index: msg.Index, loaded: true });
-        bump();
+        apply(msg);
+      },
+      onUnavailable: () => {
+        stopFallback = followByBlockingQueries(topic, dc, apply, (status) =>
+          setState((s) => (s.status === status ? s : { ...s, status })),
+        );
       },
     });
+    return () => {
+      stop();
+      stopFallback();
+    };
   }, [topic, dc]);
   return { rows: rows.current, version, ...state };
+}
+
+// followByBlockingQueries follows a row topic through the public /v1
+// endpoints with blocking queries (as Consul's own UI does), for an agent
+// that has no UI stream: each answer replaces the rows (Reset).
+function followByBlockingQueries(topic, dc, apply, onStatus) {
+  let stopped = false;
+  const ctl = new AbortController();
+  const [kind, ...restParts] = topic.split('/');
+  const rest = restParts.join('/');
+  const load = async (index) => {
+    const q = (path) => path + (path.includes('?') ? '&' : '?') + 'index=' + index + '&wait=30s';
+    const fetchJSON = async (path, block) => {
+      const headers = {};
+      const token = getToken();
+      if (token) headers['X-Consul-Token'] = token;
+      const resp = await fetch(withDC(block ? q(path) : path, dc), { headers, signal: ctl.signal });
+      const idx = Number(resp.headers.get('X-Consul-Index') || 0);
+      if (resp.status === 404) return { data: null, index: idx };
+      if (!resp.ok) throw new HTTPError(resp.status, await resp.text());
+      return { data: await resp.json(), index: idx };
+    };
+    switch (kind) {
+      case 'services':
+        return fetchJSON('/v1/internal/ui/services', true).then((r) => ({ rows: r.data || [], index: r.index }));
+      case 'nodes':
+        return fetchJSON('/v1/internal/ui/nodes', true).then((r) => ({ rows: r.data || [], index: r.index }));
+      case 'service':
+        return fetchJSON('/v1/health/service/' + enc(rest), true).then((r) => ({ rows: r.data || [], index: r.index }));
+      case 'kvkey':
+        return fetchJSON('/v1/kv/' + enc(rest), true).then((r) => ({ rows: r.data || [], index: r.index }));
+      case 'kv': {
+        const r = await fetchJSON('/v1/kv/' + enc(rest) + '?keys&separator=/', true);
+        const keys = (r.data || []).filter((k) => k !== rest);
+        return { rows: keys.map((k) => ({ Key: k, Folder: k.endsWith('/') })), index: r.index };
+      }
+      case 'node': {
+        const h = await fetchJSON('/v1/health/node/' + enc(rest), true);
+        const [n, s] = await Promise.all([
+          fetchJSON('/v1/catalog/node/' + enc(rest)),
+          fetchJSON('/v1/session/node/' + enc(rest)),
+        ]);
+        if (!n.data) return { rows: [], index: h.index };
+        const sessions = s.data || [];
+        if (sessions.length) {
+          const all = (await fetchJSON('/v1/kv/?recurse')).data || [];
+          for (const sess of sessions) sess.Locks = all.filter((p) => p.Session === sess.ID).map((p) => p.Key);
+        }
+        return {
+          rows: [{ Node: n.data.Node, Services: Object.values(n.data.Services || {}), Checks: h.data || [], Sessions: sessions }],
+          index: h.index,
+        };
+      }
+      default:
+        throw new Error('no live view of ' + topic + ' without the UI stream');
+    }
+  };
+  (async () => {
+    let index = 0;
+    let failures = 0;
+    while (!stopped) {
+      try {
+        const r = await load(index);
+        if (stopped) return;
+        failures = 0;
+        onStatus('live');
+        if (r.index !== index || index === 0) apply({ Reset: true, Upsert: r.rows, Index: r.index });
+        index = r.index < index ? 0 : r.index;
+      } catch (e) {
+        if (stopped) return;
+        onStatus('reconnecting');
+        failures++;
+        await new Promise((res) => setTimeout(res, Math.min(30000, 1000 * 2 ** failures)));
+      }
+    }
+  })();
+  return () => {
+    stopped = true;
+    ctl.abort();
+  };
 }
