@@ -177,7 +177,8 @@ func eval[T any](p *page, js string) (T, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, within)
 	defer cancel()
 	return chromedp.Run(ctx, chromedp.Evaluate[T](js, func(e *runtime.EvaluateParams) {
-		e.AwaitPromise = true
+		awaitPromise := true
+		e.AwaitPromise = &awaitPromise
 	}))
 }
 

@@ -159,7 +159,9 @@ func TestKVEditedInThePageIsSeenThroughTheAPIAndTheCLI(t *testing.T) {
 	if keys, _, err := kv.Keys("app/", "", nil); err != nil || len(keys) != 2 {
 		t.Fatalf("after cancelling the folder delete: %v %v", keys, err)
 	}
+	p.waitFor("the dialog closes", `!document.querySelector('dialog[open]')`)
 	p.click(`header button.danger`, "Delete folder")
+	p.waitFor("the folder delete asks again", `document.querySelector('dialog[open]')`)
 	p.click(`dialog[open] button.danger`, "Delete folder")
 	p.waitFor("the page moves to the parent folder", `/\/kv\/$/.test(location.pathname)`)
 	if keys, _, err := kv.Keys("app/", "", nil); err != nil || len(keys) != 0 {

@@ -30,9 +30,9 @@ const ServiceRoute = ({ dc, name }) => <Service dc={dc} name={name} />;
 const NodesRoute = ({ dc }) => <Nodes dc={dc} />;
 const NodeRoute = ({ dc, name }) => <Node dc={dc} name={name} />;
 const KVRoute = ({ dc, k: rest }) => {
-  const { path: url } = useLocation();
+  useLocation(); // re-render on every move: the router's path drops the trailing slash
   const k = rest || '';
-  return <KV dc={dc} k={k && url.endsWith('/') ? k + '/' : k} />;
+  return <KV dc={dc} k={k && location.pathname.endsWith('/') ? k + '/' : k} />;
 };
 const HistoryRoute = ({ dc, kind, name }) => <History dc={dc} kind={kind} name={name || ''} />;
 const EventsRoute = ({ dc }) => <Events dc={dc} />;

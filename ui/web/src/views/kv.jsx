@@ -94,10 +94,16 @@ function Folder({ dc, folder }) {
         {children.map((r) => (
           <li key={r.Key}>
             <a href={kvLink(dc, r.Key)} class={r.Folder ? 'folder' : 'key'} data-key={r.Key}>
-              {r.Folder ? '📁 ' : ''}
               {r.Key.slice(folder.length)}
             </a>
-            {!r.Folder && <span class="muted"> · index {r.ModifyIndex}{r.Flags ? ' · flags ' + r.Flags : ''}</span>}
+            {r.Folder && <span class="muted"> folder</span>}
+            {!r.Folder && r.ModifyIndex > 0 && (
+              <span class="muted">
+                {' '}
+                · index {r.ModifyIndex}
+                {r.Flags ? ' · flags ' + r.Flags : ''}
+              </span>
+            )}
           </li>
         ))}
       </ul>
