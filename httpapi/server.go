@@ -108,6 +108,8 @@ type Server struct {
 	stopOnce sync.Once
 	// blockingQueries counts the blocking queries waiting (see blocking).
 	blockingQueries atomic.Int64
+	// summaries are the UI's service summaries (ui_catalog.go).
+	summaries summaryCache
 }
 
 // New returns the API's handler.
@@ -174,6 +176,7 @@ func New(cfg Config) *Server {
 	s.routeCoordinates()
 	s.routeConnectCA()
 	s.routeACL()
+	s.routeUI()
 	return s
 }
 

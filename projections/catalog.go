@@ -213,6 +213,7 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 			c.applyQuery(index, ev)
 		}
 	}
+	c.tableWatch.fire(anyChange) // see Changes
 }
 
 func (c *Catalog) lock(watch bool) func() {
