@@ -261,3 +261,22 @@ func (p *page) shot(name string) {
 		p.t.Fatal(err)
 	}
 }
+
+// changeDelay measures how long a change made by write takes to show on
+// the page: the page notes the time (the same clock as the test's) when
+// cond first holds, watching every DOM mutation.
+func changeDelay(t *testing.T, p *page, cond string, write func()) time.Duration {
+	t.Helper()
+	p.do("watch for the change", `window.changeSeenAt = 0; (() => {
+		const check = () => { if (!window.changeSeenAt && (`+cond+`)) window.changeSeenAt = Date.now(); };
+		new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+	})()`)
+	before := time.Now()
+	write()
+	p.waitFor("the change shows", "window.changeSeenAt > 0")
+	seen, err := eval[float64](p, "window.changeSeenAt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.UnixMilli(int64(seen)).Sub(before).Round(time.Millisecond)
+}

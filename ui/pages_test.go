@@ -51,10 +51,12 @@ func TestServicesPageFollowsTheCatalogLive(t *testing.T) {
 		t.Fatal("the page reloaded to show the new service")
 	}
 
-	if err := c.Agent().FailTTL("web-1-ttl", "connection refused on :8080"); err != nil {
-		t.Fatal(err)
-	}
-	p.waitFor("the failed TTL check turns the service critical", `document.querySelector('[data-service="web"].critical')`)
+	delay := changeDelay(t, p, `document.querySelector('[data-service="web"].critical')`, func() {
+		if err := c.Agent().FailTTL("web-1-ttl", "connection refused on :8080"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("a TTL check failed through the API turned the service critical on the page in %v", delay)
 	p.waitFor("critical services sort first", `document.querySelector('.vrow a').dataset.service === "web"`)
 	p.shot("services")
 

@@ -1,4 +1,4 @@
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { useRows } from '../api.js';
 import { Counts, Live, RANK, Tags, VirtualList, link, useWide } from '../common.jsx';
@@ -59,6 +59,14 @@ export function Services({ dc }) {
     );
     return list.sort(SORTS[sort]);
   }, [all, q, tag, health, sort]);
+
+  // The moment the first rows are on screen, for the Performance API (the
+  // load time docs/ui.md reports).
+  useEffect(() => {
+    if (loaded && all.length && !performance.getEntriesByName('herald:services-shown').length) {
+      performance.mark('herald:services-shown');
+    }
+  }, [loaded, all.length]);
 
   const row = (s) => (
     <a class={'row service ' + serviceHealth(s)} href={link(dc, 'services', encodeURIComponent(s.Name))} data-service={s.Name}>
