@@ -27,7 +27,8 @@ export function setLocalDC(dc) {
 }
 
 function withDC(path, dc) {
-  if (!dc || dc === localDC) return path;
+  // Until the agent's datacenter is known, the page's is taken for it.
+  if (!dc || !localDC || dc === localDC) return path;
   return path + (path.includes('?') ? '&' : '?') + 'dc=' + encodeURIComponent(dc);
 }
 

@@ -176,16 +176,19 @@ function Shell({ local, dcs }) {
   );
 }
 
-// App learns the agent's datacenter, sends the bare content path to its
-// services page, and renders the shell.
+// App renders the shell at once when the address names a datacenter (a
+// bookmarked page loads without waiting for anything else); the bare
+// content path waits for the agent's datacenter and moves to its services
+// page.
 function App() {
+  const { path, route } = useLocation();
+  const m = path.slice(BASE.length).match(/^([^/]+)/);
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
-  const { path, route } = useLocation();
   useEffect(() => {
     get('/v1/agent/self')
       .then(({ data }) => data.Config.Datacenter)
-      .catch(() => 'dc1')
+      .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
       .then((dc) => {
         setLocalDC(dc);
         setLocal(dc);
@@ -195,10 +198,10 @@ function App() {
       .catch(() => {});
   }, []);
   useEffect(() => {
-    if (local && (path === BASE || path + '/' === BASE)) route(link(local, 'services'), true);
+    if (local && !m) route(link(local, 'services'), true);
   }, [local, path]);
-  if (!local) return <p class="muted loading">Loading…</p>;
-  return <Shell local={local} dcs={dcs} />;
+  if (!m) return <p class="muted loading">Loading…</p>;
+  return <Shell local={local || decodeURIComponent(m[1])} dcs={dcs} />;
 }
 
 render(
