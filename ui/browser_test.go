@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -111,6 +113,12 @@ func openPage(t *testing.T, httpAddr string, width, height int64) *page {
 			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
 				p.problem(fmt.Sprintf("console.%s: %s", ev.Type, args(ev.Args)))
 			}
+		case *cdplog.EventEntryAdded:
+			// The browser's own messages: failed requests, a stream
+			// answered with something other than an event stream.
+			if ev.Entry.Level == cdplog.EntryLevelError {
+				p.problem(fmt.Sprintf("%s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+			}
 		case *runtime.EventExceptionThrown:
 			d := ev.ExceptionDetails
 			if d.Exception != nil {
@@ -121,7 +129,11 @@ func openPage(t *testing.T, httpAddr string, width, height int64) *page {
 		}
 	}))
 	p.ctx = ctx
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+	enableLog := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, cdplog.Enable, cdp.Empty{})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(ctx, enableLog, chromedp.EmulateViewport(width, height)); err != nil {
 		cancel()
 		t.Fatalf("open a tab: %v", err)
 	}

@@ -144,10 +144,14 @@ function Editor({ dc, folder, pair, onSaved, onConflict }) {
   const [flags, setFlags] = useState(pair ? String(pair.Flags || 0) : '0');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // A newly loaded pair (after a save, or "load theirs") replaces the
+  // draft; the first one is already in the initial state, and the user may
+  // be typing before this effect would run.
+  const shownIndex = useRef(pair ? pair.ModifyIndex : 0);
   useEffect(() => {
-    if (!pair) return;
-    const v = decodeValue(pair.Value);
-    setText(v);
+    if (!pair || pair.ModifyIndex === shownIndex.current) return;
+    shownIndex.current = pair.ModifyIndex;
+    setText(decodeValue(pair.Value));
     setFlags(String(pair.Flags || 0));
   }, [pair && pair.ModifyIndex]);
   const invalid = mode === 'json' ? jsonError(text) : '';
