@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/agent"
@@ -16,7 +18,7 @@ import (
 // startUI starts a -dev agent (the UI is on in -dev, as in Consul).
 func startUI(t *testing.T, args ...string) (*agent.Agent, *api.Client) {
 	t.Helper()
-	a := agenttest.Start(t, append([]string{"-dev", "-ui"}, args...)...)
+	a := agenttest.Start(t, append([]string{"-dev", "-ui", "-node=herald-dev"}, args...)...)
 	return a, agenttest.Client(t, a.HTTPAddr())
 }
 
@@ -30,6 +32,7 @@ func sel(format, value string) string {
 // critical there; the service's page shows the check and its output.
 func TestServicesPageFollowsTheCatalogLive(t *testing.T) {
 	a, c := startUI(t)
+	catalogNeighbours(t, c)
 	p := openPage(t, a.HTTPAddr(), 1280, 800)
 	p.open("services")
 	p.waitFor("the services page lists the agent's own consul service", `document.querySelector('[data-service="consul"]')`)
@@ -88,6 +91,7 @@ func TestNodePagesShowSessionsAndLocks(t *testing.T) {
 	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "db-1", Name: "db", Port: 5432}); err != nil {
 		t.Fatal(err)
 	}
+	catalogNeighbours(t, c)
 	id, _, err := c.Session().Create(&api.SessionEntry{Name: "leader-election", Node: self, Behavior: "release"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +109,28 @@ func TestNodePagesShowSessionsAndLocks(t *testing.T) {
 		`document.querySelector('.session') && document.querySelector('.session').innerText.includes("leader-election") && document.querySelector('a.lock') && document.querySelector('a.lock').innerText === "service/db/leader"`)
 	p.waitFor("and its services", `document.body.innerText.includes("db-1")`)
 	p.shot("node")
+}
+
+// catalogNeighbours registers a few more nodes, with services and checks
+// (one of them failing), so that the pages show a catalog.
+func catalogNeighbours(t *testing.T, c *api.Client) {
+	t.Helper()
+	for i, n := range []struct{ node, service, status, output string }{
+		{"app-1", "payments", api.HealthPassing, "HTTP GET /health: 200 OK"},
+		{"app-2", "payments", api.HealthWarning, "HTTP GET /health: 200 OK, latency 870 ms"},
+		{"app-3", "checkout", api.HealthPassing, "HTTP GET /health: 200 OK"},
+		{"db-1", "postgres", api.HealthPassing, "accepting connections"},
+	} {
+		reg := &api.CatalogRegistration{
+			Node: n.node, Address: fmt.Sprintf("10.0.1.%d", i+10),
+			Service: &api.AgentService{ID: n.service + "-" + n.node, Service: n.service, Port: 8443, Tags: []string{"prod"}},
+			Check: &api.AgentCheck{Node: n.node, CheckID: "health-" + n.node, Name: n.service + " health", Status: n.status,
+				Output: n.output, ServiceID: n.service + "-" + n.node},
+		}
+		if _, err := c.Catalog().Register(reg, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // A key created, edited and deleted in the page is seen through the API and
@@ -302,4 +328,28 @@ func TestServicesPageAtPhoneWidth(t *testing.T) {
 	p.waitFor("the services show", `document.querySelector('[data-service="search"]')`)
 	p.waitFor("nothing is wider than the screen", `document.documentElement.scrollWidth <= 390`)
 	p.shot("services-390")
+}
+
+// The pages work from the keyboard: from the search box, Tab reaches the
+// filters and then the rows, and Enter opens a service.
+func TestKeyboardReachesAndOpensAService(t *testing.T) {
+	a, c := startUI(t)
+	catalogNeighbours(t, c)
+	p := openPage(t, a.HTTPAddr(), 1280, 800)
+	p.open("services")
+	p.waitFor("the services show", `document.querySelector('[data-service="payments"]')`)
+	p.do("focus the search box", `document.querySelector('input[type=search]').focus()`)
+	var focused string
+	for range 10 {
+		p.run("press Tab", chromedp.KeyEvent(kb.Tab))
+		focused, _ = eval[string](p, `document.activeElement.dataset.service || document.activeElement.tagName`)
+		if focused == "payments" || focused == "checkout" || focused == "consul" || focused == "postgres" {
+			break
+		}
+	}
+	if focused != "payments" { // warning sorts before the passing ones
+		t.Fatalf("after tabbing from the search box the focus is on %q, want the first row (payments)", focused)
+	}
+	p.run("press Enter", chromedp.KeyEvent(kb.Enter))
+	p.waitFor("Enter opens the service", `location.pathname.endsWith("/services/payments") && document.querySelector('[data-instance]')`)
 }

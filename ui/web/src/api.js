@@ -1,6 +1,6 @@
 // The agent's HTTP API as the page uses it: the token, JSON requests, and
 // the one live stream per page (docs/ui.md).
-import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 
 export const BASE = window.heraldBase || '/ui/';
 
@@ -135,7 +135,9 @@ export function useRows(topic, keyOf, dc) {
   const rows = useRef(new Map());
   const [state, setState] = useState({ status: 'connecting', index: 0, loaded: false });
   const [version, bump] = useReducer((x) => x + 1, 0);
-  useEffect(() => {
+  // A layout effect: the stream opens as the page renders, not a frame
+  // later.
+  useLayoutEffect(() => {
     rows.current = new Map();
     setState({ status: 'connecting', index: 0, loaded: false });
     bump();
@@ -154,6 +156,9 @@ export function useRows(topic, keyOf, dc) {
       onStatus: (status) => setState((s) => (s.status === status ? s : { ...s, status })),
       onMessage: (type, msg) => {
         if (type !== 'rows') return;
+        if (!performance.getEntriesByName('herald:first-rows:' + topic).length) {
+          performance.mark('herald:first-rows:' + topic);
+        }
         apply(msg);
       },
       onUnavailable: () => {

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
+import { LocationProvider, Route, Router, lazy, useLocation } from 'preact-iso';
 import { BASE, get, getToken, setLocalDC, setToken } from './api.js';
 import { link } from './common.jsx';
 import { Services } from './views/services.jsx';
@@ -8,9 +8,14 @@ import { Service } from './views/service.jsx';
 import { Nodes } from './views/nodes.jsx';
 import { Node } from './views/node.jsx';
 import { KV } from './views/kv.jsx';
-import { History } from './views/history.jsx';
 import { Events } from './views/events.jsx';
 import './style.css';
+
+// The history view and its diff library load when first opened: the
+// services page, the one that must load fast, does not pay for them.
+const History = lazy(() => import('./views/history.jsx').then((m) => m.History));
+
+performance.mark('herald:script');
 
 // The navigation: one entry per view. The ACL views (tokens, policies,
 // roles) join this list when they exist; the datacenter switcher sits
