@@ -630,7 +630,7 @@ func (a *Agent) startHTTP() error {
 		ACLServer:      a.aclServer(),
 	})
 	a.api = api
-	a.serveUI(api)
+	a.wireUI(api)
 	if err := a.startHTTPS(api); err != nil {
 		return err
 	}

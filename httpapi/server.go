@@ -110,6 +110,10 @@ type Server struct {
 	blockingQueries atomic.Int64
 	// summaries are the UI's service summaries (ui_catalog.go).
 	summaries summaryCache
+	// eventTail feeds the UI stream's events topic (ui_events.go).
+	eventTail EventTail
+	// history serves the UI's history endpoint (ui_history.go).
+	history HistorySource
 }
 
 // New returns the API's handler.

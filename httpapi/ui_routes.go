@@ -13,6 +13,7 @@ func (s *Server) routeUI() {
 	s.route("/v1/internal/ui/services", s.uiServices, "GET")
 	s.route("/v1/internal/ui/nodes", s.uiNodes, "GET")
 	s.route("/v1/internal/ui/stream", s.uiStream, "GET")
+	s.route("/v1/internal/ui/history/", s.uiHistory, "GET")
 }
 
 // ServeUI serves the web UI (page) under contentPath, and redirects / to

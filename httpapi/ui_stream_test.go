@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // sse is one server-sent event as the test reads it.
@@ -347,5 +350,50 @@ func TestUIStreamIsFilteredByACL(t *testing.T) {
 	folder := openStream(t, a.HTTPAddr(), "topic=kv/", map[string]string{"X-Consul-Token": tok.SecretID})
 	if m, _ := folder.next(); !m.Reset || len(m.Upsert) != 0 {
 		t.Fatalf("the root folder for a reader of public/: %+v", m)
+	}
+}
+
+// A client agent's streams are fed by its own projections and by the
+// servers' event stream through its NATS connection; they end when the
+// agent stops.
+func TestUIStreamOnAClientAgent(t *testing.T) {
+	srv := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-node=srv", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)))
+	members, err := agenttest.Client(t, srv.HTTPAddr()).Agent().Members(false)
+	if err != nil || len(members) == 0 {
+		t.Fatalf("members: %v %v", members, err)
+	}
+	cli := agenttest.Start(t, "-node=cli", "-data-dir="+t.TempDir(), fmt.Sprintf("-retry-join=%s:%d", members[0].Addr, members[0].Port))
+	c := agenttest.Client(t, cli.HTTPAddr())
+	services := openStream(t, cli.HTTPAddr(), "topic=services", nil)
+	if m, _ := services.next(); !m.Reset {
+		t.Fatalf("first message: %+v", m)
+	}
+	// The tail starts once the client agent reaches the servers' NATS.
+	var events *stream
+	poll.Eventually(t, 30*time.Second, "the client agent serves the event tail", func() (bool, string) {
+		resp, cancel := streamRequest(t, cli.HTTPAddr(), "topic=events", nil)
+		resp.Body.Close()
+		cancel()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
+	events = openStream(t, cli.HTTPAddr(), "topic=events&subject="+url.QueryEscape("herald.dc1.kv.>"), nil)
+	register(t, c, "n9", "api1", "api", nil)
+	services.until("api upserted", func(m rowsMsg) bool { return hasRow(m, "Name", "api") })
+	mustPut(t, c.KV(), "from/client", "1")
+	if ev := events.nextEvent(); ev.Key != "from/client" {
+		t.Fatalf("the client agent's tail: %+v", ev)
+	}
+
+	cli.Shutdown()
+	for _, s := range []*stream{services, events} {
+		select {
+		case _, open := <-s.events:
+			for open {
+				_, open = <-s.events
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("a stream outlived its agent")
+		}
 	}
 }

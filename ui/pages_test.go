@@ -141,7 +141,7 @@ func TestKVEditedInThePageIsSeenThroughTheAPIAndTheCLI(t *testing.T) {
 	kv := c.KV()
 	p := openPage(t, a.HTTPAddr(), 1280, 800)
 	p.open("kv/")
-	p.waitFor("the KV root is live", `document.querySelector('.live.live')`)
+	p.waitFor("the KV root is live", `document.querySelector('.live.is-live')`)
 
 	p.typeIn(`input[name=key]`, "app/config")
 	p.click(`input[name=mode][value=json]`, "")
@@ -261,7 +261,7 @@ func TestHistoryShowsAnEarlierValueAtAnEarlierIndex(t *testing.T) {
 	p.waitFor("the history lists the three writes, newest first", fmt.Sprintf(
 		`Array.from(document.querySelectorAll('ol.history > li')).map(li => li.dataset.index).slice(0, 3).join(",") === "%d,%d,%d"`,
 		indexes[2], indexes[1], indexes[0]))
-	p.waitFor("each with its diff", `document.querySelector('ol.history .diff .add') && document.querySelector('ol.history .diff .add').innerText.includes("three")`)
+	p.waitFor("each with its diff", `Array.from(document.querySelectorAll('ol.history > li:first-child .diff .add')).some(e => e.innerText.includes('"three"')) && Array.from(document.querySelectorAll('ol.history > li:first-child .diff .del')).some(e => e.innerText.includes('"two"'))`)
 	p.click(`ol.history button`, fmt.Sprintf("State at #%d", indexes[0]))
 	p.waitFor("the key as it was at the first write", fmt.Sprintf(
 		`document.querySelector('.at') && document.querySelector('.at').innerText.includes("index %d") && document.querySelector('.at .state').innerText.includes('"one"')`, indexes[0]))
@@ -273,7 +273,7 @@ func TestEventsPageTailsChangesBySubject(t *testing.T) {
 	a, c := startUI(t)
 	p := openPage(t, a.HTTPAddr(), 1280, 800)
 	p.open("events?subject=" + "herald.dc1.kv.>")
-	p.waitFor("the tail is live", `document.querySelector('.live.live')`)
+	p.waitFor("the tail is live", `document.querySelector('.live.is-live')`)
 	if _, err := c.KV().Put(&api.KVPair{Key: "tail/x", Value: []byte("1")}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -26,21 +26,11 @@ type ACL struct {
 // authorize returns the identity a write acts with, or the reply refusing
 // it.
 func (a *ACL) authorize(m *nats.Msg, cmd command.Command) (acl.Identity, *Reply) {
-	secret := ""
-	if m.Header != nil {
-		secret = m.Header.Get(hdrToken)
+	id, refusal := a.identity(m)
+	if refusal != nil {
+		return id, refusal
 	}
-	id, err := a.Resolver.Resolve(secret)
-	if err != nil {
-		if errors.Is(err, acl.ErrNotFound) {
-			return id, &Reply{Error: acl.ErrNotFound.Error(), ACLNotFound: true}
-		}
-		return id, &Reply{Error: err.Error()}
-	}
-	if id.SecretID == "" {
-		id.SecretID = secret
-	}
-	err = acl.AuthorizeCommand(id, cmd, a.State)
+	err := acl.AuthorizeCommand(id, cmd, a.State)
 	if err == nil {
 		return id, nil
 	}
@@ -72,4 +62,42 @@ func (r *Reply) aclError() error {
 		err = &acl.OpError{Index: *r.DeniedOp, Err: err}
 	}
 	return err
+}
+
+// identity resolves the token a request carries, or returns the reply
+// refusing it.
+func (a *ACL) identity(m *nats.Msg) (acl.Identity, *Reply) {
+	secret := ""
+	if m.Header != nil {
+		secret = m.Header.Get(hdrToken)
+	}
+	id, err := a.Resolver.Resolve(secret)
+	if err != nil {
+		if errors.Is(err, acl.ErrNotFound) {
+			return id, &Reply{Error: acl.ErrNotFound.Error(), ACLNotFound: true}
+		}
+		return id, &Reply{Error: err.Error()}
+	}
+	if id.SecretID == "" {
+		id.SecretID = secret
+	}
+	return id, nil
+}
+
+// authorizeRead returns the reply refusing a read of name as res, or nil
+// when the request's token may read it.
+func (a *ACL) authorizeRead(m *nats.Msg, res acl.Resource, name string) *Reply {
+	id, refusal := a.identity(m)
+	if refusal != nil {
+		return refusal
+	}
+	if err := id.Check(res, name, acl.Read); err != nil {
+		r := &Reply{Error: err.Error()}
+		var denied *acl.PermissionDeniedError
+		if errors.As(err, &denied) {
+			r.Denied = denied
+		}
+		return r
+	}
+	return nil
 }

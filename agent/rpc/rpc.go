@@ -43,6 +43,8 @@ type Reply struct {
 	// InDoubt marks a write that timed out inside a log: it may have been
 	// applied, but never after this answer.
 	InDoubt bool `json:",omitempty"`
+	// Invalid marks a request refused as malformed (history.go).
+	Invalid bool `json:",omitempty"`
 	// ACL refusals of a write (acl.go): the token is unknown, or lacks a
 	// permission (of a transaction's operation DeniedOp, when set).
 	ACLNotFound bool                       `json:",omitempty"`
@@ -151,6 +153,7 @@ func ServeWithACL(conn *nats.Conn, dc string, raft Raft, shards Shards, access *
 				leader, known := raft.Leader(id)
 				reply(m, Reply{Leader: leader, Known: known, LeaderAddress: shards.LeaderAddress()})
 			},
+			"history": func(m *nats.Msg) { serveHistory(m, id, shards, access, reply) },
 			"snapshot": func(m *nats.Msg) {
 				export := func(w io.Writer) (uint64, error) { return shards.Export(id, w) }
 				if err := sendSnapshot(conn, m, export, snapshotAckWait); err != nil {
@@ -231,7 +234,7 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
 	req := &nats.Msg{Subject: subject(c.dc, shardID.String(), verb), Data: body}
-	if secret := acl.IdentityFrom(ctx).SecretID; secret != "" && verb == "propose" {
+	if secret := acl.IdentityFrom(ctx).SecretID; secret != "" && (verb == "propose" || verb == "history") {
 		req.Header = nats.Header{hdrToken: {secret}}
 	}
 	msg, err := c.conn.RequestMsgWithContext(ctx, req)

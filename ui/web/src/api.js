@@ -104,6 +104,7 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
     };
     es.addEventListener('rows', handle);
     es.addEventListener('event', handle);
+    es.addEventListener('gap', handle);
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED && !closed) {
         if (!opened && onUnavailable) {

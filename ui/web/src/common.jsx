@@ -40,7 +40,7 @@ export function Counts({ passing, warning, critical }) {
 export function Live({ status, index }) {
   const text = status === 'live' ? 'live' : status;
   return (
-    <span class={'live ' + status} title={index ? 'index ' + index : ''} role="status">
+    <span class={'live is-' + status} title={index ? 'index ' + index : ''} role="status">
       ● {text}
       {index ? <span class="muted"> @ {index}</span> : null}
     </span>

@@ -26,8 +26,11 @@ export function Events({ dc }) {
       params: { subject },
       onStatus: setStatus,
       onMessage: (type, data, id) => {
-        if (type !== 'event') return;
+        if (type !== 'event' && type !== 'gap') return;
         seq++;
+        // A gap: the stream no longer held events this page missed while
+        // it was disconnected; the tail says so and goes on.
+        if (type === 'gap') data = { Subject: `gap in the ${data.Shard} shard: events after index ${data.After} are lost, the tail goes on from ${data.Next}`, gap: data };
         setEvents((list) => [{ seq, id, data }, ...list].slice(0, KEEP));
       },
     });
@@ -61,9 +64,9 @@ export function Events({ dc }) {
       {events.length === 0 && <p class="muted">Waiting for changes{subject ? ' on ' + subject : ''}…</p>}
       <ol class="events" aria-label="Events">
         {events.map((e) => (
-          <li key={e.seq}>
+          <li key={e.seq} class={e.data.gap ? 'gap' : ''}>
             <code class="subject">{e.data.Subject}</code>
-            <pre class="output">{JSON.stringify(e.data, null, 1)}</pre>
+            {!e.data.gap && <pre class="output">{JSON.stringify(e.data, null, 1)}</pre>}
           </li>
         ))}
       </ol>

@@ -22,7 +22,7 @@ function Diff({ before, after }) {
             .replace(/\n$/, '')
             .split('\n')
             .map((line) => (p.added ? '+ ' : p.removed ? '- ' : '  ') + line)
-            .join('\n') + '\n'}
+            .join('\n')}
         </span>
       ))}
     </pre>
