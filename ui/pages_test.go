@@ -281,6 +281,10 @@ func TestEventsPageTailsChangesBySubject(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitFor("the KV write is tailed", `document.querySelector('ol.events') && document.querySelector('ol.events').innerText.includes("tail/x")`)
+	if _, err := c.KV().Delete("tail/x", nil); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("the delete is tailed, newest first", `document.querySelector('ol.events > li .subject') && document.querySelector('ol.events > li').innerText.includes("kv.deleted")`)
 	p.shot("events")
 	if txt := p.text("ol.events"); strings.Contains(txt, `"s1"`) {
 		t.Fatalf("a catalog change passed the kv subject filter: %s", txt)
