@@ -63,3 +63,10 @@ func TestUIContentPath(t *testing.T) {
 		t.Errorf("GET /ui/ with another content path = %d, want 404", code)
 	}
 }
+
+func TestUIIsOnInDevMode(t *testing.T) {
+	a := agenttest.Start(t, "-dev")
+	if code, _, body := getPage(t, a.HTTPAddr(), "/ui/dc1/kv/"); code != http.StatusOK || !strings.Contains(body, "<html") {
+		t.Errorf("GET /ui/dc1/kv/ in -dev = %d %q, want the page", code, body)
+	}
+}

@@ -112,7 +112,7 @@ type HistoryReader interface {
 func AnswerHistory(src HistoryReader, req rpc.HistoryRequest) ([]byte, error) {
 	if req.At != 0 {
 		state, err := src.ObjectAt(req.Kind, req.Name, req.At)
-		var before *statemachine.ErrBeforeHistory
+		var before *statemachine.ErrOutsideHistory
 		if errors.As(err, &before) {
 			return nil, agenterr.Mark(agenterr.ErrInvalid, err)
 		}

@@ -115,6 +115,9 @@ func TestUIHistoryOfAKey(t *testing.T) {
 	if code := getHistory(t, addr, "bogus/x", &at); code != http.StatusBadRequest {
 		t.Fatalf("an unknown kind: %d, want 400", code)
 	}
+	if code := getHistory(t, addr, fmt.Sprintf("kv/app/conf?at=%d", h.Index+1000), &at); code != http.StatusBadRequest {
+		t.Fatalf("an index beyond the last applied: %d, want 400", code)
+	}
 	if code := getHistory(t, addr, fmt.Sprintf("kv/app/conf?at=%d", h.First-1), &at); h.First > 1 && code != http.StatusBadRequest {
 		t.Fatalf("an index before the history: %d, want 400", code)
 	}

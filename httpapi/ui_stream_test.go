@@ -363,8 +363,16 @@ func TestUIStreamOnAClientAgent(t *testing.T) {
 	if err != nil || len(members) == 0 {
 		t.Fatalf("members: %v %v", members, err)
 	}
-	cli := agenttest.Start(t, "-node=cli", "-data-dir="+t.TempDir(), fmt.Sprintf("-retry-join=%s:%d", members[0].Addr, members[0].Port))
+	cli := agenttest.Start(t, "-node=cli", "-data-dir="+t.TempDir(), fmt.Sprintf("-retry-join=%s:%d", members[0].Addr, members[0].Port), "-ui")
 	c := agenttest.Client(t, cli.HTTPAddr())
+	page, err := http.Get("http://" + cli.HTTPAddr() + "/ui/dc1/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || page.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("the UI on a client agent: %d %s", page.StatusCode, page.Header.Get("Content-Type"))
+	}
 	services := openStream(t, cli.HTTPAddr(), "topic=services", nil)
 	if m, _ := services.next(); !m.Reset {
 		t.Fatalf("first message: %+v", m)

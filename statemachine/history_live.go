@@ -60,11 +60,15 @@ type ObjectHistory struct {
 	Changes        []ObjectChange
 }
 
-// ErrBeforeHistory is returned for an index older than the retained
-// history: its state survives only folded into the base image.
-type ErrBeforeHistory struct{ Index, First uint64 }
+// ErrOutsideHistory is returned for an index the history cannot replay
+// to: older than the retained history (its state survives only folded into
+// the base image), or beyond the last applied index.
+type ErrOutsideHistory struct{ Index, First, Applied uint64 }
 
-func (e *ErrBeforeHistory) Error() string {
+func (e *ErrOutsideHistory) Error() string {
+	if e.Index > e.Applied {
+		return fmt.Sprintf("index %d is beyond the last applied index %d", e.Index, e.Applied)
+	}
 	return fmt.Sprintf("index %d is older than the retained history, which starts at %d", e.Index, e.First)
 }
 
@@ -85,11 +89,8 @@ func (s *StateMachine) ObjectHistory(kind, name string) (ObjectHistory, error) {
 func (s *StateMachine) ObjectAt(kind, name string, index uint64) (any, error) {
 	var state any
 	err := s.replayObject(kind, name, index, func(first, applied uint64) error {
-		if index+1 < first {
-			return &ErrBeforeHistory{Index: index, First: first}
-		}
-		if index > applied {
-			return fmt.Errorf("index %d is beyond the last applied index %d", index, applied)
+		if index+1 < first || index > applied {
+			return &ErrOutsideHistory{Index: index, First: first, Applied: applied}
 		}
 		return nil
 	}, func(c ObjectChange) { state = c.After })

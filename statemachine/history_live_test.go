@@ -43,7 +43,7 @@ func TestObjectHistoryOfAKeyOnALiveReplica(t *testing.T) {
 			}
 		}
 	}
-	var before *ErrBeforeHistory
+	var before *ErrOutsideHistory
 	if _, err := s.ObjectAt(ObjectKV, "k1", 29); !errors.As(err, &before) || before.First != 31 {
 		t.Fatalf("before the history: %v, want it to start at 31", err)
 	}
