@@ -8,7 +8,7 @@ PKGS      := ./...
 # responsive.
 TESTFLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: build run test robustness bench bench-acl lint fmt vet fuzz clean
+.PHONY: build run test robustness bench bench-acl lint fmt vet fuzz clean ui
 
 # Stamp the binary with its revision and build time (what `herald version`
 # prints); outside a git checkout both stay empty.
@@ -66,6 +66,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzLoadHCL -fuzztime 30s ./agent/config/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./acl/
 	$(GO) test -run XXX -fuzz FuzzAuthorizer -fuzztime 30s ./acl/
+
+## ui: build the web UI (ui/web, locked by its package-lock.json) into
+## ui/dist, which is committed and embedded in the binary
+ui:
+	cd ui/web && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf bin
