@@ -212,7 +212,7 @@ func (a *Agent) newLocal() {
 		NodeMeta: a.nodeMeta(), TaggedAddresses: tagged, Writer: catalogWriter{a},
 		EnableScriptChecks: a.cfg.EnableScriptChecks, EnableLocalScriptChecks: a.cfg.EnableLocalScriptChecks,
 		Alias:  aliasSource{a.catalog},
-		Logger: a.log,
+		Logger: a.log, SidecarMinPort: a.cfg.Ports.SidecarMin, SidecarMaxPort: a.cfg.Ports.SidecarMax,
 	})
 }
 

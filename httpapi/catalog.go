@@ -66,6 +66,14 @@ type catalogService struct {
 	Weights           *event.Weights
 	EnableTagOverride bool
 	Locality          *event.Locality
+	Proxy             *event.ServiceProxy
+	Connect           *catalogConnect
+}
+
+// catalogConnect is a registration's Connect block; a SidecarService in it
+// is the agent's business, which the catalog ignores, as Consul's does.
+type catalogConnect struct {
+	Native bool
 }
 
 // record is the catalog record; weights default to 1 and 1, as in Consul.
@@ -76,7 +84,8 @@ func (sv *catalogService) record() event.Service {
 	}
 	return event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
 		TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
-		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
+		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality,
+		Proxy: event.KeptProxy(sv.Kind, sv.Proxy), Connect: event.KeptConnect(sv.Connect != nil && sv.Connect.Native)}
 }
 
 type catalogCheck struct {

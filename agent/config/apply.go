@@ -90,15 +90,17 @@ func (l *loader) topLevel() fields {
 		"disable_keyring_file":       boolField(&c.DisableKeyringFile),
 		"pid_file":                   stringField(&c.PidFile),
 		"ports": l.block("ports", fields{
-			"http":         intField(&c.Ports.HTTP),
-			"https":        intField(&c.Ports.HTTPS),
-			"dns":          intField(&c.Ports.DNS),
-			"server":       intField(&c.Ports.Server),
-			"serf_lan":     intField(&c.Ports.SerfLAN),
-			"serf_wan":     intField(&c.Ports.SerfWAN),
-			"grpc":         intField(&c.Ports.GRPC),
-			"nats":         chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
-			"nats_cluster": chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
+			"http":             intField(&c.Ports.HTTP),
+			"https":            intField(&c.Ports.HTTPS),
+			"dns":              intField(&c.Ports.DNS),
+			"server":           intField(&c.Ports.Server),
+			"serf_lan":         intField(&c.Ports.SerfLAN),
+			"serf_wan":         intField(&c.Ports.SerfWAN),
+			"grpc":             intField(&c.Ports.GRPC),
+			"nats":             chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
+			"nats_cluster":     chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
+			"sidecar_min_port": intField(&c.Ports.SidecarMin),
+			"sidecar_max_port": intField(&c.Ports.SidecarMax),
 		}),
 		"addresses": l.block("addresses", fields{
 			"http":  stringField(&c.Addresses.HTTP),
@@ -321,6 +323,8 @@ func (l *loader) addServices(key string, v any) error {
 			"enable_tag_override": boolField(&s.EnableTagOverride),
 			"token":               stringField(&s.Token),
 			"socket_path":         stringField(&s.SocketPath),
+			"connect":             func(v any) error { s.Connect = v; return nil },
+			"proxy":               func(v any) error { s.Proxy = v; return nil },
 			"ports": func(v any) error {
 				ports, err := toObjectList(v)
 				if err != nil {
@@ -478,7 +482,7 @@ var notImplemented = func() map[string]bool {
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",
 		"autopilot.server_stabilization_time", "autopilot.redundancy_zone_tag",
 		"autopilot.disable_upgrade_migration", "autopilot.upgrade_version_tag",
-		"ports.grpc_tls", "ports.sidecar_min_port", "ports.sidecar_max_port",
+		"ports.grpc_tls",
 		"ports.proxy_min_port", "ports.proxy_max_port",
 		"ports.expose_min_port", "ports.expose_max_port",
 		"performance.leave_drain_time", "performance.rpc_hold_timeout",
@@ -492,7 +496,7 @@ var notImplemented = func() map[string]bool {
 		"ui_config.metrics_provider", "ui_config.metrics_provider_files",
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",
 		"ui_config.dashboard_url_templates",
-		"service.connect", "service.proxy", "service.namespace", "service.partition",
+		"service.namespace", "service.partition",
 	}
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {

@@ -180,6 +180,9 @@ type Ports struct {
 	GRPC        int // default -1
 	NATS        int // embedded NATS client port; default 4222
 	NATSCluster int // embedded NATS cluster port; default 6222
+	// SidecarMin and SidecarMax bound the ports given to sidecar proxies
+	// registered without one; defaults 21000 and 21255.
+	SidecarMin, SidecarMax int
 
 	// NATSSet and NATSClusterSet say that a flag or a config file chose
 	// NATS or NATSCluster. Herald's own ports left at their defaults are a
@@ -261,6 +264,10 @@ type ServiceDefinition struct {
 	EnableTagOverride bool
 	Token             string
 	Locality          *Locality
+	// Connect and Proxy are the service's connect{} and proxy{} blocks as
+	// decoded (HCL's blocks as lists of one object); the agent reads them
+	// as it reads the API's registrations.
+	Connect, Proxy any
 	// Checks holds the service's check{} followed by its checks[], as raw
 	// maps: keys renamed to Consul's snake_case names (so "HTTP" and
 	// "DeregisterCriticalServiceAfter" arrive as "http" and
@@ -318,6 +325,7 @@ func defaults() *Config {
 		Ports: Ports{
 			HTTP: 8500, HTTPS: -1, DNS: 8600, Server: 8300, SerfLAN: 8301,
 			SerfWAN: 8302, GRPC: -1, NATS: 4222, NATSCluster: 6222,
+			SidecarMin: 21000, SidecarMax: 21255,
 		},
 		LogLevel:              "info",
 		RaftMultiplier:        5,
