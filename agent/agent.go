@@ -211,7 +211,7 @@ func (a *Agent) newLocal() {
 		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Address: a.cfg.AdvertiseAddr, Datacenter: a.cfg.Datacenter,
 		NodeMeta: a.nodeMeta(), TaggedAddresses: tagged, Writer: catalogWriter{a},
 		EnableScriptChecks: a.cfg.EnableScriptChecks, EnableLocalScriptChecks: a.cfg.EnableLocalScriptChecks,
-		Alias:  aliasSource{a.catalog},
+		Alias:  aliasSource{a.catalog, a.cfg.NodeName},
 		Logger: a.log, SidecarMinPort: a.cfg.Ports.SidecarMin, SidecarMaxPort: a.cfg.Ports.SidecarMax,
 	})
 }

@@ -280,6 +280,13 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 // instancesAt reads the instances of the service named by the request path
 // after prefix, with ?tag and ?node-meta applied.
 func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix string) ([]projections.Instance, uint64, bool, error) {
+	return s.instancesOf(w, r, prefix, s.cfg.Catalog.ServiceInstances)
+}
+
+// instancesOf reads the instances that lookup gives for the service named
+// by the request path after prefix, with ?tag and ?node-meta applied.
+func (s *Server) instancesOf(w http.ResponseWriter, r *http.Request, prefix string,
+	lookup func(name string, watch bool) ([]projections.Instance, uint64, <-chan struct{})) ([]projections.Instance, uint64, bool, error) {
 	name := strings.TrimPrefix(r.URL.Path, prefix)
 	if name == "" {
 		return nil, 0, false, badRequest("Missing service name")
@@ -287,7 +294,7 @@ func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix stri
 	tags := r.URL.Query()["tag"]
 	meta := nodeMetaFilter(r)
 	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
-		all, index, ch := s.cfg.Catalog.ServiceInstances(name, watch)
+		all, index, ch := lookup(name, watch)
 		if len(tags) == 0 && meta == nil {
 			return all, index, ch
 		}
@@ -306,6 +313,11 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	return s.writeCatalogInstances(w, r, instances, index)
+}
+
+// writeCatalogInstances answers instances in /v1/catalog/service's shape.
+func (s *Server) writeCatalogInstances(w http.ResponseWriter, r *http.Request, instances []projections.Instance, index uint64) error {
 	instances = aclFilter(w, r, instances, canReadInstance)
 	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
 	return s.writeNearJSON(w, r, index, func() (any, error) {
