@@ -92,6 +92,9 @@ var goldenCommands = []Command{
 				AccessLogs:  &event.AccessLogs{Enabled: true, Type: "stdout"}},
 			Connect: &event.ServiceConnect{Native: true}},
 	}},
+	{Time: 1, ID: RequestID{7, 72}, Deadline: 9, Body: &ConfigEntrySetBody{Entry: event.ConfigEntry{Kind: "service-defaults", Name: "web",
+		Body: []byte(`{"Kind":"service-defaults","Name":"web","Protocol":"http"}`)}, CAS: true, Index: 4}},
+	{Time: 1, ID: RequestID{7, 73}, Deadline: 9, Body: &ConfigEntryDeleteBody{Kind: "service-defaults", Name: "web", CAS: true, Index: 5}},
 	// A catalog transaction with a service's extension fields (catalog-txn-2).
 	{Time: 1, ID: RequestID{7, 15}, Deadline: 9, Body: &CatalogTxnBody{Ops: []CatalogOp{
 		{Kind: CatalogOpNode, Verb: "set", Node: event.Node{Node: "n1", Address: "10.0.0.1"}},
