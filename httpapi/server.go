@@ -179,6 +179,7 @@ func New(cfg Config) *Server {
 	s.routeACL()
 	s.routeMesh()
 	s.routeConfigEntries()
+	s.routeIntentions()
 	return s
 }
 
