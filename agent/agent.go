@@ -187,6 +187,7 @@ func (a *Agent) Start() (err error) {
 	}()
 	a.startQueryReaper(ctx)
 	a.startConnectCA(ctx)
+	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {

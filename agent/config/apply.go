@@ -159,11 +159,12 @@ func (l *loader) topLevel() fields {
 			"enable_additional_node_meta_txt": boolField(&c.DNS.EnableAdditionalNodeMetaTXT),
 			"recursor_timeout":                durationField(&c.DNS.RecursorTimeout),
 		}),
-		"connect":  l.connectBlock(),
-		"service":  func(v any) error { return l.addServices("service", v) },
-		"services": func(v any) error { return l.addServices("services", v) },
-		"check":    func(v any) error { return l.addChecks("check", v, &c.Checks) },
-		"checks":   func(v any) error { return l.addChecks("checks", v, &c.Checks) },
+		"connect":        l.connectBlock(),
+		"config_entries": l.configEntriesBlock(),
+		"service":        func(v any) error { return l.addServices("service", v) },
+		"services":       func(v any) error { return l.addServices("services", v) },
+		"check":          func(v any) error { return l.addChecks("check", v, &c.Checks) },
+		"checks":         func(v any) error { return l.addChecks("checks", v, &c.Checks) },
 		"watches": func(v any) error {
 			objs, err := toObjectList(v)
 			if err != nil {
@@ -455,7 +456,7 @@ var notImplemented = func() map[string]bool {
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",
 		"check_output_max_size", "check_update_interval",
-		"client_addr_ipv4", "cloud", "config_entries", "connect.enable_mesh_gateway_wan_federation",
+		"client_addr_ipv4", "cloud", "connect.enable_mesh_gateway_wan_federation",
 		"default_query_time", "disable_anonymous_signature", "disable_coordinates",
 		"disable_host_node_id", "disable_http_unprintable_char_filter",
 		"disable_remote_exec", "disable_update_check",

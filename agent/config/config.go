@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/heraldhq/herald/dnsserver"
 )
 
@@ -153,6 +155,10 @@ type Config struct {
 
 	// Services are the services defined in config files.
 	Services []ServiceDefinition
+	// ConfigEntriesBootstrap are config_entries { bootstrap }: entries
+	// the servers write at start where none of the kind and name exists
+	// (configentries.go).
+	ConfigEntriesBootstrap []api.ConfigEntry
 	// Checks are the checks defined in config files, as raw maps (see
 	// ServiceDefinition.Checks for their form).
 	Checks []map[string]any
