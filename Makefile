@@ -66,6 +66,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzLoadHCL -fuzztime 30s ./agent/config/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./acl/
 	$(GO) test -run XXX -fuzz FuzzAuthorizer -fuzztime 30s ./acl/
+	$(GO) test -run XXX -fuzz FuzzDecodeConfigEntry -fuzztime 30s ./configentry/
 
 ## ui: build the web UI (ui/web, locked by its package-lock.json) into
 ## ui/dist, which is committed and embedded in the binary

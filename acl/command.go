@@ -97,6 +97,12 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 	case *command.RestoreBody:
 		// A snapshot holds the ACL state too: restoring one is management.
 		return id.Check(ResourceACL, "", Write)
+	case *command.ConfigEntrySetBody:
+		res, name, _ := ConfigEntryResource(b.Entry.Kind, b.Entry.Name)
+		return id.Check(res, name, Write)
+	case *command.ConfigEntryDeleteBody:
+		res, name, _ := ConfigEntryResource(b.Kind, b.Name)
+		return id.Check(res, name, Write)
 	case *command.ACLBootstrapBody:
 		// Bootstrapping needs no token, as in Consul: the state machine
 		// allows it once.

@@ -62,9 +62,11 @@ type Agent struct {
 	kv         *projections.KV
 	catalog    *projections.Catalog
 	connectCA  *projections.ConnectCA // fed with the catalog shard (connectca.go)
-	acl        *projections.ACL       // fed with the system shard (acl.go)
-	local      *local.State
-	events     *userevent.Buffer
+	// configEntries are the service mesh's config entries (catalog shard).
+	configEntries *projections.ConfigEntries
+	acl           *projections.ACL // fed with the system shard (acl.go)
+	local         *local.State
+	events        *userevent.Buffer
 	// reloadConfig reads the configuration again for a reload; nil means
 	// there is nothing to re-read (tests).
 	reloadConfig func() (*config.Config, error)
@@ -117,7 +119,7 @@ func New(cfg *config.Config, logger *slog.Logger) *Agent {
 	mon := monitor.New(logger.Handler())
 	a := &Agent{cfg: cfg, log: slog.New(mon), monitor: mon, shards: map[command.Shard]*statemachine.StateMachine{},
 		kv: projections.NewKV(), catalog: projections.NewCatalog(), left: make(chan struct{}), restart: make(chan struct{}),
-		connectCA: projections.NewConnectCA()}
+		connectCA: projections.NewConnectCA(), configEntries: projections.NewConfigEntries()}
 	a.acl = a.newACLProjection()
 	return a
 }
@@ -185,6 +187,7 @@ func (a *Agent) Start() (err error) {
 	}()
 	a.startQueryReaper(ctx)
 	a.startConnectCA(ctx)
+	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
@@ -211,8 +214,8 @@ func (a *Agent) newLocal() {
 		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Address: a.cfg.AdvertiseAddr, Datacenter: a.cfg.Datacenter,
 		NodeMeta: a.nodeMeta(), TaggedAddresses: tagged, Writer: catalogWriter{a},
 		EnableScriptChecks: a.cfg.EnableScriptChecks, EnableLocalScriptChecks: a.cfg.EnableLocalScriptChecks,
-		Alias:  aliasSource{a.catalog},
-		Logger: a.log,
+		Alias:  aliasSource{a.catalog, a.cfg.NodeName},
+		Logger: a.log, SidecarMinPort: a.cfg.Ports.SidecarMin, SidecarMaxPort: a.cfg.Ports.SidecarMax,
 	})
 }
 
@@ -625,6 +628,7 @@ func (a *Agent) startHTTP() error {
 		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 		ConnectCA:      a.connectCAForHTTP(),
+		ConfigEntries:  a.configEntries,
 		ACL:            a.aclEnforce.resolver,
 		ACLState:       a.acl,
 		ACLServer:      a.aclServer(),
@@ -777,6 +781,9 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 	if err := c.a.connectCA.Load(index, src); err != nil {
 		return err
 	}
+	if err := c.a.configEntries.Load(index, src); err != nil {
+		return err
+	}
 	if c.a.local != nil { // nil when working on a stopped server's data
 		c.a.local.Resync()
 	}
@@ -786,6 +793,7 @@ func (c catalogSink) Load(index uint64, src event.Source) error {
 func (c catalogSink) Apply(index uint64, events []event.Event) {
 	c.a.catalog.Apply(index, events)
 	c.a.connectCA.Apply(index, events)
+	c.a.configEntries.Apply(index, events)
 }
 
 // startEvents starts the user-event buffer; conn may be nil (events stay on

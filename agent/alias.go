@@ -8,9 +8,17 @@ import (
 
 // aliasSource answers alias checks from the catalog projection: the worst
 // status of a node's checks, or of one service instance's (with its node's).
-type aliasSource struct{ catalog *projections.Catalog }
+// An alias without a node is about the agent's own node (self), as in
+// Consul: a sidecar's alias of its parent names the service only.
+type aliasSource struct {
+	catalog *projections.Catalog
+	self    string
+}
 
 func (s aliasSource) Health(node, serviceID string) (string, <-chan struct{}) {
+	if node == "" {
+		node = s.self
+	}
 	info, _, changed := s.catalog.Node(node, true)
 	if info == nil {
 		return event.HealthCritical, changed

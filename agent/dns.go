@@ -28,7 +28,7 @@ func (a *Agent) startDNS() error {
 	cfg.UDPAnswerLimit, cfg.ARecordLimit = d.UDPAnswerLimit, d.ARecordLimit
 	cfg.DisableNodeMetaTXT = !d.EnableAdditionalNodeMetaTXT
 	cfg.Recursors, cfg.RecursorTimeout = a.cfg.Recursors, d.RecursorTimeout
-	cfg.Catalog = dnsserver.FromProjection(a.catalog)
+	cfg.Catalog = dnsserver.FromProjections(a.catalog, a.configEntries)
 	if authorizer := a.dnsAuthorizer(); authorizer != nil {
 		cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
 	}

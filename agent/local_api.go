@@ -106,6 +106,14 @@ func serviceFromConfig(sd config.ServiceDefinition) (*local.ServiceDefinition, e
 		}
 		def.Checks = append(def.Checks, *c)
 	}
+	if sd.Connect != nil || sd.Proxy != nil {
+		// The mesh blocks are read as the API's registrations are.
+		mesh, err := local.DecodeService(map[string]any{"connect": sd.Connect, "proxy": sd.Proxy})
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", sd.Name, err)
+		}
+		def.Proxy, def.Connect = mesh.Proxy, mesh.Connect
+	}
 	return def, nil
 }
 

@@ -26,7 +26,11 @@ func instanceReadable(a acl.Authorizer, in *Instance) bool {
 }
 
 func (c aclCatalog) ServiceInstances(service string) []Instance {
-	list := c.cat.ServiceInstances(service)
+	return c.readable(c.cat.ServiceInstances(service))
+}
+
+// readable is list without the instances the token may not read.
+func (c aclCatalog) readable(list []Instance) []Instance {
 	if len(list) == 0 {
 		return list
 	}

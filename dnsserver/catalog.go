@@ -24,9 +24,14 @@ type Catalog interface {
 
 // FromProjection is the Catalog of the catalog projection, the one an
 // agent answers from.
-func FromProjection(c *projections.Catalog) Catalog { return projectionCatalog{c} }
+func FromProjection(c *projections.Catalog) Catalog { return projectionCatalog{c: c} }
 
-type projectionCatalog struct{ c *projections.Catalog }
+type projectionCatalog struct {
+	c *projections.Catalog
+	// entries are the config entries the .ingress names follow (mesh.go);
+	// nil: none.
+	entries *projections.ConfigEntries
+}
 
 func (p projectionCatalog) ServiceInstances(service string) []Instance {
 	list, _, _ := p.c.ServiceInstances(service, false)

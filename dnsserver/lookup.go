@@ -142,7 +142,7 @@ func hasTag(tags []string, tag string) bool {
 }
 
 func (s *Server) serviceLookup(q dns.Question, n name, depth int) result {
-	insts := s.healthy(s.cat.ServiceInstances(n.service), n.tag)
+	insts := s.healthy(s.instancesFor(n), n.tag)
 	if len(insts) == 0 {
 		return nxdomain(n.zone)
 	}

@@ -40,6 +40,9 @@ type name struct {
 	node    string
 	addr    netip.Addr
 	query   string // a prepared query's name or ID
+	// connect marks name.connect: the service's mesh instances; ingress
+	// marks name.ingress: the ingress gateways to it (mesh.go).
+	connect, ingress bool
 }
 
 // zones are the domains answered from the catalog, longest first.
@@ -76,7 +79,7 @@ func (z zones) parse(qname string, qtype uint16) (n name, ok bool) {
 	var parts, suffix []string
 	for i := len(labels) - 1; i >= 0 && kw == ""; i-- {
 		switch l := labels[i]; {
-		case l == "service" || l == "node" || l == "addr" || l == "query":
+		case l == "service" || l == "node" || l == "addr" || l == "query" || l == "connect" || l == "ingress":
 			kw, parts, suffix = l, labels[:i], labels[i+1:]
 		case qtype == dns.TypeSRV && strings.HasPrefix(l, "_"):
 			kw, parts, suffix = "service", labels[:i+1], labels[i+1:]
@@ -110,6 +113,8 @@ func (z zones) parse(qname string, qtype uint16) (n name, ok bool) {
 		if n.service != "" {
 			n.kind = kindService
 		}
+	case "connect", "ingress":
+		n = parseConnect(n, parts, kw == "ingress")
 	case "node":
 		n.node, n.kind = strings.Join(parts, "."), kindNode
 	case "addr":

@@ -76,8 +76,13 @@ type Service struct {
 	Weights           Weights
 	EnableTagOverride bool
 	Locality          *Locality `json:",omitempty"`
-	CreateIndex       uint64
-	ModifyIndex       uint64
+	// Proxy is the configuration of a proxy or gateway (mesh.go); nil
+	// for a typical service.
+	Proxy *ServiceProxy `json:",omitempty"`
+	// Connect holds Connect.Native; nil when not native.
+	Connect     *ServiceConnect `json:",omitempty"`
+	CreateIndex uint64
+	ModifyIndex uint64
 }
 
 // Health states of a check, as Consul spells them. The rules that read

@@ -47,6 +47,9 @@ type Event struct {
 	ACLToken  *ACLToken  `json:",omitempty"`
 	ACLPolicy *ACLPolicy `json:",omitempty"`
 	ACLRole   *ACLRole   `json:",omitempty"`
+	// ConfigEntry is the config entry of a config entry event
+	// (configentry.go).
+	ConfigEntry *ConfigEntry `json:",omitempty"`
 
 	// Accessor is the AccessorID of the token of the request that caused
 	// the change (the command's origin); empty when ACLs are disabled, for

@@ -64,7 +64,7 @@ func (s *Server) agentServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := map[string]apiService{}
 	for id, sv := range la.Services() {
-		out[id] = toService(&sv, s.cfg.Datacenter)
+		out[id] = toAgentService(&sv, s.cfg.Datacenter)
 	}
 	if out, err = filterMap(r, out); err != nil {
 		return err
@@ -134,7 +134,7 @@ func (s *Server) agentService(w http.ResponseWriter, r *http.Request) error {
 			out := struct {
 				apiService
 				ContentHash string
-			}{toService(&sv, s.cfg.Datacenter), hash}
+			}{toAgentService(&sv, s.cfg.Datacenter), hash}
 			return writeJSON(w, http.StatusOK, out)
 		}
 	}
@@ -308,7 +308,7 @@ func (s *Server) localHealth(la LocalAgent, sv event.Service) agentHealthEntry {
 		}
 	}
 	return agentHealthEntry{AggregatedStatus: health.Aggregate(list),
-		Service: toService(&sv, s.cfg.Datacenter), Checks: toChecks(list)}
+		Service: toAgentService(&sv, s.cfg.Datacenter), Checks: toChecks(list)}
 }
 
 func (s *Server) agentHealthByID(w http.ResponseWriter, r *http.Request) error {

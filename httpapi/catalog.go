@@ -66,6 +66,14 @@ type catalogService struct {
 	Weights           *event.Weights
 	EnableTagOverride bool
 	Locality          *event.Locality
+	Proxy             *event.ServiceProxy
+	Connect           *catalogConnect
+}
+
+// catalogConnect is a registration's Connect block; a SidecarService in it
+// is the agent's business, which the catalog ignores, as Consul's does.
+type catalogConnect struct {
+	Native bool
 }
 
 // record is the catalog record; weights default to 1 and 1, as in Consul.
@@ -76,7 +84,8 @@ func (sv *catalogService) record() event.Service {
 	}
 	return event.Service{Kind: sv.Kind, ID: sv.ID, Service: sv.Service, Tags: sv.Tags, Address: sv.Address,
 		TaggedAddresses: sv.TaggedAddresses, Meta: sv.Meta, Port: sv.Port, Ports: sv.Ports, SocketPath: sv.SocketPath,
-		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality}
+		Weights: weights, EnableTagOverride: sv.EnableTagOverride, Locality: sv.Locality,
+		Proxy: event.KeptProxy(sv.Kind, sv.Proxy), Connect: event.KeptConnect(sv.Connect != nil && sv.Connect.Native)}
 }
 
 type catalogCheck struct {
@@ -271,6 +280,13 @@ func (s *Server) catalogServices(w http.ResponseWriter, r *http.Request) error {
 // instancesAt reads the instances of the service named by the request path
 // after prefix, with ?tag and ?node-meta applied.
 func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix string) ([]projections.Instance, uint64, bool, error) {
+	return s.instancesOf(w, r, prefix, s.cfg.Catalog.ServiceInstances)
+}
+
+// instancesOf reads the instances that lookup gives for the service named
+// by the request path after prefix, with ?tag and ?node-meta applied.
+func (s *Server) instancesOf(w http.ResponseWriter, r *http.Request, prefix string,
+	lookup func(name string, watch bool) ([]projections.Instance, uint64, <-chan struct{})) ([]projections.Instance, uint64, bool, error) {
 	name := strings.TrimPrefix(r.URL.Path, prefix)
 	if name == "" {
 		return nil, 0, false, badRequest("Missing service name")
@@ -278,7 +294,7 @@ func (s *Server) instancesAt(w http.ResponseWriter, r *http.Request, prefix stri
 	tags := r.URL.Query()["tag"]
 	meta := nodeMetaFilter(r)
 	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
-		all, index, ch := s.cfg.Catalog.ServiceInstances(name, watch)
+		all, index, ch := lookup(name, watch)
 		if len(tags) == 0 && meta == nil {
 			return all, index, ch
 		}
@@ -297,6 +313,11 @@ func (s *Server) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	return s.writeCatalogInstances(w, r, instances, index)
+}
+
+// writeCatalogInstances answers instances in /v1/catalog/service's shape.
+func (s *Server) writeCatalogInstances(w http.ResponseWriter, r *http.Request, instances []projections.Instance, index uint64) error {
 	instances = aclFilter(w, r, instances, canReadInstance)
 	instances = sortNear(s, r, instances, func(in projections.Instance) string { return in.Node.Node })
 	return s.writeNearJSON(w, r, index, func() (any, error) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/hashicorp/consul/api"
@@ -31,6 +32,16 @@ func contentHash(s *event.Service, dc string) (string, error) {
 	}
 	if s.Locality != nil {
 		as.Locality = &api.Locality{Region: s.Locality.Region, Zone: s.Locality.Zone}
+	}
+	if event.IsMeshKind(s.Kind) && s.Proxy != nil {
+		// The same field names: JSON carries the block across.
+		as.Proxy = new(api.AgentServiceConnectProxyConfig)
+		if b, err := json.Marshal(s.Proxy); err != nil || json.Unmarshal(b, as.Proxy) != nil {
+			return "", fmt.Errorf("content hash: proxy of %q", s.ID)
+		}
+	}
+	if s.Connect != nil && s.Connect.Native {
+		as.Connect = &api.AgentServiceConnect{Native: true}
 	}
 	h, err := hashstructure.Hash(&as, nil)
 	if err != nil {

@@ -58,6 +58,12 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
+	return s.writeHealthInstances(w, r, instances, index)
+}
+
+// writeHealthInstances answers instances in /v1/health/service's shape,
+// with ?passing.
+func (s *Server) writeHealthInstances(w http.ResponseWriter, r *http.Request, instances []projections.Instance, index uint64) error {
 	_, passingOnly := r.URL.Query()["passing"]
 	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
 		passingOnly = false

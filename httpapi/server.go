@@ -86,6 +86,9 @@ type Config struct {
 	// ConnectCA serves the Connect CA endpoints; nil when Connect is
 	// disabled (connectca.go).
 	ConnectCA *projections.ConnectCA
+	// ConfigEntries serves /v1/config and the mesh reads that follow
+	// config entries (configentry.go).
+	ConfigEntries *projections.ConfigEntries
 	// ACL resolves the token of each request (acl.Resolver); nil when ACLs
 	// are disabled, and every request may do everything.
 	ACL acl.Resolver
@@ -181,6 +184,9 @@ func New(cfg Config) *Server {
 	s.routeConnectCA()
 	s.routeACL()
 	s.routeUI()
+	s.routeMesh()
+	s.routeConfigEntries()
+	s.routeIntentions()
 	return s
 }
 

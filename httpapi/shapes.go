@@ -36,8 +36,13 @@ type apiService struct {
 	EnableTagOverride bool
 	Datacenter        string          `json:",omitempty"`
 	Locality          *event.Locality `json:",omitempty" bexpr:"-"`
-	CreateIndex       uint64
-	ModifyIndex       uint64
+	// Proxy and Connect: the catalog's and health's answers always have
+	// them (Consul's NodeService), empty for a typical service; the
+	// agent's leave them out where Consul's agent does (toAgentService).
+	Proxy       *event.ServiceProxy   `json:",omitempty"`
+	Connect     *event.ServiceConnect `json:",omitempty"`
+	CreateIndex uint64
+	ModifyIndex uint64
 }
 
 type apiCheck struct {
@@ -79,6 +84,8 @@ type apiCatalogService struct {
 	ServiceSocketPath        string
 	ServiceEnableTagOverride bool
 	ServiceLocality          *event.Locality `bexpr:"-"`
+	ServiceProxy             event.ServiceProxy
+	ServiceConnect           event.ServiceConnect
 	CreateIndex              uint64
 	ModifyIndex              uint64
 }
@@ -114,7 +121,38 @@ func toService(s *event.Service, dc string) apiService {
 	return apiService{Kind: s.Kind, ID: s.ID, Service: s.Service, Tags: strs(s.Tags), Address: s.Address,
 		TaggedAddresses: s.TaggedAddresses, Meta: strMap(s.Meta), Port: s.Port, Ports: s.Ports,
 		SocketPath: s.SocketPath, Weights: s.Weights, EnableTagOverride: s.EnableTagOverride, Datacenter: dc,
-		Locality: s.Locality, CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		Locality: s.Locality, Proxy: proxyOrEmpty(s), Connect: connectOrEmpty(s),
+		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
+}
+
+// toAgentService is a service as the agent's endpoints show it: Consul's
+// agent gives Proxy to proxies and gateways only, and Connect to native
+// services only.
+func toAgentService(s *event.Service, dc string) apiService {
+	out := toService(s, dc)
+	if !event.IsMeshKind(s.Kind) {
+		out.Proxy = nil
+	}
+	if s.Connect == nil || !s.Connect.Native {
+		out.Connect = nil
+	}
+	return out
+}
+
+// proxyOrEmpty and connectOrEmpty are the service's blocks, or empty ones
+// where it has none, as Consul's catalog answers.
+func proxyOrEmpty(s *event.Service) *event.ServiceProxy {
+	if s.Proxy != nil {
+		return s.Proxy
+	}
+	return &event.ServiceProxy{}
+}
+
+func connectOrEmpty(s *event.Service) *event.ServiceConnect {
+	if s.Connect != nil {
+		return s.Connect
+	}
+	return &event.ServiceConnect{}
 }
 
 func toCheck(c *event.Check) apiCheck {
@@ -140,6 +178,6 @@ func toCatalogService(in projections.Instance) apiCatalogService {
 		ServiceID: s.ID, ServiceName: s.Service, ServiceTags: strs(s.Tags), ServiceAddress: s.Address,
 		ServiceTaggedAddresses: s.TaggedAddresses, ServiceWeights: s.Weights, ServiceMeta: strMap(s.Meta),
 		ServicePort: s.Port, ServiceSocketPath: s.SocketPath, ServiceEnableTagOverride: s.EnableTagOverride,
-		ServiceLocality: s.Locality,
-		CreateIndex:     s.CreateIndex, ModifyIndex: s.ModifyIndex}
+		ServiceLocality: s.Locality, ServiceProxy: *proxyOrEmpty(s), ServiceConnect: *connectOrEmpty(s),
+		CreateIndex: s.CreateIndex, ModifyIndex: s.ModifyIndex}
 }

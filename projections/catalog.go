@@ -31,10 +31,12 @@ type Catalog struct {
 	checks   map[string]map[string]*event.Check   // node -> check ID (lower case)
 	byName   map[string]map[string]*event.Service // service name -> node\x00ID (lower case)
 	queries  map[string]*event.PreparedQuery      // lower-case ID (query.go)
+	byDest   map[string]map[string]*event.Service // proxied service name -> node\x00ID of its proxies (mesh.go)
 
 	nodesIndex, servicesIndex, checksIndex uint64
 	queriesIndex                           uint64
 	serviceIndex                           map[string]uint64
+	connectIndex                           map[string]uint64 // by proxied service name (mesh.go)
 	nodeIndex                              map[string]uint64
 
 	serviceWatch notifier // by lower-case service name
@@ -63,6 +65,8 @@ func (c *Catalog) reset() {
 	c.byName = map[string]map[string]*event.Service{}
 	c.queries = map[string]*event.PreparedQuery{}
 	c.serviceIndex = map[string]uint64{}
+	c.connectIndex = map[string]uint64{}
+	c.byDest = map[string]map[string]*event.Service{}
 	c.nodeIndex = map[string]uint64{}
 	c.builtMu.Lock()
 	c.built = map[string][]Instance{}
@@ -93,6 +97,7 @@ func (c *Catalog) Load(index uint64, src event.Source) error {
 	c.nodes, c.services, c.checks, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.byName
 	c.queries, c.queriesIndex = fresh.queries, index
 	c.serviceIndex, c.nodeIndex = fresh.serviceIndex, fresh.nodeIndex
+	c.byDest, c.connectIndex = fresh.byDest, fresh.connectIndex
 	c.nodesIndex, c.servicesIndex, c.checksIndex = index, index, index
 	c.builtMu.Lock()
 	c.built = map[string][]Instance{}
@@ -108,10 +113,14 @@ func (c *Catalog) putService(s *event.Service) {
 	if c.services[node] == nil {
 		c.services[node] = map[string]*event.Service{}
 	}
-	if old := c.services[node][lower(s.ID)]; old != nil && lower(old.Service) != lower(s.Service) {
-		c.dropByName(old)
+	if old := c.services[node][lower(s.ID)]; old != nil {
+		c.dropProxy(old)
+		if lower(old.Service) != lower(s.Service) {
+			c.dropByName(old)
+		}
 	}
 	c.services[node][lower(s.ID)] = s
+	c.putProxy(s)
 	name := lower(s.Service)
 	if c.byName[name] == nil {
 		c.byName[name] = map[string]*event.Service{}
@@ -147,6 +156,7 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 		delete(c.built, name)
 		c.builtMu.Unlock()
 		c.serviceWatch.fire(name)
+		c.touchConnectOf(index, name)
 	}
 	touchNode := func(node string) {
 		node = lower(node)
@@ -187,6 +197,8 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 		case event.ServiceDeleted:
 			s := ev.Service
 			if old := c.services[lower(s.Node)][lower(s.ID)]; old != nil {
+				c.touchConnect(index, proxyDest(old))
+				c.dropProxy(old)
 				c.dropByName(old)
 				delete(c.services[lower(s.Node)], lower(s.ID))
 			}
@@ -297,14 +309,7 @@ func (c *Catalog) buildInstances(name string) []Instance {
 		if node == nil {
 			continue
 		}
-		inst := Instance{Node: node, Service: s}
-		for _, ch := range c.checks[lower(s.Node)] {
-			if ch.ServiceID == "" || strings.EqualFold(ch.ServiceID, s.ID) {
-				inst.Checks = append(inst.Checks, ch)
-			}
-		}
-		sortChecks(inst.Checks)
-		out = append(out, inst)
+		out = append(out, c.instance(node, s))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Node.Node != out[j].Node.Node {
@@ -313,6 +318,19 @@ func (c *Catalog) buildInstances(name string) []Instance {
 		return out[i].Service.ID < out[j].Service.ID
 	})
 	return out
+}
+
+// instance is a service instance with its node and the checks that bear
+// on its health; callers hold c.mu.
+func (c *Catalog) instance(node *event.Node, s *event.Service) Instance {
+	inst := Instance{Node: node, Service: s}
+	for _, ch := range c.checks[lower(s.Node)] {
+		if ch.ServiceID == "" || strings.EqualFold(ch.ServiceID, s.ID) {
+			inst.Checks = append(inst.Checks, ch)
+		}
+	}
+	sortChecks(inst.Checks)
+	return inst
 }
 
 func sortChecks(list []*event.Check) {

@@ -24,6 +24,8 @@ type memSource struct {
 	aclTokens   []*event.ACLToken
 	aclPolicies []*event.ACLPolicy
 	aclRoles    []*event.ACLRole
+	// configEntries are the config entries (configentry.go).
+	configEntries []*event.ConfigEntry
 }
 
 // SnapshotSource reads a snapshot stream (Export's output) and returns its
@@ -67,6 +69,11 @@ func SnapshotSource(data []byte) (uint64, event.Source, error) {
 			}
 		case areaACLTokens, areaACLPolicies, areaACLRoles:
 			err = src.readSnapshotACL(area, value)
+		case areaConfigEntries:
+			e := new(event.ConfigEntry)
+			if err = json.Unmarshal(value, e); err == nil {
+				src.configEntries = append(src.configEntries, e)
+			}
 		case areaQueries:
 			q := new(event.PreparedQuery)
 			if err = json.Unmarshal(value, q); err == nil {

@@ -219,7 +219,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		queries:  newPebbleQueries(batch, false),
 		operator: newOperatorStore(batch, false),
 		ca:       newPebbleCA(batch, false),
-		acl:      newACLStore(batch, false)}
+		acl:      newACLStore(batch, false), config: newConfigEntryStore(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -328,6 +328,7 @@ type stores struct {
 	operator operatorStore
 	ca       caStore
 	acl      aclStore
+	config   configEntryStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -335,6 +336,9 @@ type stores struct {
 // for faults of the replica itself.
 func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (command.Result, error) {
 	if res, ok, err := applyACL(st.acl, idx, cmd, emit); ok {
+		return res, err
+	}
+	if res, ok, err := applyConfigEntry(st.config, idx, cmd, emit); ok {
 		return res, err
 	}
 	var err error

@@ -90,15 +90,17 @@ func (l *loader) topLevel() fields {
 		"disable_keyring_file":       boolField(&c.DisableKeyringFile),
 		"pid_file":                   stringField(&c.PidFile),
 		"ports": l.block("ports", fields{
-			"http":         intField(&c.Ports.HTTP),
-			"https":        intField(&c.Ports.HTTPS),
-			"dns":          intField(&c.Ports.DNS),
-			"server":       intField(&c.Ports.Server),
-			"serf_lan":     intField(&c.Ports.SerfLAN),
-			"serf_wan":     intField(&c.Ports.SerfWAN),
-			"grpc":         intField(&c.Ports.GRPC),
-			"nats":         chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
-			"nats_cluster": chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
+			"http":             intField(&c.Ports.HTTP),
+			"https":            intField(&c.Ports.HTTPS),
+			"dns":              intField(&c.Ports.DNS),
+			"server":           intField(&c.Ports.Server),
+			"serf_lan":         intField(&c.Ports.SerfLAN),
+			"serf_wan":         intField(&c.Ports.SerfWAN),
+			"grpc":             intField(&c.Ports.GRPC),
+			"nats":             chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
+			"nats_cluster":     chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
+			"sidecar_min_port": intField(&c.Ports.SidecarMin),
+			"sidecar_max_port": intField(&c.Ports.SidecarMax),
 		}),
 		"addresses": l.block("addresses", fields{
 			"http":  stringField(&c.Addresses.HTTP),
@@ -157,11 +159,12 @@ func (l *loader) topLevel() fields {
 			"enable_additional_node_meta_txt": boolField(&c.DNS.EnableAdditionalNodeMetaTXT),
 			"recursor_timeout":                durationField(&c.DNS.RecursorTimeout),
 		}),
-		"connect":  l.connectBlock(),
-		"service":  func(v any) error { return l.addServices("service", v) },
-		"services": func(v any) error { return l.addServices("services", v) },
-		"check":    func(v any) error { return l.addChecks("check", v, &c.Checks) },
-		"checks":   func(v any) error { return l.addChecks("checks", v, &c.Checks) },
+		"connect":        l.connectBlock(),
+		"config_entries": l.configEntriesBlock(),
+		"service":        func(v any) error { return l.addServices("service", v) },
+		"services":       func(v any) error { return l.addServices("services", v) },
+		"check":          func(v any) error { return l.addChecks("check", v, &c.Checks) },
+		"checks":         func(v any) error { return l.addChecks("checks", v, &c.Checks) },
 		"watches": func(v any) error {
 			objs, err := toObjectList(v)
 			if err != nil {
@@ -321,6 +324,8 @@ func (l *loader) addServices(key string, v any) error {
 			"enable_tag_override": boolField(&s.EnableTagOverride),
 			"token":               stringField(&s.Token),
 			"socket_path":         stringField(&s.SocketPath),
+			"connect":             func(v any) error { s.Connect = v; return nil },
+			"proxy":               func(v any) error { s.Proxy = v; return nil },
 			"ports": func(v any) error {
 				ports, err := toObjectList(v)
 				if err != nil {
@@ -451,7 +456,7 @@ var notImplemented = func() map[string]bool {
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",
 		"check_output_max_size", "check_update_interval",
-		"client_addr_ipv4", "cloud", "config_entries", "connect.enable_mesh_gateway_wan_federation",
+		"client_addr_ipv4", "cloud", "connect.enable_mesh_gateway_wan_federation",
 		"default_query_time", "disable_anonymous_signature", "disable_coordinates",
 		"disable_host_node_id", "disable_http_unprintable_char_filter",
 		"disable_remote_exec", "disable_update_check",
@@ -478,7 +483,7 @@ var notImplemented = func() map[string]bool {
 		"addresses.grpc_tls", "autopilot.last_contact_threshold", "autopilot.max_trailing_logs",
 		"autopilot.server_stabilization_time", "autopilot.redundancy_zone_tag",
 		"autopilot.disable_upgrade_migration", "autopilot.upgrade_version_tag",
-		"ports.grpc_tls", "ports.sidecar_min_port", "ports.sidecar_max_port",
+		"ports.grpc_tls",
 		"ports.proxy_min_port", "ports.proxy_max_port",
 		"ports.expose_min_port", "ports.expose_max_port",
 		"performance.leave_drain_time", "performance.rpc_hold_timeout",
@@ -492,7 +497,7 @@ var notImplemented = func() map[string]bool {
 		"ui_config.metrics_provider", "ui_config.metrics_provider_files",
 		"ui_config.metrics_provider_options_json", "ui_config.metrics_proxy",
 		"ui_config.dashboard_url_templates",
-		"service.connect", "service.proxy", "service.namespace", "service.partition",
+		"service.namespace", "service.partition",
 	}
 	m := make(map[string]bool, len(keys))
 	for _, k := range keys {

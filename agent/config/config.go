@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/heraldhq/herald/dnsserver"
 )
 
@@ -153,6 +155,10 @@ type Config struct {
 
 	// Services are the services defined in config files.
 	Services []ServiceDefinition
+	// ConfigEntriesBootstrap are config_entries { bootstrap }: entries
+	// the servers write at start where none of the kind and name exists
+	// (configentries.go).
+	ConfigEntriesBootstrap []api.ConfigEntry
 	// Checks are the checks defined in config files, as raw maps (see
 	// ServiceDefinition.Checks for their form).
 	Checks []map[string]any
@@ -180,6 +186,9 @@ type Ports struct {
 	GRPC        int // default -1
 	NATS        int // embedded NATS client port; default 4222
 	NATSCluster int // embedded NATS cluster port; default 6222
+	// SidecarMin and SidecarMax bound the ports given to sidecar proxies
+	// registered without one; defaults 21000 and 21255.
+	SidecarMin, SidecarMax int
 
 	// NATSSet and NATSClusterSet say that a flag or a config file chose
 	// NATS or NATSCluster. Herald's own ports left at their defaults are a
@@ -261,6 +270,10 @@ type ServiceDefinition struct {
 	EnableTagOverride bool
 	Token             string
 	Locality          *Locality
+	// Connect and Proxy are the service's connect{} and proxy{} blocks as
+	// decoded (HCL's blocks as lists of one object); the agent reads them
+	// as it reads the API's registrations.
+	Connect, Proxy any
 	// Checks holds the service's check{} followed by its checks[], as raw
 	// maps: keys renamed to Consul's snake_case names (so "HTTP" and
 	// "DeregisterCriticalServiceAfter" arrive as "http" and
@@ -318,6 +331,7 @@ func defaults() *Config {
 		Ports: Ports{
 			HTTP: 8500, HTTPS: -1, DNS: 8600, Server: 8300, SerfLAN: 8301,
 			SerfWAN: 8302, GRPC: -1, NATS: 4222, NATSCluster: 6222,
+			SidecarMin: 21000, SidecarMax: 21255,
 		},
 		LogLevel:              "info",
 		RaftMultiplier:        5,

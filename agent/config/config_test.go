@@ -51,7 +51,7 @@ func TestDefaults(t *testing.T) {
 		{"BindAddr", c.BindAddr, "0.0.0.0"},
 		{"ClientAddr", c.ClientAddr, "127.0.0.1"},
 		{"Addresses", c.Addresses, Addresses{"127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"}},
-		{"Ports", c.Ports, Ports{HTTP: 8500, HTTPS: -1, DNS: 8600, Server: 8300, SerfLAN: 8301, SerfWAN: 8302, GRPC: -1, NATS: 4222, NATSCluster: 6222}},
+		{"Ports", c.Ports, Ports{HTTP: 8500, HTTPS: -1, DNS: 8600, Server: 8300, SerfLAN: 8301, SerfWAN: 8302, GRPC: -1, NATS: 4222, NATSCluster: 6222, SidecarMin: 21000, SidecarMax: 21255}},
 		{"LogLevel", c.LogLevel, "info"},
 		{"RaftMultiplier", c.RaftMultiplier, 5},
 		{"KVMaxValueSize", c.KVMaxValueSize, 524288},
@@ -479,8 +479,6 @@ service {
 		`config key "rejoin_after_leave" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "service.check.intervall" is unknown and is ignored (file ` + f + `)`,
 		`config key "service.check.os_service" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "service.connect" is not implemented by Herald and is ignored (file ` + f + `)`,
-		`config key "services[1].Proxy" is not implemented by Herald and is ignored (file ` + f + `)`,
 		`config key "tls.grpc.use_auto_cert" is not implemented by Herald and is ignored (file ` + f + `)`,
 	}
 	if !reflect.DeepEqual(c.Warnings, want) {

@@ -28,8 +28,12 @@ type ServiceDefinition struct {
 	Meta              map[string]string
 	Weights           *event.Weights
 	Locality          *event.Locality
-	Check             *CheckDefinition
-	Checks            []CheckDefinition
+	// Proxy is a proxy's or gateway's configuration; Connect the
+	// service's Connect block (sidecar.go).
+	Proxy   *event.ServiceProxy
+	Connect *ConnectDefinition
+	Check   *CheckDefinition
+	Checks  []CheckDefinition
 	// Token is the ACL token the service was registered with: the agent
 	// keeps it in the catalog with it (anti-entropy), as Consul does, and
 	// gives it to the service's checks that have none.
@@ -124,6 +128,18 @@ var aliases = map[string]string{
 	"scriptargs": "args",
 }
 
+// userMaps are the keys whose values are user data: their keys are kept
+// as written, at every depth (a proxy's Config is free-form).
+var userMaps = map[string]bool{"meta": true, "header": true, "taggedaddresses": true, "nodemeta": true,
+	"config": true, "arguments": true}
+
+// singleObjects are the keys that hold one object. HCL writes a block as a
+// list of one object (`connect { sidecar_service {} }`); for these keys
+// such a list is the object.
+var singleObjects = map[string]bool{"connect": true, "sidecarservice": true, "proxy": true, "meshgateway": true,
+	"expose": true, "transparentproxy": true, "accesslogs": true, "config": true, "check": true, "weights": true,
+	"locality": true, "meta": true, "taggedaddresses": true, "arguments": true}
+
 // normalize rewrites a decoded JSON/HCL document so that Go's JSON decoder
 // matches its keys to the definitions' fields whatever the spelling:
 // "DeregisterCriticalServiceAfter", "deregister_critical_service_after" and
@@ -141,14 +157,19 @@ func normalize(v any, inUserMap bool) any {
 					key = a
 				}
 			}
-			user := !inUserMap && (key == "meta" || key == "header" || key == "taggedaddresses" || key == "nodemeta")
+			if list, ok := val.([]any); ok && len(list) == 1 && !inUserMap && singleObjects[key] {
+				if m, ok := list[0].(map[string]any); ok {
+					val = m
+				}
+			}
+			user := inUserMap || userMaps[key]
 			out[key] = normalize(val, user)
 		}
 		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = normalize(e, false)
+			out[i] = normalize(e, inUserMap)
 		}
 		return out
 	}
@@ -209,6 +230,11 @@ type serviceJSON struct {
 		Region string `json:"region"`
 		Zone   string `json:"zone"`
 	} `json:"locality"`
+	Proxy   *event.ServiceProxy `json:"proxy"`
+	Connect *struct {
+		Native         bool         `json:"native"`
+		SidecarService *serviceJSON `json:"sidecarservice"`
+	} `json:"connect"`
 	Check  *checkJSON  `json:"check"`
 	Checks []checkJSON `json:"checks"`
 }
@@ -266,6 +292,13 @@ func (d *serviceJSON) definition() *ServiceDefinition {
 	for _, c := range d.Checks {
 		s.Checks = append(s.Checks, c.definition())
 	}
+	s.Proxy = d.Proxy
+	if d.Connect != nil {
+		s.Connect = &ConnectDefinition{Native: d.Connect.Native}
+		if d.Connect.SidecarService != nil {
+			s.Connect.SidecarService = d.Connect.SidecarService.definition()
+		}
+	}
 	return s
 }
 
@@ -288,6 +321,9 @@ func (s *ServiceDefinition) Validate() error {
 	}
 	if s.Port < 0 || s.Port > 65535 {
 		return fmt.Errorf("Invalid port %d", s.Port)
+	}
+	if err := s.validateMesh(); err != nil {
+		return err
 	}
 	for _, c := range s.allChecks() {
 		if err := c.validate(true); err != nil {

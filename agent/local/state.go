@@ -51,6 +51,9 @@ type Config struct {
 	SyncInterval time.Duration
 	Alias        checks.AliasSource
 	Logger       *slog.Logger
+	// SidecarMinPort and SidecarMaxPort are the range of the ports given
+	// to sidecars registered without one (sidecar.go).
+	SidecarMinPort, SidecarMaxPort int
 }
 
 // Errors the API turns into status codes.
@@ -66,6 +69,9 @@ type service struct {
 	source  Source
 	inSync  bool
 	deleted bool
+	// sidecarOf is the ID of the service whose Connect.SidecarService
+	// this is: it goes with that service.
+	sidecarOf string
 }
 
 type check struct {
@@ -238,6 +244,20 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 	if def.ID == "" {
 		def.ID = def.Name
 	}
+	if err := s.addService(def, source, replaceChecks, ""); err != nil {
+		return err
+	}
+	return s.addSidecar(&def, source, replaceChecks)
+}
+
+// addService registers one service; sidecarOf names the parent of a
+// sidecar.
+func (s *State) addService(def ServiceDefinition, source Source, replaceChecks bool, sidecarOf string) error {
+	if sidecarOf != "" {
+		if err := def.Validate(); err != nil {
+			return err
+		}
+	}
 	defs := def.allChecks()
 	for i := range defs {
 		c := &defs[i]
@@ -265,7 +285,8 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 	rec := event.Service{Node: s.cfg.NodeName, Kind: def.Kind, ID: def.ID, Service: def.Name, Tags: def.Tags,
 		Meta: def.Meta, Port: def.Port, Ports: def.Ports, Address: def.Address, SocketPath: def.SocketPath,
 		TaggedAddresses: def.TaggedAddresses, Weights: weights, EnableTagOverride: def.EnableTagOverride,
-		Locality: def.Locality}
+		Locality: def.Locality, Proxy: event.KeptProxy(def.Kind, def.Proxy),
+		Connect: event.KeptConnect(def.Connect != nil && def.Connect.Native)}
 
 	s.mu.Lock()
 	if replaceChecks {
@@ -279,7 +300,7 @@ func (s *State) AddService(def ServiceDefinition, source Source, replaceChecks b
 			}
 		}
 	}
-	s.services[def.ID] = &service{def: def, record: rec, source: source}
+	s.services[def.ID] = &service{def: def, record: rec, source: source, sidecarOf: sidecarOf}
 	s.mu.Unlock()
 
 	for _, c := range defs {
@@ -316,6 +337,14 @@ func (s *State) RemoveService(id string) error {
 		}
 	}
 	sv.deleted, sv.inSync = true, false
+	if side, ok := s.services[id+SidecarSuffix]; ok && !side.deleted && side.sidecarOf == id {
+		for cid, c := range s.checks {
+			if c.record.ServiceID == id+SidecarSuffix {
+				s.removeCheckLocked(cid)
+			}
+		}
+		side.deleted, side.inSync = true, false
+	}
 	s.kick()
 	return nil
 }
@@ -513,7 +542,7 @@ func (s *State) ServiceSources(src Source) []string {
 	defer s.mu.Unlock()
 	var out []string
 	for id, sv := range s.services {
-		if !sv.deleted && sv.source == src {
+		if !sv.deleted && sv.source == src && sv.sidecarOf == "" { // a sidecar goes with its parent
 			out = append(out, id)
 		}
 	}

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -58,25 +59,25 @@ func (b *CatalogRegisterBody) encode(e *encoder) {
 // body after its first release. They follow the checks, and only when one
 // of them is set, so a command without them keeps its original bytes (and
 // older logs decode unchanged). Append to a layout only by adding a new
-// number.
-const registerExtension1 = 1 // node Locality; service SocketPath, Ports, Locality
+// number; each layout holds the fields of the one before it.
+const (
+	registerExtension1 = 1 // node Locality; service SocketPath, Ports, Locality
+	registerExtension2 = 2 // and the service's mesh fields (Proxy, Connect)
+)
 
 func encodeRegisterExtension(e *encoder, b *CatalogRegisterBody) {
 	s := b.Service
-	if b.Node.Locality == nil && (s == nil || (s.SocketPath == "" && len(s.Ports) == 0 && s.Locality == nil)) {
+	switch {
+	case s != nil && hasMeshFields(s):
+		e.uvarint(registerExtension2)
+	case b.Node.Locality != nil || (s != nil && hasServiceExtension1(s)):
+		e.uvarint(registerExtension1)
+	default:
 		return
 	}
-	e.uvarint(registerExtension1)
 	encodeLocality(e, b.Node.Locality)
 	if s != nil {
-		e.string(s.SocketPath)
-		e.uvarint(uint64(len(s.Ports)))
-		for _, p := range s.Ports {
-			e.string(p.Name)
-			e.varint(int64(p.Port))
-			e.bool(p.Default)
-		}
-		encodeLocality(e, s.Locality)
+		encodeServiceExtension(e, s, hasMeshFields(s))
 	}
 }
 
@@ -84,21 +85,76 @@ func decodeRegisterExtension(d *decoder, b *CatalogRegisterBody) {
 	if len(d.buf) == 0 || d.err != nil {
 		return
 	}
-	if v := d.uvarint(); v != registerExtension1 {
+	v := d.uvarint()
+	if v != registerExtension1 && v != registerExtension2 {
 		d.fail(fmt.Errorf("%w: register extension %d", ErrInvalidCommand, v))
 		return
 	}
 	b.Node.Locality = decodeLocality(d)
 	if s := b.Service; s != nil {
-		s.SocketPath = d.string()
-		if n := d.count(3); n > 0 {
-			s.Ports = make([]event.ServicePort, n)
-			for i := range s.Ports {
-				s.Ports[i] = event.ServicePort{Name: d.string(), Port: int(d.varint()), Default: d.bool()}
-			}
-		}
-		s.Locality = decodeLocality(d)
+		decodeServiceExtension(d, s, v == registerExtension2)
 	}
+}
+
+func hasServiceExtension1(s *event.Service) bool {
+	return s.SocketPath != "" || len(s.Ports) > 0 || s.Locality != nil
+}
+
+// hasMeshFields reports whether the service carries a Proxy or Connect
+// block, which only the second extension holds.
+func hasMeshFields(s *event.Service) bool { return s.Proxy != nil || s.Connect != nil }
+
+// encodeServiceExtension writes the service fields of the extensions: those
+// of the first, then, with mesh, the mesh blocks as one JSON document (a
+// proxy's Config is free-form JSON; encoding/json writes map keys sorted,
+// so the bytes are deterministic).
+func encodeServiceExtension(e *encoder, s *event.Service, mesh bool) {
+	e.string(s.SocketPath)
+	e.uvarint(uint64(len(s.Ports)))
+	for _, p := range s.Ports {
+		e.string(p.Name)
+		e.varint(int64(p.Port))
+		e.bool(p.Default)
+	}
+	encodeLocality(e, s.Locality)
+	if mesh {
+		b, err := json.Marshal(meshFields{Proxy: s.Proxy, Connect: s.Connect})
+		if err != nil {
+			// Only a Config holding values JSON cannot write (NaN)
+			// gets here; the HTTP layer decoded it from JSON.
+			panic(fmt.Sprintf("command: encoding mesh fields: %v", err))
+		}
+		e.bytes(b)
+	}
+}
+
+func decodeServiceExtension(d *decoder, s *event.Service, mesh bool) {
+	s.SocketPath = d.string()
+	if n := d.count(3); n > 0 {
+		s.Ports = make([]event.ServicePort, n)
+		for i := range s.Ports {
+			s.Ports[i] = event.ServicePort{Name: d.string(), Port: int(d.varint()), Default: d.bool()}
+		}
+	}
+	s.Locality = decodeLocality(d)
+	if mesh {
+		raw := d.bytes()
+		if d.err != nil {
+			return
+		}
+		var m meshFields
+		if err := json.Unmarshal(raw, &m); err != nil {
+			d.fail(fmt.Errorf("%w: mesh fields: %v", ErrInvalidCommand, err))
+			return
+		}
+		s.Proxy, s.Connect = m.Proxy, m.Connect
+	}
+}
+
+// meshFields is the JSON document of a service's mesh blocks in the log.
+type meshFields struct {
+	Proxy   *event.ServiceProxy   `json:",omitempty"`
+	Connect *event.ServiceConnect `json:",omitempty"`
 }
 
 func encodeLocality(e *encoder, l *event.Locality) {

@@ -77,6 +77,49 @@ func (b *CatalogTxnBody) encode(e *encoder) {
 		}
 		e.uvarint(op.Index)
 	}
+	encodeTxnExtension(e, b)
+}
+
+// txnExtension1 is the layout of the service fields added after the first
+// release of catalog transactions (SocketPath, Ports, Locality and the
+// mesh blocks), written after the ops only when one of their services has
+// one, so that older commands keep their bytes: for each op with a
+// service, in order, whether it has mesh fields, then its extension fields.
+const txnExtension1 = 1
+
+func encodeTxnExtension(e *encoder, b *CatalogTxnBody) {
+	needed := false
+	for _, op := range b.Ops {
+		if s := op.Service; s != nil && (hasServiceExtension1(s) || hasMeshFields(s)) {
+			needed = true
+		}
+	}
+	if !needed {
+		return
+	}
+	e.uvarint(txnExtension1)
+	for _, op := range b.Ops {
+		if s := op.Service; s != nil {
+			mesh := hasMeshFields(s)
+			e.bool(mesh)
+			encodeServiceExtension(e, s, mesh)
+		}
+	}
+}
+
+func decodeTxnExtension(d *decoder, b *CatalogTxnBody) {
+	if len(d.buf) == 0 || d.err != nil {
+		return
+	}
+	if v := d.uvarint(); v != txnExtension1 {
+		d.fail(fmt.Errorf("%w: catalog txn extension %d", ErrInvalidCommand, v))
+		return
+	}
+	for _, op := range b.Ops {
+		if s := op.Service; s != nil && d.err == nil {
+			decodeServiceExtension(d, s, d.bool())
+		}
+	}
 }
 
 func (b *CatalogTxnBody) decode(d *decoder) error {
@@ -104,5 +147,6 @@ func (b *CatalogTxnBody) decode(d *decoder) error {
 		}
 		op.Index = d.uvarint()
 	}
+	decodeTxnExtension(d, b)
 	return d.err
 }

@@ -136,6 +136,9 @@ var types = map[Type]typeInfo{
 	TypeACLRoleDelete:   {"acl-role-delete", ShardSystem, func() Body { return new(ACLRoleDeleteBody) }},
 	TypeACLBootstrap:    {"acl-bootstrap", ShardSystem, func() Body { return new(ACLBootstrapBody) }},
 	TypeACLInit:         {"acl-init", ShardSystem, func() Body { return new(ACLInitBody) }},
+	// The service mesh's config entries (configentry.go).
+	TypeConfigEntrySet:    {"config-entry-set", ShardCatalog, func() Body { return new(ConfigEntrySetBody) }},
+	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

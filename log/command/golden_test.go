@@ -79,6 +79,29 @@ var goldenCommands = []Command{
 			Ports:    []event.ServicePort{{Name: "http", Port: 8080, Default: true}, {Name: "admin", Port: 9000}},
 			Locality: &event.Locality{Region: "r"}},
 	}},
+	// A register with the mesh fields of its second extension (register-3).
+	{Time: 1, ID: RequestID{7, 14}, Deadline: 9, Body: &CatalogRegisterBody{
+		Node: event.Node{Node: "n1", Address: "10.0.0.1"},
+		Service: &event.Service{Node: "n1", Kind: event.KindConnectProxy, ID: "web-sidecar-proxy", Service: "web-sidecar-proxy", Port: 21000,
+			Proxy: &event.ServiceProxy{DestinationServiceName: "web", DestinationServiceID: "web", LocalServiceAddress: "127.0.0.1",
+				LocalServicePort: 8080, Mode: "transparent", TransparentProxy: &event.TransparentProxy{OutboundListenerPort: 15001},
+				Config:      map[string]any{"protocol": "http", "n": 1.5},
+				Upstreams:   []event.Upstream{{DestinationName: "db", LocalBindPort: 9191, MeshGateway: event.MeshGatewayConfig{Mode: "local"}}},
+				MeshGateway: event.MeshGatewayConfig{Mode: "remote"},
+				Expose:      event.ExposeConfig{Checks: true, Paths: []event.ExposePath{{ListenerPort: 21500, Path: "/health", LocalPathPort: 8080, Protocol: "http"}}},
+				AccessLogs:  &event.AccessLogs{Enabled: true, Type: "stdout"}},
+			Connect: &event.ServiceConnect{Native: true}},
+	}},
+	{Time: 1, ID: RequestID{7, 72}, Deadline: 9, Body: &ConfigEntrySetBody{Entry: event.ConfigEntry{Kind: "service-defaults", Name: "web",
+		Body: []byte(`{"Kind":"service-defaults","Name":"web","Protocol":"http"}`)}, CAS: true, Index: 4}},
+	{Time: 1, ID: RequestID{7, 73}, Deadline: 9, Body: &ConfigEntryDeleteBody{Kind: "service-defaults", Name: "web", CAS: true, Index: 5}},
+	// A catalog transaction with a service's extension fields (catalog-txn-2).
+	{Time: 1, ID: RequestID{7, 15}, Deadline: 9, Body: &CatalogTxnBody{Ops: []CatalogOp{
+		{Kind: CatalogOpNode, Verb: "set", Node: event.Node{Node: "n1", Address: "10.0.0.1"}},
+		{Kind: CatalogOpService, Verb: "set", Node: event.Node{Node: "n1"}, Service: &event.Service{ID: "web1", Service: "web", Port: 80, SocketPath: "/s"}},
+		{Kind: CatalogOpService, Verb: "set", Node: event.Node{Node: "n1"}, Service: &event.Service{Kind: event.KindMeshGateway, ID: "gw", Service: "gw",
+			Proxy: &event.ServiceProxy{Config: map[string]any{"a": "b"}}}},
+	}}},
 }
 
 const goldenFile = "testdata/golden.txt"
