@@ -33,6 +33,7 @@ func (a *Agent) startDNS() error {
 		cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
 	}
 	cfg.Logger = a.log
+	cfg.Remote = a.ForwardDNS
 	cfg.Metrics = a.metrics
 	if !d.AllowStale {
 		raft := a.raft

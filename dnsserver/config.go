@@ -71,6 +71,9 @@ type Config struct {
 	Metrics *telemetry.Registry
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Remote answers names in other datacenters (remote.go); nil answers
+	// them NXDOMAIN.
+	Remote RemoteFunc
 }
 
 // The SOA timers Consul uses unless dns_config.soa overrides them (which
@@ -116,6 +119,7 @@ type settings struct {
 	recursorWait   time.Duration
 	barrier        func(context.Context) error
 	barrierWait    time.Duration
+	remote         RemoteFunc
 }
 
 func newSettings(cfg Config) (settings, error) {
@@ -134,6 +138,7 @@ func newSettings(cfg Config) (settings, error) {
 		recursorWait:   cfg.RecursorTimeout,
 		barrier:        cfg.ReadBarrier,
 		barrierWait:    cfg.ReadBarrierTimeout,
+		remote:         cfg.Remote,
 	}
 	def := DefaultConfig()
 	if st.dc == "" {

@@ -93,6 +93,9 @@ type Config struct {
 	// server's replica, nil on a client agent (acl.go).
 	ACLState  *projections.ACL
 	ACLServer ACLServer
+	// Remote reaches the other datacenters (remote.go); nil answers
+	// every other datacenter "No path to datacenter".
+	Remote Remote
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -207,6 +210,9 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = withOrigin(r)
+	if s.forwardToDatacenter(w, r) {
+		return
+	}
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
 		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)

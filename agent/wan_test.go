@@ -1,0 +1,143 @@
+package agent_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/miekg/dns"
+
+	"github.com/heraldhq/herald/agent"
+	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
+)
+
+// startDC starts a one-server datacenter with the WAN on.
+func startDC(t *testing.T, dc string, extra ...string) (*agent.Agent, *api.Client) {
+	t.Helper()
+	a := agenttest.Start(t, append([]string{"-server", "-bootstrap", "-data-dir=" + t.TempDir(), "-node=s-" + dc,
+		"-datacenter=" + dc, "-serf-wan-port=0", "-nats-gateway-port=0"}, extra...)...)
+	return a, agenttest.Client(t, a.HTTPAddr())
+}
+
+// wanAddr is a's Serf WAN address, as its own WAN member says.
+func wanAddr(t *testing.T, c *api.Client) string {
+	t.Helper()
+	members, err := c.Agent().Members(true)
+	if err != nil || len(members) != 1 {
+		t.Fatalf("WAN members: %v %v", members, err)
+	}
+	return fmt.Sprintf("%s:%d", members[0].Addr, members[0].Port)
+}
+
+// TestWANFederation federates two datacenters of one server each through
+// /v1/agent/join?wan=1 and checks what crosses: the WAN members named
+// <node>.<dc>, the datacenters list, ?dc= reads and writes through the
+// official client, DNS names of the other datacenter, and Consul's 500
+// for a datacenter nobody knows.
+func TestWANFederation(t *testing.T) {
+	a1, c1 := startDC(t, "dc1")
+	_, c2 := startDC(t, "dc2")
+	if err := c1.Agent().Join(wanAddr(t, c2), true); err != nil {
+		t.Fatalf("join -wan: %v", err)
+	}
+	poll.Eventually(t, 20*time.Second, "both servers in each WAN pool", func() (bool, string) {
+		for _, c := range []*api.Client{c1, c2} {
+			members, err := c.Agent().Members(true)
+			if err != nil {
+				return false, err.Error()
+			}
+			var names []string
+			for _, m := range members {
+				names = append(names, m.Name)
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, []string{"s-dc1.dc1", "s-dc2.dc2"}) {
+				return false, fmt.Sprint(names)
+			}
+		}
+		return true, ""
+	})
+	lan, err := c1.Agent().Members(false)
+	if err != nil || len(lan) != 1 || lan[0].Name != "s-dc1" {
+		t.Errorf("LAN members of dc1: %v %v, want s-dc1 alone", lan, err)
+	}
+	dcs, err := c1.Catalog().Datacenters()
+	if err != nil || len(dcs) != 2 || dcs[0] != "dc1" && dcs[1] != "dc1" {
+		t.Errorf("datacenters from dc1: %v %v", dcs, err)
+	}
+
+	// A write and a read of dc2 from dc1, and back.
+	poll.Eventually(t, 20*time.Second, "a KV write to dc2 through dc1", func() (bool, string) {
+		_, err := c1.KV().Put(&api.KVPair{Key: "where", Value: []byte("dc2")}, &api.WriteOptions{Datacenter: "dc2"})
+		return err == nil, fmt.Sprint(err)
+	})
+	pair, meta, err := c1.KV().Get("where", &api.QueryOptions{Datacenter: "dc2"})
+	if err != nil || pair == nil || string(pair.Value) != "dc2" || meta.LastIndex == 0 || !meta.KnownLeader {
+		t.Fatalf("?dc=dc2 get from dc1: %+v %+v %v", pair, meta, err)
+	}
+	if local, _, err := c1.KV().Get("where", nil); err != nil || local != nil {
+		t.Errorf("the key written in dc2 is in dc1 too: %+v %v", local, err)
+	}
+	if p, _, err := c2.KV().Get("where", nil); err != nil || p == nil {
+		t.Errorf("dc2's own read of the key: %+v %v", p, err)
+	}
+	// A blocking query across: it returns when the key changes.
+	done := make(chan *api.KVPair, 1)
+	go func() {
+		p, _, err := c1.KV().Get("where", &api.QueryOptions{Datacenter: "dc2", WaitIndex: meta.LastIndex, WaitTime: time.Minute})
+		if err != nil {
+			t.Errorf("blocking ?dc=dc2 get: %v", err)
+		}
+		done <- p
+	}()
+	if _, err := c2.KV().Put(&api.KVPair{Key: "where", Value: []byte("dc2, again")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-done:
+		if p == nil || string(p.Value) != "dc2, again" {
+			t.Errorf("blocking ?dc=dc2 get returned %+v", p)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocking ?dc=dc2 get did not return after the key changed")
+	}
+
+	// The catalog and health of the other datacenter.
+	nodes, _, err := c2.Catalog().Nodes(&api.QueryOptions{Datacenter: "dc1"})
+	if err != nil || len(nodes) != 1 || nodes[0].Node != "s-dc1" || nodes[0].Datacenter != "dc1" {
+		t.Errorf("dc1's nodes from dc2: %+v %v", nodes, err)
+	}
+	checks, _, err := c1.Health().Node("s-dc2", &api.QueryOptions{Datacenter: "dc2"})
+	if err != nil || len(checks) == 0 {
+		t.Errorf("dc2's node health from dc1: %+v %v", checks, err)
+	}
+
+	// A datacenter nobody knows.
+	_, _, err = c1.KV().Get("where", &api.QueryOptions{Datacenter: "dc9"})
+	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "No path to datacenter") {
+		t.Errorf("?dc=dc9: %v, want a 500 No path to datacenter", err)
+	}
+
+	// DNS of the other datacenter, through dc1's DNS interface.
+	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	q := new(dns.Msg)
+	q.SetQuestion("s-dc2.node.dc2.consul.", dns.TypeA)
+	r, _, err := c.Exchange(q, a1.DNSAddr())
+	if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("s-dc2.node.dc2.consul from dc1: %v %v", r, err)
+	}
+	q.SetQuestion("consul.service.dc2.consul.", dns.TypeSRV)
+	r, _, err = c.Exchange(q, a1.DNSAddr())
+	if err != nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Errorf("consul.service.dc2.consul SRV from dc1: %v %v", r, err)
+	}
+	q.SetQuestion("s-dc2.node.dc9.consul.", dns.TypeA)
+	r, _, err = c.Exchange(q, a1.DNSAddr())
+	if err != nil || r.Rcode != dns.RcodeNameError {
+		t.Errorf("a node of an unknown datacenter: %v %v, want NXDOMAIN", r, err)
+	}
+}
