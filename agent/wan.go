@@ -271,8 +271,12 @@ func (a *Agent) Datacenters(ctx context.Context) ([]string, error) {
 		if dc == "" || !m.IsServer() || m.Status == membership.StatusLeft {
 			continue
 		}
+		// As in Consul: this datacenter's servers are at 0, one with no
+		// coordinate yet infinitely far.
 		rtt := math.Inf(1)
-		if c, ok := s.GetCachedCoordinate(m.Name); ok && err == nil && c.IsCompatibleWith(self) {
+		if dc == a.cfg.Datacenter {
+			rtt = 0
+		} else if c, ok := s.GetCachedCoordinate(m.Name); ok && err == nil && c.IsCompatibleWith(self) {
 			rtt = self.DistanceTo(c).Seconds()
 		}
 		rtts[dc] = append(rtts[dc], rtt)
@@ -296,6 +300,32 @@ func (a *Agent) Datacenters(ctx context.Context) ([]string, error) {
 	return dcs, nil
 }
 
+// WANCoordinates are the WAN servers' coordinates by datacenter, named
+// <node>.<dc> as in Consul; nil without a WAN pool.
+func (a *Agent) WANCoordinates() map[string][]httpapi.CoordinateEntry {
+	if a.wan.gossip == nil {
+		return nil
+	}
+	s := a.wan.gossip.Serf()
+	out := map[string][]httpapi.CoordinateEntry{}
+	for _, m := range a.wan.gossip.Members() {
+		dc := m.Tags[membership.TagDC]
+		if !m.IsServer() || m.Status == membership.StatusLeft || dc == "" {
+			continue
+		}
+		c, ok := s.GetCachedCoordinate(m.Name)
+		if m.Name == a.wanName() {
+			var err error
+			c, err = s.GetCoordinate()
+			ok = err == nil
+		}
+		if ok && c != nil {
+			out[dc] = append(out[dc], httpapi.CoordinateEntry{Node: m.Name, Coord: c})
+		}
+	}
+	return out
+}
+
 // knownDatacenter reports whether the WAN pool has a server of dc.
 func (a *Agent) knownDatacenter(dc string) bool {
 	for _, m := range a.wan.gossip.Members() {
@@ -306,10 +336,10 @@ func (a *Agent) knownDatacenter(dc string) bool {
 	return false
 }
 
-// reachable reports whether the gateway is connected to a server of dc:
-// a request with no path fails at once rather than at its timeout.
+// reachable reports whether the gateway is linked to a server of dc: a
+// request with no path fails at once rather than at its timeout.
 func (a *Agent) reachable(dc string) bool {
-	connected := a.wan.gateway.Connected()
+	connected := a.wan.gateway.Linked()
 	for _, m := range a.wan.gossip.Members() {
 		if m.Tags[membership.TagDC] == dc && m.Status == membership.StatusAlive && connected[wan.GatewayName(m.Name)] {
 			return true

@@ -26,10 +26,12 @@ func startDC(t *testing.T, dc string, extra ...string) (*agent.Agent, *api.Clien
 // wanAddr is a's Serf WAN address, as its own WAN member says.
 func wanAddr(t *testing.T, c *api.Client) string {
 	t.Helper()
-	members, err := c.Agent().Members(true)
-	if err != nil || len(members) != 1 {
-		t.Fatalf("WAN members: %v %v", members, err)
-	}
+	var members []*api.AgentMember
+	poll.Eventually(t, 20*time.Second, "the server's own WAN member", func() (bool, string) {
+		var err error
+		members, err = c.Agent().Members(true)
+		return err == nil && len(members) == 1, fmt.Sprint(members, err)
+	})
 	return fmt.Sprintf("%s:%d", members[0].Addr, members[0].Port)
 }
 
@@ -65,9 +67,23 @@ func TestWANFederation(t *testing.T) {
 	if err != nil || len(lan) != 1 || lan[0].Name != "s-dc1" {
 		t.Errorf("LAN members of dc1: %v %v, want s-dc1 alone", lan, err)
 	}
-	dcs, err := c1.Catalog().Datacenters()
-	if err != nil || len(dcs) != 2 || dcs[0] != "dc1" && dcs[1] != "dc1" {
-		t.Errorf("datacenters from dc1: %v %v", dcs, err)
+	// Each server's own datacenter first, as Consul sorts them.
+	for want, c := range map[string]*api.Client{"dc1": c1, "dc2": c2} {
+		dcs, err := c.Catalog().Datacenters()
+		if err != nil || len(dcs) != 2 || dcs[0] != want {
+			t.Errorf("datacenters from %s: %v %v", want, dcs, err)
+		}
+	}
+	poll.Eventually(t, 20*time.Second, "the WAN coordinates of both datacenters", func() (bool, string) {
+		maps, err := c1.Coordinate().Datacenters()
+		if err != nil || len(maps) != 2 {
+			return false, fmt.Sprint(maps, err)
+		}
+		return maps[1].Datacenter == "dc2" && maps[1].AreaID == "wan" && len(maps[1].Coordinates) == 1 &&
+			maps[1].Coordinates[0].Node == "s-dc2.dc2", fmt.Sprintf("%+v", maps[1])
+	})
+	if err := c1.Agent().ForceLeaveOpts("ghost.dc2", api.ForceLeaveOpts{WAN: true}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("force-leave -wan of an unknown member: %v, want a 404", err)
 	}
 
 	// A write and a read of dc2 from dc1, and back.
@@ -139,5 +155,48 @@ func TestWANFederation(t *testing.T) {
 	r, _, err = c.Exchange(q, a1.DNSAddr())
 	if err != nil || r.Rcode != dns.RcodeNameError {
 		t.Errorf("a node of an unknown datacenter: %v %v, want NXDOMAIN", r, err)
+	}
+}
+
+// rootSecret2 is the management token of TestWANACL's dc2.
+const rootSecret2 = "5a1e9f0c-7d3b-4e2a-8c6f-1b9d0e7a3c52"
+
+// TestWANACL checks that the token of a ?dc= request travels with it and
+// is judged by the datacenter that answers, with its own tokens: dc1
+// enforces nothing, dc2 denies by default and knows only its own
+// management token.
+func TestWANACL(t *testing.T) {
+	_, c1 := startDC(t, "dc1")
+	_, c2 := startDC(t, "dc2", "-hcl", fmt.Sprintf(`acl {
+  enabled = true
+  default_policy = "deny"
+  tokens {
+    initial_management = %q
+    agent = %q
+  }
+}`, rootSecret2, rootSecret2))
+	c2.AddHeader("X-Consul-Token", rootSecret2)
+	if err := c1.Agent().Join(wanAddr(t, c2), true); err != nil {
+		t.Fatalf("join -wan: %v", err)
+	}
+	poll.Eventually(t, 20*time.Second, "a write to dc2 with dc2's token, through dc1", func() (bool, string) {
+		_, err := c1.KV().Put(&api.KVPair{Key: "secret", Value: []byte("x")}, &api.WriteOptions{Datacenter: "dc2", Token: rootSecret2})
+		return err == nil, fmt.Sprint(err)
+	})
+	_, _, err := c1.KV().Get("secret", &api.QueryOptions{Datacenter: "dc2"})
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("?dc=dc2 read without a token: %v, want dc2's 403", err)
+	}
+	if _, err := c1.KV().Put(&api.KVPair{Key: "secret", Value: []byte("y")}, &api.WriteOptions{Datacenter: "dc2"}); err == nil ||
+		!strings.Contains(err.Error(), "403") {
+		t.Errorf("?dc=dc2 write without a token: %v, want dc2's 403", err)
+	}
+	p, _, err := c1.KV().Get("secret", &api.QueryOptions{Datacenter: "dc2", Token: rootSecret2})
+	if err != nil || p == nil || string(p.Value) != "x" {
+		t.Errorf("?dc=dc2 read with dc2's token: %+v %v", p, err)
+	}
+	// dc1 knows nothing of dc2's tokens and does not need to.
+	if p, _, err := c1.KV().Get("secret", nil); err != nil || p != nil {
+		t.Errorf("dc1's own read: %+v %v, want no key and no error (ACLs off in dc1)", p, err)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -20,6 +21,9 @@ type Remote interface {
 	WANMembers() []Member
 	JoinWAN(addr string) error
 	ForceLeaveWAN(node string, prune bool) error
+	// WANCoordinates are the WAN pool's servers' coordinates by
+	// datacenter, nil without a WAN pool.
+	WANCoordinates() map[string][]CoordinateEntry
 }
 
 // localOnly are the paths that answer for this agent whatever their ?dc:
@@ -48,6 +52,25 @@ func (s *Server) datacenters(r *http.Request) ([]string, error) {
 		return []string{s.cfg.Datacenter}, nil
 	}
 	return s.cfg.Remote.Datacenters(r.Context())
+}
+
+// wanDatacenterMaps is /v1/coordinate/datacenters from the WAN pool, nil
+// without one.
+func (s *Server) wanDatacenterMaps() []coordinateDatacenterMap {
+	if s.cfg.Remote == nil {
+		return nil
+	}
+	coords := s.cfg.Remote.WANCoordinates()
+	if coords == nil {
+		return nil
+	}
+	out := make([]coordinateDatacenterMap, 0, len(coords))
+	for dc, list := range coords {
+		sort.Slice(list, func(i, j int) bool { return list[i].Node < list[j].Node })
+		out = append(out, coordinateDatacenterMap{Datacenter: dc, AreaID: "wan", Coordinates: list})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Datacenter < out[j].Datacenter })
+	return out
 }
 
 // wanQuery reports whether r asks about the WAN pool (?wan, as the

@@ -189,10 +189,13 @@ func (g *Gateway) Conn() *nats.Conn { return g.conn }
 
 // SetRemotes makes sure the gateway knows of every gateway in remotes
 // (name -> host:port). NATS cannot add a remote gateway to a running
-// server, but it learns of those that connect to it and connects back;
-// so the server restarts with the new list only when a remote is
-// neither configured nor connected. The connection reconnects and
-// subscribes again by itself; requests in flight then fail.
+// server, but a gateway learns of those that connect to it and connects
+// back, and tells them of the others it knows: a server that joins the
+// WAN has its gateway connect to the others, and theirs need no change.
+// So the server restarts with the new list only when a remote is neither
+// configured nor connected either way, which is at a server's start once
+// it joined the WAN pool. The connection reconnects and subscribes again
+// by itself; the requests it had in flight then time out.
 func (g *Gateway) SetRemotes(remotes map[string]string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -228,14 +231,30 @@ func (g *Gateway) SetRemotes(remotes map[string]string) error {
 	return g.startServer()
 }
 
-// Connected lists the remote gateways this gateway has an outbound
-// connection to, by name.
-func (g *Gateway) Connected() map[string]bool {
+// Linked lists the remote gateways connected to this one both ways, by
+// name: a request goes out on this gateway's connection and its answer
+// comes back on the remote's, so a remote connected one way only loses
+// the answers.
+func (g *Gateway) Linked() map[string]bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.connectedLocked()
+	out := map[string]bool{}
+	if g.ns == nil {
+		return out
+	}
+	gz, err := g.ns.Gatewayz(nil)
+	if err != nil {
+		return out
+	}
+	for name, rg := range gz.OutboundGateways {
+		if rg != nil && rg.Connection != nil && len(gz.InboundGateways[name]) > 0 {
+			out[name] = true
+		}
+	}
+	return out
 }
 
+// connectedLocked are the remote gateways connected either way.
 func (g *Gateway) connectedLocked() map[string]bool {
 	out := map[string]bool{}
 	if g.ns == nil {
@@ -249,6 +268,9 @@ func (g *Gateway) connectedLocked() map[string]bool {
 		if rg != nil && rg.Connection != nil {
 			out[name] = true
 		}
+	}
+	for name, list := range gz.InboundGateways {
+		out[name] = out[name] || len(list) > 0
 	}
 	return out
 }
