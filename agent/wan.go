@@ -336,9 +336,30 @@ func (a *Agent) knownDatacenter(dc string) bool {
 	return false
 }
 
-// reachable reports whether the gateway is linked to a server of dc: a
-// request with no path fails at once rather than at its timeout.
+// linkWait bounds how long a request waits for the gateway to link with a
+// server of its datacenter: links form within moments of a WAN join or a
+// restart, and a datacenter that is down must be answered "No path to
+// datacenter" within a second or two.
+const linkWait = 1500 * time.Millisecond
+
+// reachable reports whether the gateway is linked to a server of dc,
+// waiting up to linkWait for a link: a request with no path fails then
+// rather than at its timeout.
 func (a *Agent) reachable(dc string) bool {
+	deadline := time.Now().Add(linkWait)
+	for {
+		if a.linked(dc) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// linked reports whether the gateway is linked to a server of dc now.
+func (a *Agent) linked(dc string) bool {
 	connected := a.wan.gateway.Linked()
 	for _, m := range a.wan.gossip.Members() {
 		if m.Tags[membership.TagDC] == dc && m.Status == membership.StatusAlive && connected[wan.GatewayName(m.Name)] {

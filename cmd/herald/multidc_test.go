@@ -114,9 +114,12 @@ func TestTwoDatacenters(t *testing.T) {
 		})
 	}
 	readEventually(c2, "dc2's own read of the key written through dc1", "two")
-	if _, err := c2.KV().Put(&api.KVPair{Key: "app/dc", Value: []byte("one")}, &api.WriteOptions{Datacenter: "dc1"}); err != nil {
-		t.Fatalf("a KV write to dc1 through dc2: %v", err)
-	}
+	// Every server's gateway links with every other's within moments of
+	// the WAN join; until then some answer that they have no path.
+	poll.Eventually(t, 30*time.Second, "a KV write to dc1 through dc2's client agent", func() (bool, string) {
+		_, err := c2.KV().Put(&api.KVPair{Key: "app/dc", Value: []byte("one")}, &api.WriteOptions{Datacenter: "dc1"})
+		return err == nil, fmt.Sprint(err)
+	})
 	readEventually(c1, "dc1's own read of the key written through dc2", "one")
 	if p, _, err := c1.KV().Get("app/dc", &api.QueryOptions{Datacenter: "dc2"}); err != nil || p == nil || string(p.Value) != "two" {
 		t.Errorf("?dc=dc2 read from dc1: %+v %v", p, err)
