@@ -34,6 +34,8 @@ func (a *Agent) startDNS() error {
 	}
 	cfg.Logger = a.log
 	cfg.Remote = a.ForwardDNS
+	cfg.QueryFailover = a.dnsQueryFailover
+	a.wan.dnsConfig = cfg
 	cfg.Metrics = a.metrics
 	if !d.AllowStale {
 		raft := a.raft

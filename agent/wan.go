@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/agent/agenterr"
 	"github.com/heraldhq/herald/agent/membership"
 	"github.com/heraldhq/herald/agent/wan"
+	"github.com/heraldhq/herald/dnsserver"
 	"github.com/heraldhq/herald/httpapi"
 )
 
@@ -28,6 +29,9 @@ type wanState struct {
 	gossip  *membership.Membership
 	gateway *wan.Gateway
 	stop    []func()
+	// dnsConfig is the DNS interface's configuration, from which the
+	// answers to another datacenter's query failover are made.
+	dnsConfig dnsserver.Config
 }
 
 // WANKeyringFile is the WAN pool's keyring in the data dir, Consul's

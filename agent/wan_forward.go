@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/miekg/dns"
 	"github.com/nats-io/nats.go"
 
 	"github.com/heraldhq/herald/agent/wan"
 	"github.com/heraldhq/herald/dnsserver"
+	"github.com/heraldhq/herald/event"
+	"github.com/heraldhq/herald/httpapi"
+	"github.com/heraldhq/herald/preparedquery"
 )
 
 // Requests for another datacenter (?dc=, DNS names with a datacenter)
@@ -78,7 +82,27 @@ func (a *Agent) replay(ctx context.Context, req *wan.HTTPRequest) *wan.HTTPRespo
 	if api == nil {
 		return wan.Failure("the server is starting")
 	}
+	if req.Query != nil {
+		ctx = httpapi.WithQueryDefinition(ctx, req.Query)
+	}
 	return wan.Replay(ctx, api, req)
+}
+
+// ExecuteQuery executes q in datacenter dc for a prepared query's
+// failover, with r's headers (its token) and ?limit
+// (httpapi.QueryExecutor).
+func (a *Agent) ExecuteQuery(ctx context.Context, dc string, r *http.Request, q *event.PreparedQuery) (int, []byte) {
+	id := q.ID
+	if id == "" {
+		id = q.Name
+	}
+	u := url.URL{Path: "/v1/query/" + id + "/execute"}
+	if limit := r.URL.Query().Get("limit"); limit != "" {
+		u.RawQuery = url.Values{"limit": {limit}}.Encode()
+	}
+	resp := a.forwardHTTP(ctx, &wan.HTTPRequest{Datacenter: dc, Method: http.MethodGet, URL: u.RequestURI(),
+		Header: r.Header.Clone(), Timeout: wan.Timeout(nil), Query: q})
+	return resp.Status, resp.Body
 }
 
 // relayDatacenters is a client agent's /v1/catalog/datacenters: its
@@ -138,7 +162,51 @@ func (a *Agent) answerDNS(req *wan.DNSRequest) (*dns.Msg, error) {
 	if err := m.Unpack(req.Msg); err != nil {
 		return nil, err
 	}
+	if req.Query != nil {
+		// Another datacenter's query failing over here: its definition,
+		// against this datacenter's catalog.
+		cfg := a.wan.dnsConfig
+		cfg.Catalog = dnsserver.FromProjectionWithQuery(a.catalog, req.Query)
+		if authorizer := a.dnsAuthorizer(); authorizer != nil {
+			cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
+		}
+		cfg.QueryFailover = nil
+		var err error
+		if d, err = dnsserver.New(cfg); err != nil {
+			return nil, err
+		}
+	}
 	return d.Answer(m, req.TCP), nil
+}
+
+// dnsQueryFailover answers a prepared query's DNS question from the
+// datacenters the query fails over to, in preparedquery.FailoverTargets'
+// order (dnsserver.Config.QueryFailover).
+func (a *Agent) dnsQueryFailover(q *event.PreparedQuery, question dns.Question) (*dns.Msg, bool) {
+	ctx := context.Background()
+	known, err := a.Datacenters(ctx)
+	if err != nil {
+		a.log.Warn("prepared query failover: no datacenters", "query", q.Name, "error", err)
+	}
+	req := new(dns.Msg)
+	req.SetQuestion(question.Name, question.Qtype)
+	packed, err := req.Pack()
+	if err != nil {
+		return nil, false
+	}
+	for _, dc := range preparedquery.FailoverTargets(q, a.cfg.Datacenter, known) {
+		// Over "TCP", so that the other datacenter leaves the answer
+		// whole: this one's DNS interface fits it to its client.
+		m, err := a.forwardDNS(ctx, &wan.DNSRequest{Datacenter: dc, Msg: packed, TCP: true, Query: q})
+		if err != nil {
+			a.log.Warn("prepared query failover: no answer", "query", q.Name, "datacenter", dc, "error", err)
+			continue
+		}
+		if len(m.Answer) > 0 {
+			return m, true
+		}
+	}
+	return nil, false
 }
 
 func dnsResponse(m *dns.Msg, err error) *wan.DNSResponse {

@@ -200,3 +200,57 @@ func TestWANACL(t *testing.T) {
 		t.Errorf("dc1's own read: %+v %v, want no key and no error (ACLs off in dc1)", p, err)
 	}
 }
+
+// TestWANQueryFailover checks a prepared query's failover to another
+// datacenter, over HTTP and DNS: with no healthy instance in dc1, the
+// query defined in dc1 executes in dc2 (NearestN, then Datacenters), and
+// comes back to dc1 once dc1 has a healthy instance.
+func TestWANQueryFailover(t *testing.T) {
+	a1, c1 := startDC(t, "dc1")
+	_, c2 := startDC(t, "dc2")
+	if err := c1.Agent().Join(wanAddr(t, c2), true); err != nil {
+		t.Fatalf("join -wan: %v", err)
+	}
+	register := func(c *api.Client, port int, status string) {
+		t.Helper()
+		if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web", Port: port,
+			Check: &api.AgentServiceCheck{TTL: "1h", Status: status}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	register(c2, 2222, api.HealthPassing)
+	register(c1, 1111, api.HealthCritical)
+	for _, failover := range []api.QueryFailoverOptions{{NearestN: 1}, {Datacenters: []string{"dc9", "dc2"}}} {
+		name := fmt.Sprintf("web-n%d-d%d", failover.NearestN, len(failover.Datacenters))
+		id, _, err := c1.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: name,
+			Service: api.ServiceQuery{Service: "web", OnlyPassing: true, Failover: failover}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res *api.PreparedQueryExecuteResponse
+		poll.Eventually(t, 20*time.Second, name+" answered by dc2", func() (bool, string) {
+			res, _, err = c1.PreparedQuery().Execute(id, nil)
+			return err == nil && len(res.Nodes) == 1, fmt.Sprintf("%+v %v", res, err)
+		})
+		// dc9, which nobody knows, is not tried, as in Consul.
+		wantFailovers := 1
+		if res.Datacenter != "dc2" || res.Failovers != wantFailovers || res.Nodes[0].Service.Port != 2222 {
+			t.Errorf("%s: datacenter %q, failovers %d, port %d; want dc2, %d, 2222", name, res.Datacenter, res.Failovers,
+				res.Nodes[0].Service.Port, wantFailovers)
+		}
+		c := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+		q := new(dns.Msg)
+		q.SetQuestion(name+".query.consul.", dns.TypeSRV)
+		r, _, err := c.Exchange(q, a1.DNSAddr())
+		if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.SRV).Port != 2222 {
+			t.Errorf("%s.query.consul SRV from dc1: %v %v, want dc2's instance", name, r, err)
+		}
+	}
+	// dc1's instance healthy again: the query answers from dc1.
+	register(c1, 1111, api.HealthPassing)
+	poll.Eventually(t, 20*time.Second, "the query answered by dc1 again", func() (bool, string) {
+		res, _, err := c1.PreparedQuery().Execute("web-n1-d0", nil)
+		return err == nil && res.Datacenter == "dc1" && res.Failovers == 0 && len(res.Nodes) == 1 &&
+			res.Nodes[0].Service.Port == 1111, fmt.Sprintf("%+v %v", res, err)
+	})
+}

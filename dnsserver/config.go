@@ -74,6 +74,10 @@ type Config struct {
 	// Remote answers names in other datacenters (remote.go); nil answers
 	// them NXDOMAIN.
 	Remote RemoteFunc
+	// QueryFailover answers prepared queries that found nothing here from
+	// their failover datacenters (query_failover.go); nil does not fail
+	// over.
+	QueryFailover QueryFailoverFunc
 }
 
 // The SOA timers Consul uses unless dns_config.soa overrides them (which
@@ -120,6 +124,7 @@ type settings struct {
 	barrier        func(context.Context) error
 	barrierWait    time.Duration
 	remote         RemoteFunc
+	queryFailover  QueryFailoverFunc
 }
 
 func newSettings(cfg Config) (settings, error) {
@@ -139,6 +144,7 @@ func newSettings(cfg Config) (settings, error) {
 		barrier:        cfg.ReadBarrier,
 		barrierWait:    cfg.ReadBarrierTimeout,
 		remote:         cfg.Remote,
+		queryFailover:  cfg.QueryFailover,
 	}
 	def := DefaultConfig()
 	if st.dc == "" {

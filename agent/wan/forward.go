@@ -16,6 +16,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/nats-io/nats.go"
+
+	"github.com/heraldhq/herald/event"
 )
 
 // SubjectHTTP and SubjectDNS are the subjects dc's servers answer
@@ -41,6 +43,9 @@ type HTTPRequest struct {
 	// Timeout is how long the sender waits for the answer, so that the
 	// answering server gives up when nobody is left to read it.
 	Timeout time.Duration `json:",omitempty"`
+	// Query, on a prepared query's failover, is the definition the
+	// datacenter is to execute (httpapi.WithQueryDefinition).
+	Query *event.PreparedQuery `json:",omitempty"`
 }
 
 // HTTPResponse is the answer: the status, headers and body the
@@ -57,6 +62,9 @@ type DNSRequest struct {
 	Datacenter string
 	Msg        []byte
 	TCP        bool `json:",omitempty"`
+	// Query, on a prepared query's failover, is the definition every
+	// query name executes.
+	Query *event.PreparedQuery `json:",omitempty"`
 }
 
 type DNSResponse struct {
