@@ -1,6 +1,10 @@
 package preparedquery
 
-import "github.com/heraldhq/herald/event"
+import (
+	"slices"
+
+	"github.com/heraldhq/herald/event"
+)
 
 // FailoverTargets are the datacenters a query that found nothing in local
 // fails over to, in the order they are tried, as Consul tries them: the
@@ -24,7 +28,15 @@ func FailoverTargets(q *event.PreparedQuery, local string, known []string) []str
 			targets = append(targets, dc)
 		}
 	}
-	for _, dc := range f.Datacenters {
+	listed := slices.Clone(f.Datacenters)
+	// Failover.Targets (never with the two above): their datacenters;
+	// cluster peers do not exist in Herald.
+	for _, t := range f.Targets {
+		if t.Datacenter != "" {
+			listed = append(listed, t.Datacenter)
+		}
+	}
+	for _, dc := range listed {
 		if !seen[dc] && isKnown[dc] {
 			seen[dc] = true
 			targets = append(targets, dc)
@@ -35,5 +47,8 @@ func FailoverTargets(q *event.PreparedQuery, local string, known []string) []str
 
 // HasFailover reports whether q names datacenters to fail over to.
 func HasFailover(q *event.PreparedQuery) bool {
-	return q.Service.Failover.NearestN > 0 || len(q.Service.Failover.Datacenters) > 0
+	f := q.Service.Failover
+	return f.NearestN > 0 || len(f.Datacenters) > 0 || slices.ContainsFunc(f.Targets, func(t event.QueryFailoverTarget) bool {
+		return t.Datacenter != ""
+	})
 }

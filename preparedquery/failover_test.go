@@ -20,12 +20,13 @@ func TestFailoverTargets(t *testing.T) {
 		// local one left out.
 		{event.QueryFailoverOptions{NearestN: 1, Datacenters: []string{"dc4", "dc3", "dc9", "dc1"}}, []string{"dc3", "dc4"}},
 		{event.QueryFailoverOptions{Datacenters: []string{"dc2", "dc3"}}, []string{"dc2", "dc3"}},
+		{event.QueryFailoverOptions{Targets: []event.QueryFailoverTarget{{Peer: "p"}, {Datacenter: "dc4"}}}, []string{"dc4"}},
 	} {
 		q := &event.PreparedQuery{Service: event.ServiceQuery{Failover: tc.failover}}
 		if got := FailoverTargets(q, "dc1", known); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v: %v, want %v", tc.failover, got, tc.want)
 		}
-		if HasFailover(q) != (tc.failover.NearestN > 0 || len(tc.failover.Datacenters) > 0) {
+		if HasFailover(q) != (len(tc.want) > 0) {
 			t.Errorf("%+v: HasFailover %v", tc.failover, HasFailover(q))
 		}
 	}
