@@ -163,6 +163,20 @@ func TestTwoDatacenters(t *testing.T) {
 		t.Errorf("dc2-s2.node.dc2.consul:\n%s", r)
 	}
 
+	// A prepared query of dc1 whose service has no instance in dc1 fails
+	// over to dc2, over HTTP and DNS.
+	if _, _, err := c1.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "web-anywhere",
+		Service: api.ServiceQuery{Service: "web", Failover: api.QueryFailoverOptions{NearestN: 1}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	poll.Eventually(t, 30*time.Second, "web-anywhere answered by dc2", func() (bool, string) {
+		res, _, err := c1.PreparedQuery().Execute("web-anywhere", nil)
+		return err == nil && res.Datacenter == "dc2" && res.Failovers == 1 && len(res.Nodes) == 1, fmt.Sprintf("%+v %v", res, err)
+	})
+	if r := ask("web-anywhere.query.consul.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "127.0.13.14" {
+		t.Errorf("web-anywhere.query.consul from dc1's client agent:\n%s", r)
+	}
+
 	// dc2 dies: dc1 serves itself, and says it has no path to dc2.
 	dc2.kill()
 	poll.Eventually(t, 30*time.Second, "?dc=dc2 answers 500 No path to datacenter", func() (bool, string) {
