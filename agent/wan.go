@@ -158,7 +158,9 @@ func (a *Agent) reconcileGateways(ctx context.Context) {
 		remotes := map[string]string{}
 		for _, m := range a.wan.gossip.Members() {
 			port, _ := strconv.Atoi(m.Tags[wan.TagGatewayPort])
-			if port > 0 && m.Status != membership.StatusLeft {
+			// Alive ones only: a failed server's gateway is kept if it was
+			// known, and a restart for it would only cost requests.
+			if port > 0 && m.Status == membership.StatusAlive {
 				remotes[wan.GatewayName(m.Name)] = net.JoinHostPort(m.Addr, strconv.Itoa(port))
 			}
 		}

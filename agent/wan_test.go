@@ -95,6 +95,14 @@ func TestWANFederation(t *testing.T) {
 	if err != nil || pair == nil || string(pair.Value) != "dc2" || meta.LastIndex == 0 || !meta.KnownLeader {
 		t.Fatalf("?dc=dc2 get from dc1: %+v %+v %v", pair, meta, err)
 	}
+	// Datacenter names are lower case; a request in other letters goes to
+	// the same place, and one for this datacenter is answered here.
+	if p, _, err := c1.KV().Get("where", &api.QueryOptions{Datacenter: "DC2"}); err != nil || p == nil {
+		t.Errorf("?dc=DC2 get from dc1: %+v %v", p, err)
+	}
+	if p, _, err := c1.KV().Get("where", &api.QueryOptions{Datacenter: "DC1"}); err != nil || p != nil {
+		t.Errorf("?dc=DC1 get from dc1: %+v %v, want dc1's own answer (no key)", p, err)
+	}
 	if local, _, err := c1.KV().Get("where", nil); err != nil || local != nil {
 		t.Errorf("the key written in dc2 is in dc1 too: %+v %v", local, err)
 	}

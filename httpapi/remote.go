@@ -33,7 +33,9 @@ var localOnly = []string{"/v1/agent/", "/v1/catalog/datacenters", "/v1/coordinat
 // forwardToDatacenter sends a request for another datacenter there, and
 // reports whether it did. Without Remote, checkDC answers it.
 func (s *Server) forwardToDatacenter(w http.ResponseWriter, r *http.Request) bool {
-	dc := r.URL.Query().Get("dc")
+	dc := strings.ToLower(r.URL.Query().Get("dc"))
+	// Datacenter names are lower case (agent/config): a request for this
+	// one in other letters is this one's, never sent around again.
 	if dc == "" || dc == s.cfg.Datacenter || s.cfg.Remote == nil {
 		return false
 	}
@@ -42,7 +44,7 @@ func (s *Server) forwardToDatacenter(w http.ResponseWriter, r *http.Request) boo
 			return false
 		}
 	}
-	s.cfg.Remote.Forward(w, r, strings.ToLower(dc))
+	s.cfg.Remote.Forward(w, r, dc)
 	return true
 }
 

@@ -350,10 +350,11 @@ func (s *Server) parseQuery(r *http.Request) (query, error) {
 	return q, nil
 }
 
-// checkDC refuses requests for another datacenter: federation is not there
-// yet, and Consul answers an unknown datacenter this way.
+// checkDC refuses requests for another datacenter, as Consul answers a
+// datacenter it has no path to: those are forwarded before they get here
+// (remote.go) when the agent has a way to other datacenters.
 func (s *Server) checkDC(r *http.Request) error {
-	if dc := r.URL.Query().Get("dc"); dc != "" && dc != s.cfg.Datacenter {
+	if dc := r.URL.Query().Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
 		return &apiError{http.StatusInternalServerError, "No path to datacenter"}
 	}
 	return nil

@@ -40,6 +40,8 @@ type HTTPRequest struct {
 	URL    string
 	Header http.Header `json:",omitempty"`
 	Body   []byte      `json:",omitempty"`
+	// RemoteAddr is the client's address, as the first agent saw it.
+	RemoteAddr string `json:",omitempty"`
 	// Timeout is how long the sender waits for the answer, so that the
 	// answering server gives up when nobody is left to read it.
 	Timeout time.Duration `json:",omitempty"`
@@ -97,7 +99,7 @@ func NewHTTPRequest(r *http.Request, dc string) (*HTTPRequest, error) {
 		body = b
 	}
 	return &HTTPRequest{Datacenter: dc, Method: r.Method, URL: r.URL.RequestURI(), Header: r.Header.Clone(),
-		Body: body, Timeout: Timeout(r.URL.Query())}, nil
+		Body: body, RemoteAddr: r.RemoteAddr, Timeout: Timeout(r.URL.Query())}, nil
 }
 
 // requestTimeout bounds a request that is not a blocking query: a write
@@ -175,7 +177,7 @@ func Replay(ctx context.Context, handler http.Handler, req *HTTPRequest) *HTTPRe
 	if r.Header == nil {
 		r.Header = http.Header{}
 	}
-	r.RemoteAddr = "127.0.0.1:0"
+	r.RemoteAddr = req.RemoteAddr
 	r.RequestURI = req.URL
 	rec := httptest.NewRecorder()
 	handler.ServeHTTP(rec, r)
