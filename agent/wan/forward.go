@@ -212,6 +212,9 @@ func ServeDNS(conn *nats.Conn, subject string, answer func(*DNSRequest) *DNSResp
 }
 
 func serve(conn *nats.Conn, subject string, logger *slog.Logger, handle func([]byte) any) (func(), error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	sub, err := conn.QueueSubscribe(subject, QueueGroup, func(m *nats.Msg) {
 		// Requests are served side by side: a blocking query must not
 		// hold up the others.
