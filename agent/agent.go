@@ -92,6 +92,7 @@ type Agent struct {
 	restart     chan struct{}
 	restartOnce sync.Once
 	gossip      *membership.Membership
+	wan         wanState      // wan.go
 	ops         operatorState // operator_api.go
 
 	// Observability (observability.go): the log's subscribers, the
@@ -165,6 +166,9 @@ func (a *Agent) Start() (err error) {
 		return fmt.Errorf("server RPC: %w", err)
 	}
 	if err := a.startGossip(ctx); err != nil {
+		return err
+	}
+	if err := a.startWAN(ctx); err != nil {
 		return err
 	}
 	if a.cfg.Server && !a.cfg.Dev {
@@ -632,6 +636,7 @@ func (a *Agent) startHTTP() error {
 		ACL:            a.aclEnforce.resolver,
 		ACLState:       a.acl,
 		ACLServer:      a.aclServer(),
+		Remote:         a,
 	})
 	a.api = api
 	a.wireUI(api)
@@ -729,6 +734,7 @@ func (a *Agent) Shutdown() {
 		if a.gossip != nil {
 			a.gossip.Shutdown()
 		}
+		a.stopWAN()
 		a.wg.Wait()
 		if a.host != nil {
 			a.host.Close()

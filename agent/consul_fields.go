@@ -40,17 +40,22 @@ func (a *Agent) debugAddrs() map[string]any {
 		m := a.gossip.LocalMember()
 		serfHost, serfPort = m.Addr, m.Port
 	}
+	wanHost, wanPort := a.cfg.WAN.AdvertiseAddr, a.cfg.Ports.SerfWAN
+	if a.wan.gossip != nil {
+		m := a.wan.gossip.LocalMember()
+		wanHost, wanPort = m.Addr, m.Port
+	}
 	out := map[string]any{
 		"AdvertiseAddrLAN":     a.cfg.AdvertiseAddr,
-		"AdvertiseAddrWAN":     a.cfg.AdvertiseAddr,
+		"AdvertiseAddrWAN":     a.cfg.WAN.AdvertiseAddr,
 		"SerfAdvertiseAddrLAN": tcp(serfHost, serfPort),
 		"SerfBindAddrLAN":      tcp(a.cfg.BindAddr, serfPort),
-		"SerfAdvertiseAddrWAN": tcp(a.cfg.AdvertiseAddr, a.cfg.Ports.SerfWAN),
-		"SerfBindAddrWAN":      tcp(a.cfg.BindAddr, a.cfg.Ports.SerfWAN),
+		"SerfAdvertiseAddrWAN": tcp(wanHost, wanPort),
+		"SerfBindAddrWAN":      tcp(a.cfg.BindAddr, wanPort),
 		"RPCAdvertiseAddr":     tcp(a.cfg.AdvertiseAddr, a.cfg.Ports.Server),
 		"RPCBindAddr":          tcp(a.cfg.BindAddr, a.cfg.Ports.Server),
 		"SerfPortLAN":          serfPort,
-		"SerfPortWAN":          a.cfg.Ports.SerfWAN,
+		"SerfPortWAN":          wanPort,
 	}
 	var httpAddrs []string
 	for _, addr := range a.httpAddrs {

@@ -33,6 +33,9 @@ func (a *Agent) startDNS() error {
 		cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
 	}
 	cfg.Logger = a.log
+	cfg.Remote = a.ForwardDNS
+	cfg.QueryFailover = a.dnsQueryFailover
+	a.wan.dnsConfig = cfg
 	cfg.Metrics = a.metrics
 	if !d.AllowStale {
 		raft := a.raft

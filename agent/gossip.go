@@ -108,13 +108,18 @@ func (a *Agent) Members() []httpapi.Member {
 	}
 	var out []httpapi.Member
 	for _, m := range a.gossip.Members() {
-		out = append(out, httpapi.Member{
-			Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, Status: m.StatusCode(),
-			ProtocolMin: int(m.ProtocolMin), ProtocolMax: int(m.ProtocolMax), ProtocolCur: int(m.ProtocolCur),
-			DelegateMin: int(m.DelegateMin), DelegateMax: int(m.DelegateMax), DelegateCur: int(m.DelegateCur),
-		})
+		out = append(out, httpMember(m))
 	}
 	return out
+}
+
+// httpMember is a gossip member in /v1/agent/members' shape.
+func httpMember(m membership.Member) httpapi.Member {
+	return httpapi.Member{
+		Name: m.Name, Addr: m.Addr, Port: m.Port, Tags: m.Tags, Status: m.StatusCode(),
+		ProtocolMin: int(m.ProtocolMin), ProtocolMax: int(m.ProtocolMax), ProtocolCur: int(m.ProtocolCur),
+		DelegateMin: int(m.DelegateMin), DelegateMax: int(m.DelegateMax), DelegateCur: int(m.DelegateCur),
+	}
 }
 
 // errNoGossip answers the gossip requests on an agent whose gossip is off.
@@ -140,6 +145,7 @@ func (a *Agent) Leave() error {
 	if a.host != nil && a.shardsStarted.Load() && !a.cfg.Dev {
 		leader.LeaveVoters(a.host, a.dataDir, a.log)
 	}
+	a.leaveWAN()
 	if a.gossip != nil {
 		if err := a.gossip.Leave(); err != nil {
 			return err
@@ -157,7 +163,14 @@ func (a *Agent) ForceLeave(node string, prune bool) error {
 	if a.gossip == nil {
 		return errNoGossip
 	}
+	wanMember, err := a.forceLeaveWANToo(node, prune)
+	if err != nil {
+		return err
+	}
 	if err := a.gossip.ForceLeave(node, prune); err != nil {
+		if errors.Is(err, membership.ErrUnknownMember) && wanMember {
+			return nil
+		}
 		if errors.Is(err, membership.ErrUnknownMember) {
 			return agenterr.Mark(agenterr.ErrNotFound, err)
 		}

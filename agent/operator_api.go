@@ -173,12 +173,13 @@ func (a *Agent) TransferLeader(ctx context.Context, id string) error {
 }
 
 // Keyring runs a keyring operation on every member of the LAN pool, through
-// Serf's key manager; any agent, server or client, can run it, since each
-// member changes its own keyring (and keyring file). There is no WAN pool,
-// so the answer has the one LAN response. Members that failed or did not
-// answer make its Error, with their messages, which the endpoint turns into
-// Consul's 500; without gossip encryption every member answers that its
-// keyring is empty.
+// Serf's key manager, and on a server with the WAN on, first on every member
+// of the WAN pool (unless LocalOnly), as Consul does: the answer has the WAN response, then the
+// LAN one. Any agent, server or client, can run it, since each member
+// changes its own keyring (and keyring file). Members that failed or did not
+// answer make a response's Error, with their messages, which the endpoint
+// turns into Consul's 500; without gossip encryption every member answers
+// that its keyring is empty.
 func (a *Agent) Keyring(req httpapi.KeyringRequest) ([]httpapi.KeyringResponse, error) {
 	if a.gossip == nil {
 		return nil, errNoGossip
@@ -189,7 +190,17 @@ func (a *Agent) Keyring(req httpapi.KeyringRequest) ([]httpapi.KeyringResponse, 
 	if !ok {
 		return nil, fmt.Errorf("unknown keyring operation %q", req.Op)
 	}
-	res, err := a.gossip.Keyring(op, req.Key, req.RelayFactor)
+	var out []httpapi.KeyringResponse
+	if a.wan.gossip != nil && !req.LocalOnly {
+		out = append(out, a.keyringOn(a.wan.gossip, "WAN", op, req))
+		out[0].WAN = true
+	}
+	return append(out, a.keyringOn(a.gossip, "LAN", op, req)), nil
+}
+
+// keyringOn runs a keyring operation on one pool.
+func (a *Agent) keyringOn(m *membership.Membership, pool string, op membership.KeyOp, req httpapi.KeyringRequest) httpapi.KeyringResponse {
+	res, err := m.Keyring(op, req.Key, req.RelayFactor)
 	out := httpapi.KeyringResponse{Datacenter: a.cfg.Datacenter, Messages: res.Messages, Keys: res.Keys,
 		PrimaryKeys: res.PrimaryKeys, NumNodes: res.NumNodes}
 	if len(out.Messages) == 0 {
@@ -199,9 +210,10 @@ func (a *Agent) Keyring(req httpapi.KeyringRequest) ([]httpapi.KeyringResponse, 
 		out.Error = err.Error()
 	}
 	if req.Op != httpapi.KeyringList {
-		a.log.Info("gossip keyring operation", "operation", string(req.Op), "members", res.NumNodes, "failed", len(res.Messages))
+		a.log.Info("gossip keyring operation", "pool", pool, "operation", string(req.Op), "members", res.NumNodes,
+			"failed", len(res.Messages))
 	}
-	return []httpapi.KeyringResponse{out}, nil
+	return out
 }
 
 // Coordinates are the Vivaldi coordinates Serf keeps: this agent's own and

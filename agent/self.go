@@ -24,7 +24,7 @@ func (a *Agent) Self() any {
 	self := map[string]any{
 		"Config": map[string]any{
 			"Datacenter":        a.cfg.Datacenter,
-			"PrimaryDatacenter": a.cfg.Datacenter,
+			"PrimaryDatacenter": a.cfg.WAN.PrimaryDatacenter,
 			"NodeName":          a.cfg.NodeName,
 			"NodeID":            a.nodeID,
 			"Server":            a.cfg.Server || a.cfg.Dev,
@@ -83,6 +83,9 @@ func (a *Agent) stats() map[string]any {
 	}
 	if serfLAN := a.gossipStats(); serfLAN != nil {
 		out["serf_lan"] = serfLAN
+	}
+	if a.wan.gossip != nil {
+		out["serf_wan"] = a.wan.gossip.Serf().Stats()
 	}
 	return out
 }

@@ -12,11 +12,14 @@ import (
 func init() {
 	joinHelp := commandHelp("join [options] ADDRESS...", `
 Tells the agent to join the cluster through the Serf LAN address of any
-member (host or host:port, 8301 by default).`, httpOnlyFlags("join", new(httpFlags)))
+member (host or host:port, 8301 by default); with -wan, a server joins the
+servers of another datacenter through the Serf WAN address of one of them
+(8302 by default).`, joinFlags(new(httpFlags), new(bool)))
 	Register(Command{Name: "join", Synopsis: "Tells the agent to join a cluster", Help: joinHelp,
 		Run: func(args []string, cio IO) int {
 			var hf httpFlags
-			fs := httpOnlyFlags("join", &hf)
+			var wan bool
+			fs := joinFlags(&hf, &wan)
 			if ok, code := parseFlags(fs, args, joinHelp, cio); !ok {
 				return code
 			}
@@ -30,7 +33,7 @@ member (host or host:port, 8301 by default).`, httpOnlyFlags("join", new(httpFla
 			}
 			joined := 0
 			for _, addr := range fs.Args() {
-				if err := client.Agent().Join(addr, false); err != nil {
+				if err := client.Agent().Join(addr, wan); err != nil {
 					fmt.Fprintf(cio.Stderr, "Error joining address '%s': %s\n", addr, err)
 					continue
 				}
@@ -59,12 +62,13 @@ Tells the agent to leave the cluster gracefully and shut down.`, httpOnlyFlags("
 	var prune bool
 	forceHelp := commandHelp("force-leave [options] NODE", `
 Moves a failed member to the left state, so that it stops being probed and
-its node leaves the catalog. With -prune it is also forgotten at once.`, forceLeaveFlags(new(httpFlags), &prune))
+its node leaves the catalog. With -prune it is also forgotten at once. With
+-wan, only the WAN pool's member NODE (<node>.<datacenter>) leaves.`, forceLeaveFlags(new(httpFlags), &prune, new(bool)))
 	Register(Command{Name: "force-leave", Synopsis: "Forces a member of the cluster into the left state", Help: forceHelp,
 		Run: func(args []string, cio IO) int {
 			var hf httpFlags
-			var prune bool
-			fs := forceLeaveFlags(&hf, &prune)
+			var prune, wan bool
+			fs := forceLeaveFlags(&hf, &prune, &wan)
 			if ok, code := parseFlags(fs, args, forceHelp, cio); !ok {
 				return code
 			}
@@ -76,13 +80,7 @@ its node leaves the catalog. With -prune it is also forgotten at once.`, forceLe
 			if !ok {
 				return 1
 			}
-			var err error
-			if prune {
-				err = client.Agent().ForceLeavePrune(fs.Arg(0))
-			} else {
-				err = client.Agent().ForceLeave(fs.Arg(0))
-			}
-			if err != nil {
+			if err := client.Agent().ForceLeaveOpts(fs.Arg(0), api.ForceLeaveOpts{Prune: prune, WAN: wan}); err != nil {
 				fmt.Fprintf(cio.Stderr, "Error force leaving: %s\n", err)
 				return 1
 			}
@@ -90,8 +88,15 @@ its node leaves the catalog. With -prune it is also forgotten at once.`, forceLe
 		}})
 }
 
-func forceLeaveFlags(hf *httpFlags, prune *bool) *flag.FlagSet {
+func forceLeaveFlags(hf *httpFlags, prune, wan *bool) *flag.FlagSet {
 	fs := httpOnlyFlags("force-leave", hf)
 	fs.BoolVar(prune, "prune", false, "Remove the member from the member list at once.")
+	fs.BoolVar(wan, "wan", false, "Remove the member from the WAN pool only.")
+	return fs
+}
+
+func joinFlags(hf *httpFlags, wan *bool) *flag.FlagSet {
+	fs := httpOnlyFlags("join", hf)
+	fs.BoolVar(wan, "wan", false, "Join the servers of another datacenter through the WAN pool.")
 	return fs
 }

@@ -22,6 +22,7 @@ type membersCmd struct {
 	http     httpFlags
 	detailed bool
 	status   string
+	wan      bool
 }
 
 func (c *membersCmd) flags() *flag.FlagSet {
@@ -29,6 +30,7 @@ func (c *membersCmd) flags() *flag.FlagSet {
 	c.http.addTo(fs)
 	fs.BoolVar(&c.detailed, "detailed", false, "Print every tag of each member.")
 	fs.StringVar(&c.status, "status", "", "Only members whose status matches this regular expression.")
+	fs.BoolVar(&c.wan, "wan", false, "List the WAN pool's members (the servers of every datacenter) instead.")
 	return fs
 }
 
@@ -43,7 +45,7 @@ func (c *membersCmd) run(args []string, cio IO, help string) int {
 	if !ok {
 		return 1
 	}
-	members, err := client.Agent().Members(false)
+	members, err := client.Agent().Members(c.wan)
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "Error retrieving members: %s\n", err)
 		return 1

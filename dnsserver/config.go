@@ -71,6 +71,13 @@ type Config struct {
 	Metrics *telemetry.Registry
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Remote answers names in other datacenters (remote.go); nil answers
+	// them NXDOMAIN.
+	Remote RemoteFunc
+	// QueryFailover answers prepared queries that found nothing here from
+	// their failover datacenters (query_failover.go); nil does not fail
+	// over.
+	QueryFailover QueryFailoverFunc
 }
 
 // The SOA timers Consul uses unless dns_config.soa overrides them (which
@@ -116,6 +123,8 @@ type settings struct {
 	recursorWait   time.Duration
 	barrier        func(context.Context) error
 	barrierWait    time.Duration
+	remote         RemoteFunc
+	queryFailover  QueryFailoverFunc
 }
 
 func newSettings(cfg Config) (settings, error) {
@@ -134,6 +143,8 @@ func newSettings(cfg Config) (settings, error) {
 		recursorWait:   cfg.RecursorTimeout,
 		barrier:        cfg.ReadBarrier,
 		barrierWait:    cfg.ReadBarrierTimeout,
+		remote:         cfg.Remote,
+		queryFailover:  cfg.QueryFailover,
 	}
 	def := DefaultConfig()
 	if st.dc == "" {

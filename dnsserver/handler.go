@@ -57,6 +57,9 @@ func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 	if !inZone {
 		return s.recurse(req, tcp)
 	}
+	if remote, ok := s.remoteAnswer(req, n, tcp); ok {
+		return remote
+	}
 
 	m.SetReply(req)
 	m.Authoritative = true

@@ -27,11 +27,16 @@ func (p projectionCatalog) ExecuteQuery(idOrName string) (*event.PreparedQuery, 
 	if err != nil {
 		return nil, nil, err
 	}
+	return q, p.execute(q), nil
+}
+
+// execute runs the definition q against the catalog.
+func (p projectionCatalog) execute(q *event.PreparedQuery) []preparedquery.Answer {
 	instances, _, _ := p.c.ServiceInstances(q.Service.Service, false)
 	answers := preparedquery.Filter(q, instances)
 	// DNS does not know the asking agent's node: "_agent" sorts nothing.
 	preparedquery.Order(answers, q.Service.Near, "")
-	return q, answers, nil
+	return answers
 }
 
 // queryLookup answers <query>.query.<domain> from the query's execution:
@@ -53,6 +58,9 @@ func (s *Server) queryLookup(q dns.Question, n name, depth int) result {
 		return result{rcode: dns.RcodeServerFailure}
 	}
 	if len(answers) == 0 {
+		if r, ok := s.queryFailover(q, query); ok {
+			return r
+		}
 		return nxdomain(n.zone)
 	}
 	ttl := s.st.serviceTTL.lookup(query.Service.Service)

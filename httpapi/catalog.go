@@ -176,7 +176,11 @@ func (s *Server) catalogDeregister(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, []string{s.cfg.Datacenter})
+	dcs, err := s.datacenters(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, dcs)
 }
 
 // readCatalog runs the common part of a catalog read: query options,

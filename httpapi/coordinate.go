@@ -62,6 +62,9 @@ func (s *Server) coordinates(r *http.Request) []CoordinateEntry {
 // datacenter and no WAN pool, so it lists this datacenter's servers with
 // their LAN coordinates.
 func (s *Server) coordinateDatacenters(w http.ResponseWriter, r *http.Request) error {
+	if maps := s.wanDatacenterMaps(); maps != nil {
+		return writeJSON(w, http.StatusOK, maps)
+	}
 	servers := map[string]bool{}
 	for _, m := range s.cfg.Agent.Members() {
 		if m.Tags["role"] == "consul" {

@@ -362,8 +362,8 @@ const (
 
 // KeyringRequest is one keyring operation: Key (base64) for all but a
 // list; RelayFactor has each member relay its answer through that many
-// others; LocalOnly (lists only) asks for the LAN pool alone, which is all
-// Herald has.
+// others; LocalOnly (lists only) asks for the LAN pool alone, not a
+// server's WAN pool.
 type KeyringRequest struct {
 	Op          KeyringOp
 	Key         string

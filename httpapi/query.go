@@ -183,8 +183,7 @@ type apiQueryExecuteResponse struct {
 	Nodes      []apiServiceEntry
 	DNS        event.QueryDNSOptions
 	Datacenter string
-	// Failovers counts the other datacenters tried; with one datacenter,
-	// always 0.
+	// Failovers counts the other datacenters tried (query_failover.go).
 	Failovers int
 }
 
@@ -194,6 +193,9 @@ func (s *Server) queryExecute(w http.ResponseWriter, r *http.Request, idOrName s
 		return err
 	}
 	query, opts, queriesIndex, err := s.resolveQuery(r, idOrName)
+	if remote := queryDefinition(r); remote != nil {
+		query, err = remote, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -210,6 +212,11 @@ func (s *Server) queryExecute(w http.ResponseWriter, r *http.Request, idOrName s
 	preparedquery.Order(answers, near, s.cfg.Agent.NodeName())
 	answers = sortNearTo(s, near, answers, func(a preparedquery.Answer) string { return a.Node.Node })
 	answers = preparedquery.Limit(answers, limit)
+	if len(answers) == 0 {
+		if out, ok := s.failover(r, query); ok {
+			return writeJSON(w, http.StatusOK, out)
+		}
+	}
 	out := apiQueryExecuteResponse{Service: query.Service.Service, Nodes: make([]apiServiceEntry, len(answers)),
 		DNS: query.DNS, Datacenter: s.cfg.Datacenter}
 	for i, a := range answers {

@@ -96,6 +96,9 @@ type Config struct {
 	// server's replica, nil on a client agent (acl.go).
 	ACLState  *projections.ACL
 	ACLServer ACLServer
+	// Remote reaches the other datacenters (remote.go); nil answers
+	// every other datacenter "No path to datacenter".
+	Remote Remote
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -220,6 +223,9 @@ func (s *Server) route(path string, h func(http.ResponseWriter, *http.Request) e
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = withOrigin(r)
+	if s.forwardToDatacenter(w, r) {
+		return
+	}
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
 		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)
@@ -357,10 +363,11 @@ func (s *Server) parseQuery(r *http.Request) (query, error) {
 	return q, nil
 }
 
-// checkDC refuses requests for another datacenter: federation is not there
-// yet, and Consul answers an unknown datacenter this way.
+// checkDC refuses requests for another datacenter, as Consul answers a
+// datacenter it has no path to: those are forwarded before they get here
+// (remote.go) when the agent has a way to other datacenters.
 func (s *Server) checkDC(r *http.Request) error {
-	if dc := r.URL.Query().Get("dc"); dc != "" && dc != s.cfg.Datacenter {
+	if dc := r.URL.Query().Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
 		return &apiError{http.StatusInternalServerError, "No path to datacenter"}
 	}
 	return nil

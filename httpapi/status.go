@@ -35,7 +35,11 @@ func (s *Server) agentSelf(w http.ResponseWriter, r *http.Request) error {
 
 // agentMembers serves /v1/agent/members.
 func (s *Server) agentMembers(w http.ResponseWriter, r *http.Request) error {
-	members := aclFilter(w, r, s.cfg.Agent.Members(), func(a acl.Authorizer, m Member) bool {
+	list := s.cfg.Agent.Members()
+	if wanQuery(r) && s.cfg.Remote != nil {
+		list = s.cfg.Remote.WANMembers()
+	}
+	members := aclFilter(w, r, list, func(a acl.Authorizer, m Member) bool {
 		return a.Allowed(acl.ResourceNode, m.Name, acl.Read)
 	})
 	return writeJSON(w, http.StatusOK, members)
@@ -46,7 +50,11 @@ func (s *Server) agentJoin(w http.ResponseWriter, r *http.Request) error {
 	if addr == "" {
 		return badRequest("Missing address to join")
 	}
-	if err := s.cfg.Agent.Join(addr); err != nil {
+	join := s.cfg.Agent.Join
+	if wanQuery(r) && s.cfg.Remote != nil {
+		join = s.cfg.Remote.JoinWAN
+	}
+	if err := join(addr); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
@@ -67,7 +75,11 @@ func (s *Server) agentForceLeave(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Missing node name")
 	}
 	_, prune := r.URL.Query()["prune"]
-	if err := s.cfg.Agent.ForceLeave(node, prune); err != nil {
+	forceLeave := s.cfg.Agent.ForceLeave
+	if wanQuery(r) && s.cfg.Remote != nil {
+		forceLeave = s.cfg.Remote.ForceLeaveWAN
+	}
+	if err := forceLeave(node, prune); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

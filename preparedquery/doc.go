@@ -10,7 +10,9 @@
 //     exact name, then the template with the longest name prefix);
 //   - Filter, which instances an execution answers: health through
 //     package health's Instance (minus IgnoreCheckIDs), tags (with "!" for
-//     a tag that must be absent), node and service meta.
+//     a tag that must be absent), node and service meta;
+//   - FailoverTargets, the other datacenters a query that found nothing
+//     tries, in order.
 //
 // It reads records of package event and instances of package projections,
 // and keeps no state.

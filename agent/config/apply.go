@@ -95,7 +95,8 @@ func (l *loader) topLevel() fields {
 			"dns":              intField(&c.Ports.DNS),
 			"server":           intField(&c.Ports.Server),
 			"serf_lan":         intField(&c.Ports.SerfLAN),
-			"serf_wan":         intField(&c.Ports.SerfWAN),
+			"serf_wan":         chosenIntField(&c.Ports.SerfWAN, &c.WAN.SerfPortSet),
+			"nats_gateway":     chosenIntField(&c.WAN.GatewayPort, &c.WAN.GatewayPortSet),
 			"grpc":             intField(&c.Ports.GRPC),
 			"nats":             chosenIntField(&c.Ports.NATS, &c.Ports.NATSSet),
 			"nats_cluster":     chosenIntField(&c.Ports.NATSCluster, &c.Ports.NATSClusterSet),
@@ -177,6 +178,9 @@ func (l *loader) topLevel() fields {
 		},
 	}
 	for k, set := range l.legacyTLSFields() {
+		top[k] = set
+	}
+	for k, set := range l.wanFields() {
 		top[k] = set
 	}
 	return top
@@ -452,7 +456,7 @@ var checkKeysNotImplemented = map[string]bool{
 var notImplemented = func() map[string]bool {
 	keys := []string{
 		"acl_datacenter", "acl_enable_key_list_policy",
-		"advertise_addr_ipv4", "advertise_addr_ipv6", "advertise_addr_wan",
+		"advertise_addr_ipv4", "advertise_addr_ipv6",
 		"advertise_addr_wan_ipv4", "advertise_addr_wan_ipv6", "advertise_reconnect_timeout",
 		"audit", "auto_config", "auto_encrypt", "auto_reload_config",
 		"check_output_max_size", "check_update_interval",
@@ -466,16 +470,15 @@ var notImplemented = func() map[string]bool {
 		"experiments", "gossip_lan", "gossip_wan", "http_config",
 		"license_path", "locality", "log_file",
 		"log_rotate_bytes", "log_rotate_duration", "log_rotate_max_files",
-		"max_query_time", "non_voting_server", "peering", "primary_datacenter",
+		"max_query_time", "non_voting_server", "peering",
 		"primary_gateways", "primary_gateways_retry_interval", "raft_boltdb",
 		"raft_logstore", "raft_protocol", "raft_snapshot_interval",
 		"raft_snapshot_threshold", "raft_trailing_logs", "read_replica",
 		"reconnect_timeout", "reconnect_timeout_wan", "rejoin_after_leave",
-		"reporting", "retry_interval_wan", "retry_join_wan", "retry_max_wan",
+		"reporting",
 		"rpc", "rpc_max_conns_per_client", "segment", "segments", "serf_lan",
 		"serf_wan", "server_name", "server_rejoin_age_max", "session_ttl_min",
-		"start_join_wan", "syslog_facility",
-		"translate_wan_addrs",
+		"syslog_facility",
 		"use_streaming_backend", "xds", "tls.grpc.use_auto_cert",
 		// Consul's sdk/testutil writes these: the Consul version it found,
 		// and the enterprise admin partition.

@@ -135,6 +135,8 @@ type Config struct {
 
 	// NodeMeta is this node's metadata.
 	NodeMeta map[string]string
+	// WAN is federation with other datacenters (wan.go).
+	WAN WAN
 	// Encrypt is the base64 gossip encryption key; with the other gossip
 	// encryption settings, see gossip.go.
 	Encrypt               string
@@ -333,6 +335,7 @@ func defaults() *Config {
 			SerfWAN: 8302, GRPC: -1, NATS: 4222, NATSCluster: 6222,
 			SidecarMin: 21000, SidecarMax: 21255,
 		},
+		WAN:                   WAN{GatewayPort: DefaultGatewayPort},
 		LogLevel:              "info",
 		RaftMultiplier:        5,
 		KVMaxValueSize:        512 * 1024,
@@ -412,6 +415,7 @@ func (c *Config) finish() {
 	if c.AdvertiseAddr == "" {
 		c.AdvertiseAddr = advertiseFor(c.BindAddr)
 	}
+	c.finishWAN()
 	server := c.Server || c.Dev
 	c.LeaveOnTerminate, c.SkipLeaveOnInterrupt = !server, server
 	if c.leaveOnTerminate != nil {
@@ -539,6 +543,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateEncrypt(); err != nil {
+		return err
+	}
+	if err := c.validateWAN(); err != nil {
 		return err
 	}
 	for i, s := range c.Services {

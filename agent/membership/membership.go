@@ -139,6 +139,13 @@ type Config struct {
 	PlaintextIncoming bool
 	PlaintextOutgoing bool
 
+	// WAN makes this a member of the servers' WAN pool rather than of
+	// the LAN pool: memberlist's WAN timing (unless Timing is "local"),
+	// and logs as serf.wan. NodeName is then Consul's "<node>.<dc>".
+	WAN bool
+	// ExtraTags are gossiped along with the standard ones.
+	ExtraTags map[string]string
+
 	// Timing is "lan" (memberlist's LAN defaults, the default) or "local"
 	// (memberlist's local defaults: faster probes and gossip, for several
 	// agents on one host such as tests).
@@ -267,6 +274,9 @@ func buildTags(cfg Config) map[string]string {
 	if cfg.NATSPort > 0 {
 		tags[TagNATSPort] = strconv.Itoa(cfg.NATSPort)
 	}
+	for k, v := range cfg.ExtraTags {
+		tags[k] = v
+	}
 	return tags
 }
 
@@ -284,7 +294,7 @@ func Start(cfg Config) (*Membership, error) {
 		return nil, errors.New("membership: node name is required")
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, fmt.Errorf("membership: invalid Serf LAN port %d", cfg.Port)
+		return nil, fmt.Errorf("membership: invalid Serf port %d", cfg.Port)
 	}
 	if cfg.BindAddr == "" {
 		cfg.BindAddr = "0.0.0.0"
@@ -302,16 +312,23 @@ func Start(cfg Config) (*Membership, error) {
 		cfg.EventBuffer = DefaultEventBuffer
 	}
 
+	pool := "LAN"
+	if cfg.WAN {
+		pool = "WAN"
+	}
 	var ml *memberlist.Config
 	switch cfg.Timing {
 	case "", "lan":
 		ml = memberlist.DefaultLANConfig()
+		if cfg.WAN {
+			ml = memberlist.DefaultWANConfig()
+		}
 	case "local":
 		ml = memberlist.DefaultLocalConfig()
 	default:
 		return nil, fmt.Errorf("membership: unknown timing %q (want \"lan\" or \"local\")", cfg.Timing)
 	}
-	logger := cfg.Logger.With("component", "serf.lan")
+	logger := cfg.Logger.With("component", "serf."+strings.ToLower(pool))
 	stdLogger := log.New(&logWriter{logger: logger}, "", 0)
 
 	ml.Name = cfg.NodeName
@@ -366,12 +383,12 @@ func Start(cfg Config) (*Membership, error) {
 
 	s, err := serf.Create(sc)
 	if err != nil {
-		return nil, fmt.Errorf("membership: starting Serf LAN: %w", err)
+		return nil, fmt.Errorf("membership: starting Serf %s: %w", pool, err)
 	}
 	m.serf = s
 	go m.forward()
 	local := m.LocalMember()
-	logger.Info("serf LAN started", "node", cfg.NodeName, "addr", local.Addr, "port", local.Port,
+	logger.Info("serf "+pool+" started", "node", cfg.NodeName, "addr", local.Addr, "port", local.Port,
 		"encrypted", s.EncryptionEnabled())
 	return m, nil
 }

@@ -1,0 +1,298 @@
+package wan
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// TagGatewayPort is the Serf WAN tag with a server's NATS gateway port.
+const TagGatewayPort = "nats_gw_port"
+
+// maxPayload is the largest request or answer the gateways carry: NATS's
+// most advised size, as for the event stream.
+const maxPayload = 8 << 20
+
+// GatewayConfig describes one server's gateway.
+type GatewayConfig struct {
+	// Name is the gateway's name, GatewayName of the server's WAN member.
+	Name string
+	// Host and Port are where the gateway listens for the other servers'
+	// gateways; Port 0 lets the system pick one.
+	Host string
+	Port int
+	// Advertise is the host the other datacenters reach the gateway at.
+	Advertise string
+	// Secret, when not empty, is the password every gateway presents and
+	// requires (GatewaySecret of the gossip key).
+	Secret string
+	Logger *slog.Logger
+}
+
+// Gateway is a server's NATS server for the traffic between datacenters,
+// and this process's connection to it.
+type Gateway struct {
+	cfg GatewayConfig
+	log *slog.Logger
+
+	mu         sync.Mutex
+	ns         *server.Server
+	port       int // the gateway port, fixed at the first start
+	clientPort int // the local client port, fixed at the first start
+	token      string
+	remotes    map[string]string // gateway name -> host:port, configured
+	conn       *nats.Conn
+	closed     bool
+}
+
+// GatewayName is the NATS gateway name of a WAN member ("<node>.<dc>"):
+// its name with every character NATS or a subject would not take
+// replaced.
+func GatewayName(member string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, member)
+}
+
+// GatewaySecret is the gateways' password for a gossip key: servers that
+// gossip with the same key accept each other's gateways. "" without one.
+func GatewaySecret(gossipKey string) string {
+	if gossipKey == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("herald nats gateway\x00" + gossipKey))
+	return hex.EncodeToString(sum[:])
+}
+
+// StartGateway starts the gateway's NATS server and connects to it.
+func StartGateway(cfg GatewayConfig) (*Gateway, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	tok := make([]byte, 16)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger.With("component", "nats.gateway"), port: cfg.Port,
+		clientPort: -1, token: hex.EncodeToString(tok), remotes: map[string]string{}}
+	if err := g.startServer(); err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(g.clientURL(), nats.Token(g.token), nats.Name("herald wan"),
+		nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond), nats.ReconnectJitter(10*time.Millisecond, 0),
+		nats.ReconnectBufSize(-1), nats.IgnoreDiscoveredServers())
+	if err != nil {
+		g.ns.Shutdown()
+		return nil, fmt.Errorf("wan: connect to the gateway's NATS: %w", err)
+	}
+	g.conn = nc
+	return g, nil
+}
+
+func (g *Gateway) clientURL() string {
+	return "nats://127.0.0.1:" + strconv.Itoa(g.clientPort)
+}
+
+// startServer starts the NATS server with the configured remotes; the
+// caller holds mu or owns g alone.
+func (g *Gateway) startServer() error {
+	opts := &server.Options{
+		ServerName:    g.cfg.Name,
+		Host:          "127.0.0.1",
+		Port:          g.clientPort,
+		Authorization: g.token,
+		NoSigs:        true,
+		MaxPayload:    maxPayload,
+		// A gateway that stops answering is given up within seconds,
+		// so that requests to its datacenter fail fast.
+		PingInterval: 2 * time.Second,
+		MaxPingsOut:  2,
+		Gateway: server.GatewayOpts{
+			Name: g.cfg.Name, Host: g.cfg.Host, Port: g.port, Advertise: g.advertise(),
+			Password: g.cfg.Secret, Username: gatewayUser(g.cfg.Secret),
+			ConnectRetries: 1 << 20,
+		},
+	}
+	if opts.Gateway.Port == 0 {
+		opts.Gateway.Port = -1
+	}
+	for name, addr := range g.remotes {
+		u := &url.URL{Scheme: "nats", Host: addr}
+		if g.cfg.Secret != "" {
+			u.User = url.UserPassword(gatewayUser(g.cfg.Secret), g.cfg.Secret)
+		}
+		opts.Gateway.Gateways = append(opts.Gateway.Gateways, &server.RemoteGatewayOpts{Name: name, URLs: []*url.URL{u}})
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("wan: gateway NATS: %w", err)
+	}
+	ns.SetLoggerV2(natsLogger{g.log}, false, false, false)
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return fmt.Errorf("wan: the gateway's NATS server did not start (gateway port %d on %s)", g.port, g.cfg.Host)
+	}
+	g.ns = ns
+	if g.clientPort <= 0 {
+		g.clientPort = ns.Addr().(*net.TCPAddr).Port
+	}
+	if g.port <= 0 {
+		gz, err := ns.Gatewayz(nil)
+		if err != nil || gz.Port == 0 {
+			return errors.New("wan: the gateway's port is unknown")
+		}
+		g.port = gz.Port
+	}
+	return nil
+}
+
+func gatewayUser(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "herald"
+}
+
+func (g *Gateway) advertise() string {
+	if g.cfg.Advertise == "" {
+		return ""
+	}
+	return net.JoinHostPort(g.cfg.Advertise, strconv.Itoa(max(g.port, 0)))
+}
+
+// Port is the port the gateway listens on.
+func (g *Gateway) Port() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.port
+}
+
+// Conn is this process's connection to the gateway's NATS server.
+func (g *Gateway) Conn() *nats.Conn { return g.conn }
+
+// SetRemotes makes sure the gateway knows of every gateway in remotes
+// (name -> host:port). NATS cannot add a remote gateway to a running
+// server, but a gateway learns of those that connect to it and connects
+// back, and tells them of the others it knows: a server that joins the
+// WAN has its gateway connect to the others, and theirs need no change.
+// So the server restarts with the new list only when a remote is neither
+// configured nor connected either way, which is at a server's start once
+// it joined the WAN pool. The connection reconnects and subscribes again
+// by itself; the requests it had in flight then time out.
+func (g *Gateway) SetRemotes(remotes map[string]string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	connected := g.connectedLocked()
+	missing := false
+	for name, addr := range remotes {
+		if name == g.cfg.Name {
+			continue
+		}
+		if g.remotes[name] != addr && !connected[name] {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	for name, addr := range remotes {
+		if name != g.cfg.Name {
+			g.remotes[name] = addr
+		}
+	}
+	names := make([]string, 0, len(g.remotes))
+	for n := range g.remotes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	g.log.Info("restarting the NATS gateway with new remote gateways", "remotes", names)
+	g.ns.Shutdown()
+	g.ns.WaitForShutdown()
+	return g.startServer()
+}
+
+// Linked lists the remote gateways connected to this one both ways, by
+// name: a request goes out on this gateway's connection and its answer
+// comes back on the remote's, so a remote connected one way only loses
+// the answers.
+func (g *Gateway) Linked() map[string]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]bool{}
+	if g.ns == nil {
+		return out
+	}
+	gz, err := g.ns.Gatewayz(nil)
+	if err != nil {
+		return out
+	}
+	for name, rg := range gz.OutboundGateways {
+		if rg != nil && rg.Connection != nil && len(gz.InboundGateways[name]) > 0 {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// connectedLocked are the remote gateways connected either way.
+func (g *Gateway) connectedLocked() map[string]bool {
+	out := map[string]bool{}
+	if g.ns == nil {
+		return out
+	}
+	gz, err := g.ns.Gatewayz(nil)
+	if err != nil {
+		return out
+	}
+	for name, rg := range gz.OutboundGateways {
+		if rg != nil && rg.Connection != nil {
+			out[name] = true
+		}
+	}
+	for name, list := range gz.InboundGateways {
+		out[name] = out[name] || len(list) > 0
+	}
+	return out
+}
+
+// Shutdown closes the connection and stops the server.
+func (g *Gateway) Shutdown() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	g.closed = true
+	g.conn.Close()
+	g.ns.Shutdown()
+}
+
+// natsLogger passes NATS's warnings and errors on.
+type natsLogger struct{ log *slog.Logger }
+
+func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Errorf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Debugf(format string, v ...any)  {}
+func (l natsLogger) Tracef(format string, v ...any)  {}
