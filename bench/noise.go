@@ -111,3 +111,24 @@ func NoiseNote(share float64, robust string) string {
 	}
 	return s
 }
+
+// LoadAverage is the machine's load average over 1, 5 and 15 minutes, as
+// /proc/loadavg gives it ("0.95 1.50 2.42"), or "" where it cannot be
+// read. The bench commands print it beside their ratios: on a shared
+// machine it says how many runnable processes competed for the CPUs.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return parseLoadAverage(string(b))
+}
+
+// parseLoadAverage keeps the first three fields of a /proc/loadavg text.
+func parseLoadAverage(s string) string {
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

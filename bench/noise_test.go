@@ -57,3 +57,12 @@ func TestParseProcCounters(t *testing.T) {
 		t.Errorf("snapshot of this machine looks wrong: %+v", s)
 	}
 }
+
+func TestParseLoadAverage(t *testing.T) {
+	if got := parseLoadAverage("0.95 1.50 2.42 3/812 4711\n"); got != "0.95 1.50 2.42" {
+		t.Errorf("got %q", got)
+	}
+	if got := parseLoadAverage("0.95\n"); got != "" {
+		t.Errorf("short line gave %q", got)
+	}
+}

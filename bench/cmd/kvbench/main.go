@@ -1,6 +1,9 @@
-// Command kvbench compares Herald with etcd on this machine: it starts a
-// one-server Herald and a one-member etcd, both persisting with fsync, on
-// free loopback ports, runs the same key/value scenarios against both,
+// Command kvbench compares Herald with etcd (and with Consul, when a
+// `consul` binary is on PATH) on this machine: it starts a one-server
+// Herald, a one-member etcd and a one-server Consul, all persisting with
+// fsync, on free loopback ports, runs the same key/value scenarios against
+// them, each called as its users call it (etcd through its native gRPC
+// client, Herald and Consul through Consul's KV HTTP API),
 // interleaved to spread machine noise, prints latency and throughput side
 // by side with the targets Herald aims for, and measures an idle
 // `herald agent -dev`'s memory. Everything it starts is stopped and its
@@ -31,6 +34,7 @@ import (
 // options are the command-line flags.
 type options struct {
 	herald, etcd string
+	consul       string // "" when no Consul runs
 	heraldArgs   string
 	only         string
 	duration     time.Duration
@@ -58,7 +62,8 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: go build -o bin/herald ./cmd/herald)")
 	flag.StringVar(&o.etcd, "etcd", "/usr/bin/etcd", "etcd binary (Debian: apt-get install etcd-server)")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
-	flag.StringVar(&o.only, "only", "", "run one target only: etcd or herald (default both)")
+	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside the others when found; empty for none")
+	flag.StringVar(&o.only, "only", "", "run one target only: etcd, herald or consul (default all found)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per target")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario per target")
 	flag.IntVar(&o.rounds, "rounds", 2, "split each measurement into this many slices, alternating targets A B B A ...")
@@ -78,20 +83,33 @@ func parseFlags() (options, error) {
 	if o.scenarios, err = bench.ParseScenarios(scenarios); err != nil {
 		return o, err
 	}
-	if o.only != "" && o.only != "etcd" && o.only != "herald" {
-		return o, fmt.Errorf("-only=%q: want etcd or herald", o.only)
+	if o.only != "" && o.only != "etcd" && o.only != "herald" && o.only != "consul" {
+		return o, fmt.Errorf("-only=%q: want etcd, herald or consul", o.only)
 	}
 	if o.rounds < 1 || o.duration < time.Duration(o.rounds)*time.Millisecond {
 		return o, errors.New("-rounds must be at least 1 and -duration long enough to split")
 	}
 	// Fail before starting anything if a binary is missing, saying how to
 	// get it.
-	if o.only != "herald" {
+	// Consul is optional: without its binary the run goes on without it,
+	// unless it was asked for alone.
+	if o.consul != "" && (o.only == "" || o.only == "consul") {
+		if o.consul, err = exec.LookPath(o.consul); err != nil {
+			if o.only == "consul" {
+				return o, fmt.Errorf("consul not found (%v): pass -consul=PATH", err)
+			}
+			tool.Logf("no consul binary on PATH: Consul is not measured")
+			o.consul = ""
+		}
+	} else {
+		o.consul = ""
+	}
+	if o.only == "" || o.only == "etcd" {
 		if o.etcd, err = exec.LookPath(o.etcd); err != nil {
 			return o, fmt.Errorf("etcd not found (%v): install it with `apt-get install etcd-server`, pass -etcd=PATH, or use -only=herald", err)
 		}
 	}
-	if o.only != "etcd" {
+	if o.only == "" || o.only == "herald" {
 		if o.herald, err = exec.LookPath(o.herald); err != nil {
 			return o, fmt.Errorf("herald binary not found (%v): build it with `go build -o bin/herald ./cmd/herald`, pass -herald=PATH, or use -only=etcd", err)
 		}
@@ -109,7 +127,7 @@ type kvTarget interface {
 type contender struct {
 	name   string
 	srv    *server
-	target func(concurrency int) kvTarget
+	target func(concurrency int) (kvTarget, error)
 }
 
 func run() int {
@@ -132,23 +150,36 @@ func run() int {
 	rep := report{
 		Started: time.Now().UTC(), CPUs: runtime.NumCPU(),
 		Duration: o.duration.String(), Rounds: o.rounds, Keys: o.keys, ValueSize: o.valueSize,
-		PeakRSS: map[string]int64{},
+		PeakRSS: map[string]int64{}, LoadStart: bench.LoadAverage(),
 	}
 	extra := strings.Fields(o.heraldArgs)
 
 	// Start both servers before waiting for either: their start-ups overlap.
 	var cs []*contender
-	if o.only != "herald" {
+	if o.only == "" || o.only == "etcd" {
 		rep.EtcdVersion = bench.BinaryVersion(o.etcd)
 		s, err := startEtcd(o.etcd, dir)
 		if err != nil {
 			return tool.Fail(1, err)
 		}
 		servers = append(servers, s)
+		// One client for all callers, as an application holds one:
+		// its calls share one HTTP/2 connection, a stream each.
 		cs = append(cs, &contender{name: "etcd", srv: s,
-			target: func(n int) kvTarget { return bench.NewEtcdKV(s.addr, n) }})
+			target: func(int) (kvTarget, error) { return bench.NewEtcdKV(s.addr) }})
 	}
-	if o.only != "etcd" {
+	if o.consul != "" {
+		rep.ConsulVersion = bench.BinaryVersion(o.consul)
+		c, err := bench.StartConsul(o.consul, dir)
+		if err != nil {
+			return tool.Fail(1, err)
+		}
+		s := &server{Server: c.Server, addr: c.HTTPAddr}
+		servers = append(servers, s)
+		cs = append(cs, &contender{name: "consul", srv: s,
+			target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
+	}
+	if o.only == "" || o.only == "herald" {
 		rep.HeraldBinary = o.herald
 		s, err := startHerald("herald", o.herald, dir, false, extra)
 		if err != nil {
@@ -156,11 +187,14 @@ func run() int {
 		}
 		servers = append(servers, s)
 		cs = append(cs, &contender{name: "herald", srv: s,
-			target: func(n int) kvTarget { return bench.NewConsulKV(s.addr, n) }})
+			target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
 	}
 	for _, c := range cs {
-		t := c.target(1)
-		err := c.srv.waitReady(ctx, t, o.startTimeout)
+		t, err := c.target(1)
+		if err != nil {
+			return tool.Abort(ctx, fmt.Errorf("%s client: %w", c.name, err))
+		}
+		err = c.srv.waitReady(ctx, t, o.startTimeout)
 		t.Close()
 		if err != nil {
 			return tool.Abort(ctx, err)
@@ -172,8 +206,11 @@ func run() int {
 	// preload serves every scenario.
 	if slices.ContainsFunc(o.scenarios, func(s bench.Scenario) bool { return s.Op == bench.OpGet }) {
 		for _, c := range cs {
-			t := c.target(32)
-			err := bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
+			t, err := c.target(32)
+			if err != nil {
+				return tool.Abort(ctx, fmt.Errorf("%s client: %w", c.name, err))
+			}
+			err = bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
 			t.Close()
 			if err != nil {
 				return tool.Abort(ctx, fmt.Errorf("preloading %s: %w", c.name, err))
@@ -191,6 +228,7 @@ func run() int {
 		rep.Results = append(rep.Results, res...)
 	}
 
+	rep.LoadEnd = bench.LoadAverage()
 	if after, ok := snapshotCPU(servers); ok && cpuOK {
 		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share
@@ -206,7 +244,7 @@ func run() int {
 		s.Stop()
 	}
 
-	if o.only != "etcd" && o.rss {
+	if (o.only == "" || o.only == "herald") && o.rss {
 		rss, err := idleRSS(ctx, o, dir, extra, &servers)
 		if err != nil {
 			tool.Logf("idle RSS: %v", err)
@@ -238,8 +276,12 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 	targets := map[string]kvTarget{}
 	parts := map[string][]bench.Result{}
 	for _, c := range cs {
-		targets[c.name] = c.target(sc.Concurrency)
-		defer targets[c.name].Close()
+		t, err := c.target(sc.Concurrency)
+		if err != nil {
+			return nil, fmt.Errorf("%s client: %w", c.name, err)
+		}
+		targets[c.name] = t
+		defer t.Close()
 	}
 	cfg := bench.Config{Op: sc.Op, Concurrency: sc.Concurrency, Keys: o.keys, ValueSize: o.valueSize}
 	slice := o.duration / time.Duration(o.rounds)

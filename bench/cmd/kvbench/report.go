@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -18,11 +19,16 @@ const (
 // row is one scenario's result on one target.
 type row = bench.Row
 
-// ratio compares Herald with etcd on one scenario.
+// peers are the servers Herald is compared with, in the order their
+// ratios are printed.
+var peers = []string{"etcd", "consul"}
+
+// ratio compares Herald with a peer on one scenario.
 type ratio struct {
 	Scenario string  `json:"scenario"`
-	Ops      float64 `json:"ops_per_sec"` // Herald's over etcd's; above 1 is better
-	P50      float64 `json:"p50"`         // Herald's over etcd's; below 1 is better
+	Peer     string  `json:"peer"`
+	Ops      float64 `json:"ops_per_sec"` // Herald's over the peer's; above 1 is better
+	P50      float64 `json:"p50"`         // Herald's over the peer's; below 1 is better
 }
 
 // check is one target with its outcome: PASS, MISS, or n/a when the run
@@ -34,6 +40,7 @@ type report struct {
 	Started       time.Time        `json:"started"`
 	CPUs          int              `json:"cpus"`
 	EtcdVersion   string           `json:"etcd_version,omitempty"`
+	ConsulVersion string           `json:"consul_version,omitempty"`
 	HeraldBinary  string           `json:"herald_binary,omitempty"`
 	Duration      string           `json:"duration_per_target"`
 	Rounds        int              `json:"rounds"`
@@ -43,6 +50,10 @@ type report struct {
 	Ratios        []ratio          `json:"ratios,omitempty"`
 	PeakRSS       map[string]int64 `json:"peak_rss_bytes"`
 	HeraldIdleRSS int64            `json:"herald_idle_rss_bytes,omitempty"`
+	// LoadStart and LoadEnd are the machine's load averages (1, 5 and 15
+	// minutes) before the servers started and after the last scenario.
+	LoadStart string `json:"load_average_start,omitempty"`
+	LoadEnd   string `json:"load_average_end,omitempty"`
 	// ForeignCPU is the share of CPU time other processes took while the
 	// scenarios ran; nil where it cannot be read.
 	ForeignCPU *float64 `json:"foreign_cpu_share,omitempty"`
@@ -61,12 +72,14 @@ func (r *report) compute() {
 		if x.Target != "herald" {
 			continue
 		}
-		e, ok := r.find(x.Scenario, "etcd")
-		if !ok || e.OpsPerSec == 0 || e.P50 == 0 {
-			continue
+		for _, peer := range peers {
+			e, ok := r.find(x.Scenario, peer)
+			if !ok || e.OpsPerSec == 0 || e.P50 == 0 {
+				continue
+			}
+			r.Ratios = append(r.Ratios, ratio{Scenario: x.Scenario, Peer: peer,
+				Ops: x.OpsPerSec / e.OpsPerSec, P50: float64(x.P50) / float64(e.P50)})
 		}
-		r.Ratios = append(r.Ratios, ratio{Scenario: x.Scenario,
-			Ops: x.OpsPerSec / e.OpsPerSec, P50: float64(x.P50) / float64(e.P50)})
 	}
 
 	r.Checks = nil
@@ -125,14 +138,21 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "\nkvbench: %s measured per target per scenario in %d slices, %d CPUs, %d keys, %d-byte values",
 		r.Duration, r.Rounds, r.CPUs, r.Keys, r.ValueSize)
 	if r.EtcdVersion != "" {
-		fmt.Fprintf(w, ", %s", r.EtcdVersion)
+		fmt.Fprintf(w, ", %s (native gRPC client)", r.EtcdVersion)
 	}
-	fmt.Fprint(w, "\n\n")
+	if r.ConsulVersion != "" {
+		fmt.Fprintf(w, ", %s", r.ConsulVersion)
+	}
+	fmt.Fprint(w, "\n")
+	if r.LoadStart != "" {
+		fmt.Fprintf(w, "load average (1, 5, 15 min): %s at the start, %s at the end\n", r.LoadStart, r.LoadEnd)
+	}
+	fmt.Fprint(w, "\n")
 
 	bench.PrintResults(w, r.Results, r.ratioLine)
 	if len(r.PeakRSS) > 0 {
 		fmt.Fprint(w, "\npeak RSS during the run:")
-		for _, name := range []string{"etcd", "herald"} {
+		for _, name := range []string{"etcd", "consul", "herald"} {
 			if b, ok := r.PeakRSS[name]; ok {
 				fmt.Fprintf(w, " %s %s", name, fmtMB(b))
 			}
@@ -148,14 +168,15 @@ func (r *report) print(w io.Writer) {
 	bench.PrintChecks(w, r.Checks)
 }
 
-// ratioLine is the herald/etcd line under a scenario, or "".
+// ratioLine is the herald/peer lines under a scenario, one a peer, or "".
 func (r *report) ratioLine(scenario string) string {
+	var lines []string
 	for _, x := range r.Ratios {
 		if x.Scenario == scenario {
-			return fmt.Sprintf("\therald/etcd\tx%.2f\tx%.2f\t\t\t\t\t", x.Ops, x.P50)
+			lines = append(lines, fmt.Sprintf("\therald/%s\tx%.2f\tx%.2f\t\t\t\t\t", x.Peer, x.Ops, x.P50))
 		}
 	}
-	return ""
+	return strings.Join(lines, "\n")
 }
 
 // writeJSON writes the report to path.

@@ -77,3 +77,25 @@ func TestChecksEtcdOnly(t *testing.T) {
 		t.Errorf("etcd-only run: missed %v ratios %+v", r.missed(), r.Ratios)
 	}
 }
+
+func TestRatiosPerPeer(t *testing.T) {
+	r := &report{
+		Results: []row{
+			{Scenario: "put@64", Target: "etcd", Result: res(5000, 10*time.Millisecond, 0)},
+			{Scenario: "put@64", Target: "consul", Result: res(2500, 20*time.Millisecond, 0)},
+			{Scenario: "put@64", Target: "herald", Result: res(10000, 5*time.Millisecond, 0)},
+		},
+		LoadStart: "1.00 0.50 0.25", LoadEnd: "2.00 1.00 0.50",
+	}
+	r.compute()
+	if len(r.Ratios) != 2 || r.Ratios[0].Peer != "etcd" || r.Ratios[0].Ops != 2 || r.Ratios[1].Peer != "consul" || r.Ratios[1].Ops != 4 {
+		t.Fatalf("ratios %+v, want x2 etcd then x4 consul", r.Ratios)
+	}
+	var out bytes.Buffer
+	r.print(&out)
+	for _, want := range []string{"herald/etcd", "x2.00", "herald/consul", "x4.00", "1.00 0.50 0.25 at the start, 2.00 1.00 0.50 at the end"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
