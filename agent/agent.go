@@ -628,6 +628,7 @@ func (a *Agent) startHTTP() error {
 		ACL:            a.aclEnforce.resolver,
 		ACLState:       a.acl,
 		ACLServer:      a.aclServer(),
+		EnableDebug:    a.cfg.EnableDebug,
 	})
 	a.api = api
 	if err := a.startHTTPS(api); err != nil {

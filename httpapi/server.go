@@ -93,6 +93,9 @@ type Config struct {
 	// server's replica, nil on a client agent (acl.go).
 	ACLState  *projections.ACL
 	ACLServer ACLServer
+	// EnableDebug serves Go's runtime profiles under /debug/pprof/
+	// (enable_debug; debug.go).
+	EnableDebug bool
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -174,6 +177,7 @@ func New(cfg Config) *Server {
 	s.routeCoordinates()
 	s.routeConnectCA()
 	s.routeACL()
+	s.routeDebug()
 	return s
 }
 
