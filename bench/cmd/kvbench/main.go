@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 type options struct {
 	herald, etcd string
 	consul       string // "" when no Consul runs
+	heraldBefore string // a second Herald binary measured beside the first, or ""
 	heraldArgs   string
 	only         string
 	duration     time.Duration
@@ -61,6 +63,7 @@ func parseFlags() (options, error) {
 	var scenarios string
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: go build -o bin/herald ./cmd/herald)")
 	flag.StringVar(&o.etcd, "etcd", "/usr/bin/etcd", "etcd binary (Debian: apt-get install etcd-server)")
+	flag.StringVar(&o.heraldBefore, "herald-before", "", "a second Herald binary (say, the build before a change) measured in the same run as herald-before")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
 	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside the others when found; empty for none")
 	flag.StringVar(&o.only, "only", "", "run one target only: etcd, herald or consul (default all found)")
@@ -112,6 +115,11 @@ func parseFlags() (options, error) {
 	if o.only == "" || o.only == "herald" {
 		if o.herald, err = exec.LookPath(o.herald); err != nil {
 			return o, fmt.Errorf("herald binary not found (%v): build it with `go build -o bin/herald ./cmd/herald`, pass -herald=PATH, or use -only=etcd", err)
+		}
+		if o.heraldBefore != "" {
+			if o.heraldBefore, err = exec.LookPath(o.heraldBefore); err != nil {
+				return o, fmt.Errorf("-herald-before: %v", err)
+			}
 		}
 	}
 	return o, nil
@@ -181,13 +189,20 @@ func run() int {
 	}
 	if o.only == "" || o.only == "herald" {
 		rep.HeraldBinary = o.herald
-		s, err := startHerald("herald", o.herald, dir, false, extra)
-		if err != nil {
-			return tool.Fail(1, err)
+		heralds := [][2]string{{"herald", o.herald}}
+		if o.heraldBefore != "" {
+			rep.HeraldBeforeBinary = o.heraldBefore
+			heralds = append(heralds, [2]string{"herald-before", o.heraldBefore})
 		}
-		servers = append(servers, s)
-		cs = append(cs, &contender{name: "herald", srv: s,
-			target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
+		for _, h := range heralds {
+			s, err := startHerald(h[0], h[1], dir, false, extra)
+			if err != nil {
+				return tool.Fail(1, err)
+			}
+			servers = append(servers, s)
+			cs = append(cs, &contender{name: h[0], srv: s,
+				target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
+		}
 	}
 	for _, c := range cs {
 		t, err := c.target(1)
@@ -225,7 +240,8 @@ func run() int {
 		if err != nil {
 			return tool.Abort(ctx, err)
 		}
-		rep.Results = append(rep.Results, res...)
+		rep.Results = append(rep.Results, res.rows...)
+		rep.CPU = append(rep.CPU, res.cpu...)
 	}
 
 	rep.LoadEnd = bench.LoadAverage()
@@ -272,13 +288,14 @@ func run() int {
 // split into o.rounds slices and the contenders take turns, A B then B A,
 // shifting the first turn from scenario to scenario, so a burst of
 // background load or a drift in CPU clock hits both alike.
-func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs []*contender) ([]row, error) {
+func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs []*contender) (scenarioResult, error) {
 	targets := map[string]kvTarget{}
 	parts := map[string][]bench.Result{}
+	ticks := map[string]uint64{} // each server's CPU over its measured slices
 	for _, c := range cs {
 		t, err := c.target(sc.Concurrency)
 		if err != nil {
-			return nil, fmt.Errorf("%s client: %w", c.name, err)
+			return scenarioResult{}, fmt.Errorf("%s client: %w", c.name, err)
 		}
 		targets[c.name] = t
 		defer t.Close()
@@ -300,26 +317,37 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 			}
 			mcfg := cfg
 			mcfg.Duration = slice
+			pid := strconv.Itoa(c.srv.Pid())
+			before := bench.ProcTicks(pid)
 			res := bench.Run(ctx, t, mcfg)
+			ticks[c.name] += bench.ProcTicks(pid) - before
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return scenarioResult{}, ctx.Err()
 			}
 			parts[c.name] = append(parts[c.name], res)
 			tool.Logf("%-8s %-6s slice %d/%d: %s", sc, c.name, r+1, o.rounds, res.Progress("ops"))
 			if c.srv != nil {
 				select {
 				case <-c.srv.Exited():
-					return nil, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.Err(), c.srv.Tail(20))
+					return scenarioResult{}, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.Err(), c.srv.Tail(20))
 				default:
 				}
 			}
 		}
 	}
-	var rows []row
+	var out scenarioResult
 	for _, c := range cs {
-		rows = append(rows, row{Scenario: sc.String(), Target: c.name, Result: bench.Combine(parts[c.name]...)})
+		r := bench.Combine(parts[c.name]...)
+		out.rows = append(out.rows, row{Scenario: sc.String(), Target: c.name, Result: r})
+		out.cpu = append(out.cpu, cpuUse{Scenario: sc.String(), Target: c.name, Ticks: ticks[c.name], Ops: r.Ops})
 	}
-	return rows, nil
+	return out, nil
+}
+
+// scenarioResult is one scenario's rows and its servers' CPU use.
+type scenarioResult struct {
+	rows []row
+	cpu  []cpuUse
 }
 
 // snapshotCPU reads the machine's CPU counters, counting kvbench and its

@@ -84,16 +84,23 @@ func TestRatiosPerPeer(t *testing.T) {
 			{Scenario: "put@64", Target: "etcd", Result: res(5000, 10*time.Millisecond, 0)},
 			{Scenario: "put@64", Target: "consul", Result: res(2500, 20*time.Millisecond, 0)},
 			{Scenario: "put@64", Target: "herald", Result: res(10000, 5*time.Millisecond, 0)},
+			{Scenario: "put@64", Target: "herald-before", Result: res(7500, 5*time.Millisecond, 0)},
+		},
+		CPU: []cpuUse{
+			{Scenario: "put@64", Target: "etcd", Ticks: 100, Ops: 10000},  // 1 s for 10,000: 100µs
+			{Scenario: "put@64", Target: "herald", Ticks: 50, Ops: 20000}, // 25µs
 		},
 		LoadStart: "1.00 0.50 0.25", LoadEnd: "2.00 1.00 0.50",
 	}
 	r.compute()
-	if len(r.Ratios) != 2 || r.Ratios[0].Peer != "etcd" || r.Ratios[0].Ops != 2 || r.Ratios[1].Peer != "consul" || r.Ratios[1].Ops != 4 {
-		t.Fatalf("ratios %+v, want x2 etcd then x4 consul", r.Ratios)
+	if len(r.Ratios) != 4 || r.Ratios[0].Peer != "etcd" || r.Ratios[0].Ops != 2 || r.Ratios[1].Peer != "consul" || r.Ratios[1].Ops != 4 ||
+		r.Ratios[2].Target != "herald-before" || r.Ratios[2].Ops != 1.5 {
+		t.Fatalf("ratios %+v, want herald x2 etcd, x4 consul, then herald-before x1.5 etcd, x3 consul", r.Ratios)
 	}
 	var out bytes.Buffer
 	r.print(&out)
-	for _, want := range []string{"herald/etcd", "x2.00", "herald/consul", "x4.00", "1.00 0.50 0.25 at the start, 2.00 1.00 0.50 at the end"} {
+	for _, want := range []string{"herald/etcd", "x2.00", "herald/consul", "x4.00", "herald-before/etcd", "x1.50",
+		"1.00 0.50 0.25 at the start, 2.00 1.00 0.50 at the end", "put@64: etcd 100µs, herald 25µs"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
