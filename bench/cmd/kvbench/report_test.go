@@ -28,13 +28,14 @@ func TestChecks(t *testing.T) {
 			{Scenario: "put@1", Target: "herald", Result: res(1200, 700*time.Microsecond, 0)},
 			{Scenario: "put@64", Target: "etcd", Result: res(5000, 10*time.Millisecond, 0)},
 			{Scenario: "put@64", Target: "herald", Result: res(9999, 5*time.Millisecond, 0)},
-			{Scenario: "get@32", Target: "herald", Result: res(31000, time.Millisecond, 0)},
+			{Scenario: "get@32", Target: "herald", Result: res(41000, time.Millisecond, 0)},
 		},
 		HeraldIdleRSS: 40e6,
+		PeakRSS:       map[string]int64{"herald": 160e6},
 	}
 	r.compute()
 	// put@64 is just under 2x: a miss; the others pass.
-	if got, want := strings.Join(statuses(r), ","), "MISS,PASS,PASS,PASS"; got != want {
+	if got, want := strings.Join(statuses(r), ","), "MISS,PASS,PASS,PASS,PASS"; got != want {
 		t.Fatalf("statuses %s, want %s: %+v", got, want, r.Checks)
 	}
 	if len(r.Ratios) != 2 || r.Ratios[0].Scenario != "put@1" || r.Ratios[0].Ops != 1.2 || r.Ratios[0].P50 != 0.875 {
@@ -49,9 +50,10 @@ func TestChecks(t *testing.T) {
 	r.Results[3].Errors, r.Results[3].OpsPerSec = 3, 20000
 	r.Results[1].P50 = 900 * time.Microsecond
 	r.Results = r.Results[:4]
-	r.HeraldIdleRSS = 101e6
+	r.HeraldIdleRSS = 51e6
+	r.PeakRSS["herald"] = 171e6
 	r.compute()
-	if got, want := strings.Join(statuses(r), ","), "MISS,MISS,n/a,MISS"; got != want {
+	if got, want := strings.Join(statuses(r), ","), "MISS,MISS,n/a,MISS,MISS"; got != want {
 		t.Fatalf("statuses %s, want %s: %+v", got, want, r.Checks)
 	}
 	if !strings.Contains(r.Checks[0].Got, "3 errors") {
@@ -70,7 +72,7 @@ func TestChecks(t *testing.T) {
 func TestChecksEtcdOnly(t *testing.T) {
 	r := &report{Results: []row{{Scenario: "put@64", Target: "etcd", Result: res(5000, time.Millisecond, 0)}}}
 	r.compute()
-	if got := strings.Join(statuses(r), ","); got != "n/a,n/a,n/a,n/a" {
+	if got := strings.Join(statuses(r), ","); got != "n/a,n/a,n/a,n/a,n/a" {
 		t.Fatalf("etcd-only statuses %s, want all n/a", got)
 	}
 	if r.missed() || len(r.Ratios) != 0 {
