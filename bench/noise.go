@@ -124,6 +124,16 @@ func LoadAverage() string {
 	return parseLoadAverage(string(b))
 }
 
+// LoadNote is the line the bench commands print beside their ratios:
+// the load averages read before the servers started and after the last
+// scenario, or "" when they could not be read.
+func LoadNote(start, end string) string {
+	if start == "" || end == "" {
+		return ""
+	}
+	return fmt.Sprintf("load average (1, 5, 15 min): %s at the start, %s at the end", start, end)
+}
+
 // parseLoadAverage keeps the first three fields of a /proc/loadavg text.
 func parseLoadAverage(s string) string {
 	f := strings.Fields(s)

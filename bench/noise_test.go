@@ -65,4 +65,10 @@ func TestParseLoadAverage(t *testing.T) {
 	if got := parseLoadAverage("0.95\n"); got != "" {
 		t.Errorf("short line gave %q", got)
 	}
+	if got := LoadNote("1.00 0.50 0.25", "2.00 1.00 0.50"); got != "load average (1, 5, 15 min): 1.00 0.50 0.25 at the start, 2.00 1.00 0.50 at the end" {
+		t.Errorf("LoadNote = %q", got)
+	}
+	if got := LoadNote("", "2.00 1.00 0.50"); got != "" {
+		t.Errorf("LoadNote without a start = %q", got)
+	}
 }

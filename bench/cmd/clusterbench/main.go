@@ -189,7 +189,7 @@ func run() int {
 	b := &bed{}
 	defer func() { stopAll(b.procs()) }()
 
-	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
+	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, LoadStart: bench.LoadAverage(),
 		Duration: o.duration.String(), Rounds: o.rounds, Servers: servers, Noise: map[string]float64{}}
 
 	// Start both clusters before waiting for either: their start-ups
@@ -257,6 +257,7 @@ func run() int {
 			rep.FailoverError = err.Error()
 		}
 	}
+	rep.LoadEnd = bench.LoadAverage()
 	if after, ok := b.snapshotCPU(); ok && cpuOK {
 		share := bench.ForeignShare(allBefore, after)
 		rep.ForeignCPU = &share

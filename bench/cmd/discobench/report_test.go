@@ -66,9 +66,13 @@ func TestPrint(t *testing.T) {
 			WakeWall:     2 * time.Second, WakeHeraldCPU: time.Second, WakeOwnCPU: 3 * time.Second},
 	}
 	r.compute("dns@32")
+	r.LoadStart, r.LoadEnd = "3.00 2.00 1.00", "4.00 2.50 1.25"
 	var b bytes.Buffer
 	r.print(&b)
 	out := b.String()
+	if !strings.Contains(out, "load average (1, 5, 15 min): 3.00 2.00 1.00 at the start, 4.00 2.50 1.25 at the end") {
+		t.Errorf("no load average line:\n%s", out)
+	}
 	ratioLine := false
 	for _, l := range strings.Split(out, "\n") {
 		ratioLine = ratioLine || strings.Fields(l) != nil && strings.Join(strings.Fields(l), " ") == "herald/bare x0.80 x2.00"

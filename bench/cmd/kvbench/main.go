@@ -162,7 +162,7 @@ func run() int {
 	}
 	extra := strings.Fields(o.heraldArgs)
 
-	// Start both servers before waiting for either: their start-ups overlap.
+	// Start every server before waiting for any: their start-ups overlap.
 	var cs []*contender
 	if o.only == "" || o.only == "etcd" {
 		rep.EtcdVersion = bench.BinaryVersion(o.etcd)

@@ -160,8 +160,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, ", %s", r.ConsulVersion)
 	}
 	fmt.Fprint(w, "\n")
-	if r.LoadStart != "" {
-		fmt.Fprintf(w, "load average (1, 5, 15 min): %s at the start, %s at the end\n", r.LoadStart, r.LoadEnd)
+	if note := bench.LoadNote(r.LoadStart, r.LoadEnd); note != "" {
+		fmt.Fprintln(w, note)
 	}
 	fmt.Fprint(w, "\n")
 
