@@ -36,7 +36,7 @@ robustness: build
 	HERALD_ROBUSTNESS_DURATION=$(HERALD_ROBUSTNESS_DURATION) HERALD_ROBUSTNESS_OUT=$(CURDIR)/robustness-out \
 	$(GO) test -count=1 -timeout 3h -v -run TestRobustness ./robustness/
 
-## bench: Herald against etcd on this machine, same run (needs etcd-server)
+## bench: Herald against etcd (native client) and, when `consul` is on PATH, Consul; one run, ratios (needs etcd-server)
 bench: build
 	$(GO) run ./bench/cmd/kvbench -herald ./$(BIN)
 

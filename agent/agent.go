@@ -637,6 +637,7 @@ func (a *Agent) startHTTP() error {
 		ACLState:       a.acl,
 		ACLServer:      a.aclServer(),
 		Remote:         a,
+		EnableDebug:    a.cfg.EnableDebug,
 	})
 	a.api = api
 	a.wireUI(api)

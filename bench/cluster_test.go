@@ -4,7 +4,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -38,9 +37,6 @@ func clusterAgent(t *testing.T) string {
 		}
 		w.WriteHeader(http.StatusNotFound)
 	})
-	mux.HandleFunc("/v3/maintenance/status", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"header": map[string]string{"member_id": "42"}, "leader": "42"})
-	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
@@ -73,27 +69,21 @@ func TestClusterStatusReads(t *testing.T) {
 		t.Errorf("KVValue of a missing key: found %v, %v", found, err)
 	}
 
-	e := NewEtcdKV(addr, 1)
-	defer e.Close()
-	if m, l, err := e.Status(ctx); err != nil || m != 42 || l != 42 {
-		t.Errorf("etcd Status = %d, %d, %v", m, l, err)
-	}
-	if i, err := EtcdLeader(ctx, []*Etcd{{Server: &Server{Name: "etcd1"}, ClientAddr: addr}}); err != nil || i != 0 {
-		t.Errorf("EtcdLeader = %d, %v", i, err)
-	}
 }
 
-func TestParseEtcdStatus(t *testing.T) {
-	m, l, err := parseEtcdStatus([]byte(`{"header":{"cluster_id":"1","member_id":"13668033151171901709","revision":"1"},"leader":"7"}`))
-	if err != nil || m != 13668033151171901709 || l != 7 {
-		t.Errorf("got %d, %d, %v", m, l, err)
+func TestEtcdStatus(t *testing.T) {
+	f, _ := newFake(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e, err := NewEtcdKV(f.etcdAddr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, l, err := parseEtcdStatus([]byte(`{"header":{"member_id":"3"}}`)); err != nil || l != 0 {
-		t.Errorf("no leader: %d, %v", l, err)
+	defer e.Close()
+	if m, l, err := e.Status(ctx); err != nil || m != fakeMember || l != fakeMember {
+		t.Errorf("etcd Status = %d, %d, %v", m, l, err)
 	}
-	for _, bad := range []string{`{"header":{}}`, `{"header":{"member_id":"x"}}`, `{"header":{"member_id":"3"},"leader":"y"}`, `[`} {
-		if _, _, err := parseEtcdStatus([]byte(bad)); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+	if i, err := EtcdLeader(ctx, []*Etcd{{Server: &Server{Name: "etcd1"}, ClientAddr: f.etcdAddr}}); err != nil || i != 0 {
+		t.Errorf("EtcdLeader = %d, %v", i, err)
 	}
 }

@@ -4,7 +4,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 // Etcd is a running etcd member and where it serves clients.
 type Etcd struct {
 	*Server
-	ClientAddr string // host:port of its client API (and JSON gateway)
+	ClientAddr string // host:port of its client API (gRPC)
 }
 
 // StartEtcd starts an etcd cluster of n members on free loopback ports,
@@ -74,46 +73,16 @@ func StartEtcd(bin, dir string, n int) ([]*Etcd, error) {
 	return out, nil
 }
 
-// Status asks the member e speaks to for its own ID and its cluster's
-// leader's (POST /v3/maintenance/status); leader is 0 while there is none.
-func (e *EtcdKV) Status(ctx context.Context) (member, leader uint64, err error) {
-	out, err := e.post(ctx, e.status, []byte("{}"))
-	if err != nil {
-		return 0, 0, err
-	}
-	return parseEtcdStatus(out)
-}
-
-// parseEtcdStatus reads the member and leader IDs of a status answer; the
-// gateway writes 64-bit integers as JSON strings.
-func parseEtcdStatus(b []byte) (member, leader uint64, err error) {
-	var st struct {
-		Header struct {
-			MemberID string `json:"member_id"`
-		} `json:"header"`
-		Leader string `json:"leader"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return 0, 0, fmt.Errorf("etcd status: %w", err)
-	}
-	if member, err = strconv.ParseUint(st.Header.MemberID, 10, 64); err != nil || member == 0 {
-		return 0, 0, fmt.Errorf("etcd status: member_id %q", st.Header.MemberID)
-	}
-	if st.Leader != "" {
-		if leader, err = strconv.ParseUint(st.Leader, 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("etcd status: leader %q", st.Leader)
-		}
-	}
-	return member, leader, nil
-}
-
 // EtcdLeader returns the index in members of the cluster's leader, once
 // every member answers and they all name the same leader, one of them.
 func EtcdLeader(ctx context.Context, members []*Etcd) (int, error) {
 	var leader uint64
 	found := -1
 	for i, m := range members {
-		kv := NewEtcdKV(m.ClientAddr, 1)
+		kv, err := NewEtcdKV(m.ClientAddr)
+		if err != nil {
+			return -1, fmt.Errorf("%s: %w", m.Name, err)
+		}
 		id, l, err := kv.Status(ctx)
 		kv.Close()
 		switch {

@@ -111,3 +111,34 @@ func NoiseNote(share float64, robust string) string {
 	}
 	return s
 }
+
+// LoadAverage is the machine's load average over 1, 5 and 15 minutes, as
+// /proc/loadavg gives it ("0.95 1.50 2.42"), or "" where it cannot be
+// read. The bench commands print it beside their ratios: on a shared
+// machine it says how many runnable processes competed for the CPUs.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return parseLoadAverage(string(b))
+}
+
+// LoadNote is the line the bench commands print beside their ratios:
+// the load averages read before the servers started and after the last
+// scenario, or "" when they could not be read.
+func LoadNote(start, end string) string {
+	if start == "" || end == "" {
+		return ""
+	}
+	return fmt.Sprintf("load average (1, 5, 15 min): %s at the start, %s at the end", start, end)
+}
+
+// parseLoadAverage keeps the first three fields of a /proc/loadavg text.
+func parseLoadAverage(s string) string {
+	f := strings.Fields(s)
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -57,3 +57,18 @@ func TestParseProcCounters(t *testing.T) {
 		t.Errorf("snapshot of this machine looks wrong: %+v", s)
 	}
 }
+
+func TestParseLoadAverage(t *testing.T) {
+	if got := parseLoadAverage("0.95 1.50 2.42 3/812 4711\n"); got != "0.95 1.50 2.42" {
+		t.Errorf("got %q", got)
+	}
+	if got := parseLoadAverage("0.95\n"); got != "" {
+		t.Errorf("short line gave %q", got)
+	}
+	if got := LoadNote("1.00 0.50 0.25", "2.00 1.00 0.50"); got != "load average (1, 5, 15 min): 1.00 0.50 0.25 at the start, 2.00 1.00 0.50 at the end" {
+		t.Errorf("LoadNote = %q", got)
+	}
+	if got := LoadNote("", "2.00 1.00 0.50"); got != "" {
+		t.Errorf("LoadNote without a start = %q", got)
+	}
+}

@@ -8,11 +8,17 @@ import (
 	"time"
 )
 
-// targets returns both target kinds pointed at one fake server.
-func targets(addr string, conc int) map[string]Target {
+// targets returns both target kinds pointed at one fake server, whose
+// HTTP side is at addr.
+func targets(t testing.TB, f *fakeKV, addr string, conc int) map[string]Target {
+	e, err := NewEtcdKV(f.etcdAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
 	return map[string]Target{
 		"consul": NewConsulKV(addr, conc),
-		"etcd":   NewEtcdKV(addr, conc),
+		"etcd":   e,
 	}
 }
 
@@ -20,7 +26,7 @@ func TestTargetsRoundTrip(t *testing.T) {
 	for _, name := range []string{"consul", "etcd"} {
 		t.Run(name, func(t *testing.T) {
 			f, addr := newFake(t)
-			tg := targets(addr, 1)[name]
+			tg := targets(t, f, addr, 1)[name]
 			ctx := context.Background()
 			if err := tg.Get(ctx, "bench/missing"); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("get of a missing key: %v, want ErrNotFound", err)
@@ -46,7 +52,7 @@ func TestRunCountPutsAndKeepAlive(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f, addr := newFake(t)
 			cfg := Config{Op: OpPut, Concurrency: 8, Count: 2000, Keys: 50}
-			r := Run(context.Background(), targets(addr, cfg.Concurrency)[name], cfg)
+			r := Run(context.Background(), targets(t, f, addr, cfg.Concurrency)[name], cfg)
 			if r.Ops != 2000 || r.Errors != 0 || f.puts.Load() != 2000 {
 				t.Fatalf("ops %d errors %d (%s), server saw %d puts; want 2000/0/2000",
 					r.Ops, r.Errors, r.FirstError, f.puts.Load())

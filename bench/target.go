@@ -3,13 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -148,80 +146,3 @@ func (c *ConsulKV) Get(ctx context.Context, key string) error {
 
 // Close releases idle connections.
 func (c *ConsulKV) Close() { c.client.CloseIdleConnections() }
-
-// EtcdKV is a Target speaking etcd v3's JSON gRPC gateway, which etcd serves
-// on its client port: POST /v3/kv/put and /v3/kv/range with base64 keys and
-// values. Reads are etcd's default, linearizable.
-type EtcdKV struct {
-	put, rng, status string // endpoint URLs
-	client           *http.Client
-}
-
-// NewEtcdKV returns an EtcdKV for the etcd client URL addr (host:port) with
-// connections pooled for concurrency callers.
-func NewEtcdKV(addr string, concurrency int) *EtcdKV {
-	u := url.URL{Scheme: "http", Host: addr}
-	return &EtcdKV{
-		put:    u.String() + "/v3/kv/put",
-		rng:    u.String() + "/v3/kv/range",
-		status: u.String() + "/v3/maintenance/status",
-		client: newClient(concurrency),
-	}
-}
-
-// b64 is the encoding the gateway uses for bytes fields.
-var b64 = base64.StdEncoding
-
-// post sends a JSON body and returns the start of the answer.
-func (e *EtcdKV) post(ctx context.Context, url string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	out, err := drain(resp.Body, 512)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("etcd "+url[strings.LastIndexByte(url, '/')+1:], resp.StatusCode, out)
-	}
-	return out, nil
-}
-
-// Put implements Target. The JSON is built by hand: base64 output needs no
-// escaping, and encoding/json would only add client-side cost.
-func (e *EtcdKV) Put(ctx context.Context, key string, value []byte) error {
-	body := make([]byte, 0, 32+b64.EncodedLen(len(key))+b64.EncodedLen(len(value)))
-	body = append(body, `{"key":"`...)
-	body = b64.AppendEncode(body, []byte(key))
-	body = append(body, `","value":"`...)
-	body = b64.AppendEncode(body, value)
-	body = append(body, `"}`...)
-	_, err := e.post(ctx, e.put, body)
-	return err
-}
-
-// Get implements Target. A range that matches nothing answers without a
-// "kvs" field, which is how a miss is told from a hit without decoding.
-func (e *EtcdKV) Get(ctx context.Context, key string) error {
-	body := make([]byte, 0, 16+b64.EncodedLen(len(key)))
-	body = append(body, `{"key":"`...)
-	body = b64.AppendEncode(body, []byte(key))
-	body = append(body, `"}`...)
-	out, err := e.post(ctx, e.rng, body)
-	if err != nil {
-		return err
-	}
-	if !bytes.Contains(out, []byte(`"kvs"`)) {
-		return ErrNotFound
-	}
-	return nil
-}
-
-// Close releases idle connections.
-func (e *EtcdKV) Close() { e.client.CloseIdleConnections() }

@@ -323,6 +323,11 @@ var routeRules = map[string]map[string]routeRule{
 	"/v1/agent/maintenance":  {"PUT": {acl.ResourceNode, acl.Write, true}},
 	"/v1/agent/force-leave/": {"PUT": {acl.ResourceOperator, acl.Write, false}},
 	"/v1/agent/host":         {"GET": {acl.ResourceOperator, acl.Read, false}},
+	"/debug/pprof/":          {"GET": {acl.ResourceOperator, acl.Read, false}},
+	"/debug/pprof/cmdline":   {"GET": {acl.ResourceOperator, acl.Read, false}},
+	"/debug/pprof/profile":   {"GET": {acl.ResourceOperator, acl.Read, false}},
+	"/debug/pprof/symbol":    {"GET": {acl.ResourceOperator, acl.Read, false}, "POST": {acl.ResourceOperator, acl.Read, false}},
+	"/debug/pprof/trace":     {"GET": {acl.ResourceOperator, acl.Read, false}},
 	"/v1/agent/token/":       {"PUT": {acl.ResourceAgent, acl.Write, true}},
 
 	"/v1/operator/raft/configuration":   {"GET": {acl.ResourceOperator, acl.Read, false}},

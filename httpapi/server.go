@@ -99,6 +99,9 @@ type Config struct {
 	// Remote reaches the other datacenters (remote.go); nil answers
 	// every other datacenter "No path to datacenter".
 	Remote Remote
+	// EnableDebug serves Go's runtime profiles under /debug/pprof/
+	// (enable_debug; debug.go).
+	EnableDebug bool
 }
 
 // Server is the HTTP handler of the /v1 API.
@@ -190,6 +193,7 @@ func New(cfg Config) *Server {
 	s.routeMesh()
 	s.routeConfigEntries()
 	s.routeIntentions()
+	s.routeDebug()
 	return s
 }
 

@@ -113,6 +113,10 @@ type Config struct {
 	EnableScriptChecks bool
 	// EnableLocalScriptChecks allows script checks from config files only.
 	EnableLocalScriptChecks bool
+	// EnableDebug serves Go's runtime profiles at /debug/pprof/ on the
+	// HTTP API (enable_debug); with ACLs on they are served anyway, to
+	// operator:read tokens.
+	EnableDebug bool
 
 	// StartJoin lists addresses to join once at start (-join, start_join).
 	StartJoin []string

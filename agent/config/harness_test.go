@@ -39,7 +39,7 @@ func TestConsulSDKHarnessConfig(t *testing.T) {
 	c := mustLoad(t, "-config-file", f)
 	if c.NodeName != "node-1" || !c.Server || !c.Bootstrap || c.RaftMultiplier != 1 || c.Ports.HTTP != 23502 ||
 		c.Ports.Server != 23506 || c.LogLevel != "debug" || !c.SkipLeaveOnInterrupt || c.Encrypt == "" ||
-		c.NodeMeta["rack"] != "r1" || len(c.RetryJoin) != 1 || !c.EnableScriptChecks {
+		c.NodeMeta["rack"] != "r1" || len(c.RetryJoin) != 1 || !c.EnableScriptChecks || !c.EnableDebug {
 		t.Errorf("the harness's settings were not applied: %+v", c)
 	}
 	if !c.TLS.HTTPS.VerifyIncoming || !c.TLS.InternalRPC.VerifyIncoming || c.TLS.InternalRPC.CertFile != cert {

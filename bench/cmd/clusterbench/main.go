@@ -189,7 +189,7 @@ func run() int {
 	b := &bed{}
 	defer func() { stopAll(b.procs()) }()
 
-	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
+	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, LoadStart: bench.LoadAverage(),
 		Duration: o.duration.String(), Rounds: o.rounds, Servers: servers, Noise: map[string]float64{}}
 
 	// Start both clusters before waiting for either: their start-ups
@@ -257,6 +257,7 @@ func run() int {
 			rep.FailoverError = err.Error()
 		}
 	}
+	rep.LoadEnd = bench.LoadAverage()
 	if after, ok := b.snapshotCPU(); ok && cpuOK {
 		share := bench.ForeignShare(allBefore, after)
 		rep.ForeignCPU = &share
@@ -285,8 +286,11 @@ func waitEtcd(ctx context.Context, members []*bench.Etcd, timeout time.Duration)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for _, m := range members {
-		kv := bench.NewEtcdKV(m.ClientAddr, 1)
-		err := m.WaitWrite(ctx, timeout, kv, etcdReadyKey, "accept a write", nil)
+		kv, err := bench.NewEtcdKV(m.ClientAddr)
+		if err != nil {
+			return err
+		}
+		err = m.WaitWrite(ctx, timeout, kv, etcdReadyKey, "accept a write", nil)
 		kv.Close()
 		if err != nil {
 			return err
@@ -358,7 +362,12 @@ func runPut(ctx context.Context, o options, b *bed, l *leaders, rep *report) err
 	if err != nil {
 		return err
 	}
-	ts = append(ts, target{"etcd leader", b.etcd[ei].Name, b.etcd[ei].Server, bench.NewEtcdKV(b.etcd[ei].ClientAddr, o.putClients)})
+	// One etcd client for all the writers, as an application holds one.
+	etcdKV, err := bench.NewEtcdKV(b.etcd[ei].ClientAddr)
+	if err != nil {
+		return err
+	}
+	ts = append(ts, target{"etcd leader", b.etcd[ei].Name, b.etcd[ei].Server, etcdKV})
 	for _, t := range ts {
 		defer t.kv.Close()
 		rep.PutTargets = append(rep.PutTargets, putTarget{Target: t.name, Node: t.node})

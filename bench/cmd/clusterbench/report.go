@@ -133,7 +133,11 @@ type report struct {
 	// scenario, ForeignCPU during all of them; nil where it cannot be read.
 	Noise      map[string]float64 `json:"foreign_cpu_share_by_scenario,omitempty"`
 	ForeignCPU *float64           `json:"foreign_cpu_share,omitempty"`
-	Checks     []bench.Check      `json:"checks"`
+	// LoadStart and LoadEnd are the machine's load averages before the
+	// clusters started and after the last scenario.
+	LoadStart string        `json:"load_average_start,omitempty"`
+	LoadEnd   string        `json:"load_average_end,omitempty"`
+	Checks    []bench.Check `json:"checks"`
 }
 
 // peers says which target each target of a scenario is compared with:
@@ -367,6 +371,10 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintln(w, "failover stopped early:", firstLine(r.FailoverError))
 	}
 
+	if note := bench.LoadNote(r.LoadStart, r.LoadEnd); note != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, note)
+	}
 	if r.ForeignCPU != nil {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, bench.NoiseNote(*r.ForeignCPU, "ratios"))

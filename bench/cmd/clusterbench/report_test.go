@@ -89,8 +89,10 @@ func TestReport(t *testing.T) {
 	}
 
 	var out bytes.Buffer
+	r.LoadStart, r.LoadEnd = "3.00 2.00 1.00", "4.00 2.50 1.25"
 	r.print(&out)
 	for _, s := range []string{"client/etcd", "x0.10", "leader/etcd", "x1.20", "client/server", "x1.05",
+		"load average (1, 5, 15 min): 3.00 2.00 1.00 at the start, 4.00 2.50 1.25 at the end",
 		"median 1.75s, max 3.00s over 4 kills", "catalog+kv", "s3/s1", "the kv shard's leader"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report lacks %q:\n%s", s, out.String())

@@ -130,7 +130,7 @@ func run() int {
 	}
 	defer end()
 
-	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald,
+	rep := report{Started: time.Now().UTC(), CPUs: runtime.NumCPU(), HeraldBinary: o.herald, LoadStart: bench.LoadAverage(),
 		Duration: o.duration.String(), Rounds: o.rounds, Bare: o.bare}
 	// Before the server starts, so that it inherits the limit.
 	rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
@@ -174,6 +174,7 @@ func run() int {
 			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
+	rep.LoadEnd = bench.LoadAverage()
 	if after, ok := snapshotCPU(srv); ok && cpuOK {
 		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share

@@ -1,6 +1,9 @@
-// Command kvbench compares Herald with etcd on this machine: it starts a
-// one-server Herald and a one-member etcd, both persisting with fsync, on
-// free loopback ports, runs the same key/value scenarios against both,
+// Command kvbench compares Herald with etcd (and with Consul, when a
+// `consul` binary is on PATH) on this machine: it starts a one-server
+// Herald, a one-member etcd and a one-server Consul, all persisting with
+// fsync, on free loopback ports, runs the same key/value scenarios against
+// them, each called as its users call it (etcd through its native gRPC
+// client, Herald and Consul through Consul's KV HTTP API),
 // interleaved to spread machine noise, prints latency and throughput side
 // by side with the targets Herald aims for, and measures an idle
 // `herald agent -dev`'s memory. Everything it starts is stopped and its
@@ -22,6 +25,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +35,8 @@ import (
 // options are the command-line flags.
 type options struct {
 	herald, etcd string
+	consul       string // "" when no Consul runs
+	heraldBefore string // a second Herald binary measured beside the first, or ""
 	heraldArgs   string
 	only         string
 	duration     time.Duration
@@ -57,8 +63,10 @@ func parseFlags() (options, error) {
 	var scenarios string
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: go build -o bin/herald ./cmd/herald)")
 	flag.StringVar(&o.etcd, "etcd", "/usr/bin/etcd", "etcd binary (Debian: apt-get install etcd-server)")
+	flag.StringVar(&o.heraldBefore, "herald-before", "", "a second Herald binary (say, the build before a change) measured in the same run as herald-before")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
-	flag.StringVar(&o.only, "only", "", "run one target only: etcd or herald (default both)")
+	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside the others when found; empty for none")
+	flag.StringVar(&o.only, "only", "", "run one target only: etcd, herald or consul (default all found)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per target")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario per target")
 	flag.IntVar(&o.rounds, "rounds", 2, "split each measurement into this many slices, alternating targets A B B A ...")
@@ -78,22 +86,40 @@ func parseFlags() (options, error) {
 	if o.scenarios, err = bench.ParseScenarios(scenarios); err != nil {
 		return o, err
 	}
-	if o.only != "" && o.only != "etcd" && o.only != "herald" {
-		return o, fmt.Errorf("-only=%q: want etcd or herald", o.only)
+	if o.only != "" && o.only != "etcd" && o.only != "herald" && o.only != "consul" {
+		return o, fmt.Errorf("-only=%q: want etcd, herald or consul", o.only)
 	}
 	if o.rounds < 1 || o.duration < time.Duration(o.rounds)*time.Millisecond {
 		return o, errors.New("-rounds must be at least 1 and -duration long enough to split")
 	}
 	// Fail before starting anything if a binary is missing, saying how to
 	// get it.
-	if o.only != "herald" {
+	// Consul is optional: without its binary the run goes on without it,
+	// unless it was asked for alone.
+	if o.consul != "" && (o.only == "" || o.only == "consul") {
+		if o.consul, err = exec.LookPath(o.consul); err != nil {
+			if o.only == "consul" {
+				return o, fmt.Errorf("consul not found (%v): pass -consul=PATH", err)
+			}
+			tool.Logf("no consul binary on PATH: Consul is not measured")
+			o.consul = ""
+		}
+	} else {
+		o.consul = ""
+	}
+	if o.only == "" || o.only == "etcd" {
 		if o.etcd, err = exec.LookPath(o.etcd); err != nil {
 			return o, fmt.Errorf("etcd not found (%v): install it with `apt-get install etcd-server`, pass -etcd=PATH, or use -only=herald", err)
 		}
 	}
-	if o.only != "etcd" {
+	if o.only == "" || o.only == "herald" {
 		if o.herald, err = exec.LookPath(o.herald); err != nil {
 			return o, fmt.Errorf("herald binary not found (%v): build it with `go build -o bin/herald ./cmd/herald`, pass -herald=PATH, or use -only=etcd", err)
+		}
+		if o.heraldBefore != "" {
+			if o.heraldBefore, err = exec.LookPath(o.heraldBefore); err != nil {
+				return o, fmt.Errorf("-herald-before: %v", err)
+			}
 		}
 	}
 	return o, nil
@@ -109,7 +135,7 @@ type kvTarget interface {
 type contender struct {
 	name   string
 	srv    *server
-	target func(concurrency int) kvTarget
+	target func(concurrency int) (kvTarget, error)
 }
 
 func run() int {
@@ -132,35 +158,58 @@ func run() int {
 	rep := report{
 		Started: time.Now().UTC(), CPUs: runtime.NumCPU(),
 		Duration: o.duration.String(), Rounds: o.rounds, Keys: o.keys, ValueSize: o.valueSize,
-		PeakRSS: map[string]int64{},
+		PeakRSS: map[string]int64{}, LoadStart: bench.LoadAverage(),
 	}
 	extra := strings.Fields(o.heraldArgs)
 
-	// Start both servers before waiting for either: their start-ups overlap.
+	// Start every server before waiting for any: their start-ups overlap.
 	var cs []*contender
-	if o.only != "herald" {
+	if o.only == "" || o.only == "etcd" {
 		rep.EtcdVersion = bench.BinaryVersion(o.etcd)
 		s, err := startEtcd(o.etcd, dir)
 		if err != nil {
 			return tool.Fail(1, err)
 		}
 		servers = append(servers, s)
+		// One client for all callers, as an application holds one:
+		// its calls share one HTTP/2 connection, a stream each.
 		cs = append(cs, &contender{name: "etcd", srv: s,
-			target: func(n int) kvTarget { return bench.NewEtcdKV(s.addr, n) }})
+			target: func(int) (kvTarget, error) { return bench.NewEtcdKV(s.addr) }})
 	}
-	if o.only != "etcd" {
-		rep.HeraldBinary = o.herald
-		s, err := startHerald("herald", o.herald, dir, false, extra)
+	if o.consul != "" {
+		rep.ConsulVersion = bench.BinaryVersion(o.consul)
+		c, err := bench.StartConsul(o.consul, dir)
 		if err != nil {
 			return tool.Fail(1, err)
 		}
+		s := &server{Server: c.Server, addr: c.HTTPAddr}
 		servers = append(servers, s)
-		cs = append(cs, &contender{name: "herald", srv: s,
-			target: func(n int) kvTarget { return bench.NewConsulKV(s.addr, n) }})
+		cs = append(cs, &contender{name: "consul", srv: s,
+			target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
+	}
+	if o.only == "" || o.only == "herald" {
+		rep.HeraldBinary = o.herald
+		heralds := [][2]string{{"herald", o.herald}}
+		if o.heraldBefore != "" {
+			rep.HeraldBeforeBinary = o.heraldBefore
+			heralds = append(heralds, [2]string{"herald-before", o.heraldBefore})
+		}
+		for _, h := range heralds {
+			s, err := startHerald(h[0], h[1], dir, false, extra)
+			if err != nil {
+				return tool.Fail(1, err)
+			}
+			servers = append(servers, s)
+			cs = append(cs, &contender{name: h[0], srv: s,
+				target: func(n int) (kvTarget, error) { return bench.NewConsulKV(s.addr, n), nil }})
+		}
 	}
 	for _, c := range cs {
-		t := c.target(1)
-		err := c.srv.waitReady(ctx, t, o.startTimeout)
+		t, err := c.target(1)
+		if err != nil {
+			return tool.Abort(ctx, fmt.Errorf("%s client: %w", c.name, err))
+		}
+		err = c.srv.waitReady(ctx, t, o.startTimeout)
 		t.Close()
 		if err != nil {
 			return tool.Abort(ctx, err)
@@ -172,8 +221,11 @@ func run() int {
 	// preload serves every scenario.
 	if slices.ContainsFunc(o.scenarios, func(s bench.Scenario) bool { return s.Op == bench.OpGet }) {
 		for _, c := range cs {
-			t := c.target(32)
-			err := bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
+			t, err := c.target(32)
+			if err != nil {
+				return tool.Abort(ctx, fmt.Errorf("%s client: %w", c.name, err))
+			}
+			err = bench.Preload(ctx, t, bench.Config{Concurrency: 32, Keys: o.keys, ValueSize: o.valueSize})
 			t.Close()
 			if err != nil {
 				return tool.Abort(ctx, fmt.Errorf("preloading %s: %w", c.name, err))
@@ -188,9 +240,11 @@ func run() int {
 		if err != nil {
 			return tool.Abort(ctx, err)
 		}
-		rep.Results = append(rep.Results, res...)
+		rep.Results = append(rep.Results, res.rows...)
+		rep.CPU = append(rep.CPU, res.cpu...)
 	}
 
+	rep.LoadEnd = bench.LoadAverage()
 	if after, ok := snapshotCPU(servers); ok && cpuOK {
 		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share
@@ -206,7 +260,7 @@ func run() int {
 		s.Stop()
 	}
 
-	if o.only != "etcd" && o.rss {
+	if (o.only == "" || o.only == "herald") && o.rss {
 		rss, err := idleRSS(ctx, o, dir, extra, &servers)
 		if err != nil {
 			tool.Logf("idle RSS: %v", err)
@@ -234,12 +288,17 @@ func run() int {
 // split into o.rounds slices and the contenders take turns, A B then B A,
 // shifting the first turn from scenario to scenario, so a burst of
 // background load or a drift in CPU clock hits both alike.
-func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs []*contender) ([]row, error) {
+func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs []*contender) (scenarioResult, error) {
 	targets := map[string]kvTarget{}
 	parts := map[string][]bench.Result{}
+	ticks := map[string]uint64{} // each server's CPU over its measured slices
 	for _, c := range cs {
-		targets[c.name] = c.target(sc.Concurrency)
-		defer targets[c.name].Close()
+		t, err := c.target(sc.Concurrency)
+		if err != nil {
+			return scenarioResult{}, fmt.Errorf("%s client: %w", c.name, err)
+		}
+		targets[c.name] = t
+		defer t.Close()
 	}
 	cfg := bench.Config{Op: sc.Op, Concurrency: sc.Concurrency, Keys: o.keys, ValueSize: o.valueSize}
 	slice := o.duration / time.Duration(o.rounds)
@@ -258,26 +317,37 @@ func runScenario(ctx context.Context, o options, idx int, sc bench.Scenario, cs 
 			}
 			mcfg := cfg
 			mcfg.Duration = slice
+			pid := strconv.Itoa(c.srv.Pid())
+			before := bench.ProcTicks(pid)
 			res := bench.Run(ctx, t, mcfg)
+			ticks[c.name] += bench.ProcTicks(pid) - before
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return scenarioResult{}, ctx.Err()
 			}
 			parts[c.name] = append(parts[c.name], res)
 			tool.Logf("%-8s %-6s slice %d/%d: %s", sc, c.name, r+1, o.rounds, res.Progress("ops"))
 			if c.srv != nil {
 				select {
 				case <-c.srv.Exited():
-					return nil, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.Err(), c.srv.Tail(20))
+					return scenarioResult{}, fmt.Errorf("%s exited during %s (%v); its log:\n%s", c.name, sc, c.srv.Err(), c.srv.Tail(20))
 				default:
 				}
 			}
 		}
 	}
-	var rows []row
+	var out scenarioResult
 	for _, c := range cs {
-		rows = append(rows, row{Scenario: sc.String(), Target: c.name, Result: bench.Combine(parts[c.name]...)})
+		r := bench.Combine(parts[c.name]...)
+		out.rows = append(out.rows, row{Scenario: sc.String(), Target: c.name, Result: r})
+		out.cpu = append(out.cpu, cpuUse{Scenario: sc.String(), Target: c.name, Ticks: ticks[c.name], Ops: r.Ops})
 	}
-	return rows, nil
+	return out, nil
+}
+
+// scenarioResult is one scenario's rows and its servers' CPU use.
+type scenarioResult struct {
+	rows []row
+	cpu  []cpuUse
 }
 
 // snapshotCPU reads the machine's CPU counters, counting kvbench and its
