@@ -17,7 +17,7 @@ type QueryFailoverFunc func(q *event.PreparedQuery, question dns.Question) (m *d
 // datacenter fails over to this one: every query name executes q, the
 // other datacenter's definition.
 func FromProjectionWithQuery(c *projections.Catalog, q *event.PreparedQuery) Catalog {
-	return definitionCatalog{projectionCatalog{c}, q}
+	return definitionCatalog{projectionCatalog{c: c}, q}
 }
 
 type definitionCatalog struct {
