@@ -105,12 +105,14 @@ func (a *Agent) startWAN(ctx context.Context) error {
 func (a *Agent) startGateway() (*wan.Gateway, error) {
 	cfg := wan.GatewayConfig{Name: wan.GatewayName(a.wanName()), Host: a.cfg.BindAddr, Port: a.cfg.WAN.GatewayPort,
 		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), Logger: a.log}
-	gw, err := wan.StartGateway(cfg)
-	if err != nil && !a.cfg.WAN.GatewayPortSet && cfg.Port != 0 {
+	// NATS reports a gateway port in use only in its log, and then waits
+	// out its whole start-up timeout; so a default port another process
+	// holds (another agent on this host) is found before it starts.
+	if !a.cfg.WAN.GatewayPortSet && cfg.Port != 0 && !portFree(cfg.Host, cfg.Port) {
 		a.log.Warn("the NATS gateway port is in use; listening on one the system picks", "port", cfg.Port)
 		cfg.Port = 0
-		gw, err = wan.StartGateway(cfg)
 	}
+	gw, err := wan.StartGateway(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("NATS gateway: %w", err)
 	}
@@ -373,4 +375,15 @@ func (a *Agent) linked(dc string) bool {
 		}
 	}
 	return false
+}
+
+// portFree says whether a TCP listener could take port on host a moment
+// ago.
+func portFree(host string, port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
