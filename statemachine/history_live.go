@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -97,6 +98,11 @@ func (s *StateMachine) ObjectAt(kind, name string, index uint64) (any, error) {
 	return state, err
 }
 
+// replaying lets one replay run at a time in the process: each copies a
+// replica's base image into memory and applies its whole retained history,
+// so pages of the UI opened at once must not multiply that memory.
+var replaying sync.Mutex
+
 // replayObject replays the history, up to upto (0: all of it), calling
 // bounds with the history's first and applied indexes before it starts
 // (an error ends it), and changed for each command that changed the
@@ -106,6 +112,8 @@ func (s *StateMachine) replayObject(kind, name string, upto uint64, bounds func(
 	if err != nil {
 		return err
 	}
+	replaying.Lock()
+	defer replaying.Unlock()
 	snap, err := s.pin()
 	if err != nil {
 		return err
