@@ -193,4 +193,27 @@ func TestAuthorizeDefaultDeny(t *testing.T) {
 		!strings.Contains(err.Error(), "403") {
 		t.Errorf("proxy-defaults without mesh:write: %v", err)
 	}
+	if _, _, err := reader.ConfigEntries().Get(api.ServiceIntentions, "db", nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("service-intentions without intention:read: %v", err)
+	}
+	if _, err := reader.Agent().ConnectAuthorize(&api.AgentAuthorizeParams{Target: "db", ClientCertURI: uri}); err == nil ||
+		!strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "service:write") {
+		t.Errorf("authorize without service:write on the target: %v", err)
+	}
+	// Reading a service's entry needs service:read on it, which the
+	// reader has; the mesh reads filter what the token may not read.
+	if _, _, err := root.ConfigEntries().Set(&api.ServiceConfigEntry{Kind: api.ServiceDefaults, Name: "web", Protocol: "http"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err := reader.ConfigEntries().Get(api.ServiceDefaults, "web", nil); err != nil || e.GetName() != "web" {
+		t.Errorf("service-defaults with service:read: %v %v", err, e)
+	}
+	nobody, _ := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: "00000000-0000-0000-0000-00000000dead"})
+	if _, _, err := nobody.ConfigEntries().List(api.ServiceDefaults, nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("list with an unknown token: %v", err)
+	}
+	anonymous, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
+	if list, _, err := anonymous.ConfigEntries().List(api.ServiceDefaults, nil); err != nil || len(list) != 0 {
+		t.Errorf("list as the anonymous token (default deny): %v %v", err, list)
+	}
 }
