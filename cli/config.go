@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl"
 
 	"github.com/heraldhq/herald/configentry"
+	"github.com/heraldhq/herald/hclguard"
 )
 
 // Consul's `config write|read|list|delete`: the service mesh's config
@@ -62,6 +63,9 @@ func readEntryFile(path string, cio IO) (api.ConfigEntry, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("Failed to load data: %v", err)
+	}
+	if err := hclguard.CheckDepth(string(data), hclguard.ConfigDepth); err != nil {
+		return nil, fmt.Errorf("Failed to decode config entry input: %v", err)
 	}
 	var raw map[string]any
 	if err := hcl.Decode(&raw, string(data)); err != nil {

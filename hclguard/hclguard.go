@@ -8,6 +8,11 @@ import (
 	"github.com/hashicorp/hcl/hcl/token"
 )
 
+// ConfigDepth is how deeply a configuration document (an agent config
+// file, a config entry) may nest. The deepest of Consul's keys (a sidecar's
+// upstream config, a service router's matches) need about a dozen levels.
+const ConfigDepth = 64
+
 // DepthError says where a document first nests deeper than Max.
 type DepthError struct {
 	Line, Column int

@@ -331,11 +331,6 @@ func (l *loader) loadFile(path, format string) error {
 	return l.apply("file "+path, m)
 }
 
-// maxHCLDepth is how deeply an HCL config may nest. The deepest of Consul's
-// keys (a sidecar's upstream config, a bootstrapped config entry's routes)
-// need about a dozen levels; HCL's parser slows quadratically with depth.
-const maxHCLDepth = 64
-
 // parse decodes a JSON or HCL document into a source's generic map.
 func parse(data []byte, format string) (map[string]any, error) {
 	var raw map[string]any
@@ -344,7 +339,7 @@ func parse(data []byte, format string) (map[string]any, error) {
 			return nil, err
 		}
 	} else {
-		if err := hclguard.CheckDepth(string(data), maxHCLDepth); err != nil {
+		if err := hclguard.CheckDepth(string(data), hclguard.ConfigDepth); err != nil {
 			return nil, fmt.Errorf("invalid HCL: %w", err)
 		}
 		if err := hcl.Decode(&raw, string(data)); err != nil {
