@@ -270,10 +270,17 @@ func (p *Proxy) followShard(ctx context.Context, nc *nats.Conn, shardID command.
 			}
 			continue
 		}
+		subCtx, endWatch := context.WithCancel(ctx)
+		stalled := p.watchProgress(subCtx, shardID)
 		select {
 		case <-ctx.Done():
+			endWatch()
 			stop()
 			return
+		case <-stalled:
+			stop()
+			p.cfg.Logger.Warn("a shard's events stopped arriving: loading it again", "shard", name,
+				"applied", p.applied[shardID].Load())
 		case <-reconnected:
 			// Another server's NATS: its stream holds the same events
 			// under other sequence numbers, which the subscription would
@@ -288,7 +295,49 @@ func (p *Proxy) followShard(ctx context.Context, nc *nats.Conn, shardID command.
 				p.cfg.Logger.Warn("following a shard's events stopped: loading it again", "shard", name, "error", err)
 			}
 		}
+		endWatch()
 	}
+}
+
+// progressCheck is how often a client agent compares its copy of a shard
+// with the servers'.
+const progressCheck = 15 * time.Second
+
+// watchProgress closes the returned channel when this agent's copy of a
+// shard has not reached, one check later, the index the servers had
+// applied at the check before: events arrive within milliseconds of their
+// apply, so the subscription has stopped delivering without an error
+// (seen under heavy load: a client agent's writes waited on its copy for
+// minutes, and a revoked token kept working there). The caller then loads
+// the shard again, as after a gap.
+func (p *Proxy) watchProgress(ctx context.Context, shardID command.Shard) <-chan struct{} {
+	stalled := make(chan struct{})
+	go func() {
+		var behind uint64 // the servers' index at the last check, when ahead of this copy
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(progressCheck):
+			}
+			if behind != 0 && p.applied[shardID].Load() < behind {
+				close(stalled)
+				return
+			}
+			behind = 0
+			client := p.rpc.Load()
+			if client == nil {
+				continue
+			}
+			askCtx, cancel := context.WithTimeout(ctx, progressCheck)
+			index, err := client.ReadBarrier(askCtx, shardID)
+			cancel()
+			if err == nil && p.applied[shardID].Load() < index {
+				behind = index
+			}
+		}
+	}()
+	return stalled
 }
 
 func (p *Proxy) markLoaded(shardID command.Shard) {
