@@ -1,0 +1,91 @@
+package ui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/agent/agenttest"
+)
+
+// operatorRules are the rules of the token the ACL test logs in with: it
+// may read the ACLs but not write them, so the API hides other tokens'
+// SecretIDs from it.
+const operatorRules = `acl = "read"
+agent_prefix "" { policy = "read" }
+node_prefix "" { policy = "read" }
+service_prefix "" { policy = "read" }
+key_prefix "" { policy = "read" }`
+
+// With ACLs enforced and a token logged in, the ACL pages list the tokens
+// (with their policies) and show a policy's rules; a token's page shows no
+// SecretID the API does not answer.
+func TestACLPagesShowTokensAndAPolicysRules(t *testing.T) {
+	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-node=srv", "-data-dir="+t.TempDir(), "-ui",
+		"-hcl", `acl { enabled = true
+default_policy = "deny" }`)
+	root, _, err := agenttest.Client(t, a.HTTPAddr()).ACL().Bootstrap()
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: root.SecretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _, err := c.ACL().PolicyCreate(&api.ACLPolicy{Name: "operator-read", Description: "reads everything", Rules: operatorRules}, nil)
+	if err != nil {
+		t.Fatalf("create a policy: %v", err)
+	}
+	role, _, err := c.ACL().RoleCreate(&api.ACLRole{Name: "operators", Description: "the on-call operators",
+		Policies: []*api.ACLRolePolicyLink{{ID: pol.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("create a role: %v", err)
+	}
+	op, _, err := c.ACL().TokenCreate(&api.ACLToken{Description: "operator on call",
+		Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}, Roles: []*api.ACLTokenRoleLink{{ID: role.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("create a token: %v", err)
+	}
+
+	p := openPage(t, a.HTTPAddr(), 1280, 800)
+	// The token goes into the browser's storage before the page first
+	// loads (from an address of the agent that needs no token): with
+	// default_policy deny, an anonymous page's first requests would be
+	// refused, and the browser logs a refused request as an error.
+	p.run("open the agent's origin", chromedp.Navigate("http://"+a.HTTPAddr()+"/v1/status/leader"))
+	p.do("log in", sel(`localStorage.setItem("herald.token", "%s")`, op.SecretID))
+	p.open("token")
+	p.waitFor("the login page has the token", sel(`document.querySelector('input[name="token"]') && document.querySelector('input[name="token"]').value === "%s"`, op.SecretID))
+	p.waitFor("the nav shows the ACL views", `Array.from(document.querySelectorAll('header.top nav a')).some(a => a.innerText === "ACLs")`)
+	p.click("header.top nav a", "ACLs")
+	p.waitFor("the tokens list shows the operator's token",
+		sel(`document.querySelector('tr[data-accessor="%s"]')`, op.AccessorID)+
+			sel(` && document.querySelector('tr[data-accessor="%s"]').innerText.includes("operator-read")`, op.AccessorID)+
+			sel(` && document.querySelector('tr[data-accessor="%s"]').innerText.includes("operators")`, op.AccessorID))
+	p.waitFor("the tokens list shows the bootstrap token", sel(`document.querySelector('tr[data-accessor="%s"]')`, root.AccessorID))
+	if txt := p.text("main"); strings.Contains(txt, root.SecretID) || strings.Contains(txt, op.SecretID) {
+		t.Fatalf("the tokens list shows a SecretID:\n%s", txt)
+	}
+	p.shot("acl-tokens")
+
+	// The bootstrap token's page: the API hides its SecretID from a token
+	// without acl:write, and so does the page.
+	p.open("acls/tokens/" + root.AccessorID)
+	p.waitFor("the token's page loads", sel(`document.querySelector('main').innerText.includes("%s")`, root.AccessorID))
+	if txt := p.text("main"); strings.Contains(txt, root.SecretID) {
+		t.Fatalf("the token's page shows the bootstrap SecretID to a read-only token:\n%s", txt)
+	}
+
+	p.open("acls/policies")
+	p.waitFor("the policies list", `document.querySelector('tr[data-policy="operator-read"]') && document.querySelector('tr[data-policy="global-management"]')`)
+	p.click(`tr[data-policy="operator-read"] a`, "operator-read")
+	p.waitFor("the policy's rules show as text", `document.querySelector('pre.rules') && document.querySelector('pre.rules').innerText.includes('key_prefix "" { policy = "read" }')`)
+	p.shot("acl-policy")
+
+	p.open("acls/roles")
+	p.waitFor("the roles list", `document.querySelector('tr[data-role="operators"]') && document.querySelector('tr[data-role="operators"]').innerText.includes("operator-read")`)
+	p.click(`tr[data-role="operators"] a`, "operators")
+	p.waitFor("the role's page", `document.querySelector('dl.fields') && document.querySelector('dl.fields').innerText.includes("the on-call operators")`)
+}
