@@ -217,7 +217,7 @@ function App() {
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
   useEffect(() => {
-    get('/v1/agent/self')
+    get('/v1/agent/self', { local: true })
       .then(({ data }) => data.Config.Datacenter)
       .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
       .then((dc) => {
