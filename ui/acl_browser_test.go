@@ -21,7 +21,8 @@ key_prefix "" { policy = "read" }`
 
 // With ACLs enforced and a token logged in, the ACL pages list the tokens
 // (with their policies) and show a policy's rules; a token's page shows no
-// SecretID the API does not answer.
+// SecretID the API does not answer. A management token creates and deletes
+// a policy in the page.
 func TestACLPagesShowTokensAndAPolicysRules(t *testing.T) {
 	a := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-node=srv", "-data-dir="+t.TempDir(), "-ui",
 		"-hcl", `acl { enabled = true
@@ -88,4 +89,30 @@ default_policy = "deny" }`)
 	p.waitFor("the roles list", `document.querySelector('tr[data-role="operators"]') && document.querySelector('tr[data-role="operators"]').innerText.includes("operator-read")`)
 	p.click(`tr[data-role="operators"] a`, "operators")
 	p.waitFor("the role's page", `document.querySelector('dl.fields') && document.querySelector('dl.fields').innerText.includes("the on-call operators")`)
+
+	// With the bootstrap token, a policy is created in the page and
+	// deleted after a confirmation; the API sees both.
+	p.do("log in as the bootstrap token", sel(`localStorage.setItem("herald.token", "%s")`, root.SecretID))
+	p.open("acls/policies")
+	p.waitFor("the policies list", `document.querySelector('tr[data-policy="operator-read"]')`)
+	p.click("details.new-policy summary", "New policy")
+	p.typeIn(`input[name="policy-name"]`, "web-writer")
+	p.typeIn(`input[name="policy-description"]`, "registers web")
+	p.typeIn(`textarea[name="policy-rules"]`, `service "web" { policy = "write" }`)
+	p.click(`details.new-policy button[type=submit]`, "Create")
+	p.waitFor("the new policy's page", `document.querySelector('pre.rules') && document.querySelector('pre.rules').innerText.includes('service "web"')`)
+	created, _, err := c.ACL().PolicyReadByName("web-writer", nil)
+	if err != nil || created == nil || created.Description != "registers web" || created.Rules != `service "web" { policy = "write" }` {
+		t.Fatalf("the policy created in the page, through the API: %+v %v", created, err)
+	}
+	p.waitFor("the address names the new policy", sel(`location.pathname.endsWith("/acls/policies/%s")`, created.ID))
+	p.click("main button.danger", "Delete")
+	p.waitFor("the delete asks first", `document.querySelector('dialog[open]')`)
+	p.click(`dialog[open] button.danger`, "Delete")
+	p.waitFor("back on the list, without the policy", `location.pathname.endsWith("/acls/policies") && document.querySelector('tr[data-policy="operator-read"]') && !document.querySelector('tr[data-policy="web-writer"]')`)
+	// A policy that is not there is answered 403 "ACL not found", as
+	// Consul answers it.
+	if gone, _, err := c.ACL().PolicyRead(created.ID, nil); gone != nil || (err != nil && !strings.Contains(err.Error(), "ACL not found")) {
+		t.Fatalf("the policy deleted in the page, through the API: %+v %v", gone, err)
+	}
 }

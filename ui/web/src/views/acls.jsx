@@ -1,8 +1,10 @@
 // The ACL views: tokens, policies and roles, read through the public
-// /v1/acl/* endpoints with the logged-in token (read-only).
+// /v1/acl/* endpoints with the logged-in token; policies can also be
+// created and deleted (a token with acl = "write").
 import { useEffect, useState } from 'preact/hooks';
-import { enc, get } from '../api.js';
-import { link } from '../common.jsx';
+import { useLocation } from 'preact-iso';
+import { enc, get, request } from '../api.js';
+import { Confirm, link } from '../common.jsx';
 
 // useAPI loads one API answer for the page: { data, error } (neither while
 // loading).
@@ -179,10 +181,60 @@ export function Token({ dc, id }) {
   );
 }
 
+// NewPolicy creates a policy (PUT /v1/acl/policy) and opens its page; the
+// API's refusal (invalid rules, a name in use, no acl:write) shows as is.
+function NewPolicy({ dc }) {
+  const { route } = useLocation();
+  const [form, setForm] = useState({ Name: '', Description: '', Rules: '' });
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const field = (k) => ({ value: form[k], onInput: (e) => setForm({ ...form, [k]: e.currentTarget.value }) });
+  return (
+    <details class="new-policy">
+      <summary>New policy</summary>
+      <form
+        class="editor"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const { data } = await request('PUT', '/v1/acl/policy', { dc, body: JSON.stringify(form) });
+            route(link(dc, 'acls', 'policies', encodeURIComponent(data.ID)));
+          } catch (err) {
+            setError(err);
+            setBusy(false);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input name="policy-name" required {...field('Name')} />
+        </label>
+        <label>
+          Description
+          <input name="policy-description" {...field('Description')} />
+        </label>
+        <label>
+          Rules (HCL or JSON)
+          <textarea name="policy-rules" rows={8} spellcheck={false} {...field('Rules')} />
+        </label>
+        <div class="actions">
+          <button class="primary" type="submit" disabled={busy || !form.Name.trim()}>
+            Create
+          </button>
+        </div>
+        {error && <ACLError error={error} dc={dc} />}
+      </form>
+    </details>
+  );
+}
+
 export function Policies({ dc }) {
   const s = useAPI('/v1/acl/policies', dc);
   return (
     <ACLPage dc={dc} tab="policies" title="Policies">
+      {s.data && <NewPolicy dc={dc} />}
       {!s.data ? (
         <Loading state={s} dc={dc} />
       ) : (
@@ -220,12 +272,32 @@ export function Policies({ dc }) {
 export function Policy({ dc, id }) {
   const s = useAPI('/v1/acl/policy/' + enc(id), dc);
   const p = s.data;
+  const { route } = useLocation();
+  const [confirm, setConfirm] = useState(false);
+  const [error, setError] = useState(null);
+  const remove = async () => {
+    setConfirm(false);
+    setError(null);
+    try {
+      await request('DELETE', '/v1/acl/policy/' + enc(id), { dc });
+      route(link(dc, 'acls', 'policies'));
+    } catch (err) {
+      setError(err);
+    }
+  };
   return (
     <ACLPage dc={dc} tab="policies" title={p ? 'Policy ' + p.Name : 'Policy'}>
       {!p ? (
         <Loading state={s} dc={dc} />
       ) : (
         <>
+          <div class="actions">
+            <button type="button" class="danger" onClick={() => setConfirm(true)}>
+              Delete
+            </button>
+          </div>
+          {error && <ACLError error={error} dc={dc} />}
+          <Confirm open={confirm} text={`Delete the policy ${p.Name}?`} yes="Delete" onYes={remove} onNo={() => setConfirm(false)} />
           <Fields
             rows={[
               ['ID', <code>{p.ID}</code>],
