@@ -1,9 +1,12 @@
 package ui_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/hashicorp/consul/api"
 
@@ -51,12 +54,15 @@ default_policy = "deny" }`)
 	}
 
 	p := openPage(t, a.HTTPAddr(), 1280, 800)
-	// The token goes into the browser's storage before the page first
-	// loads (from an address of the agent that needs no token): with
-	// default_policy deny, an anonymous page's first requests would be
-	// refused, and the browser logs a refused request as an error.
-	p.run("open the agent's origin", chromedp.Navigate("http://"+a.HTTPAddr()+"/v1/status/leader"))
-	p.do("log in", sel(`localStorage.setItem("herald.token", "%s")`, op.SecretID))
+	// The token goes into the browser's storage before the page's scripts
+	// first run: with default_policy deny, an anonymous page's first
+	// requests would be refused, and the browser logs a refused request as
+	// an error.
+	p.run("log in before the page loads", func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tgt, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+			Source: sel(`localStorage.getItem("herald.token") || localStorage.setItem("herald.token", "%s")`, op.SecretID)})
+		return chromedp.Void{}, err
+	})
 	p.open("token")
 	p.waitFor("the login page has the token", sel(`document.querySelector('input[name="token"]') && document.querySelector('input[name="token"]').value === "%s"`, op.SecretID))
 	p.waitFor("the nav shows the ACL views", `Array.from(document.querySelectorAll('header.top nav a')).some(a => a.innerText === "ACLs")`)
