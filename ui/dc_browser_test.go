@@ -24,7 +24,7 @@ func startDC(t *testing.T, dc string) (string, *api.Client) {
 // Two datacenters federated over the WAN: dc1's page switches to dc2 with
 // the header's select and shows dc2's services (read through ?dc=, the
 // stream being dc1's own), and a key created in dc2's KV page is written
-// to dc2.
+// to dc2, whose history the key's history page shows.
 func TestDatacenterSwitcherShowsTheOtherDatacenter(t *testing.T) {
 	addr1, c1 := startDC(t, "dc1")
 	_, c2 := startDC(t, "dc2")
@@ -89,4 +89,12 @@ func TestDatacenterSwitcherShowsTheOtherDatacenter(t *testing.T) {
 	if pair, _, err := c1.KV().Get("where", nil); err != nil || pair != nil {
 		t.Fatalf("the key created in dc2's page is in dc1: %+v %v", pair, err)
 	}
+	// The key's history is dc2's, read through ?dc=.
+	pair, _, err := c2.KV().Get("where", nil)
+	if err != nil || pair == nil {
+		t.Fatal(pair, err)
+	}
+	p.click(`a.button`, "History")
+	p.waitFor("dc2's history of the key", fmt.Sprintf(
+		`location.pathname.endsWith("/ui/dc2/history/kv/where") && Array.from(document.querySelectorAll('ol.history > li')).some(li => li.dataset.index === "%d")`, pair.ModifyIndex))
 }
