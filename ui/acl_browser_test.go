@@ -96,6 +96,20 @@ default_policy = "deny" }`)
 	p.click(`tr[data-role="operators"] a`, "operators")
 	p.waitFor("the role's page", `document.querySelector('dl.fields') && document.querySelector('dl.fields').innerText.includes("the on-call operators")`)
 
+	// A token that may not read the ACLs is told so.
+	agentReader, _, err := c.ACL().PolicyCreate(&api.ACLPolicy{Name: "agent-read", Rules: `agent_prefix "" { policy = "read" }`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noACL, _, err := c.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: agentReader.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.expect("status of 403 (Forbidden) http://" + a.HTTPAddr() + "/v1/acl/tokens")
+	p.do("log in as a token without acl:read", sel(`localStorage.setItem("herald.token", "%s")`, noACL.SecretID))
+	p.open("acls/tokens")
+	p.waitFor("the page says the token may not read ACLs", `document.querySelector('[role="alert"]') && document.querySelector('[role="alert"]').innerText.includes("Permission denied")`)
+
 	// With the bootstrap token, a policy is created in the page and
 	// deleted after a confirmation; the API sees both.
 	p.do("log in as the bootstrap token", sel(`localStorage.setItem("herald.token", "%s")`, root.SecretID))
@@ -120,5 +134,18 @@ default_policy = "deny" }`)
 	// Consul answers it.
 	if gone, _, err := c.ACL().PolicyRead(created.ID, nil); gone != nil || (err != nil && !strings.Contains(err.Error(), "ACL not found")) {
 		t.Fatalf("the policy deleted in the page, through the API: %+v %v", gone, err)
+	}
+}
+
+// With ACLs off, the ACL pages say so (the API answers 401 "ACL support
+// disabled").
+func TestACLPagesSayACLsAreDisabled(t *testing.T) {
+	a, _ := startUI(t)
+	p := openPage(t, a.HTTPAddr(), 1280, 800)
+	p.expect("status of 401 (Unauthorized) http://" + a.HTTPAddr() + "/v1/acl/policies")
+	p.open("acls/policies")
+	p.waitFor("the page says ACLs are disabled", `document.querySelector('[role="alert"]') && document.querySelector('[role="alert"]').innerText.includes("ACLs are disabled")`)
+	if nav := p.text("header.top nav"); strings.Contains(nav, "ACLs") {
+		t.Fatalf("the navigation offers the ACL views without a token: %q", nav)
 	}
 }
