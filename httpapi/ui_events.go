@@ -108,7 +108,7 @@ type tailItem struct {
 
 // streamEvents is the events topic of the UI's stream: the live tail of
 // the event stream, each event the token may read (by the NATS rule) and
-// that ?subject= matches, resumed exactly from Last-Event-ID.
+// that ?subject= matches, resumed exactly from Last-Event-ID (or ?index=).
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	if s.eventTail == nil {
 		return fmt.Errorf("%w: the event stream", agenterr.ErrUnavailable)
@@ -122,7 +122,14 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("the connection cannot stream")
 	}
 	pos, skip := streamPosition{}, map[string]uint64{}
-	if raw := r.Header.Get("Last-Event-ID"); raw != "" {
+	// The browser sends Last-Event-ID when it reconnects by itself; a page
+	// that opens the stream again after an HTTP error can only pass the
+	// position it saw in the address.
+	raw := r.Header.Get("Last-Event-ID")
+	if raw == "" {
+		raw = r.URL.Query().Get("index")
+	}
+	if raw != "" {
 		var err error
 		if pos, skip, err = parsePosition(raw); err != nil {
 			return err

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -79,8 +80,18 @@ func TestUIStreamEventsTailResumesExactly(t *testing.T) {
 		}
 	}
 	mustPut(t, c.KV(), "tail/e", "1")
-	if ev := s.nextEvent(); ev.Key != "tail/e" {
-		t.Fatalf("after the resume: %+v, want tail/e", ev)
+	e := s.nextEvent()
+	if e.Key != "tail/e" {
+		t.Fatalf("after the resume: %+v, want tail/e", e)
+	}
+	s.close()
+
+	// A page that opens the stream again after an HTTP error passes the
+	// position as ?index= (an EventSource cannot set Last-Event-ID).
+	mustPut(t, c.KV(), "tail/f", "1")
+	s = openStream(t, addr, "topic=events&subject="+"herald.dc1.kv.>"+"&index="+url.QueryEscape(e.id), nil)
+	if ev := s.nextEvent(); ev.Key != "tail/f" {
+		t.Fatalf("resumed from ?index=%s: %+v, want tail/f", e.id, ev)
 	}
 }
 

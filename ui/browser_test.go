@@ -98,6 +98,16 @@ type page struct {
 
 	mu       sync.Mutex
 	problems []string // console errors and uncaught exceptions
+	expected []string // problems a test provokes on purpose (see expect)
+}
+
+// expect lets problems containing text pass: the browser logs every
+// refused request as an error, and a test of how a page shows a refusal
+// provokes one.
+func (p *page) expect(text string) {
+	p.mu.Lock()
+	p.expected = append(p.expected, text)
+	p.mu.Unlock()
 }
 
 // openPage opens a tab (width × height CSS pixels) on the UI of the agent
@@ -139,9 +149,15 @@ func openPage(t *testing.T, httpAddr string, width, height int64) *page {
 	}
 	t.Cleanup(func() {
 		p.mu.Lock()
-		problems := p.problems
+		problems, expected := p.problems, p.expected
 		p.mu.Unlock()
+	next:
 		for _, pr := range problems {
+			for _, e := range expected {
+				if strings.Contains(pr, e) {
+					continue next
+				}
+			}
 			t.Errorf("browser console: %s", pr)
 		}
 		cancel()

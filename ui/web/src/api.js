@@ -19,16 +19,27 @@ export function setToken(token) {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
-// The datacenter the page shows, from its address; the agent's own is
-// left out of requests so that they stay local.
+// The datacenter the page shows comes from its address; the agent's own
+// is left out of requests so that they stay local, and any other is sent
+// as ?dc=, which the agent forwards to that datacenter. Requests wait for
+// the agent's datacenter to be known (setLocalDC, from /v1/agent/self):
+// a page opened at another datacenter's address must not show the local
+// one's rows meanwhile.
 let localDC = '';
+let localKnown;
+const localReady = new Promise((resolve) => {
+  localKnown = resolve;
+});
 export function setLocalDC(dc) {
   localDC = dc;
+  localKnown();
 }
 
+// isRemote says whether dc is another datacenter than the agent's.
+export const isRemote = (dc) => !!dc && !!localDC && dc !== localDC;
+
 function withDC(path, dc) {
-  // Until the agent's datacenter is known, the page's is taken for it.
-  if (!dc || !localDC || dc === localDC) return path;
+  if (!isRemote(dc)) return path;
   return path + (path.includes('?') ? '&' : '?') + 'dc=' + encodeURIComponent(dc);
 }
 
@@ -41,7 +52,8 @@ export class HTTPError extends Error {
 
 // request sends one API request with the token; it answers the decoded
 // JSON (or the text when the answer is not JSON).
-export async function request(method, path, { body, dc } = {}) {
+export async function request(method, path, { body, dc, local } = {}) {
+  if (!local) await localReady;
   const headers = {};
   const token = getToken();
   if (token) headers['X-Consul-Token'] = token;
@@ -67,21 +79,24 @@ export function decodeValue(b64) {
   return new TextDecoder().decode(bytes);
 }
 
-function streamURL(topic, params, dc) {
+function streamURL(topic, params) {
   let u = '/v1/internal/ui/stream?topic=' + encodeURIComponent(topic);
   for (const [k, v] of Object.entries(params || {})) {
     if (v) u += '&' + k + '=' + encodeURIComponent(v);
   }
   const token = getToken();
   if (token) u += '&token=' + encodeURIComponent(token);
-  return withDC(u, dc);
+  return u;
 }
 
 // openStream follows a topic of the stream: onMessage(event type, parsed
 // data, id) for each message. The browser reconnects by itself after a
 // network error (sending Last-Event-ID); an HTTP error closes the
 // EventSource, so the page opens it again a few seconds later from the last
-// index it saw. onStatus reports 'connecting', 'live' or the error.
+// position it saw (?index=). onStatus reports 'connecting', 'live' or the
+// error. The stream is the local agent's own (a forwarded request cannot
+// stream): for another datacenter it is not opened, and onUnavailable
+// follows the topic another way, or the status is 'local-only'.
 export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailable }) {
   let es = null;
   let lastID = '';
@@ -90,8 +105,8 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
   let opened = false;
   const connect = () => {
     const p = { ...params };
-    if (lastID && !lastID.includes(':')) p.index = lastID;
-    es = new EventSource(streamURL(topic, p, dc));
+    if (lastID) p.index = lastID;
+    es = new EventSource(streamURL(topic, p));
     onStatus('connecting');
     es.onopen = () => {
       opened = true;
@@ -121,7 +136,15 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
       }
     };
   };
-  connect();
+  onStatus('connecting');
+  localReady.then(() => {
+    if (closed) return;
+    if (!isRemote(dc)) connect();
+    else if (onUnavailable) {
+      closed = true;
+      onUnavailable();
+    } else onStatus('local-only');
+  });
   return () => {
     closed = true;
     clearTimeout(timer);

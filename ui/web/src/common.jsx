@@ -1,6 +1,6 @@
 // Pieces every view shares: health, badges, the live indicator, the
 // windowed list.
-import { useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
 import {
   Virtualizer,
   elementScroll,
@@ -165,4 +165,27 @@ export function useWide() {
     return () => window.removeEventListener('resize', on);
   }, []);
   return wide;
+}
+
+// Confirm is a modal question on the native <dialog> element.
+export function Confirm({ open, text, yes, onYes, onNo }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} onCancel={onNo} aria-label="Confirm">
+      <p>{text}</p>
+      <div class="actions">
+        <button type="button" class="danger" onClick={onYes}>
+          {yes}
+        </button>
+        <button type="button" onClick={onNo} autofocus>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
 }

@@ -9,6 +9,7 @@ import { Nodes } from './views/nodes.jsx';
 import { Node } from './views/node.jsx';
 import { KV } from './views/kv.jsx';
 import { Events } from './views/events.jsx';
+import { Policies, Policy, Role, Roles, Token as ACLToken, Tokens } from './views/acls.jsx';
 import './style.css';
 
 // The history view and its diff library load when first opened: the
@@ -17,15 +18,16 @@ const History = lazy(() => import('./views/history.jsx').then((m) => m.History))
 
 performance.mark('herald:script');
 
-// The navigation: one entry per view. The ACL views (tokens, policies,
-// roles) join this list when they exist; the datacenter switcher sits
-// beside it.
+// The navigation: one entry per view; the datacenter switcher sits beside
+// it. The ACL views show only with a token logged in: with ACLs off there
+// is nothing to log in with, and the ACL pages say ACLs are disabled.
 const NAV = [
   ['services', 'Services'],
   ['nodes', 'Nodes'],
   ['kv', 'Key/Value'],
   ['events', 'Events'],
 ];
+const ACL_NAV = ['acls', 'ACLs'];
 
 // The views as routes: preact-iso hands them the address's parameters,
 // decoded. Keys and names keep their slashes (rest parameters); a KV
@@ -42,6 +44,24 @@ const KVRoute = ({ dc, k: rest }) => {
 const HistoryRoute = ({ dc, kind, name }) => <History dc={dc} kind={kind} name={name || ''} />;
 const EventsRoute = ({ dc }) => <Events dc={dc} />;
 const TokenRoute = ({ dc }) => <Token dc={dc} />;
+const ACLTokensRoute = ({ dc }) => <Tokens dc={dc} />;
+const ACLTokenRoute = ({ dc, id }) => <ACLToken dc={dc} id={id} />;
+const ACLPoliciesRoute = ({ dc }) => <Policies dc={dc} />;
+const ACLPolicyRoute = ({ dc, id }) => <Policy dc={dc} id={id} />;
+const ACLRolesRoute = ({ dc }) => <Roles dc={dc} />;
+const ACLRoleRoute = ({ dc, id }) => <Role dc={dc} id={id} />;
+
+// SWITCH_TO is where the datacenter switcher lands for each view: the same
+// view's list in the other datacenter (a service, node or key there may
+// not exist; the history is the local agent's own).
+const SWITCH_TO = {
+  services: 'services',
+  nodes: 'nodes',
+  kv: 'kv/',
+  events: 'events',
+  token: 'token',
+  acls: 'acls/tokens',
+};
 
 function DCSwitcher({ dc, dcs }) {
   const { path, route } = useLocation();
@@ -54,8 +74,8 @@ function DCSwitcher({ dc, dcs }) {
         value={dc}
         onChange={(e) => {
           const prefix = BASE + encodeURIComponent(dc) + '/';
-          const tail = path.startsWith(prefix) ? path.slice(prefix.length).split('/')[0] : 'services';
-          route(link(e.currentTarget.value, tail));
+          const view = path.startsWith(prefix) ? path.slice(prefix.length).split('/')[0] : '';
+          route(link(e.currentTarget.value, SWITCH_TO[view] || 'services'));
         }}
       >
         {list.map((d) => (
@@ -78,8 +98,8 @@ function Header({ dc, dcs }) {
       </a>
       <DCSwitcher dc={dc} dcs={dcs} />
       <nav aria-label="Views">
-        {NAV.map(([view, title]) => {
-          const href = link(dc, view) + (view === 'kv' ? '/' : '');
+        {(token ? [...NAV, ACL_NAV] : NAV).map(([view, title]) => {
+          const href = link(dc, view) + (view === 'kv' ? '/' : view === 'acls' ? '/tokens' : '');
           const current = path.startsWith(link(dc, view));
           return (
             <a key={view} href={href} aria-current={current ? 'page' : undefined}>
@@ -174,6 +194,12 @@ function Shell({ local, dcs }) {
           <Route path={P('history/:kind/:name*')} component={HistoryRoute} />
           <Route path={P('events')} component={EventsRoute} />
           <Route path={P('token')} component={TokenRoute} />
+          <Route path={P('acls/tokens')} component={ACLTokensRoute} />
+          <Route path={P('acls/tokens/:id')} component={ACLTokenRoute} />
+          <Route path={P('acls/policies')} component={ACLPoliciesRoute} />
+          <Route path={P('acls/policies/:id')} component={ACLPolicyRoute} />
+          <Route path={P('acls/roles')} component={ACLRolesRoute} />
+          <Route path={P('acls/roles/:id')} component={ACLRoleRoute} />
           <Route default component={NotFound} />
         </Router>
       </main>
@@ -191,7 +217,7 @@ function App() {
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
   useEffect(() => {
-    get('/v1/agent/self')
+    get('/v1/agent/self', { local: true })
       .then(({ data }) => data.Config.Datacenter)
       .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
       .then((dc) => {

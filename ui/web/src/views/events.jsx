@@ -61,7 +61,12 @@ export function Events({ dc }) {
         />
         <button type="submit">Filter</button>
       </form>
-      {events.length === 0 && <p class="muted">Waiting for changes{subject ? ' on ' + subject : ''}…</p>}
+      {status === 'local-only' && (
+        <p class="notice" role="alert">
+          The event tail is the agent's own: it shows the changes of the datacenter this agent is in, not of {dc}.
+        </p>
+      )}
+      {events.length === 0 && status !== 'local-only' && <p class="muted">Waiting for changes{subject ? ' on ' + subject : ''}…</p>}
       <ol class="events" aria-label="Events">
         {events.map((e) => (
           <li key={e.seq} class={e.data.gap ? 'gap' : ''}>

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { HTTPError, decodeValue, enc, get, request, useRows } from '../api.js';
-import { ErrorBox, Live, link } from '../common.jsx';
+import { Confirm, ErrorBox, Live, link } from '../common.jsx';
 
 // KV shows the folder or the key the address names: /kv/<folder>/ or
 // /kv/<key>.
@@ -29,29 +29,6 @@ function Crumbs({ dc, k }) {
       })}
       {last ? null : null}
     </p>
-  );
-}
-
-// Confirm is a modal question on the native <dialog> element.
-function Confirm({ open, text, yes, onYes, onNo }) {
-  const ref = useRef(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
-  return (
-    <dialog ref={ref} onCancel={onNo} aria-label="Confirm">
-      <p>{text}</p>
-      <div class="actions">
-        <button type="button" class="danger" onClick={onYes}>
-          {yes}
-        </button>
-        <button type="button" onClick={onNo} autofocus>
-          Cancel
-        </button>
-      </div>
-    </dialog>
   );
 }
 
