@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -303,21 +304,7 @@ func (c *Catalog) ServiceInstances(name string, watch bool) ([]Instance, uint64,
 
 // buildInstances assembles a service's instances; callers hold c.mu.
 func (c *Catalog) buildInstances(name string) []Instance {
-	out := make([]Instance, 0, len(c.byName[name]))
-	for _, s := range c.byName[name] {
-		node := c.nodes[lower(s.Node)]
-		if node == nil {
-			continue
-		}
-		out = append(out, c.instance(node, s))
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Node.Node != out[j].Node.Node {
-			return out[i].Node.Node < out[j].Node.Node
-		}
-		return out[i].Service.ID < out[j].Service.ID
-	})
-	return out
+	return c.instancesOf(maps.Values(c.byName[name]), len(c.byName[name]))
 }
 
 // instance is a service instance with its node and the checks that bear

@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"iter"
+	"slices"
 	"sort"
 
 	"github.com/heraldhq/herald/event"
@@ -80,15 +82,15 @@ func (c *Catalog) ConnectInstances(name string, watch bool) ([]Instance, uint64,
 	for _, s := range c.byDest[name] {
 		list = append(list, s)
 	}
-	out := c.instancesOf(list)
+	out := c.instancesOf(slices.Values(list), len(list))
 	return out, nonZero(index), watchOf(c.serviceWatch, connectKey(name), watch)
 }
 
 // instancesOf joins services with their nodes and checks; callers hold
 // c.mu.
-func (c *Catalog) instancesOf(list []*event.Service) []Instance {
-	out := make([]Instance, 0, len(list))
-	for _, s := range list {
+func (c *Catalog) instancesOf(services iter.Seq[*event.Service], n int) []Instance {
+	out := make([]Instance, 0, n)
+	for s := range services {
 		node := c.nodes[lower(s.Node)]
 		if node == nil {
 			continue
