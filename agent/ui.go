@@ -26,7 +26,7 @@ func (a *Agent) wireUI(api *httpapi.Server) {
 	if !a.cfg.UIEnabled && a.cfg.UIDir == "" {
 		return
 	}
-	api.ServeUI(a.cfg.UIContentPath, ui.Handler(a.cfg.UIContentPath, a.cfg.UIDir))
+	api.ServeUI(a.cfg.UIContentPath, ui.Handler(a.cfg.UIContentPath, a.cfg.UIDir, a.cfg.Datacenter))
 }
 
 // uiEventTail is the agent's event stream as the UI's events topic reads

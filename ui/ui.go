@@ -32,6 +32,12 @@ func Assets() fs.FS {
 // again for another ui_config.content_path.
 const ContentPathPlaceholder = "__HERALD_CONTENT_PATH__"
 
+// DatacenterPlaceholder is replaced in index.html by the agent's
+// datacenter, so that the page knows which datacenter is local without
+// asking /v1/agent/self, which a token-less page may not read under a
+// default-deny ACL policy.
+const DatacenterPlaceholder = "__HERALD_DATACENTER__"
+
 // hashedDir holds the build's assets, whose names carry a hash of their
 // content: a changed asset has a new name, so they may be cached for good.
 const hashedDir = "assets/"
@@ -45,19 +51,20 @@ const (
 
 // Handler serves the UI under contentPath ("/ui/" by default, always with
 // a leading and a trailing slash), from dir when it is not empty (Consul's
-// ui_config.dir) and from the embedded build otherwise.
+// ui_config.dir) and from the embedded build otherwise; datacenter is the
+// agent's.
 //
 // A path under contentPath that names no file is a page of the
 // single-page application (/ui/dc1/services/web): it is answered with
 // index.html, so every view can be bookmarked and reloaded. Only paths
 // under assets/ answer 404 when missing, so that a stale script reference
 // fails as a script, not as a page.
-func Handler(contentPath, dir string) http.Handler {
+func Handler(contentPath, dir, datacenter string) http.Handler {
 	files := Assets()
 	if dir != "" {
 		files = os.DirFS(dir)
 	}
-	h := &handler{files: files, contentPath: contentPath, fromDisk: dir != "", started: time.Now()}
+	h := &handler{files: files, contentPath: contentPath, datacenter: datacenter, fromDisk: dir != "", started: time.Now()}
 	if !h.fromDisk {
 		h.index, _ = h.render() // the embedded build never changes
 	}
@@ -67,6 +74,7 @@ func Handler(contentPath, dir string) http.Handler {
 type handler struct {
 	files       fs.FS
 	contentPath string
+	datacenter  string
 	// fromDisk: the files may change under a running agent (ui_config.dir),
 	// so index.html is read at every request rather than once.
 	fromDisk bool
@@ -142,11 +150,13 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "index.html", h.started, bytes.NewReader(page))
 }
 
-// render reads index.html and puts the content path in it.
+// render reads index.html and puts the content path and the datacenter in
+// it.
 func (h *handler) render() ([]byte, error) {
 	raw, err := fs.ReadFile(h.files, "index.html")
 	if err != nil {
 		return nil, err
 	}
-	return bytes.ReplaceAll(raw, []byte(ContentPathPlaceholder), []byte(html.EscapeString(h.contentPath))), nil
+	page := bytes.ReplaceAll(raw, []byte(ContentPathPlaceholder), []byte(html.EscapeString(h.contentPath)))
+	return bytes.ReplaceAll(page, []byte(DatacenterPlaceholder), []byte(html.EscapeString(h.datacenter))), nil
 }

@@ -24,7 +24,7 @@ func writeBuild(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	files := map[string]string{
-		"index.html":           `<base href="__HERALD_CONTENT_PATH__"><script src="assets/app-1a2b3c.js"></script>`,
+		"index.html":           `<base href="__HERALD_CONTENT_PATH__"><meta name="herald-datacenter" content="__HERALD_DATACENTER__"><script src="assets/app-1a2b3c.js"></script>`,
 		"assets/app-1a2b3c.js": "console.log(1)",
 		"favicon.svg":          "<svg/>",
 	}
@@ -41,11 +41,12 @@ func writeBuild(t *testing.T) string {
 }
 
 func TestHandlerServesTheBuildWithTheContentPathInIndex(t *testing.T) {
-	h := Handler("/console/", writeBuild(t))
+	h := Handler("/console/", writeBuild(t), "east-1")
 	for _, path := range []string{"/console/", "/console/index.html", "/console/dc1/services/web", "/console/dc1/kv/app/config.json"} {
 		code, cache, body := get(t, h, path)
-		if code != http.StatusOK || cache != "no-cache" || !strings.Contains(body, `<base href="/console/">`) {
-			t.Errorf("GET %s = %d, Cache-Control %q, %q; want index.html with the content path, no-cache", path, code, cache, body)
+		if code != http.StatusOK || cache != "no-cache" || !strings.Contains(body, `<base href="/console/">`) ||
+			!strings.Contains(body, `content="east-1"`) {
+			t.Errorf("GET %s = %d, Cache-Control %q, %q; want index.html with the content path and the datacenter, no-cache", path, code, cache, body)
 		}
 	}
 	code, cache, body := get(t, h, "/console/assets/app-1a2b3c.js")
@@ -65,7 +66,7 @@ func TestHandlerServesTheBuildWithTheContentPathInIndex(t *testing.T) {
 
 func TestHandlerReadsIndexFromDiskAtEachRequest(t *testing.T) {
 	dir := writeBuild(t)
-	h := Handler("/ui/", dir)
+	h := Handler("/ui/", dir, "dc1")
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("new build"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +81,9 @@ func TestHandlerServesTheEmbeddedBuild(t *testing.T) {
 		t.Fatalf("the embedded build has no index.html: %v", err)
 	}
 	want.Close()
-	code, _, body := get(t, Handler("/ui/", ""), "/ui/dc1/nodes")
-	if code != http.StatusOK || !strings.Contains(body, "<html") || strings.Contains(body, ContentPathPlaceholder) {
+	code, _, body := get(t, Handler("/ui/", "", "dc1"), "/ui/dc1/nodes")
+	if code != http.StatusOK || !strings.Contains(body, "<html") || strings.Contains(body, ContentPathPlaceholder) ||
+		strings.Contains(body, DatacenterPlaceholder) {
 		t.Errorf("embedded page: %d %q", code, body)
 	}
 }

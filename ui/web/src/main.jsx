@@ -217,8 +217,14 @@ function App() {
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
   useEffect(() => {
-    get('/v1/agent/self', { local: true })
-      .then(({ data }) => data.Config.Datacenter)
+    // The agent writes its datacenter into the page; a page served some
+    // other way asks the agent.
+    const written = document.querySelector('meta[name="herald-datacenter"]')?.content;
+    const agentDC =
+      written && !written.startsWith('__')
+        ? Promise.resolve(written)
+        : get('/v1/agent/self', { local: true }).then(({ data }) => data.Config.Datacenter);
+    agentDC
       .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
       .then((dc) => {
         setLocalDC(dc);
