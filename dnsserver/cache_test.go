@@ -48,10 +48,10 @@ func sorted(s []string) []string {
 	return s
 }
 
-// TestCachedAnswerFollowsTheCatalog: a service's answer is served from the
+// TestDNSCacheFollowsTheCatalog: a service's answer is served from the
 // cache, rotated from one query to the next, and a new instance or a check
 // turning critical shows in the very next answer.
-func TestCachedAnswerFollowsTheCatalog(t *testing.T) {
+func TestDNSCacheFollowsTheCatalog(t *testing.T) {
 	w := world{}.big("web", 3)
 	for _, n := range w.nodes {
 		w.checks = append(w.checks, check(n.Node, "serfHealth", "", event.HealthPassing))
@@ -124,9 +124,9 @@ func TestCachedAnswerFollowsTheCatalog(t *testing.T) {
 	}
 }
 
-// TestCacheDoesNotGrowWithUnknownNames: NXDOMAIN answers are not kept, so
+// TestDNSCacheDoesNotGrowWithUnknownNames: NXDOMAIN answers are not kept, so
 // random names cannot fill the cache.
-func TestCacheDoesNotGrowWithUnknownNames(t *testing.T) {
+func TestDNSCacheDoesNotGrowWithUnknownNames(t *testing.T) {
 	s := startServer(t, Config{Catalog: FromProjection(projectionWith(world{}.big("web", 2)))})
 	exchange(t, "udp", s.Addr(), srvQuery("web.service.consul.", 4096))
 	for i := range 50 {
@@ -140,11 +140,11 @@ func TestCacheDoesNotGrowWithUnknownNames(t *testing.T) {
 	}
 }
 
-// TestCachedAnswerKeepsTransportRules: served from the cache over each
+// TestDNSCacheKeepsTransportRules: served from the cache over each
 // transport and buffer size, a response has what Answer computes for it:
 // the same header bits (TC included), rcode, echoed question and OPT, and
 // as many answers and additional records, with the query's ID.
-func TestCachedAnswerKeepsTransportRules(t *testing.T) {
+func TestDNSCacheKeepsTransportRules(t *testing.T) {
 	for _, truncate := range []bool{false, true} {
 		cfg := Config{Catalog: FromProjection(projectionWith(world{}.big("web", 30))), EnableTruncate: truncate}
 		s := startServer(t, cfg)
@@ -179,9 +179,9 @@ func TestCachedAnswerKeepsTransportRules(t *testing.T) {
 	}
 }
 
-// TestCachedAnswerFollowsTheACLView: with ACLs, an answer cached under one
+// TestDNSCacheFollowsTheACLView: with ACLs, an answer cached under one
 // authorizer is not served under another.
-func TestCachedAnswerFollowsTheACLView(t *testing.T) {
+func TestDNSCacheFollowsTheACLView(t *testing.T) {
 	var authz atomic.Value
 	authz.Store(acl.AllowAll())
 	cat := WithACL(FromProjection(projectionWith(world{}.big("web", 2))), func() acl.Authorizer { return authz.Load().(acl.Authorizer) })
