@@ -225,26 +225,29 @@ func (s *Server) respond(req *dns.Msg, tcp bool) (m *dns.Msg, wire []byte, relea
 }
 
 // cacheable reports whether m, the unfinished answer to a name n, depends
-// on the catalog alone and is worth keeping: a service name's answers,
-// with no target resolved outside the zones (a recursor's answer is not
-// the catalog's to invalidate).
+// on what the version covers and is worth keeping: a service name's
+// answers, with no target resolved outside the zones (a recursor's answer
+// is not the catalog's to invalidate) or through a prepared query (whose
+// definitions the version does not follow).
 func (s *Server) cacheable(n name, m *dns.Msg) bool {
 	if n.kind != kindService || m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 || m.Truncated {
 		return false
 	}
-	inZone := func(host string) bool {
-		_, ok := s.st.zones.parse(host, dns.TypeA)
-		return ok
+	followed := func(host string) bool {
+		t, ok := s.st.zones.parse(host, dns.TypeA)
+		return ok && t.kind != kindQuery
 	}
-	for _, rr := range m.Answer {
-		switch rr := rr.(type) {
-		case *dns.SRV:
-			if !inZone(rr.Target) {
-				return false
-			}
-		case *dns.CNAME:
-			if !inZone(rr.Target) {
-				return false
+	for _, rrs := range [][]dns.RR{m.Answer, m.Extra} {
+		for _, rr := range rrs {
+			switch rr := rr.(type) {
+			case *dns.SRV:
+				if !followed(rr.Target) {
+					return false
+				}
+			case *dns.CNAME:
+				if !followed(rr.Target) {
+					return false
+				}
 			}
 		}
 	}

@@ -194,3 +194,23 @@ func TestDNSCacheFollowsTheACLView(t *testing.T) {
 		t.Fatalf("denied: rcode %s with %d answers, want NXDOMAIN", dns.RcodeToString[r.Rcode], len(r.Answer))
 	}
 }
+
+// TestDNSCacheSkipsAnswersFromOutside: an answer that points outside the
+// zones (resolved by recursors, whose changes no index follows) is built
+// on every query, not cached.
+func TestDNSCacheSkipsAnswersFromOutside(t *testing.T) {
+	w := world{nodes: []*event.Node{node("n1", "10.0.0.1", nil)}}
+	ext := svc("n1", "ext1", "ext", 443)
+	ext.Address = "ext-host.example.org"
+	w.services = []*event.Service{ext}
+	s := startServer(t, Config{Catalog: FromProjection(projectionWith(w))})
+	for _, qtype := range []uint16{dns.TypeA, dns.TypeSRV} {
+		r := query(t, "udp", s.Addr(), "ext.service.consul.", qtype)
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+			t.Fatalf("%s: rcode %s, %d answers; want the external name", dns.TypeToString[qtype], dns.RcodeToString[r.Rcode], len(r.Answer))
+		}
+	}
+	if n := s.cache.len(); n != 0 {
+		t.Errorf("%d cached answers, want none for a service outside the zones", n)
+	}
+}
