@@ -24,6 +24,12 @@ import (
 // Consul's shuffle spreads the load.
 const maxRotations = 16
 
+// reshuffleAfter is how many queries an answer with more answers than
+// rotations serves before it is built again with a new shuffle, so that
+// every instance of a large service comes first in its turn, not only the
+// ones the rotations start at.
+const reshuffleAfter = 1024
+
 // Bounds on what the cache holds; when either would be passed an entry is
 // dropped at random to make room.
 const (
@@ -126,6 +132,9 @@ type packed struct {
 	msg   *dns.Msg
 	size  int
 	next  atomic.Uint32
+	// partial: the rotations do not start at every answer (see
+	// reshuffleAfter).
+	partial bool
 }
 
 // wire returns the next rotation and a copy of it carrying id, and a
@@ -151,7 +160,7 @@ func (c *answerCache) get(k cacheKey, at version) *packed {
 	c.mu.RLock()
 	p := c.entries[k]
 	c.mu.RUnlock()
-	if p == nil || p.at != at {
+	if p == nil || p.at != at || (p.partial && p.next.Load() >= reshuffleAfter) {
 		return nil
 	}
 	return p
@@ -260,7 +269,7 @@ func (s *Server) pack(req, m *dns.Msg, tcp bool) (*packed, error) {
 	answers := m.Answer
 	rotations := min(len(answers), maxRotations)
 	start := rand.IntN(len(answers))
-	p := &packed{wires: make([][]byte, 0, rotations)}
+	p := &packed{wires: make([][]byte, 0, rotations), partial: rotations < len(answers)}
 	for i := range rotations {
 		shift := (start + i*len(answers)/rotations) % len(answers)
 		v := *m

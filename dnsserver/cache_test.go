@@ -6,6 +6,7 @@ import (
 	"sort"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -212,5 +213,35 @@ func TestDNSCacheSkipsAnswersFromOutside(t *testing.T) {
 	}
 	if n := s.cache.len(); n != 0 {
 		t.Errorf("%d cached answers, want none for a service outside the zones", n)
+	}
+}
+
+// TestDNSCacheSpreadsLargeServices: a service with more instances than an
+// answer keeps rotations is shuffled again from time to time, so that
+// every instance comes first in some answer.
+func TestDNSCacheSpreadsLargeServices(t *testing.T) {
+	const instances = 2 * maxRotations
+	s := startServer(t, Config{Catalog: FromProjection(projectionWith(world{}.big("web", instances)))})
+	c := &dns.Client{Net: "udp", Timeout: 5 * time.Second, UDPSize: dns.MaxMsgSize}
+	conn, err := c.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	first := map[string]bool{}
+	req := srvQuery("web.service.consul.", 4096)
+	for i := 0; i < 40*reshuffleAfter && len(first) < instances; i++ {
+		r, _, err := c.ExchangeWithConn(req, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets := srvTargets(r)
+		if len(targets) != instances {
+			t.Fatalf("%d answers, want %d", len(targets), instances)
+		}
+		first[targets[0]] = true
+	}
+	if len(first) != instances {
+		t.Errorf("%d of %d instances ever came first", len(first), instances)
 	}
 }
