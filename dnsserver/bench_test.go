@@ -12,8 +12,19 @@ import (
 // keep one socket. EDNS0 lets the whole answer (10 SRV, 10 A, OPT) through,
 // so every query builds, shuffles and packs all of it.
 func BenchmarkSRV10(b *testing.B) {
+	benchmarkSRV10(b, world{}.big("web", 10).catalog())
+}
+
+// BenchmarkSRV10Packed is BenchmarkSRV10 from the catalog projection,
+// whose answers are packed once per index and rotated (cache.go): the
+// same query served from the cache.
+func BenchmarkSRV10Packed(b *testing.B) {
+	benchmarkSRV10(b, FromProjection(projectionWith(world{}.big("web", 10))))
+}
+
+func benchmarkSRV10(b *testing.B, cat Catalog) {
 	cfg := DefaultConfig()
-	cfg.Catalog = world{}.big("web", 10).catalog()
+	cfg.Catalog = cat
 	s := startServer(b, cfg)
 	req := srvQuery("web.service.consul.", 4096)
 	b.ReportAllocs()

@@ -5,10 +5,12 @@
 //
 // It is a thin adapter: every answer is computed from the in-memory catalog
 // read model behind the Catalog interface, so a query costs a map lookup and
-// no Raft round trip; staleness is bounded by how far the projection lags the
-// log, which is what Consul's default allow_stale DNS gives as well. With
-// Config.ReadBarrier (allow_stale = false) each answer first waits on a read
-// barrier, one round trip to the leader, and is SERVFAIL when it fails.
+// no Raft round trip (a service's answer is even computed once per change
+// of the catalog, then served packed); staleness is bounded by how far the
+// projection lags the log, which is what Consul's default allow_stale DNS
+// gives as well. With Config.ReadBarrier (allow_stale = false) each answer
+// first waits on a read barrier, one round trip to the leader, and is
+// SERVFAIL when it fails; such answers are never cached.
 // Names outside the configured domains are forwarded to the recursors, or
 // refused when there are none.
 //
@@ -21,8 +23,11 @@
 //  2. A service with no instance left is NXDOMAIN, with the zone's SOA in the
 //     authority section; a name that exists but has no record of the asked
 //     type is NOERROR with the SOA (NODATA).
-//  3. Answers are shuffled on every query; TTLs are 0 unless node_ttl or
-//     service_ttl (exact names, then the longest "prefix*") say otherwise.
+//  3. Answers are shuffled; a service's answer is packed once per catalog
+//     version (cache.go) in several rotations of that shuffle, which queries
+//     take in turn, so the first answer still moves across the instances.
+//     TTLs are 0 unless node_ttl or service_ttl (exact names, then the
+//     longest "prefix*") say otherwise.
 //  4. A plain UDP response (no EDNS0, or EDNS0 at most 512 bytes) carries at
 //     most udp_answer_limit answers and at most 512 bytes; with EDNS0 the
 //     client's buffer is the limit, over TCP 64 KiB. The TC bit is set on a

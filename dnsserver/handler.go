@@ -25,8 +25,15 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 	}()
 
-	m := s.Answer(req, tcp)
-	if err := w.WriteMsg(m); err != nil {
+	m, wire, release := s.respond(req, tcp)
+	var err error
+	if wire != nil {
+		_, err = w.Write(wire)
+		release()
+	} else {
+		err = w.WriteMsg(m)
+	}
+	if err != nil {
 		s.log.Warn("failed to write a DNS response", "client", w.RemoteAddr().String(), "error", err)
 	}
 	s.measure(req, m, start)
@@ -43,22 +50,34 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // false) or TCP. It is ServeDNS without the socket, for tests and callers
 // that embed the server.
 func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
-	m := new(dns.Msg)
+	m, _, local := s.reply(req, tcp)
+	if local {
+		s.finish(req, m, tcp)
+	}
+	return m
+}
+
+// reply computes the response to req. local reports a response built here
+// from the catalog, which finish must still fit to the transport; the
+// others (errors, recursors, other datacenters) are complete. n is the
+// name asked, for a local one.
+func (s *Server) reply(req *dns.Msg, tcp bool) (m *dns.Msg, n name, local bool) {
+	m = new(dns.Msg)
 	if len(req.Question) != 1 {
 		m.SetRcode(req, dns.RcodeFormatError)
-		return m
+		return m, n, false
 	}
 	if req.Opcode != dns.OpcodeQuery {
 		m.SetRcode(req, dns.RcodeNotImplemented)
-		return m
+		return m, n, false
 	}
 	q := req.Question[0]
 	n, inZone := s.st.zones.parse(q.Name, q.Qtype)
 	if !inZone {
-		return s.recurse(req, tcp)
+		return s.recurse(req, tcp), n, false
 	}
 	if remote, ok := s.remoteAnswer(req, n, tcp); ok {
-		return remote
+		return remote, n, false
 	}
 
 	m.SetReply(req)
@@ -80,6 +99,12 @@ func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 		r := s.lookup(q, n, maxDepth)
 		m.Rcode, m.Answer, m.Ns, m.Extra = r.rcode, r.answer, r.ns, r.extra
 	}
+	return m, n, true
+}
+
+// finish echoes the client's EDNS0 and fits m to the transport, setting TC
+// by the rules of truncate.go.
+func (s *Server) finish(req, m *dns.Msg, tcp bool) {
 	setEDNS(req, m)
 
 	size, answers := s.limits(req, tcp)
@@ -87,7 +112,6 @@ func (s *Server) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 	if empty || (trimmed && s.st.enableTruncate) {
 		m.Truncated = true
 	}
-	return m
 }
 
 // setEDNS echoes the client's OPT record: its buffer size, and its client

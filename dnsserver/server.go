@@ -26,6 +26,8 @@ type Server struct {
 	metrics   *telemetry.Registry
 	udpClient *dns.Client
 	tcpClient *dns.Client
+	// cache holds packed service answers (cache.go).
+	cache answerCache
 
 	mu   sync.Mutex
 	udp  *dns.Server
