@@ -75,13 +75,9 @@ func (s *Server) wanDatacenterMaps() []coordinateDatacenterMap {
 	return out
 }
 
-// wanQuery reports whether r asks about the WAN pool (?wan, as the
-// official client sends it: wan=1).
+// wanQuery reports whether r asks about the WAN pool: ?wan, with any
+// value (the official client sends wan=1), as Consul reads it.
 func wanQuery(r *http.Request) bool {
 	_, ok := r.URL.Query()["wan"]
-	return ok && s2b(r.URL.Query().Get("wan"))
+	return ok
 }
-
-// s2b is Consul's reading of a flag parameter: present and not "false"
-// or "0".
-func s2b(v string) bool { return v != "false" && v != "0" }
