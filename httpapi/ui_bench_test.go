@@ -42,7 +42,7 @@ func bigCatalog(services, instances int) *projections.Catalog {
 func BenchmarkUIServices(b *testing.B) {
 	c := bigCatalog(5000, 3)
 	var cache summaryCache
-	cache.serviceSummaries(c, "dc1", nil) // the first answer after a start builds every summary
+	cache.serviceSummaries(c, "dc1", nil)                         // the first answer after a start builds every summary
 	status := []string{event.HealthCritical, event.HealthPassing} // by index parity: the first change fails the check
 	index := uint64(1)
 	for b.Loop() {
