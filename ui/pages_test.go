@@ -78,6 +78,10 @@ func TestServicesPageFollowsTheCatalogLive(t *testing.T) {
 	}
 	p.waitFor("the instance turns passing live", `document.querySelector('[data-instance="web-1"].passing')`)
 	p.shot("service")
+
+	p.click(`a.button`, "History")
+	p.waitFor("the service's history lists its registration",
+		`document.querySelector('ol.history > li') && document.querySelector('ol.history').innerText.includes("register") && document.querySelector('ol.history').innerText.includes('"web-1"')`)
 }
 
 // The nodes page lists the agent's node; the node's page shows its
