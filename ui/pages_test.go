@@ -336,6 +336,27 @@ func TestServicesPageAtPhoneWidth(t *testing.T) {
 	p.waitFor("the services show", `document.querySelector('[data-service="search"]')`)
 	p.waitFor("nothing is wider than the screen", `document.documentElement.scrollWidth <= 390`)
 	p.shot("services-390")
+
+	// The other views fit too.
+	if _, err := c.KV().Put(&api.KVPair{Key: "payments/config", Value: []byte(`{"currency": "EUR", "retries": 3}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, view := range []struct{ path, ready string }{
+		{"services/payments", `document.querySelector('[data-instance="payments"]')`},
+		{"nodes", `document.querySelector('[data-node="herald-dev"]')`},
+		{"nodes/herald-dev", `document.querySelector('.checks')`},
+		{"kv/payments/", `document.querySelector('[data-key="payments/config"]')`},
+		{"kv/payments/config", `document.querySelector('textarea[name=value]')`},
+		{"history/kv/payments/config", `document.querySelector('ol.history > li')`},
+		{"events", `document.querySelector('.live.is-live')`},
+	} {
+		p.open(view.path)
+		p.waitFor(view.path+" shows at 390 px", view.ready)
+		p.waitFor(view.path+" is no wider than the screen", `document.documentElement.scrollWidth <= 390`)
+	}
+	p.open("kv/payments/config")
+	p.waitFor("the key shows", `document.querySelector('textarea[name=value]')`)
+	p.shot("kv-key-390")
 }
 
 // The pages work from the keyboard: from the search box, Tab reaches the

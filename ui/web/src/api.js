@@ -121,12 +121,18 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
       }
     };
   };
-  connect();
-  return () => {
+  const stop = () => {
     closed = true;
     clearTimeout(timer);
     if (es) es.close();
+    window.removeEventListener('pagehide', stop);
   };
+  // Leaving the page closes the stream at once: a browser may otherwise
+  // keep it open a while, and six of them hold every connection the
+  // browser allows to one host.
+  window.addEventListener('pagehide', stop);
+  connect();
+  return stop;
 }
 
 // useRows keeps a row topic's rows (a Map by row key) current. The map is
@@ -250,8 +256,11 @@ function followByBlockingQueries(topic, dc, apply, onStatus) {
       }
     }
   })();
-  return () => {
+  const stop = () => {
     stopped = true;
     ctl.abort();
+    window.removeEventListener('pagehide', stop);
   };
+  window.addEventListener('pagehide', stop);
+  return stop;
 }

@@ -17,6 +17,12 @@ const History = lazy(() => import('./views/history.jsx').then((m) => m.History))
 
 performance.mark('herald:script');
 
+// A page restored from the back/forward cache had its streams closed when
+// it was left (api.js); loading it again reopens them.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) location.reload();
+});
+
 // The navigation: one entry per view. The ACL views (tokens, policies,
 // roles) join this list when they exist; the datacenter switcher sits
 // beside it.
