@@ -197,16 +197,17 @@ function App() {
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
   useEffect(() => {
-    get('/v1/agent/self')
-      .then(({ data }) => data.Config.Datacenter)
-      .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
-      .then((dc) => {
+    // The datacenters, the agent's own first (Consul sorts them by
+    // distance); it needs no token, where /v1/agent/self would.
+    get('/v1/catalog/datacenters')
+      .then(({ data }) => data)
+      .catch(() => [])
+      .then((list) => {
+        const dc = list[0] || (m ? decodeURIComponent(m[1]) : 'dc1');
         setLocalDC(dc);
         setLocal(dc);
+        setDCs(list);
       });
-    get('/v1/catalog/datacenters')
-      .then(({ data }) => setDCs(data))
-      .catch(() => {});
   }, []);
   useEffect(() => {
     if (local && !m) route(link(local, 'services'), true);
