@@ -1,12 +1,18 @@
 package agent_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/consul/api"
+
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // noRedirects is a client that shows redirects instead of following them.
@@ -68,5 +74,45 @@ func TestUIIsOnInDevMode(t *testing.T) {
 	a := agenttest.Start(t, "-dev")
 	if code, _, body := getPage(t, a.HTTPAddr(), "/ui/dc1/kv/"); code != http.StatusOK || !strings.Contains(body, "<html") {
 		t.Errorf("GET /ui/dc1/kv/ in -dev = %d %q, want the page", code, body)
+	}
+}
+
+// A client agent asks a server for history with its caller's token, and
+// the server judges the read by it, as it judges forwarded writes.
+func TestClientAgentHistoryIsJudgedByTheServers(t *testing.T) {
+	manage := acl.Identity{AccessorID: "accessor-management", SecretID: "secret-management", Authorizer: acl.ManageAll()}
+	tokens := serverTokens{
+		"secret-management": manage,
+		"secret-app":        {AccessorID: "accessor-app", Authorizer: onlyKeysUnder("app/")},
+		"":                  {AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()},
+	}
+	agentToken := func() acl.Identity { return manage }
+	srv := agenttest.StartWithACL(t, tokens, agentToken, "-server", "-bootstrap-expect=1", "-node=srv",
+		"-data-dir="+t.TempDir(), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)))
+	cs, _ := api.NewClient(&api.Config{Address: srv.HTTPAddr(), Token: "secret-management"})
+	self := membersOf(t, cs)["srv"]
+	cli := agenttest.StartWithACL(t, trustingClient{}, agentToken, "-node=cli", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	for _, key := range []string{"app/x", "other/x"} {
+		if _, err := cs.KV().Put(&api.KVPair{Key: key, Value: []byte("1")}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history := func(key string) int {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+cli.HTTPAddr()+"/v1/internal/ui/history/kv/"+key, nil)
+		req.Header.Set("X-Consul-Token", "secret-app")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	poll.Eventually(t, 30*time.Second, "the client agent answers a history it may read", func() (bool, string) {
+		code := history("app/x")
+		return code == http.StatusOK, fmt.Sprint(code)
+	})
+	if code := history("other/x"); code != http.StatusForbidden {
+		t.Fatalf("a history the token may not read, through a trusting client agent: %d, want 403 from the server", code)
 	}
 }

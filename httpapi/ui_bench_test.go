@@ -42,18 +42,42 @@ func bigCatalog(services, instances int) *projections.Catalog {
 func BenchmarkUIServices(b *testing.B) {
 	c := bigCatalog(5000, 3)
 	var cache summaryCache
-	status := []string{event.HealthPassing, event.HealthCritical}
+	cache.serviceSummaries(c, "dc1", nil)                         // the first answer after a start builds every summary
+	status := []string{event.HealthCritical, event.HealthPassing} // by index parity: the first change fails the check
 	index := uint64(1)
 	for b.Loop() {
 		index++
 		c.Apply(index, []event.Event{{Type: event.CheckUpdated, Check: &event.Check{Node: "node-0000",
 			CheckID: "check-svc-00000-0", ServiceID: "svc-00000-0", ServiceName: "svc-00000", Status: status[index%2]}}})
-		list, _ := cache.serviceSummaries(c, "dc1", nil)
-		if len(list) != 5000 {
-			b.Fatalf("%d summaries", len(list))
+		list, _, err := cache.summariesJSON(c, "dc1", nil)
+		if err != nil {
+			b.Fatal(err)
 		}
+		// As writeCachedJSON encodes it.
 		if err := json.NewEncoder(io.Discard).Encode(list); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkUIServicesTopic is the services topic's read of 5,000 services
+// × 3 instances, one check changing between two reads, and its diff.
+func BenchmarkUIServicesTopic(b *testing.B) {
+	s := &Server{cfg: Config{Catalog: bigCatalog(5000, 3), Datacenter: "dc1"}}
+	status := []string{event.HealthCritical, event.HealthPassing} // by index parity: the first change fails the check
+	index := uint64(1)
+	sent, _, _, _ := s.servicesTopic(nil, false)
+	for b.Loop() {
+		index++
+		s.cfg.Catalog.Apply(index, []event.Event{{Type: event.CheckUpdated, Check: &event.Check{Node: "node-0000",
+			CheckID: "check-svc-00000-0", ServiceID: "svc-00000-0", ServiceName: "svc-00000", Status: status[index%2]}}})
+		rows, _, _, err := s.servicesTopic(nil, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if msg, changed := diffRows(sent, rows, index, false); !changed || len(msg.Upsert) != 1 {
+			b.Fatalf("diff: %d upserts", len(msg.Upsert))
+		}
+		sent = rows
 	}
 }

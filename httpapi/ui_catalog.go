@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
@@ -76,9 +78,17 @@ func (s *Server) uiServices(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	list, filtered := s.summaries.serviceSummaries(s.cfg.Catalog, s.cfg.Datacenter, requestAuthorizer(r))
+	if r.URL.Query().Has("filter") {
+		list, filtered := s.summaries.serviceSummaries(s.cfg.Catalog, s.cfg.Datacenter, requestAuthorizer(r))
+		markFilteredIf(w, r, filtered)
+		return s.writeCachedJSON(w, r, index, func() (any, error) { return filterList(r, list) })
+	}
+	list, filtered, err := s.summaries.summariesJSON(s.cfg.Catalog, s.cfg.Datacenter, requestAuthorizer(r))
+	if err != nil {
+		return err
+	}
 	markFilteredIf(w, r, filtered)
-	return s.writeCachedJSON(w, r, index, func() (any, error) { return filterList(r, list) })
+	return s.writeCachedJSON(w, r, index, func() (any, error) { return list, nil })
 }
 
 func (s *Server) uiNodes(w http.ResponseWriter, r *http.Request) error {
@@ -101,16 +111,20 @@ func (s *Server) readCatalogChanges(w http.ResponseWriter, r *http.Request) (uin
 	return index, ok, err
 }
 
-// summaryCache keeps each service's summary with the index it was built
-// at: a change to one service of 5,000 rebuilds one summary.
+// summaryCache keeps each service's summary, and its JSON, with the index
+// it was built at: a change to one service of 5,000 rebuilds one summary.
 type summaryCache struct {
 	mu     sync.Mutex
 	byName map[string]cachedSummary
+	// lastJSON is the length of the last summariesJSON, the next one's
+	// first guess.
+	lastJSON atomic.Int64
 }
 
 type cachedSummary struct {
 	index uint64
 	sum   uiServiceSummary
+	raw   json.RawMessage
 }
 
 // serviceSummaries summarizes every service whose instances a may read
@@ -118,8 +132,58 @@ type cachedSummary struct {
 // instance was left out. Checks are counted once each, a node's check once
 // for all the service's instances on that node, as Consul counts them.
 func (sc *summaryCache) serviceSummaries(c *projections.Catalog, dc string, a acl.Authorizer) (out []uiServiceSummary, filtered bool) {
+	filtered = sc.each(c, dc, a, func(sum *uiServiceSummary, _ json.RawMessage) error {
+		out = append(out, *sum)
+		return nil
+	})
+	if out == nil {
+		out = []uiServiceSummary{}
+	}
+	return out, filtered
+}
+
+// serviceRows are the summaries as the stream's services topic sends them,
+// by name, their JSON built once per change of a service.
+func (sc *summaryCache) serviceRows(c *projections.Catalog, dc string, a acl.Authorizer) (rowSet, error) {
+	set := rowSet{}
+	var err error
+	sc.each(c, dc, a, func(sum *uiServiceSummary, raw json.RawMessage) error {
+		if raw == nil {
+			if raw, err = json.Marshal(sum); err != nil {
+				return err
+			}
+		}
+		set[sum.Name] = raw
+		return nil
+	})
+	return set, err
+}
+
+// summariesJSON is the JSON array of the summaries, joined from each
+// service's JSON as kept: no summary is encoded again until it changes.
+func (sc *summaryCache) summariesJSON(c *projections.Catalog, dc string, a acl.Authorizer) (json.RawMessage, bool, error) {
+	out := append(make([]byte, 0, sc.lastJSON.Load()+2), '[')
+	var err error
+	filtered := sc.each(c, dc, a, func(sum *uiServiceSummary, raw json.RawMessage) error {
+		if raw == nil {
+			if raw, err = json.Marshal(sum); err != nil {
+				return err
+			}
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, raw...)
+		return nil
+	})
+	sc.lastJSON.Store(int64(len(out)))
+	return append(out, ']'), filtered, err
+}
+
+// each calls fn with every summary a may see, sorted by name, and with
+// its JSON when that is kept; it reports whether instances were left out.
+func (sc *summaryCache) each(c *projections.Catalog, dc string, a acl.Authorizer, fn func(*uiServiceSummary, json.RawMessage) error) (filtered bool) {
 	names := c.ServiceNames()
-	out = make([]uiServiceSummary, 0, len(names))
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.byName == nil {
@@ -129,21 +193,23 @@ func (sc *summaryCache) serviceSummaries(c *projections.Catalog, dc string, a ac
 	for _, name := range names {
 		instances, index, _ := c.ServiceInstances(name, false)
 		seen[name] = true
-		var sum uiServiceSummary
 		hit, ok := sc.byName[name]
-		switch {
-		case ok && hit.index == index && (a == nil || allVisible(a, instances)):
-			sum = hit.sum
-		default:
-			var left bool
-			sum, left = summarizeService(name, dc, instances, a)
-			filtered = filtered || left
-			if !left {
-				sc.byName[name] = cachedSummary{index, sum}
-			}
+		if !ok || hit.index != index {
+			hit = cachedSummary{index: index}
+			hit.sum, _ = summarizeService(name, dc, instances, nil)
+			hit.raw, _ = json.Marshal(hit.sum) // nil on failure: built again when needed
+			sc.byName[name] = hit
 		}
-		if sum.InstanceCount > 0 {
-			out = append(out, sum)
+		sum, raw := hit.sum, hit.raw
+		if a != nil && !allVisible(a, instances) {
+			sum, _ = summarizeService(name, dc, instances, a)
+			raw, filtered = nil, true
+		}
+		if sum.InstanceCount == 0 {
+			continue
+		}
+		if fn(&sum, raw) != nil {
+			return filtered
 		}
 	}
 	if len(sc.byName) > len(names) {
@@ -153,7 +219,7 @@ func (sc *summaryCache) serviceSummaries(c *projections.Catalog, dc string, a ac
 			}
 		}
 	}
-	return out, filtered
+	return filtered
 }
 
 func allVisible(a acl.Authorizer, instances []projections.Instance) bool {

@@ -292,14 +292,8 @@ func chans(chs ...<-chan struct{}) []<-chan struct{} {
 
 func (s *Server) servicesTopic(a acl.Authorizer, watch bool) (rowSet, uint64, []<-chan struct{}, error) {
 	index, ch := s.cfg.Catalog.Changes(watch)
-	list, _ := s.summaries.serviceSummaries(s.cfg.Catalog, s.cfg.Datacenter, a)
-	set := make(rowSet, len(list))
-	for _, sum := range list {
-		if err := addRow(set, sum.Name, sum); err != nil {
-			return nil, 0, nil, err
-		}
-	}
-	return set, index, chans(ch), nil
+	set, err := s.summaries.serviceRows(s.cfg.Catalog, s.cfg.Datacenter, a)
+	return set, index, chans(ch), err
 }
 
 func (s *Server) nodesTopic(a acl.Authorizer, watch bool) (rowSet, uint64, []<-chan struct{}, error) {
