@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/cli"
@@ -78,6 +79,10 @@ func TestServicesPageFollowsTheCatalogLive(t *testing.T) {
 	}
 	p.waitFor("the instance turns passing live", `document.querySelector('[data-instance="web-1"].passing')`)
 	p.shot("service")
+
+	p.click(`a.button`, "History")
+	p.waitFor("the service's history lists its registration",
+		`document.querySelector('ol.history > li') && document.querySelector('ol.history').innerText.includes("register") && document.querySelector('ol.history').innerText.includes('"web-1"')`)
 }
 
 // The nodes page lists the agent's node; the node's page shows its
@@ -332,6 +337,27 @@ func TestServicesPageAtPhoneWidth(t *testing.T) {
 	p.waitFor("the services show", `document.querySelector('[data-service="search"]')`)
 	p.waitFor("nothing is wider than the screen", `document.documentElement.scrollWidth <= 390`)
 	p.shot("services-390")
+
+	// The other views fit too.
+	if _, err := c.KV().Put(&api.KVPair{Key: "payments/config", Value: []byte(`{"currency": "EUR", "retries": 3}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, view := range []struct{ path, ready string }{
+		{"services/payments", `document.querySelector('[data-instance="payments"]')`},
+		{"nodes", `document.querySelector('[data-node="herald-dev"]')`},
+		{"nodes/herald-dev", `document.querySelector('.checks')`},
+		{"kv/payments/", `document.querySelector('[data-key="payments/config"]')`},
+		{"kv/payments/config", `document.querySelector('textarea[name=value]')`},
+		{"history/kv/payments/config", `document.querySelector('ol.history > li')`},
+		{"events", `document.querySelector('.live.is-live')`},
+	} {
+		p.open(view.path)
+		p.waitFor(view.path+" shows at 390 px", view.ready)
+		p.waitFor(view.path+" is no wider than the screen", `document.documentElement.scrollWidth <= 390`)
+	}
+	p.open("kv/payments/config")
+	p.waitFor("the key shows", `document.querySelector('textarea[name=value]')`)
+	p.shot("kv-key-390")
 }
 
 // The pages work from the keyboard: from the search box, Tab reaches the
@@ -356,4 +382,43 @@ func TestKeyboardReachesAndOpensAService(t *testing.T) {
 	}
 	p.run("press Enter", chromedp.KeyEvent(kb.Enter))
 	p.waitFor("Enter opens the service", `location.pathname.endsWith("/services/payments") && document.querySelector('[data-instance]')`)
+}
+
+// tokens is a test resolver: a management token, and nothing for the
+// anonymous one.
+type tokens map[string]acl.Identity
+
+func (ts tokens) Resolve(secret string) (acl.Identity, error) {
+	if id, ok := ts[secret]; ok {
+		return id, nil
+	}
+	return acl.Identity{}, acl.ErrNotFound
+}
+
+// The token login: with ACLs denying the anonymous token the page shows
+// nothing; the token saved on the login page is kept in the browser and
+// sent with the requests and the stream, and the services show.
+func TestTokenLoginIsSentWithEveryRequest(t *testing.T) {
+	manage := acl.Identity{AccessorID: "accessor-ui", SecretID: "secret-ui", Authorizer: acl.ManageAll()}
+	resolver := tokens{
+		"secret-ui": manage,
+		"":          {AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()},
+	}
+	a := agenttest.StartWithACL(t, resolver, func() acl.Identity { return manage }, "-dev", "-ui", "-node=herald-dev")
+	p := openPage(t, a.HTTPAddr(), 1280, 800)
+	p.open("services")
+	p.waitFor("without a token the list is empty", `document.querySelector('#count') && document.querySelector('#count').innerText === "0 of 0"`)
+
+	p.click(`header a.token-link`, "Log in")
+	p.waitFor("the login page", `document.querySelector('input[name=token]')`)
+	p.typeIn(`input[name=token]`, "secret-ui")
+	p.click(`form button[type=submit]`, "Save")
+	p.waitFor("the token is saved", `localStorage.getItem("herald.token") === "secret-ui"`)
+	p.open("services")
+	p.waitFor("with the token the services show", `document.querySelector('[data-service="consul"]')`)
+	p.waitFor("the header says so", `document.querySelector('header a.token-link').innerText.includes("Token")`)
+	p.open("kv/")
+	p.typeIn(`input[name=key]`, "written-with-token")
+	p.click(`button[type=submit]`, "Create")
+	p.waitFor("a write with the token succeeds", `location.pathname.endsWith("/kv/written-with-token")`)
 }

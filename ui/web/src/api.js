@@ -136,6 +136,16 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
       }
     };
   };
+  const stop = () => {
+    closed = true;
+    clearTimeout(timer);
+    if (es) es.close();
+    window.removeEventListener('pagehide', stop);
+  };
+  // Leaving the page closes the stream at once: a browser may otherwise
+  // keep it open a while, and six of them hold every connection the
+  // browser allows to one host.
+  window.addEventListener('pagehide', stop);
   onStatus('connecting');
   localReady.then(() => {
     if (closed) return;
@@ -145,11 +155,7 @@ export function openStream(topic, { params, dc, onMessage, onStatus, onUnavailab
       onUnavailable();
     } else onStatus('local-only');
   });
-  return () => {
-    closed = true;
-    clearTimeout(timer);
-    if (es) es.close();
-  };
+  return stop;
 }
 
 // useRows keeps a row topic's rows (a Map by row key) current. The map is
@@ -273,8 +279,11 @@ function followByBlockingQueries(topic, dc, apply, onStatus) {
       }
     }
   })();
-  return () => {
+  const stop = () => {
     stopped = true;
     ctl.abort();
+    window.removeEventListener('pagehide', stop);
   };
+  window.addEventListener('pagehide', stop);
+  return stop;
 }

@@ -18,6 +18,12 @@ const History = lazy(() => import('./views/history.jsx').then((m) => m.History))
 
 performance.mark('herald:script');
 
+// A page restored from the back/forward cache had its streams closed when
+// it was left (api.js); loading it again reopens them.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) location.reload();
+});
+
 // The navigation: one entry per view; the datacenter switcher sits beside
 // it. The ACL views show only with a token logged in: with ACLs off there
 // is nothing to log in with, and the ACL pages say ACLs are disabled.
@@ -217,22 +223,25 @@ function App() {
   const [local, setLocal] = useState('');
   const [dcs, setDCs] = useState([]);
   useEffect(() => {
-    // The agent writes its datacenter into the page; a page served some
-    // other way asks the agent.
+    // The agent writes its datacenter into the page; served some other
+    // way, the page takes the first of the datacenters, the agent's own
+    // (neither needs a token, where /v1/agent/self would).
     const written = document.querySelector('meta[name="herald-datacenter"]')?.content;
-    const agentDC =
-      written && !written.startsWith('__')
-        ? Promise.resolve(written)
-        : get('/v1/agent/self', { local: true }).then(({ data }) => data.Config.Datacenter);
-    agentDC
-      .catch(() => (m ? decodeURIComponent(m[1]) : 'dc1'))
-      .then((dc) => {
+    const known = written && !written.startsWith('__') ? written : '';
+    if (known) {
+      setLocalDC(known);
+      setLocal(known);
+    }
+    get('/v1/catalog/datacenters', { local: true })
+      .then(({ data }) => data)
+      .catch(() => [])
+      .then((list) => {
+        setDCs(list);
+        if (known) return;
+        const dc = list[0] || (m ? decodeURIComponent(m[1]) : 'dc1');
         setLocalDC(dc);
         setLocal(dc);
       });
-    get('/v1/catalog/datacenters')
-      .then(({ data }) => setDCs(data))
-      .catch(() => {});
   }, []);
   useEffect(() => {
     if (local && !m) route(link(local, 'services'), true);
