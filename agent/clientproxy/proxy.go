@@ -53,8 +53,16 @@ type Proxy struct {
 	// applied is, by shard, the last index the projections have; made
 	// with every shard in New and never changed after.
 	applied map[command.Shard]*atomic.Uint64
-	ready   chan struct{} // closed when every shard is loaded
-	loaded  sync.Map      // shard ID -> true
+	// stuck is, by shard, where a caller that has waited too long for the
+	// copy to reach an index asks for the shard to be loaded again
+	// (waitApplied); made in New, one slot each.
+	stuck map[command.Shard]chan struct{}
+	// loadedAt is, by shard, when it was last loaded (UnixNano): a wait
+	// counts as stuck only once the current subscription is older than
+	// stuckWait too, so that a slow load is not started over and over.
+	loadedAt map[command.Shard]*atomic.Int64
+	ready    chan struct{} // closed when every shard is loaded
+	loaded   sync.Map      // shard ID -> true
 
 	// leaders caches the servers' answer about each shard's leader: every
 	// read answers X-Consul-KnownLeader, and a client's reads must not cost
@@ -68,9 +76,12 @@ func New(cfg Config) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Proxy{cfg: cfg, ready: make(chan struct{}), applied: map[command.Shard]*atomic.Uint64{}}
+	p := &Proxy{cfg: cfg, ready: make(chan struct{}), applied: map[command.Shard]*atomic.Uint64{},
+		stuck: map[command.Shard]chan struct{}{}, loadedAt: map[command.Shard]*atomic.Int64{}}
 	for _, id := range command.Shards() {
 		p.applied[id] = new(atomic.Uint64)
+		p.stuck[id] = make(chan struct{}, 1)
+		p.loadedAt[id] = new(atomic.Int64)
 	}
 	return p
 }
@@ -152,16 +163,36 @@ func (p *Proxy) Leader(shardID command.Shard) (uint64, bool) {
 }
 
 // waitApplied waits until this agent's projections of a shard reach index.
+//
+// The index was applied on a server when the wait starts, so its events
+// are normally here within milliseconds; a wait past stuckWait asks for
+// the shard to be loaded again (followShard), as the stream may have
+// stopped delivering without an error.
 func (p *Proxy) waitApplied(ctx context.Context, shardID command.Shard, index uint64) error {
+	since := time.Now()
 	for p.applied[shardID].Load() < index {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: this agent's copy did not reach index %d", hlog.ErrNoLeader, index)
 		case <-time.After(2 * time.Millisecond):
 		}
+		if loaded := time.Unix(0, p.loadedAt[shardID].Load()); loaded.After(since) {
+			since = loaded
+		}
+		if time.Since(since) > stuckWait {
+			since = time.Now()
+			select {
+			case p.stuck[shardID] <- struct{}{}:
+			default: // already asked
+			}
+		}
 	}
 	return nil
 }
+
+// stuckWait is how long a caller waits for this agent's copy of a shard to
+// reach an index the servers have applied before asking for a reload.
+const stuckWait = 5 * time.Second
 
 func (p *Proxy) noteApplied(shardID command.Shard, index uint64) {
 	for {
@@ -250,6 +281,11 @@ func (p *Proxy) followShard(ctx context.Context, nc *nats.Conn, shardID command.
 			continue
 		}
 		p.applied[shardID].Store(index)
+		p.loadedAt[shardID].Store(time.Now().UnixNano())
+		select {
+		case <-p.stuck[shardID]: // asked of the copy just replaced
+		default:
+		}
 		p.markLoaded(shardID)
 		js, err := jetstream.New(nc)
 		if err != nil {
@@ -277,6 +313,10 @@ func (p *Proxy) followShard(ctx context.Context, nc *nats.Conn, shardID command.
 			endWatch()
 			stop()
 			return
+		case <-p.stuck[shardID]:
+			stop()
+			p.cfg.Logger.Warn("a write or a read barrier waited on this agent's copy of a shard: loading it again", "shard", name,
+				"applied", p.applied[shardID].Load())
 		case <-stalled:
 			stop()
 			p.cfg.Logger.Warn("a shard's events stopped arriving: loading it again", "shard", name,
