@@ -107,12 +107,23 @@ func (a *Agent) startGateway() (*wan.Gateway, error) {
 		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), Logger: a.log}
 	// NATS reports a gateway port in use only in its log, and then waits
 	// out its whole start-up timeout; so a default port another process
-	// holds (another agent on this host) is found before it starts.
-	if !a.cfg.WAN.GatewayPortSet && cfg.Port != 0 && !portFree(cfg.Host, cfg.Port) {
+	// holds (another agent on this host) is looked for before the start,
+	// and one taken in between (agents starting together) is given up
+	// after a short wait, for a port the system picks.
+	fallback := !a.cfg.WAN.GatewayPortSet && cfg.Port != 0
+	if fallback && !portFree(cfg.Host, cfg.Port) {
 		a.log.Warn("the NATS gateway port is in use; listening on one the system picks", "port", cfg.Port)
-		cfg.Port = 0
+		cfg.Port, fallback = 0, false
+	}
+	if fallback {
+		cfg.ReadyWithin = 2 * time.Second
 	}
 	gw, err := wan.StartGateway(cfg)
+	if err != nil && fallback {
+		a.log.Warn("the NATS gateway port was taken; listening on one the system picks", "port", cfg.Port, "error", err)
+		cfg.Port, cfg.ReadyWithin = 0, 0
+		gw, err = wan.StartGateway(cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("NATS gateway: %w", err)
 	}

@@ -40,6 +40,11 @@ type GatewayConfig struct {
 	// requires (GatewaySecret of the gossip key).
 	Secret string
 	Logger *slog.Logger
+	// ReadyWithin is how long the start may take (10 s when zero). NATS
+	// reports a gateway port taken by another process only in its log and
+	// then waits this long, so a caller that can fall back to another port
+	// gives a short one.
+	ReadyWithin time.Duration
 }
 
 // Gateway is a server's NATS server for the traffic between datacenters,
@@ -145,7 +150,11 @@ func (g *Gateway) startServer() error {
 	}
 	ns.SetLoggerV2(natsLogger{g.log}, false, false, false)
 	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	within := g.cfg.ReadyWithin
+	if within <= 0 {
+		within = 10 * time.Second
+	}
+	if !ns.ReadyForConnections(within) {
 		ns.Shutdown()
 		return fmt.Errorf("wan: the gateway's NATS server did not start (gateway port %d on %s)", g.port, g.cfg.Host)
 	}
