@@ -105,25 +105,15 @@ func (a *Agent) startWAN(ctx context.Context) error {
 func (a *Agent) startGateway() (*wan.Gateway, error) {
 	cfg := wan.GatewayConfig{Name: wan.GatewayName(a.wanName()), Host: a.cfg.BindAddr, Port: a.cfg.WAN.GatewayPort,
 		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), Logger: a.log}
-	// NATS reports a gateway port in use only in its log, and then waits
-	// out its whole start-up timeout; so a default port another process
-	// holds (another agent on this host) is looked for before the start,
-	// and one taken in between (agents starting together) is given up
-	// after a short wait, for a port the system picks.
-	fallback := !a.cfg.WAN.GatewayPortSet && cfg.Port != 0
-	if fallback && !portFree(cfg.Host, cfg.Port) {
-		a.log.Warn("the NATS gateway port is in use; listening on one the system picks", "port", cfg.Port)
-		cfg.Port, fallback = 0, false
-	}
-	if fallback {
-		cfg.ReadyWithin = 2 * time.Second
+	// Unless ports.nats_gateway chooses one, the system picks the port: the
+	// other datacenters learn it from the WAN tags, and NATS reports a
+	// taken port only in its log after waiting out its start-up timeout,
+	// which agents starting together on one host (Consul's test harness)
+	// would race for.
+	if !a.cfg.WAN.GatewayPortSet {
+		cfg.Port = 0
 	}
 	gw, err := wan.StartGateway(cfg)
-	if err != nil && fallback {
-		a.log.Warn("the NATS gateway port was taken; listening on one the system picks", "port", cfg.Port, "error", err)
-		cfg.Port, cfg.ReadyWithin = 0, 0
-		gw, err = wan.StartGateway(cfg)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("NATS gateway: %w", err)
 	}
@@ -386,15 +376,4 @@ func (a *Agent) linked(dc string) bool {
 		}
 	}
 	return false
-}
-
-// portFree says whether a TCP listener could take port on host a moment
-// ago.
-func portFree(host string, port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }
