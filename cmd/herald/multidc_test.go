@@ -16,18 +16,20 @@ import (
 )
 
 // datacenter is three servers and a client agent on loopback addresses of
-// their own (127.0.13.x, which no other test here uses), with Consul's
-// default ports, the servers federated with another datacenter's through
-// -retry-join-wan.
+// their own (subnet.firstIP to subnet.firstIP+3), with Consul's default
+// ports, the servers federated with another datacenter's through
+// -retry-join-wan. Each test of federation takes a subnet no other test
+// uses (127.0.13 here), so that they can run side by side. A test adds its
+// own flags to extraArgs before launch.
 type datacenter struct {
 	name    string
 	servers []*server
 	client  *server
 }
 
-func newDatacenter(t *testing.T, name string, firstIP int, wanPeer string) *datacenter {
+func newDatacenter(t *testing.T, subnet, name string, firstIP int, wanPeer string) *datacenter {
 	d := &datacenter{name: name}
-	ip := func(i int) string { return fmt.Sprintf("127.0.13.%d", firstIP+i) }
+	ip := func(i int) string { return fmt.Sprintf("%s.%d", subnet, firstIP+i) }
 	for i := range 3 {
 		s := newLoopbackServer(t, ip(i))
 		s.node, s.expect = fmt.Sprintf("%s-s%d", name, i+1), 3
@@ -79,8 +81,8 @@ func apiClient(t *testing.T, s *server) *api.Client {
 // (cross requests answer 500 No path to datacenter, local ones are still
 // served) and started again (cross requests work again by themselves).
 func TestTwoDatacenters(t *testing.T) {
-	dc1 := newDatacenter(t, "dc1", 1, "127.0.13.11:8302")
-	dc2 := newDatacenter(t, "dc2", 11, "127.0.13.1:8302")
+	dc1 := newDatacenter(t, "127.0.13", "dc1", 1, "127.0.13.11:8302")
+	dc2 := newDatacenter(t, "127.0.13", "dc2", 11, "127.0.13.1:8302")
 	dc1.launch()
 	dc2.launch()
 	dc1.waitLeader()
