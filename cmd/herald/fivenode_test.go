@@ -28,6 +28,24 @@ type loadWriter struct {
 	// and to the catalog [1] was sent (Unix nanoseconds), for the test to
 	// read while the writer runs.
 	lastAcked [2]atomic.Int64
+	// inFlight is when the write in flight was sent (Unix nanoseconds, 0
+	// between writes), and lastErr the latest failure's text: what a
+	// timed-out wait reports, to tell a write held for long from writes
+	// refused one after another.
+	inFlight atomic.Int64
+	lastErr  atomic.Pointer[string]
+}
+
+// state says what the writer is doing, for a wait's report.
+func (w *loadWriter) state() string {
+	s := fmt.Sprintf("w%d:", w.id)
+	if sent := w.inFlight.Load(); sent != 0 {
+		s += fmt.Sprintf(" a write in flight for %v;", time.Since(time.Unix(0, sent)).Round(time.Millisecond))
+	}
+	if e := w.lastErr.Load(); e != nil {
+		s += " last error: " + *e
+	}
+	return s
 }
 
 type loadWrite struct {
@@ -44,7 +62,9 @@ func (w *loadWriter) run(c *api.Client, stop <-chan struct{}) {
 		}
 		var lw loadWrite
 		var err error
-		if lw.sent = time.Now(); n%2 == 0 {
+		lw.sent = time.Now()
+		w.inFlight.Store(lw.sent.UnixNano())
+		if n%2 == 0 {
 			lw.key, lw.value = fmt.Sprintf("load/w%d/%05d", w.id, n), fmt.Sprintf("w%d-%d", w.id, n)
 			_, err = c.KV().Put(&api.KVPair{Key: lw.key, Value: []byte(lw.value)}, nil)
 		} else {
@@ -52,9 +72,12 @@ func (w *loadWriter) run(c *api.Client, stop <-chan struct{}) {
 			_, err = c.Catalog().Register(&api.CatalogRegistration{Node: lw.key, Address: "192.0.2.1"}, nil)
 		}
 		lw.done = time.Now()
+		w.inFlight.Store(0)
 		if err != nil {
 			w.failed = append(w.failed, lw)
 			w.last = err
+			msg := err.Error()
+			w.lastErr.Store(&msg)
 		} else {
 			w.acked = append(w.acked, lw)
 			w.lastAcked[n%2].Store(lw.sent.UnixNano())
@@ -187,13 +210,14 @@ func TestThreeServersTwoClients(t *testing.T) {
 	// Writes resume: every writer has a write to each shard sent after the
 	// kill acknowledged.
 	poll.Eventually(t, 20*time.Second, "every writer had writes to both shards sent after the kill acknowledged", func() (bool, string) {
-		resumed := 0
+		resumed, states := 0, []string{}
 		for _, w := range writers {
 			if w.lastAcked[0].Load() > killedAt.UnixNano() && w.lastAcked[1].Load() > killedAt.UnixNano() {
 				resumed++
 			}
+			states = append(states, w.state())
 		}
-		return resumed == len(writers), fmt.Sprintf("%d of %d writers", resumed, len(writers))
+		return resumed == len(writers), fmt.Sprintf("%d of %d writers (%s)", resumed, len(writers), strings.Join(states, "; "))
 	})
 	allResumed := time.Since(killedAt)
 	time.Sleep(500 * time.Millisecond) // more load under the new leader
