@@ -4,18 +4,59 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 )
 
-// Ports are drawn from [low, high): below Linux's default ephemeral range
-// (32768–60999), above most well-known services.
+// Ports are drawn from above the kernel's ephemeral range when at least
+// minSpan ports lie there (61000–65535 with Linux's default 32768–60999),
+// else from fallbackLow–fallbackHigh below it. Above is preferred: Consul's
+// own test harness, which some of Herald's tests start, draws its ports from
+// 10000 up to the ephemeral range, so ports from there could collide with
+// its picks when test packages run side by side.
 const (
-	low  = 20000
-	high = 32768
+	minSpan      = 2000
+	fallbackLow  = 20000
+	fallbackHigh = 32768
 )
+
+// portRange is [low, high), worked out once from the kernel's setting.
+var portRange = sync.OnceValues(func() (low, high int) {
+	return rangeAbove(ephemeralEnd())
+})
+
+// rangeAbove is the range above an ephemeral range that ends at end, or the
+// fallback when too few ports lie above it.
+func rangeAbove(end int) (low, high int) {
+	if end > 0 && 65536-(end+1) >= minSpan {
+		return end + 1, 65536
+	}
+	return fallbackLow, fallbackHigh
+}
+
+// ephemeralEnd is the last port of the kernel's ephemeral range, or 0 where
+// it cannot be read (not Linux).
+func ephemeralEnd() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 0
+	}
+	end, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return 0
+	}
+	return end
+}
 
 // On returns a port that is free on the local address host for TCP and UDP.
 func On(host string) (int, error) {
+	low, high := portRange()
 	for range 100 {
 		port := low + rand.IntN(high-low)
 		addr := net.JoinHostPort(host, strconv.Itoa(port))

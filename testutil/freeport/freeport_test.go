@@ -13,8 +13,8 @@ func TestAPortIsFreeForTCPAndUDP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if port < low || port >= high {
-			t.Fatalf("port %d outside %d–%d", port, low, high)
+		if low, high := portRange(); port < low || port >= high {
+			t.Fatalf("port %d outside %d–%d", port, low, high-1)
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		tcp, err := net.Listen("tcp", addr)
@@ -32,5 +32,17 @@ func TestAPortIsFreeForTCPAndUDP(t *testing.T) {
 			t.Fatalf("port %d handed out while held", port)
 		}
 		seen[port] = true
+	}
+}
+
+func TestPortsComeFromAboveTheEphemeralRangeWhenThereIsRoom(t *testing.T) {
+	for _, c := range []struct{ end, low, high int }{
+		{60999, 61000, 65536}, // Linux's default
+		{65000, fallbackLow, fallbackHigh},
+		{0, fallbackLow, fallbackHigh}, // unknown
+	} {
+		if low, high := rangeAbove(c.end); low != c.low || high != c.high {
+			t.Errorf("ephemeral range ending at %d: got %d–%d, want %d–%d", c.end, low, high, c.low, c.high)
+		}
 	}
 }
