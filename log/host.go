@@ -204,7 +204,7 @@ func (h *Host) retry(ctx context.Context, shard command.Shard, write bool, op fu
 		}
 		if errors.Is(err, dragonboat.ErrTimeoutTooSmall) {
 			// Less time is left than Dragonboat can wait for.
-			return giveUp(inDoubt, err)
+			return giveUp(ctx, inDoubt, err)
 		}
 		timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, dragonboat.ErrTimeout)
 		if timedOut {
@@ -225,18 +225,18 @@ func (h *Host) retry(ctx context.Context, shard command.Shard, write bool, op fu
 			return err
 		}
 		if ctx.Err() != nil {
-			return giveUp(inDoubt, err)
+			return giveUp(ctx, inDoubt, err)
 		}
 		if _, ok := h.Leader(shard); ok {
 			leaderless = time.Time{}
 		} else if leaderless.IsZero() {
 			leaderless = time.Now()
 		} else if time.Since(leaderless) > 2*h.attempt && !inDoubt {
-			return giveUp(inDoubt, err)
+			return giveUp(ctx, inDoubt, err)
 		}
 		select {
 		case <-ctx.Done():
-			return giveUp(inDoubt, err)
+			return giveUp(ctx, inDoubt, err)
 		case <-time.After(backoff):
 		}
 		if backoff < 100*time.Millisecond {
@@ -254,8 +254,16 @@ var ErrInDoubt = fmt.Errorf("%w (the write timed out waiting to commit, and may 
 // giveUp is a request's error once retry stops trying: a write that may
 // have been committed says so, any other failure is for want of a leader
 // (and definitely did not change anything).
-func giveUp(inDoubt bool, err error) error {
+//
+// A write in doubt is answered no sooner than ctx's deadline, which is the
+// command's: until then an attempt held in a queue or a TCP buffer may
+// still reach a leader and be applied, and a caller told of the doubt
+// early could write again and be overtaken by it. Dragonboat refuses an
+// attempt with less time left than it can wait for (ErrTimeoutTooSmall)
+// some milliseconds before the deadline: the wait covers those.
+func giveUp(ctx context.Context, inDoubt bool, err error) error {
 	if inDoubt {
+		<-ctx.Done()
 		return fmt.Errorf("%w: %v", ErrInDoubt, err)
 	}
 	return fmt.Errorf("%w: %v", ErrNoLeader, err)
