@@ -127,7 +127,9 @@ func TestDefaultDenyCluster(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), want) {
 		t.Fatalf("app1 writing app2's key: %v\nwant %s", err, want)
 	}
-	if p, _, err := admin.KV().Get("app2/config", nil); err != nil || p == nil || string(p.Value) != "v" {
+	// A consistent read: app2 wrote through another server, whose write
+	// this one may not have applied yet in the default mode.
+	if p, _, err := admin.KV().Get("app2/config", &api.QueryOptions{RequireConsistent: true}); err != nil || p == nil || string(p.Value) != "v" {
 		t.Fatalf("app2's key after the refused write: %+v %v", p, err)
 	}
 	// A recursive read is filtered to what the token may read.
