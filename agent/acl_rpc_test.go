@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/agenttest"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // onlyKeysUnder is a test authorizer that grants write on the keys under
@@ -91,5 +93,44 @@ func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
 		if err != nil || (p != nil) != want {
 			t.Errorf("%s on the server: %v %v, want present=%v", key, p, err, want)
 		}
+	}
+}
+
+// A client agent has a server sign its leaf certificates; the server judges
+// the request by the caller's token, which needs service:write.
+func TestClientAgentLeafSigningIsJudgedByTheServers(t *testing.T) {
+	manage := acl.Identity{AccessorID: "accessor-management", SecretID: "secret-management", Authorizer: acl.ManageAll()}
+	tokens := serverTokens{
+		"secret-management": manage,
+		"secret-app":        {AccessorID: "accessor-app", Authorizer: onlyKeysUnder("app/")},
+		"":                  {AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()},
+	}
+	agentToken := func() acl.Identity { return manage }
+	srv := agenttest.StartWithACL(t, tokens, agentToken, "-server", "-bootstrap-expect=1", "-node=srv",
+		"-data-dir="+t.TempDir(), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)))
+	cs, _ := api.NewClient(&api.Config{Address: srv.HTTPAddr(), Token: "secret-management"})
+	self := membersOf(t, cs)["srv"]
+	cli := agenttest.StartWithACL(t, trustingClient{}, agentToken, "-node=cli", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	agentAPI := func(token string) *api.Agent {
+		c, err := api.NewClient(&api.Config{Address: cli.HTTPAddr(), Token: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Agent()
+	}
+	var leaf *api.LeafCert
+	poll.Eventually(t, 30*time.Second, "a leaf signed for the client agent", func() (bool, string) {
+		var err error
+		leaf, _, err = agentAPI("secret-management").ConnectCALeaf("db", nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	if !strings.Contains(leaf.CertPEM, "BEGIN CERTIFICATE") || !strings.Contains(leaf.PrivateKeyPEM, "PRIVATE KEY") {
+		t.Fatalf("leaf %+v", leaf)
+	}
+	_, _, err := agentAPI("secret-app").ConnectCALeaf("web", nil)
+	want := `403 (Permission denied: token with AccessorID 'accessor-app' lacks permission 'service:write' on "web")`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a leaf for a token without service:write: %v, want %s", err, want)
 	}
 }

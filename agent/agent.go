@@ -632,6 +632,7 @@ func (a *Agent) startHTTP() error {
 		Operator:       a,
 		Logger:         a.log.With("component", "http"),
 		ConnectCA:      a.connectCAForHTTP(),
+		CASigner:       caSigner{a},
 		ConfigEntries:  a.configEntries,
 		ACL:            a.aclEnforce.resolver,
 		ACLState:       a.acl,

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
@@ -263,8 +266,10 @@ func TestConnectCADisabled(t *testing.T) {
 }
 
 // A client agent has the servers' CA (from a snapshot of the catalog shard
-// and its event stream) and signs its services' leaves with the same root;
-// a server restarted on its data keeps its CA.
+// and its event stream) without its private keys: a server signs the keys
+// of its services' leaves, with the same root, and makes the rotation the
+// client agent is asked for. The event stream carries no private key. A
+// server restarted on its data keeps its CA.
 func TestConnectCAOnClientAgentAndAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	// Client agents find a server's NATS through its gossip tag, which an
@@ -306,6 +311,12 @@ func TestConnectCAOnClientAgentAndAcrossRestart(t *testing.T) {
 		return len(l.Roots) == 2 && l.ActiveRootID != list.ActiveRootID, fmt.Sprintf("%+v", l)
 	})
 	rotated, _ := activeRoots(t, sc)
+	leaf, _, err = cc.Agent().ConnectCALeaf("db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyLeaf(t, leaf, list.TrustDomain, "db", rotated.Roots[len(rotated.Roots)-1].RootCertPEM)
+	noKeyOnTheStream(t, server.NATSURL(), "herald.dc1.catalog.connect.ca", 2)
 	client.Shutdown()
 	list = rotated
 
@@ -354,5 +365,41 @@ func TestConnectCASameRootOnEveryServer(t *testing.T) {
 			return len(l.Roots) == 1 && l.ActiveRootID == first.ActiveRootID && l.TrustDomain == first.TrustDomain,
 				fmt.Sprintf("%+v", l)
 		})
+	}
+}
+
+// noKeyOnTheStream checks that the newest CA event on the event stream,
+// once it lists roots roots, carries no private key.
+func noKeyOnTheStream(t *testing.T, url, subject string, roots int) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var data []byte
+	poll.Eventually(t, 20*time.Second, "the rotation on the event stream", func() (bool, string) {
+		name, err := js.StreamNameBySubject(ctx, subject)
+		if err != nil {
+			return false, err.Error()
+		}
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			return false, err.Error()
+		}
+		msg, err := st.GetLastMsgForSubject(ctx, subject)
+		if err != nil {
+			return false, err.Error()
+		}
+		data = msg.Data
+		return strings.Count(string(data), "BEGIN CERTIFICATE") >= roots, string(data)
+	})
+	if strings.Contains(string(data), "PRIVATE KEY") || strings.Contains(string(data), `"PrivateKey"`) {
+		t.Fatalf("the CA event on the stream carries a private key: %s", data)
 	}
 }

@@ -316,11 +316,35 @@ type Leaf struct {
 	ValidBefore   time.Time
 }
 
-// SignLeaf makes a key for service and a certificate for it, signed by the
-// root, with the service's SPIFFE ID as its URI SAN, valid for ttl. The
-// root's intermediates (a cross-signed certificate after a rotation) follow
-// the leaf in CertPEM, as Consul's leaves carry them.
+// SignLeaf makes a key for service and a certificate for it (SignKey).
 func SignLeaf(root *event.CARoot, trustDomain, datacenter, service string, ttl time.Duration, now time.Time) (*Leaf, error) {
+	key, err := NewLeafKey()
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := SignKey(root, trustDomain, datacenter, service, key.Public(), ttl, now)
+	if err != nil {
+		return nil, err
+	}
+	if leaf.PrivateKeyPEM, err = encodeKey(key); err != nil {
+		return nil, err
+	}
+	return leaf, nil
+}
+
+// NewLeafKey makes the key of a leaf certificate: P-256, as Consul's
+// default.
+func NewLeafKey() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
+
+// EncodeLeafKey is a leaf key in PEM, as Consul's leaves carry it.
+func EncodeLeafKey(key crypto.Signer) (string, error) { return encodeKey(key) }
+
+// SignKey makes a certificate for service's public key pub (the key stays
+// with whoever made it: PrivateKeyPEM is empty), signed by the root (which
+// must have its private key), with the service's SPIFFE ID as its URI SAN,
+// valid for ttl. The root's intermediates (a cross-signed certificate after
+// a rotation) follow the leaf in CertPEM, as Consul's leaves carry them.
+func SignKey(root *event.CARoot, trustDomain, datacenter, service string, pub crypto.PublicKey, ttl time.Duration, now time.Time) (*Leaf, error) {
 	caKey, err := ParseKey(root.PrivateKey)
 	if err != nil {
 		return nil, err
@@ -329,15 +353,11 @@ func SignLeaf(root *event.CARoot, trustDomain, datacenter, service string, ttl t
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err
 	}
-	keyID, err := keyID(key.Public())
+	keyID, err := keyID(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +379,7 @@ func SignLeaf(root *event.CARoot, trustDomain, datacenter, service string, ttl t
 		SubjectKeyId:          keyID,
 		AuthorityKeyId:        caCert.SubjectKeyId,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, key.Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, pub, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("sign the leaf of %s: %w", service, err)
 	}
@@ -367,11 +387,7 @@ func SignLeaf(root *event.CARoot, trustDomain, datacenter, service string, ttl t
 	for _, ic := range root.IntermediateCerts {
 		certPEM += strings.TrimSpace(ic) + "\n"
 	}
-	keyPEM, err := encodeKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return &Leaf{SerialNumber: colonHex(serial.Bytes()), CertPEM: certPEM, PrivateKeyPEM: keyPEM,
+	return &Leaf{SerialNumber: colonHex(serial.Bytes()), CertPEM: certPEM,
 		ServiceURI: uri.String(), ValidAfter: notBefore, ValidBefore: notAfter}, nil
 }
 

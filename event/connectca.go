@@ -8,9 +8,12 @@ const ConnectCAUpdated Type = "connect.ca.updated"
 // ConnectCA is the built-in Connect CA's replicated state: the cluster's
 // trust domain, the provider configuration, and every root still valid,
 // the active one with its private key. Like Consul's built-in provider,
-// which keeps its key in the Raft state, Herald replicates the key to every
-// server and, through snapshots and the event stream, to client agents,
-// which sign their services' leaf certificates with it.
+// which keeps its key in the Raft state, Herald keeps the keys in the
+// servers' replicas (and so in operators' snapshots), and nowhere else: the
+// CA on the event stream, in the projections and in what client agents
+// load has none (WithoutKeys). Servers sign leaf certificates and
+// rotations from their replica; a client agent has a server sign the key
+// it made.
 type ConnectCA struct {
 	// ClusterID is a UUID chosen once, when the first root is created; the
 	// trust domain is "<ClusterID>.consul".
@@ -25,6 +28,21 @@ type ConnectCA struct {
 	Roots        []CARoot
 	CreateIndex  uint64
 	ModifyIndex  uint64
+}
+
+// WithoutKeys is a copy of the CA with its roots' private keys left out:
+// what leaves a server's replica.
+func (c *ConnectCA) WithoutKeys() *ConnectCA {
+	if c == nil {
+		return nil
+	}
+	out := *c
+	out.Roots = make([]CARoot, len(c.Roots))
+	for i, r := range c.Roots {
+		r.PrivateKey = ""
+		out.Roots[i] = r
+	}
+	return &out
 }
 
 // ActiveRoot is the root that signs new certificates, nil when there is
@@ -50,7 +68,8 @@ func (c *ConnectCA) TrustDomain() string {
 }
 
 // CARoot is one CA root in Consul's api.CARoot shape, plus its private key
-// (PEM), which the API never shows.
+// (PEM), which the API never shows and which only the servers' replicas
+// hold.
 type CARoot struct {
 	ID                string
 	Name              string

@@ -1,9 +1,10 @@
 package httpapi
 
 import (
+	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
-	"github.com/heraldhq/herald/acl"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -12,16 +13,33 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/connectca"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
 
 // The built-in Connect CA's endpoints. The CA's state comes from the
-// catalog shard (projections.ConnectCA); leaf certificates are signed by
-// this agent with the active root's key and kept until they are due for
-// renewal or the root changes. With connect { enabled = false } (a nil
-// Config.ConnectCA) every endpoint answers as Consul does then.
+// catalog shard (projections.ConnectCA), without its private keys, which
+// only the servers' replicas hold (event.ConnectCA): this agent makes each
+// leaf's key and has it signed (CASigner: by its own replica on a server,
+// by a server on a client agent), and keeps the certificate until it is
+// due for renewal or the root changes. A configuration change that rotates
+// needs the old key to cross-sign, so a client agent sends it to a server.
+// With connect { enabled = false } (a nil Config.ConnectCA) every endpoint
+// answers as Consul does then.
+
+// CASigner signs with the Connect CA's private keys.
+type CASigner interface {
+	// HasKeys says whether this agent holds the keys (a server).
+	HasKeys() bool
+	// WithKeys is the CA with its roots' private keys, nil when there is
+	// none yet; only where HasKeys.
+	WithKeys() (*event.ConnectCA, error)
+	// SignKey signs a certificate for service's public key pub with the
+	// active root.
+	SignKey(ctx context.Context, service string, pub crypto.PublicKey) (*connectca.Leaf, error)
+}
 
 // errConnectDisabled is Consul's answer when Connect is off.
 var errConnectDisabled = &apiError{http.StatusInternalServerError, "Connect must be enabled in order to use this endpoint"}
@@ -155,6 +173,15 @@ func (s *Server) connectCASetConfiguration(w http.ResponseWriter, r *http.Reques
 	if err := s.checkDC(r); err != nil {
 		return err
 	}
+	if !s.cfg.CASigner.HasKeys() {
+		// A client agent: a server of this datacenter, which holds the
+		// keys, makes the change.
+		if s.cfg.Remote == nil {
+			return &apiError{http.StatusInternalServerError, "no server to change the CA configuration"}
+		}
+		s.cfg.Remote.Forward(w, r, s.cfg.Datacenter)
+		return nil
+	}
 	var req apiCAConfig
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -167,7 +194,10 @@ func (s *Server) connectCASetConfiguration(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		return &apiError{http.StatusInternalServerError, "error parsing CA config: " + err.Error()}
 	}
-	state, _, _ := s.cfg.ConnectCA.State(false)
+	state, err := s.cfg.CASigner.WithKeys()
+	if err != nil {
+		return err
+	}
 	active := state.ActiveRoot()
 	if active == nil {
 		return &apiError{http.StatusInternalServerError, "CA not initialized yet: try again once it has a root"}
@@ -260,7 +290,7 @@ func (s *Server) connectCALeaf(w http.ResponseWriter, r *http.Request) error {
 	wait := time.NewTimer(q.wait + rand.N(q.wait/16+1))
 	defer wait.Stop()
 	for {
-		leaf, renewAt, changed, err := s.leaf(service)
+		leaf, renewAt, changed, err := s.leaf(ctx, service)
 		if err != nil {
 			return err
 		}
@@ -292,7 +322,7 @@ func (s *Server) writeLeaf(w http.ResponseWriter, q query, leaf apiLeafCert) err
 
 // leaf is service's current certificate, signed now if there is none or it
 // is due, with when it is due and a channel closed when the CA changes.
-func (s *Server) leaf(service string) (apiLeafCert, time.Time, <-chan struct{}, error) {
+func (s *Server) leaf(ctx context.Context, service string) (apiLeafCert, time.Time, <-chan struct{}, error) {
 	state, caIndex, changed := s.cfg.ConnectCA.State(true)
 	root := state.ActiveRoot()
 	if root == nil {
@@ -306,12 +336,15 @@ func (s *Server) leaf(service string) (apiLeafCert, time.Time, <-chan struct{}, 
 	if old != nil && old.rootID == root.ID && now.Before(old.renewAt) {
 		return old.cert, old.renewAt, changed, nil
 	}
-	cfg, err := connectca.ParseConfig(state.Config)
+	key, err := connectca.NewLeafKey()
 	if err != nil {
-		cfg = connectca.DefaultConfig()
+		return apiLeafCert{}, time.Time{}, nil, err
 	}
-	signed, err := connectca.SignLeaf(root, state.TrustDomain(), s.cfg.Datacenter, service, cfg.LeafCertTTL, now)
+	signed, err := s.cfg.CASigner.SignKey(ctx, service, key.Public())
 	if err != nil {
+		return apiLeafCert{}, time.Time{}, nil, err
+	}
+	if signed.PrivateKeyPEM, err = connectca.EncodeLeafKey(key); err != nil {
 		return apiLeafCert{}, time.Time{}, nil, err
 	}
 	// The index only grows: the CA's, or one past the previous leaf's

@@ -86,6 +86,9 @@ type Config struct {
 	// ConnectCA serves the Connect CA endpoints; nil when Connect is
 	// disabled (connectca.go).
 	ConnectCA *projections.ConnectCA
+	// CASigner signs with the CA's private keys, which the projection
+	// does not hold; set with ConnectCA (connectca.go).
+	CASigner CASigner
 	// ConfigEntries serves /v1/config and the mesh reads that follow
 	// config entries (configentry.go).
 	ConfigEntries *projections.ConfigEntries

@@ -106,13 +106,18 @@ func applyConnectCASet(st caStore, idx uint64, now int64, b *command.ConnectCASe
 	if err := st.putConnectCA(ca); err != nil {
 		return fmt.Errorf("write the CA state: %w", err)
 	}
-	emit(event.Event{Type: event.ConnectCAUpdated, Shard: event.ShardCatalog, Index: idx, Key: caEventKey, ConnectCA: ca})
+	emit(event.Event{Type: event.ConnectCAUpdated, Shard: event.ShardCatalog, Index: idx, Key: caEventKey, ConnectCA: ca.WithoutKeys()})
 	return nil
 }
 
 // ConnectCA is the Connect CA state of a catalog shard database (nil when
-// it has none), for projections loaded from it.
+// it has none), for projections loaded from it: without its keys.
 func (d dbSource) ConnectCA() (*event.ConnectCA, error) {
+	ca, err := d.connectCAWithKeys()
+	return ca.WithoutKeys(), err
+}
+
+func (d dbSource) connectCAWithKeys() (*event.ConnectCA, error) {
 	var ca *event.ConnectCA
 	err := scanJSON(d.r.NewIter, areaKey(areaConnectCA, caStateKey), func(c *event.ConnectCA) error {
 		ca = c
@@ -121,8 +126,21 @@ func (d dbSource) ConnectCA() (*event.ConnectCA, error) {
 	return ca, err
 }
 
-// ConnectCA is the Connect CA state a snapshot holds, nil when none.
-func (m *memSource) ConnectCA() (*event.ConnectCA, error) { return m.ca, nil }
+// ConnectCAWithKeys is the Connect CA state this replica has applied, its
+// roots' private keys included (nil when there is no CA): what a server
+// signs leaf certificates and rotations with. Nothing else reads the keys.
+func (s *StateMachine) ConnectCAWithKeys() (*event.ConnectCA, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	return dbSource{s.db}.connectCAWithKeys()
+}
+
+// ConnectCA is the Connect CA state a snapshot holds, nil when none,
+// without its keys.
+func (m *memSource) ConnectCA() (*event.ConnectCA, error) { return m.ca.WithoutKeys(), nil }
 
 // readSnapshotCA decodes the CA record of a snapshot stream.
 func (m *memSource) readSnapshotCA(key, value []byte) error {
@@ -131,6 +149,16 @@ func (m *memSource) readSnapshotCA(key, value []byte) error {
 	}
 	m.ca = new(event.ConnectCA)
 	return json.Unmarshal(value, m.ca)
+}
+
+// withoutCAKeys is a CA record with its roots' private keys left out, for
+// ExportWithoutSecrets.
+func withoutCAKeys(value []byte) ([]byte, error) {
+	var ca event.ConnectCA
+	if err := json.Unmarshal(value, &ca); err != nil {
+		return nil, fmt.Errorf("corrupt CA record: %w", err)
+	}
+	return json.Marshal(ca.WithoutKeys())
 }
 
 var (

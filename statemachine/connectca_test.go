@@ -15,9 +15,10 @@ func caRoot(id string, notAfter time.Time) *event.CARoot {
 	return &event.CARoot{ID: id, RootCert: "cert " + id, PrivateKey: "key " + id, NotAfter: notAfter.UnixNano()}
 }
 
+// caOf is the replica's CA with its keys.
 func caOf(t *testing.T, s *StateMachine) *event.ConnectCA {
 	t.Helper()
-	ca, err := dbSource{s.db}.ConnectCA()
+	ca, err := s.ConnectCAWithKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +27,15 @@ func caOf(t *testing.T, s *StateMachine) *event.ConnectCA {
 
 // The CA's first root is created once however many proposers race (each
 // expects no root), a rotation keeps the old root inactive, and the state
-// survives a snapshot into a new replica, a snapshot source (what client
-// agents load) and a reopen.
+// survives a snapshot into a new replica, a snapshot source and a reopen;
+// the private keys stay in the replica: the events, the projections'
+// source and what client agents load have none.
 func TestConnectCASetIsACompareAndSetThatSurvivesSnapshots(t *testing.T) {
 	dir := t.TempDir()
 	// A history of one command folds the others into the base image,
 	// through the same apply rule.
-	s := open(t, Config{Dir: dir, Shard: event.ShardCatalog, RetainCommands: 1})
+	sink := &recordingSink{}
+	s := open(t, Config{Dir: dir, Shard: event.ShardCatalog, RetainCommands: 1, Sink: sink})
 	now := time.Unix(1000, 0)
 	year := now.Add(365 * 24 * time.Hour)
 	first := &command.ConnectCASetBody{ClusterID: "c1", Provider: "consul", Config: []byte(`{"LeafCertTTL":"72h"}`), Root: caRoot("r1", year)}
@@ -50,15 +53,34 @@ func TestConnectCASetIsACompareAndSetThatSurvivesSnapshots(t *testing.T) {
 			t.Fatalf("entry %d: %+v %v, want succeeded=%v", i+1, res, err, want)
 		}
 	}
-	check := func(where string, ca *event.ConnectCA) {
+	checkKey := func(where string, ca *event.ConnectCA, key string) {
 		t.Helper()
 		if ca == nil || ca.ClusterID != "c1" || ca.ActiveRootID != "r3" || len(ca.Roots) != 2 ||
-			ca.Roots[0].ID != "r1" || ca.Roots[0].Active || !ca.Roots[1].Active || ca.Roots[1].PrivateKey != "key r3" ||
-			ca.ModifyIndex != 3 || ca.Config["LeafCertTTL"] != nil {
+			ca.Roots[0].ID != "r1" || ca.Roots[0].Active || !ca.Roots[1].Active || ca.Roots[1].PrivateKey != key ||
+			ca.Roots[0].PrivateKey != "" && key == "" || ca.ModifyIndex != 3 || ca.Config["LeafCertTTL"] != nil {
 			t.Fatalf("%s: CA state %+v", where, ca)
 		}
 	}
+	check := func(where string, ca *event.ConnectCA) { t.Helper(); checkKey(where, ca, "key r3") }
 	check("live", caOf(t, s))
+	withoutKeys := func(where string, ca *event.ConnectCA) { t.Helper(); checkKey(where, ca, "") }
+	projected, err := dbSource{s.db}.ConnectCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutKeys("the projections' source", projected)
+	for _, ev := range sink.events {
+		for _, r := range ev.ConnectCA.Roots {
+			if r.PrivateKey != "" {
+				t.Fatalf("event %d carries root %s's private key", ev.Index, r.ID)
+			}
+		}
+	}
+	if last := sink.events[len(sink.events)-1]; last.Index != 3 {
+		t.Fatalf("last CA event at %d, want 3", last.Index)
+	} else {
+		withoutKeys("the last event", last.ConnectCA)
+	}
 	var base *event.ConnectCA
 	if err := scanJSON(s.db.NewIter, areaKey(baseOf(areaConnectCA), caStateKey), func(c *event.ConnectCA) error {
 		base = c
@@ -88,7 +110,24 @@ func TestConnectCASetIsACompareAndSetThatSurvivesSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("snapshot source", fromSnap)
+	withoutKeys("snapshot source", fromSnap)
+
+	var forClients bytes.Buffer
+	if _, err := s.ExportWithoutSecrets(&forClients); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(forClients.Bytes(), []byte("key r")) {
+		t.Fatal("the export for client agents holds a private key")
+	}
+	_, src, err = SnapshotSource(forClients.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromClientSnap, err := src.(event.ConnectCASource).ConnectCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutKeys("client agents' snapshot", fromClientSnap)
 
 	s.Close()
 	reopened := open(t, Config{Dir: dir, Shard: event.ShardCatalog})

@@ -41,7 +41,8 @@ const (
 
 type snapshotState struct {
 	snap *pebble.Snapshot
-	// withoutSecrets leaves the tokens' SecretIDs out (ExportWithoutSecrets).
+	// withoutSecrets leaves the tokens' SecretIDs and the CA's private
+	// keys out (ExportWithoutSecrets).
 	withoutSecrets bool
 }
 
@@ -56,8 +57,9 @@ func (s *StateMachine) PrepareSnapshot() (interface{}, error) {
 func (s *StateMachine) Export(w io.Writer) (uint64, error) { return s.export(w, false) }
 
 // ExportWithoutSecrets is Export with every ACL token's SecretID left out
-// (its SecretHash stays): what a client agent, which resolves tokens by
-// their hashes, loads its projections from.
+// (its SecretHash stays), and the Connect CA's private keys: what a client
+// agent, which resolves tokens by their hashes and has a server sign its
+// certificates, loads its projections from.
 func (s *StateMachine) ExportWithoutSecrets(w io.Writer) (uint64, error) { return s.export(w, true) }
 
 func (s *StateMachine) export(w io.Writer, withoutSecrets bool) (uint64, error) {
@@ -121,9 +123,13 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 			bw.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(k)))])
 			bw.Write(k)
 			value := it.Value()
-			if st.withoutSecrets && area == areaACLTokens {
+			if st.withoutSecrets && (area == areaACLTokens || area == areaConnectCA) {
+				strip := withoutSecret
+				if area == areaConnectCA {
+					strip = withoutCAKeys
+				}
 				var err error
-				if value, err = withoutSecret(value); err != nil {
+				if value, err = strip(value); err != nil {
 					it.Close()
 					return err
 				}

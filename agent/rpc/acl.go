@@ -87,11 +87,17 @@ func (a *ACL) identity(m *nats.Msg) (acl.Identity, *Reply) {
 // authorizeRead returns the reply refusing a read of name as res, or nil
 // when the request's token may read it.
 func (a *ACL) authorizeRead(m *nats.Msg, res acl.Resource, name string) *Reply {
+	return a.authorizeAccess(m, res, name, acl.Read)
+}
+
+// authorizeAccess returns the reply refusing the request's token access
+// to name as res, or nil when it has it.
+func (a *ACL) authorizeAccess(m *nats.Msg, res acl.Resource, name string, access acl.Access) *Reply {
 	id, refusal := a.identity(m)
 	if refusal != nil {
 		return refusal
 	}
-	if err := id.Check(res, name, acl.Read); err != nil {
+	if err := id.Check(res, name, access); err != nil {
 		r := &Reply{Error: err.Error()}
 		var denied *acl.PermissionDeniedError
 		if errors.As(err, &denied) {

@@ -154,12 +154,16 @@ func ServeWithACL(conn *nats.Conn, dc string, raft Raft, shards Shards, access *
 				reply(m, Reply{Leader: leader, Known: known, LeaderAddress: shards.LeaderAddress()})
 			},
 			"history": func(m *nats.Msg) { serveHistory(m, id, shards, access, reply) },
+
 			"snapshot": func(m *nats.Msg) {
 				export := func(w io.Writer) (uint64, error) { return shards.Export(id, w) }
 				if err := sendSnapshot(conn, m, export, snapshotAckWait); err != nil {
 					logger.Warn("rpc: cannot send a snapshot", "shard", shard, "error", err)
 				}
 			},
+		}
+		if id == signShard {
+			handlers["sign"] = func(m *nats.Msg) { serveSign(m, shards, access, reply) }
 		}
 		for verb, h := range handlers {
 			// NATS calls a subscription's handler for one message at a
@@ -234,7 +238,7 @@ func (c *Client) request(ctx context.Context, shardID command.Shard, verb string
 	ctx, cancel := withRequestTimeout(ctx)
 	defer cancel()
 	req := &nats.Msg{Subject: subject(c.dc, shardID.String(), verb), Data: body}
-	if secret := acl.IdentityFrom(ctx).SecretID; secret != "" && (verb == "propose" || verb == "history") {
+	if secret := acl.IdentityFrom(ctx).SecretID; secret != "" && (verb == "propose" || verb == "history" || verb == "sign") {
 		req.Header = nats.Header{hdrToken: {secret}}
 	}
 	msg, err := c.conn.RequestMsgWithContext(ctx, req)
