@@ -77,9 +77,10 @@ const (
 // took the failed one's place. After any failure (and on start and after
 // a reconnect) the publisher reads the stream's last message and resumes
 // right after the event it names, so nothing already stored is sent again and
-// nothing is skipped. And Nats-Msg-Id lets the stream drop a message that is
-// retried within DedupWindow. The same checks keep two publishers of one
-// shard (say, around a leader change) from interleaving.
+// nothing is skipped. And Nats-Msg-Id lets the stream acknowledge a message
+// repeated within DedupWindow as a duplicate, sparing a resync. The same
+// checks keep two publishers of one shard (say, around a leader change) from
+// interleaving.
 type Publisher struct {
 	cfg       PublisherConfig
 	js        jetstream.JetStream
