@@ -151,7 +151,28 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) error
 		// Consul's state store errs here rather than answering false.
 		return &apiError{http.StatusInternalServerError, res.Refusal}
 	}
-	return writeJSON(w, http.StatusOK, res.Succeeded)
+	return writeBool(w, res.Succeeded)
+}
+
+// The bodies writeJSON gives a bool, written without an encoder: every KV
+// write answers one, and on the write path the encoder was a tenth of the
+// handler's allocations.
+var (
+	trueBody  = []byte("true\n")
+	falseBody = []byte("false\n")
+)
+
+// writeBool answers 200 with a JSON true or false, byte for byte what
+// writeJSON writes.
+func writeBool(w http.ResponseWriter, v bool) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	body := falseBody
+	if v {
+		body = trueBody
+	}
+	_, err := w.Write(body)
+	return err
 }
 
 // readValue reads a request body up to the value size limit; a larger one
@@ -162,6 +183,19 @@ func (s *Server) readValue(r *http.Request) ([]byte, error) {
 		fmt.Sprintf("Request body(%d bytes) too large, max size: %d bytes.", r.ContentLength, limit)}
 	if r.ContentLength > limit {
 		return nil, tooLarge
+	}
+	if r.ContentLength >= 0 {
+		// A body with a Content-Length has exactly that many bytes
+		// (net/http cuts it there, and fails a shorter one): read it into
+		// one buffer of its size rather than growing one.
+		if r.ContentLength == 0 {
+			return nil, nil
+		}
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, badRequest("Failed to read body: %v", err)
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -201,5 +235,5 @@ func (s *Server) kvDelete(w http.ResponseWriter, r *http.Request, key string) er
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, res.Succeeded)
+	return writeBool(w, res.Succeeded)
 }

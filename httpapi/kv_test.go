@@ -180,6 +180,48 @@ func TestKVValueLimitsAndRaw(t *testing.T) {
 	}
 }
 
+// A body sent without a Content-Length (chunked) is read whole, and the
+// limit still holds for it; the answers are JSON true and false, each
+// followed by a newline, as an encoder writes them.
+func TestKVPutBodiesAndAnswers(t *testing.T) {
+	c, base := newClient(t)
+	put := func(key string, body io.Reader) response {
+		t.Helper()
+		req, err := http.NewRequest("PUT", base+"/v1/kv/"+key, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return response{res.StatusCode, string(b), res.Header}
+	}
+	// io.MultiReader hides the length, so the request goes chunked.
+	value := strings.Repeat("v", 3000)
+	resp := put("chunked", io.MultiReader(strings.NewReader(value)))
+	if resp.code != 200 || resp.body != "true\n" || resp.header.Get("Content-Type") != "application/json" {
+		t.Fatalf("chunked put: %d %q %v", resp.code, resp.body, resp.header)
+	}
+	if p, _, err := c.KV().Get("chunked", nil); err != nil || p == nil || string(p.Value) != value {
+		t.Fatalf("chunked value read back: %v %v", p, err)
+	}
+	resp = put("chunked-big", io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("x"), 512*1024+1))))
+	if resp.code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("chunked oversized put: %d %q", resp.code, resp.body)
+	}
+	if p, _, _ := c.KV().Get("chunked-big", nil); p != nil {
+		t.Fatal("an oversized chunked value was written")
+	}
+	// A failed check-and-set answers false.
+	resp = put("chunked?cas=1", strings.NewReader("x"))
+	if resp.code != 200 || resp.body != "false\n" {
+		t.Fatalf("failed cas: %d %q", resp.code, resp.body)
+	}
+}
+
 type response struct {
 	code   int
 	body   string

@@ -75,7 +75,17 @@ func (t *outboxTail) read(after uint64, max int) (out []event.Event, ok bool) {
 		return nil, false
 	}
 	i := sort.Search(len(t.groups), func(i int) bool { return t.groups[i].index > after })
-	for ; i < len(t.groups) && len(out) < max; i++ {
+	// Size the answer first: the publisher reads on every wake, and
+	// growing the slice by appends was most of what a read allocated.
+	n, end := 0, i
+	for ; end < len(t.groups) && n < max; end++ {
+		n += len(t.groups[end].events)
+	}
+	if n == 0 {
+		return nil, true
+	}
+	out = make([]event.Event, 0, n)
+	for ; i < end; i++ {
 		out = append(out, t.groups[i].events...)
 	}
 	return out, true

@@ -77,9 +77,10 @@ const (
 // took the failed one's place. After any failure (and on start and after
 // a reconnect) the publisher reads the stream's last message and resumes
 // right after the event it names, so nothing already stored is sent again and
-// nothing is skipped. And Nats-Msg-Id lets the stream drop a message that is
-// retried within DedupWindow. The same checks keep two publishers of one
-// shard (say, around a leader change) from interleaving.
+// nothing is skipped. And Nats-Msg-Id lets the stream acknowledge a message
+// repeated within DedupWindow as a duplicate, sparing a resync. The same
+// checks keep two publishers of one shard (say, around a leader change) from
+// interleaving.
 type Publisher struct {
 	cfg       PublisherConfig
 	js        jetstream.JetStream
@@ -617,16 +618,22 @@ func (p *Publisher) send(cur *cursor, m outMsg) (inflight, error) {
 
 // headers builds the message headers. Keys are set directly, not with Set,
 // because NATS headers are case-sensitive on the wire and these are the
-// documented spellings.
+// documented spellings. The values share one backing array and the map is
+// sized for all of them: every event gets its own headers, and building
+// them was a tenth of the publisher's allocations.
 func (p *Publisher) headers(ev event.Event, m outMsg, lastSeq uint64, lastID string) nats.Header {
-	h := nats.Header{
-		jetstream.MsgIDHeader:           {msgID(p.cfg.Shard, ev.Index, m.pos)},
-		jetstream.ExpectedLastSeqHeader: {strconv.FormatUint(lastSeq, 10)},
-		HeaderIndex:                     {strconv.FormatUint(ev.Index, 10)},
-		HeaderType:                      {string(ev.Type)},
-		HeaderShard:                     {p.cfg.Shard},
-		HeaderCount:                     {strconv.Itoa(m.count)},
+	vals := make([]string, 0, maxHeaders)
+	one := func(v string) []string {
+		vals = append(vals, v)
+		return vals[len(vals)-1 : len(vals) : len(vals)]
 	}
+	h := make(nats.Header, maxHeaders)
+	h[jetstream.MsgIDHeader] = one(msgID(p.cfg.Shard, ev.Index, m.pos))
+	h[jetstream.ExpectedLastSeqHeader] = one(strconv.FormatUint(lastSeq, 10))
+	h[HeaderIndex] = one(strconv.FormatUint(ev.Index, 10))
+	h[HeaderType] = one(string(ev.Type))
+	h[HeaderShard] = one(p.cfg.Shard)
+	h[HeaderCount] = one(strconv.Itoa(m.count))
 	if lastID != "" && p.cfg.Replicas == 1 {
 		// A sequence alone does not say which message holds it. A
 		// replicated stream cannot take this check: a replica catching up
@@ -635,10 +642,13 @@ func (p *Publisher) headers(ev event.Event, m outMsg, lastSeq uint64, lastID str
 		// sequences and on every publisher sending the same events in the
 		// same order; a foreign message on the stream's subjects can then
 		// cost an event, which subscribers see as a gap (Herald-Prev-Index).
-		h[jetstream.ExpectedLastMsgIDHeader] = []string{lastID}
+		h[jetstream.ExpectedLastMsgIDHeader] = one(lastID)
 	}
 	if m.hasPrev {
-		h[HeaderPrevIndex] = []string{strconv.FormatUint(m.prev, 10)}
+		h[HeaderPrevIndex] = one(strconv.FormatUint(m.prev, 10))
 	}
 	return h
 }
+
+// maxHeaders is how many headers headers may set.
+const maxHeaders = 8

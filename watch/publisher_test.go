@@ -388,7 +388,7 @@ func TestNewPublisherValidates(t *testing.T) {
 		}
 	}
 	p, err := NewPublisher(PublisherConfig{Datacenter: "dc1", Shard: "kv", Log: newMemLog(), Conn: nc,
-		StreamMaxAge: time.Minute, StreamMaxMsgs: 10})
+		StreamMaxAge: DedupWindow / 2, StreamMaxMsgs: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestNewPublisherValidates(t *testing.T) {
 	}
 	c := st.CachedInfo().Config
 	if c.Name != "HERALD_dc1_kv" || c.Subjects[0] != "herald.dc1.kv.>" || c.Storage != jetstream.FileStorage ||
-		c.MaxAge != time.Minute || c.MaxMsgs != 10 || c.Duplicates != time.Minute {
+		c.MaxAge != DedupWindow/2 || c.MaxMsgs != 10 || c.Duplicates != DedupWindow/2 {
 		t.Errorf("stream config %+v", c)
 	}
 	// Defaults.
