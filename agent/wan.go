@@ -103,8 +103,12 @@ func (a *Agent) startWAN(ctx context.Context) error {
 // startGateway starts the NATS gateway; a port left at its default that
 // another process holds is replaced by one the system picks.
 func (a *Agent) startGateway() (*wan.Gateway, error) {
+	tc, err := a.gatewayTLS()
+	if err != nil {
+		return nil, err
+	}
 	cfg := wan.GatewayConfig{Name: wan.GatewayName(a.wanName()), Host: a.cfg.BindAddr, Port: a.cfg.WAN.GatewayPort,
-		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), Logger: a.log}
+		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), TLS: tc, Logger: a.log}
 	// Unless ports.nats_gateway chooses one, the system picks the port: the
 	// other datacenters learn it from the WAN tags, and NATS reports a
 	// taken port only in its log after waiting out its start-up timeout,
