@@ -32,6 +32,9 @@ type wanState struct {
 	// dnsConfig is the DNS interface's configuration, from which the
 	// answers to another datacenter's query failover are made.
 	dnsConfig dnsserver.Config
+	// translating answers the queries that ask for WAN addresses
+	// (translate_wan_addrs in the asking datacenter).
+	translating wanDNS
 }
 
 // WANKeyringFile is the WAN pool's keyring in the data dir, Consul's
