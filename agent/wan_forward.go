@@ -70,8 +70,10 @@ func (a *Agent) forwardHTTP(ctx context.Context, req *wan.HTTPRequest) *wan.HTTP
 	if a.wan.gateway == nil || !a.knownDatacenter(req.Datacenter) || !a.reachable(req.Datacenter) {
 		return wan.Failure(wan.NoPath)
 	}
+	ctx, stop := a.whileLinked(ctx, req.Datacenter)
+	defer stop()
 	resp, err := wan.Send(ctx, a.wan.gateway.Conn(), wan.SubjectHTTP(req.Datacenter), req)
-	if errors.Is(err, wan.ErrNoPath) {
+	if errors.Is(err, wan.ErrNoPath) || err != nil && linkLost(ctx) {
 		return wan.Failure(wan.NoPath)
 	}
 	if err != nil {
@@ -141,7 +143,13 @@ func (a *Agent) forwardDNS(ctx context.Context, req *wan.DNSRequest) (*dns.Msg, 
 	if a.wan.gateway == nil || !a.knownDatacenter(req.Datacenter) || !a.reachable(req.Datacenter) {
 		return nil, wan.ErrNoPath
 	}
-	return wan.SendDNS(ctx, a.wan.gateway.Conn(), wan.SubjectDNS(req.Datacenter), req)
+	ctx, stop := a.whileLinked(ctx, req.Datacenter)
+	defer stop()
+	m, err := wan.SendDNS(ctx, a.wan.gateway.Conn(), wan.SubjectDNS(req.Datacenter), req)
+	if err != nil && linkLost(ctx) {
+		return nil, wan.ErrNoPath
+	}
+	return m, err
 }
 
 // ForwardDNS answers a DNS query for dc with the answer of a server of dc

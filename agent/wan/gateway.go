@@ -67,7 +67,14 @@ type Gateway struct {
 	remotes    map[string]string // gateway name -> host:port, configured
 	conn       *nats.Conn
 	closed     bool
+	// linked and linkedAt are Linked's last answer and its time: every
+	// request in flight to another datacenter asks several times a second.
+	linked   map[string]bool
+	linkedAt time.Time
 }
+
+// linkedFresh is how long Linked's answer is reused.
+const linkedFresh = 100 * time.Millisecond
 
 // GatewayName is the NATS gateway name of a WAN member ("<node>.<dc>"):
 // its name with every character NATS or a subject would not take
@@ -250,10 +257,13 @@ func (g *Gateway) SetRemotes(remotes map[string]string) error {
 // Linked lists the remote gateways connected to this one both ways, by
 // name: a request goes out on this gateway's connection and its answer
 // comes back on the remote's, so a remote connected one way only loses
-// the answers.
+// the answers. The map is shared: read it, do not write it.
 func (g *Gateway) Linked() map[string]bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.linked != nil && time.Since(g.linkedAt) < linkedFresh {
+		return g.linked
+	}
 	out := map[string]bool{}
 	if g.ns == nil {
 		return out
@@ -267,6 +277,7 @@ func (g *Gateway) Linked() map[string]bool {
 			out[name] = true
 		}
 	}
+	g.linked, g.linkedAt = out, time.Now()
 	return out
 }
 
