@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/miekg/dns"
 
 	"github.com/heraldhq/herald/testutil/poll"
 )
@@ -125,7 +126,17 @@ func TestWANCut(t *testing.T) {
 	sides := []struct {
 		name, other string
 		c           *api.Client
-	}{{"dc1", "dc2", c1}, {"dc2", "dc1", c2}}
+		dns         string // the client agent's DNS interface
+	}{{"dc1", "dc2", c1, dc1.client.dnsAddr()}, {"dc2", "dc1", c2, dc2.client.dnsAddr()}}
+	// lookupAcross asks a side's client agent for the other datacenter's
+	// first server by name; the DNS client's timeout is far longer than
+	// an answer takes, cut or not.
+	lookupAcross := func(dnsAddr, other string) (*dns.Msg, error) {
+		q := new(dns.Msg)
+		q.SetQuestion(other+"-s1.node."+other+".consul.", dns.TypeA)
+		r, _, err := (&dns.Client{Timeout: 20 * time.Second}).Exchange(q, dnsAddr)
+		return r, err
+	}
 
 	for _, s := range sides {
 		if _, err := s.c.KV().Put(&api.KVPair{Key: "home", Value: []byte(s.name)}, nil); err != nil {
@@ -163,6 +174,10 @@ func TestWANCut(t *testing.T) {
 				t.Fatalf("%s's catalog read of %s with the WAN cut: %v, want a 500 No path to datacenter", s.name, s.other, err)
 			}
 		}
+		// DNS answers a name it has no path to NXDOMAIN, as Consul does.
+		if r, err := lookupAcross(s.dns, s.other); err != nil || r.Rcode != dns.RcodeNameError {
+			t.Fatalf("%s's DNS lookup of a node of %s with the WAN cut: %v %v, want NXDOMAIN", s.name, s.other, r, err)
+		}
 	}
 	for _, s := range sides {
 		key := "cut/" + s.name
@@ -183,6 +198,10 @@ func TestWANCut(t *testing.T) {
 		poll.Eventually(t, 90*time.Second, s.name+" reads "+s.other+" across the WAN again", func() (bool, string) {
 			p, _, err := s.c.KV().Get("cut/"+s.other, &api.QueryOptions{Datacenter: s.other})
 			return err == nil && p != nil && string(p.Value) == "alone", fmt.Sprintf("%+v %v", p, err)
+		})
+		poll.Eventually(t, 30*time.Second, s.name+"'s DNS answers for "+s.other+" again", func() (bool, string) {
+			r, err := lookupAcross(s.dns, s.other)
+			return err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1, fmt.Sprint(r, err)
 		})
 		poll.Eventually(t, 30*time.Second, s.name+" sees "+s.other+"'s service registered during the cut", func() (bool, string) {
 			svcs, _, err := s.c.Catalog().Service("cut-"+s.other, "", &api.QueryOptions{Datacenter: s.other})
