@@ -8,7 +8,7 @@ PKGS      := ./...
 # responsive.
 TESTFLAGS ?= -race -p 2 -timeout 20m
 
-.PHONY: build run test robustness bench bench-acl lint fmt vet fuzz clean ui
+.PHONY: build run test robustness bench bench-acl bench-wan lint fmt vet fuzz clean ui
 
 # Stamp the binary with its revision and build time (what `herald version`
 # prints); outside a git checkout both stay empty.
@@ -47,6 +47,10 @@ bench-cluster: build
 ## bench-acl: what enforcing ACLs costs: kv put@64 and DNS SRV@32, ACLs on (default deny) against off
 bench-acl: build
 	$(GO) run ./bench/cmd/aclbench -herald ./$(BIN)
+
+## bench-wan: what crossing datacenters costs: a ?dc= kv get and a DNS lookup in another datacenter against the same answered locally
+bench-wan: build
+	$(GO) run ./bench/cmd/wanbench -herald ./$(BIN)
 
 lint: fmt vet
 

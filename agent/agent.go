@@ -212,8 +212,10 @@ func (a *Agent) Start() (err error) {
 // newLocal creates the agent's own services-and-checks state; once
 // started, it syncs itself into the catalog whenever there is a leader.
 func (a *Agent) newLocal() {
+	// "wan" is where the other datacenters reach the node
+	// (advertise_addr_wan, default advertise_addr), as in Consul.
 	tagged := map[string]string{"lan": a.cfg.AdvertiseAddr, "lan_ipv4": a.cfg.AdvertiseAddr,
-		"wan": a.cfg.AdvertiseAddr, "wan_ipv4": a.cfg.AdvertiseAddr}
+		"wan": a.cfg.WAN.AdvertiseAddr, "wan_ipv4": a.cfg.WAN.AdvertiseAddr}
 	a.local = local.New(local.Config{
 		NodeName: a.cfg.NodeName, NodeID: a.nodeID, Address: a.cfg.AdvertiseAddr, Datacenter: a.cfg.Datacenter,
 		NodeMeta: a.nodeMeta(), TaggedAddresses: tagged, Writer: catalogWriter{a},

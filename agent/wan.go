@@ -32,6 +32,9 @@ type wanState struct {
 	// dnsConfig is the DNS interface's configuration, from which the
 	// answers to another datacenter's query failover are made.
 	dnsConfig dnsserver.Config
+	// translating answers the queries that ask for WAN addresses
+	// (translate_wan_addrs in the asking datacenter).
+	translating wanDNS
 }
 
 // WANKeyringFile is the WAN pool's keyring in the data dir, Consul's
@@ -103,8 +106,12 @@ func (a *Agent) startWAN(ctx context.Context) error {
 // startGateway starts the NATS gateway; a port left at its default that
 // another process holds is replaced by one the system picks.
 func (a *Agent) startGateway() (*wan.Gateway, error) {
+	tc, err := a.gatewayTLS()
+	if err != nil {
+		return nil, err
+	}
 	cfg := wan.GatewayConfig{Name: wan.GatewayName(a.wanName()), Host: a.cfg.BindAddr, Port: a.cfg.WAN.GatewayPort,
-		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), Logger: a.log}
+		Advertise: a.cfg.WAN.AdvertiseAddr, Secret: wan.GatewaySecret(a.cfg.Encrypt), TLS: tc, Logger: a.log}
 	// Unless ports.nats_gateway chooses one, the system picks the port: the
 	// other datacenters learn it from the WAN tags, and NATS reports a
 	// taken port only in its log after waiting out its start-up timeout,

@@ -40,7 +40,11 @@ func (a *Agent) Forward(w http.ResponseWriter, r *http.Request, dc string) {
 		wan.Failure(err.Error()).Write(w)
 		return
 	}
-	a.forwardHTTP(r.Context(), req).Write(w)
+	resp := a.forwardHTTP(r.Context(), req)
+	if a.translateWANTo(dc) {
+		translateHTTP(r.URL.Path, r.URL.Query().Has("pretty"), resp)
+	}
+	resp.Write(w)
 }
 
 // forwardHTTP sends req to its datacenter, through this agent's servers
@@ -66,8 +70,10 @@ func (a *Agent) forwardHTTP(ctx context.Context, req *wan.HTTPRequest) *wan.HTTP
 	if a.wan.gateway == nil || !a.knownDatacenter(req.Datacenter) || !a.reachable(req.Datacenter) {
 		return wan.Failure(wan.NoPath)
 	}
+	ctx, stop := a.whileLinked(ctx, req.Datacenter)
+	defer stop()
 	resp, err := wan.Send(ctx, a.wan.gateway.Conn(), wan.SubjectHTTP(req.Datacenter), req)
-	if errors.Is(err, wan.ErrNoPath) {
+	if errors.Is(err, wan.ErrNoPath) || err != nil && linkLost(ctx) {
 		return wan.Failure(wan.NoPath)
 	}
 	if err != nil {
@@ -102,6 +108,9 @@ func (a *Agent) ExecuteQuery(ctx context.Context, dc string, r *http.Request, q 
 	}
 	resp := a.forwardHTTP(ctx, &wan.HTTPRequest{Datacenter: dc, Method: http.MethodGet, URL: u.RequestURI(),
 		Header: r.Header.Clone(), Timeout: wan.Timeout(nil), Query: q})
+	if a.translateWANTo(dc) {
+		translateHTTP(u.Path, false, resp)
+	}
 	return resp.Status, resp.Body
 }
 
@@ -134,12 +143,22 @@ func (a *Agent) forwardDNS(ctx context.Context, req *wan.DNSRequest) (*dns.Msg, 
 	if a.wan.gateway == nil || !a.knownDatacenter(req.Datacenter) || !a.reachable(req.Datacenter) {
 		return nil, wan.ErrNoPath
 	}
-	return wan.SendDNS(ctx, a.wan.gateway.Conn(), wan.SubjectDNS(req.Datacenter), req)
+	ctx, stop := a.whileLinked(ctx, req.Datacenter)
+	defer stop()
+	m, err := wan.SendDNS(ctx, a.wan.gateway.Conn(), wan.SubjectDNS(req.Datacenter), req)
+	if err != nil && linkLost(ctx) {
+		return nil, wan.ErrNoPath
+	}
+	return m, err
 }
 
 // ForwardDNS answers a DNS query for dc with the answer of a server of dc
 // (dnsserver.Config.Remote).
 func (a *Agent) ForwardDNS(dc string, req *dns.Msg, tcp bool) (*dns.Msg, error) {
+	if a.translateWANTo(dc) {
+		req = req.Copy()
+		markDNSTranslate(req)
+	}
 	packed, err := req.Pack()
 	if err != nil {
 		return nil, err
@@ -162,6 +181,7 @@ func (a *Agent) answerDNS(req *wan.DNSRequest) (*dns.Msg, error) {
 	if err := m.Unpack(req.Msg); err != nil {
 		return nil, err
 	}
+	translate := takeDNSTranslate(m)
 	if req.Query != nil {
 		// Another datacenter's query failing over here: its definition,
 		// against this datacenter's catalog.
@@ -170,9 +190,17 @@ func (a *Agent) answerDNS(req *wan.DNSRequest) (*dns.Msg, error) {
 		if authorizer := a.dnsAuthorizer(); authorizer != nil {
 			cfg.Catalog = dnsserver.WithACL(cfg.Catalog, authorizer)
 		}
+		if translate {
+			cfg.Catalog = dnsserver.WithWANAddresses(cfg.Catalog)
+		}
 		cfg.QueryFailover = nil
 		var err error
 		if d, err = dnsserver.New(cfg); err != nil {
+			return nil, err
+		}
+	} else if translate {
+		var err error
+		if d, err = a.translatingDNS(); err != nil {
 			return nil, err
 		}
 	}
@@ -195,9 +223,17 @@ func (a *Agent) dnsQueryFailover(q *event.PreparedQuery, question dns.Question) 
 		return nil, false
 	}
 	for _, dc := range preparedquery.FailoverTargets(q, a.cfg.Datacenter, known) {
+		msg := packed
+		if a.translateWANTo(dc) {
+			marked := req.Copy()
+			markDNSTranslate(marked)
+			if msg, err = marked.Pack(); err != nil {
+				return nil, false
+			}
+		}
 		// Over "TCP", so that the other datacenter leaves the answer
 		// whole: this one's DNS interface fits it to its client.
-		m, err := a.forwardDNS(ctx, &wan.DNSRequest{Datacenter: dc, Msg: packed, TCP: true, Query: q})
+		m, err := a.forwardDNS(ctx, &wan.DNSRequest{Datacenter: dc, Msg: msg, TCP: true, Query: q})
 		if err != nil {
 			a.log.Warn("prepared query failover: no answer", "query", q.Name, "datacenter", dc, "error", err)
 			continue

@@ -3,6 +3,7 @@ package wan
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,11 @@ type GatewayConfig struct {
 	// Secret, when not empty, is the password every gateway presents and
 	// requires (GatewaySecret of the gossip key).
 	Secret string
+	// TLS, when not nil, is the TLS of every gateway link, both ways
+	// (tlsutil's WANConfig): NATS listens with it and dials the other
+	// gateways with it, and refuses a gateway without TLS. The password
+	// is still required on top of it.
+	TLS    *tls.Config
 	Logger *slog.Logger
 	// ReadyWithin is how long the start may take (10 s when zero). NATS
 	// reports a gateway port taken by another process only in its log and
@@ -61,7 +67,14 @@ type Gateway struct {
 	remotes    map[string]string // gateway name -> host:port, configured
 	conn       *nats.Conn
 	closed     bool
+	// linked and linkedAt are Linked's last answer and its time: every
+	// request in flight to another datacenter asks several times a second.
+	linked   map[string]bool
+	linkedAt time.Time
 }
+
+// linkedFresh is how long Linked's answer is reused.
+const linkedFresh = 100 * time.Millisecond
 
 // GatewayName is the NATS gateway name of a WAN member ("<node>.<dc>"):
 // its name with every character NATS or a subject would not take
@@ -132,6 +145,7 @@ func (g *Gateway) startServer() error {
 			Name: g.cfg.Name, Host: g.cfg.Host, Port: g.port, Advertise: g.advertise(),
 			Password: g.cfg.Secret, Username: gatewayUser(g.cfg.Secret),
 			ConnectRetries: 1 << 20,
+			TLSConfig:      g.cfg.TLS,
 		},
 	}
 	if opts.Gateway.Port == 0 {
@@ -148,7 +162,7 @@ func (g *Gateway) startServer() error {
 	if err != nil {
 		return fmt.Errorf("wan: gateway NATS: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{g.log}, false, false, false)
+	ns.SetLoggerV2(natsLogger{log: g.log, verifiesItself: g.cfg.TLS != nil && g.cfg.TLS.VerifyConnection != nil}, false, false, false)
 	ns.Start()
 	within := g.cfg.ReadyWithin
 	if within <= 0 {
@@ -243,10 +257,13 @@ func (g *Gateway) SetRemotes(remotes map[string]string) error {
 // Linked lists the remote gateways connected to this one both ways, by
 // name: a request goes out on this gateway's connection and its answer
 // comes back on the remote's, so a remote connected one way only loses
-// the answers.
+// the answers. The map is shared: read it, do not write it.
 func (g *Gateway) Linked() map[string]bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.linked != nil && time.Since(g.linkedAt) < linkedFresh {
+		return g.linked
+	}
 	out := map[string]bool{}
 	if g.ns == nil {
 		return out
@@ -260,6 +277,7 @@ func (g *Gateway) Linked() map[string]bool {
 			out[name] = true
 		}
 	}
+	g.linked, g.linkedAt = out, time.Now()
 	return out
 }
 
@@ -297,11 +315,27 @@ func (g *Gateway) Shutdown() {
 }
 
 // natsLogger passes NATS's warnings and errors on.
-type natsLogger struct{ log *slog.Logger }
+type natsLogger struct {
+	log *slog.Logger
+	// verifiesItself is set when the gateways' TLS verifies the other end
+	// in its own VerifyConnection: NATS, seeing InsecureSkipVerify, would
+	// warn that it does not.
+	verifiesItself bool
+}
+
+// natsInsecureWarning starts the warning NATS gives for a gateway TLS
+// with InsecureSkipVerify.
+const natsInsecureWarning = "TLS certificate chain and hostname of solicited gateways will not be verified"
 
 func (l natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Errorf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l natsLogger) Debugf(format string, v ...any)  {}
-func (l natsLogger) Tracef(format string, v ...any)  {}
+func (l natsLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if l.verifiesItself && strings.HasPrefix(msg, natsInsecureWarning) {
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l natsLogger) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Debugf(format string, v ...any) {}
+func (l natsLogger) Tracef(format string, v ...any) {}

@@ -64,6 +64,9 @@ type server struct {
 	ip        string // 127.0.0.1 unless set
 	client    bool   // a client agent: no -server
 	extraArgs []string
+	// group, if not 0, is the group ID the process runs with (root
+	// only), for firewall rules that match its packets (wancut_test.go).
+	group     uint32
 	cmd       *exec.Cmd
 	logPath   string
 	startedAt int
@@ -142,6 +145,9 @@ func (s *server) launch() {
 	fmt.Fprintf(logFile, "---- start %d ----\n", s.startedAt)
 	s.cmd = exec.Command(heraldBin, append([]string{"agent"}, s.agentArgs()...)...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if s.group != 0 {
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(os.Getuid()), Gid: s.group, NoSetGroups: true}}
+	}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
