@@ -44,7 +44,7 @@ func (a *Agent) wireACL() {
 		return
 	}
 	if a.aclEnforce.resolver == nil {
-		a.aclEnforce = aclEnforcement{resolver: a.acl, agent: a.agentTokenIdentity}
+		a.aclEnforce = aclEnforcement{resolver: a.aclResolver(), agent: a.agentTokenIdentity}
 	}
 	if a.natsACL.resolver == nil {
 		a.natsACL.resolver = a.acl
@@ -86,6 +86,10 @@ func (a *Agent) startACLInit(ctx context.Context) {
 		return
 	}
 	initial := a.cfg.ACL.Tokens["initial_management"]
+	if a.aclSecondary() {
+		// As in Consul, only the primary makes it; secondaries replicate it.
+		initial = ""
+	}
 	init := leader.ACLInit{Raft: a.host, InitialManagement: initial, Logger: a.log.With("component", "acl"),
 		Complete: func(watch bool) (bool, <-chan struct{}) {
 			done := false

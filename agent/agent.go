@@ -193,6 +193,7 @@ func (a *Agent) Start() (err error) {
 	a.startConnectCA(ctx)
 	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
+	a.startACLReplication(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -638,6 +639,8 @@ func (a *Agent) startHTTP() error {
 		ACLServer:      a.aclServer(),
 		Remote:         a,
 		EnableDebug:    a.cfg.EnableDebug,
+		// ACL replication (aclrep.go).
+		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
 	})
 	a.api = api
 	a.wireUI(api)

@@ -442,3 +442,12 @@ func sortedByName[T any](m map[string]*T, nameOf func(*T) string) []*T {
 	slices.SortFunc(out, func(x, y *T) int { return strings.Compare(nameOf(x), nameOf(y)) })
 	return out
 }
+
+// AuthorizerFor compiles the authorizer of a token this projection does
+// not hold (a secondary datacenter resolves such a token at the primary)
+// with the policies and roles it holds.
+func (a *ACL) AuthorizerFor(t *event.ACLToken) acl.Authorizer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.compile(t)
+}
