@@ -25,9 +25,9 @@ import (
 // effect on an agent as soon as the event reaches it.
 //
 // Down policy: an agent that lost its servers keeps its projection and
-// answers from it, which is Consul's default down_policy, extend-cache.
-// Consul's other down policies ask the servers for what their cache lacks;
-// an agent here never lacks anything the servers had sent it.
+// answers from it; an agent never lacks anything the servers had sent it.
+// acl.down_policy applies to the tokens a secondary datacenter's state
+// lacks, which its agents ask the primary for (agent/acldown.go).
 type ACL struct {
 	cfg ACLConfig
 
