@@ -65,11 +65,15 @@ type remoteToken struct {
 	refreshing bool
 }
 
-// aclResolver is the resolver of the HTTP API and DNS: the projection, or
-// on a secondary datacenter the projection with the primary behind it.
+// aclResolver is the resolver of the HTTP API, DNS, RPC and NATS: the
+// projection, or on a secondary datacenter the projection with the
+// primary behind it (one for all, so they share what they keep).
 func (a *Agent) aclResolver() acl.Resolver {
 	if !a.aclSecondary() {
 		return a.acl
+	}
+	if a.aclRemote != nil {
+		return a.aclRemote
 	}
 	ttl := a.cfg.ACL.TokenTTL
 	if ttl <= 0 {
@@ -79,8 +83,9 @@ func (a *Agent) aclResolver() acl.Resolver {
 	if policy == "" {
 		policy = downPolicyExtendCache
 	}
-	return &remoteResolver{local: a.acl, fetch: a.primaryToken, downPolicy: policy, ttl: ttl, now: time.Now,
+	a.aclRemote = &remoteResolver{local: a.acl, fetch: a.primaryToken, downPolicy: policy, ttl: ttl, now: time.Now,
 		log: a.log.With("component", "acl"), cache: map[string]*remoteToken{}}
+	return a.aclRemote
 }
 
 // primaryToken asks the primary for the token of secret

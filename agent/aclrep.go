@@ -149,7 +149,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // replicationStatus is the status the system shard holds, with this
 // server's source and type: a change of either starts again from index 0.
 func (a *Agent) replicationStatus() (command.ACLReplicationStatus, error) {
-	st, err := a.shards[command.ShardSystem].ACLReplicationStatus()
+	sm := a.shards[command.ShardSystem]
+	if sm == nil {
+		return command.ACLReplicationStatus{}, errors.New("this server has no system shard")
+	}
+	st, err := sm.ACLReplicationStatus()
 	if err != nil {
 		return st, err
 	}

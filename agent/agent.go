@@ -55,6 +55,7 @@ type Agent struct {
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
 	natsACL    natsACL            // natsacl.go
+	aclRemote  *remoteResolver    // acldown.go; nil outside a secondary datacenter
 	host       *hlog.Host         // nil on a client agent
 	raft       httpapi.Raft       // the host, or the servers through rpc on a client
 	client     *clientproxy.Proxy // nil on a server
