@@ -103,6 +103,10 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 	case *command.ConfigEntryDeleteBody:
 		res, name, _ := ConfigEntryResource(b.Kind, b.Name)
 		return id.Check(res, name, Write)
+	case *command.ACLReplicateBody:
+		// The primary's records, which only a secondary's leader proposes:
+		// ACL management, as Consul asks of the replication token.
+		return id.Check(ResourceACL, "", Write)
 	case *command.ACLBootstrapBody:
 		// Bootstrapping needs no token, as in Consul: the state machine
 		// allows it once.

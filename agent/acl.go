@@ -44,10 +44,10 @@ func (a *Agent) wireACL() {
 		return
 	}
 	if a.aclEnforce.resolver == nil {
-		a.aclEnforce = aclEnforcement{resolver: a.acl, agent: a.agentTokenIdentity}
+		a.aclEnforce = aclEnforcement{resolver: a.aclResolver(), agent: a.agentTokenIdentity}
 	}
 	if a.natsACL.resolver == nil {
-		a.natsACL.resolver = a.acl
+		a.natsACL.resolver = a.aclResolver()
 	}
 }
 
@@ -67,7 +67,12 @@ func (a *Agent) token(kind string) string {
 // loop retries, as Consul's agent does with a token lacking permission.
 func (a *Agent) agentTokenIdentity() acl.Identity {
 	if secret := a.token(tokens.Agent); secret != "" {
-		if id, err := a.acl.Resolve(secret); err == nil {
+		var resolver acl.Resolver = a.acl
+		if a.aclRemote != nil {
+			// A secondary's agent token may be one of the primary's.
+			resolver = a.aclRemote
+		}
+		if id, err := resolver.Resolve(secret); err == nil {
 			return id
 		}
 		return acl.Identity{AccessorID: acl.AnonymousTokenID, SecretID: secret, Authorizer: acl.DenyAll()}
@@ -86,6 +91,10 @@ func (a *Agent) startACLInit(ctx context.Context) {
 		return
 	}
 	initial := a.cfg.ACL.Tokens["initial_management"]
+	if a.aclSecondary() {
+		// As in Consul, only the primary makes it; secondaries replicate it.
+		initial = ""
+	}
 	init := leader.ACLInit{Raft: a.host, InitialManagement: initial, Logger: a.log.With("component", "acl"),
 		Complete: func(watch bool) (bool, <-chan struct{}) {
 			done := false

@@ -55,6 +55,7 @@ type Agent struct {
 	natsServer *watch.EmbeddedServer
 	natsConn   *nats.Conn
 	natsACL    natsACL            // natsacl.go
+	aclRemote  *remoteResolver    // acldown.go; nil outside a secondary datacenter
 	host       *hlog.Host         // nil on a client agent
 	raft       httpapi.Raft       // the host, or the servers through rpc on a client
 	client     *clientproxy.Proxy // nil on a server
@@ -193,6 +194,7 @@ func (a *Agent) Start() (err error) {
 	a.startConnectCA(ctx)
 	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
+	a.startACLReplication(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -641,6 +643,8 @@ func (a *Agent) startHTTP() error {
 		ACLServer:      a.aclServer(),
 		Remote:         a,
 		EnableDebug:    a.cfg.EnableDebug,
+		// ACL replication (aclrep.go).
+		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
 	})
 	a.api = api
 	a.wireUI(api)

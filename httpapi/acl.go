@@ -75,6 +75,9 @@ func (s *Server) aclRoute(path string, h func(http.ResponseWriter, *http.Request
 		if err := s.checkDC(r); err != nil {
 			return err
 		}
+		if s.forwardACLWrite(w, r) {
+			return nil
+		}
 		return h(w, r)
 	}, methods...)
 }
@@ -227,7 +230,7 @@ func toAPIToken(v projections.ACLView, t *event.ACLToken, secret string, justWri
 		e := time.Unix(0, t.ExpirationTime).UTC()
 		out.ExpirationTime = &e
 	}
-	out.Hash = recordHash(t.Description, t.Policies, t.Roles, t.ServiceIdentities, t.NodeIdentities, t.Local)
+	out.Hash = ACLTokenHash(t)
 	return out
 }
 
@@ -243,8 +246,7 @@ func toAPIPolicy(p *event.ACLPolicy, withRules bool) apiACLPolicy {
 func toAPIRole(v projections.ACLView, r *event.ACLRole, justWritten bool) apiACLRole {
 	return apiACLRole{ID: r.ID, Name: r.Name, Description: r.Description, Policies: policyLinks(v, r.Policies, justWritten),
 		ServiceIdentities: r.ServiceIdentities, NodeIdentities: r.NodeIdentities,
-		Hash:        recordHash(r.Name, r.Description, r.Policies, r.ServiceIdentities, r.NodeIdentities),
-		CreateIndex: r.CreateIndex, ModifyIndex: r.ModifyIndex}
+		Hash: ACLRoleHash(r), CreateIndex: r.CreateIndex, ModifyIndex: r.ModifyIndex}
 }
 
 // secretFor is the SecretID a reader is shown of token accessor: the real

@@ -102,6 +102,9 @@ type Config struct {
 	// Remote reaches the other datacenters (remote.go); nil answers
 	// every other datacenter "No path to datacenter".
 	Remote Remote
+	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
+	// on, where global ACL writes go (acl_replication.go); "" otherwise.
+	ACLPrimaryDatacenter string
 	// EnableDebug serves Go's runtime profiles under /debug/pprof/
 	// (enable_debug; debug.go).
 	EnableDebug bool
@@ -192,6 +195,7 @@ func New(cfg Config) *Server {
 	s.routeCoordinates()
 	s.routeConnectCA()
 	s.routeACL()
+	s.routeACLReplication()
 	s.routeUI()
 	s.routeMesh()
 	s.routeConfigEntries()

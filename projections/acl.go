@@ -25,9 +25,9 @@ import (
 // effect on an agent as soon as the event reaches it.
 //
 // Down policy: an agent that lost its servers keeps its projection and
-// answers from it, which is Consul's default down_policy, extend-cache.
-// Consul's other down policies ask the servers for what their cache lacks;
-// an agent here never lacks anything the servers had sent it.
+// answers from it; an agent never lacks anything the servers had sent it.
+// acl.down_policy applies to the tokens a secondary datacenter's state
+// lacks, which its agents ask the primary for (agent/acldown.go).
 type ACL struct {
 	cfg ACLConfig
 
@@ -441,4 +441,13 @@ func sortedByName[T any](m map[string]*T, nameOf func(*T) string) []*T {
 	}
 	slices.SortFunc(out, func(x, y *T) int { return strings.Compare(nameOf(x), nameOf(y)) })
 	return out
+}
+
+// AuthorizerFor compiles the authorizer of a token this projection does
+// not hold (a secondary datacenter resolves such a token at the primary)
+// with the policies and roles it holds.
+func (a *ACL) AuthorizerFor(t *event.ACLToken) acl.Authorizer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.compile(t)
 }

@@ -78,12 +78,14 @@ type aclStore struct {
 	batch                   *pebble.Batch
 	tokens, policies, roles byte
 	meta                    byte
+	// replication is the ACL replication status's area (aclrep.go).
+	replication byte
 }
 
 func newACLStore(b *pebble.Batch, base bool) aclStore {
-	st := aclStore{b, areaACLTokens, areaACLPolicies, areaACLRoles, areaACLMeta}
+	st := aclStore{b, areaACLTokens, areaACLPolicies, areaACLRoles, areaACLMeta, areaACLReplication}
 	if base {
-		st = aclStore{b, baseOf(areaACLTokens), baseOf(areaACLPolicies), baseOf(areaACLRoles), baseOf(areaACLMeta)}
+		st = aclStore{b, baseOf(areaACLTokens), baseOf(areaACLPolicies), baseOf(areaACLRoles), baseOf(areaACLMeta), baseOf(areaACLReplication)}
 	}
 	return st
 }
@@ -533,6 +535,8 @@ func applyACL(st aclStore, idx uint64, cmd command.Command, emit func(event.Even
 		out.Token, err = applyACLBootstrap(st, idx, body, emit)
 	case *command.ACLInitBody:
 		err = applyACLInit(st, idx, body, emit)
+	case *command.ACLReplicateBody:
+		err = applyACLReplicate(st, idx, body, emit)
 	default:
 		return command.Result{}, false, nil
 	}

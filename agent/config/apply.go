@@ -139,6 +139,8 @@ func (l *loader) topLevel() fields {
 		"acl_default_policy": unlessSet(&c.ACL.DefaultPolicy, stringField),
 		"acl_down_policy":    unlessSet(&c.ACL.DownPolicy, stringField),
 		"acl_ttl":            unlessSet(&c.ACL.TokenTTL, durationField),
+		// acl.enable_token_replication's name before the acl block.
+		"enable_acl_replication": unlessSet(&c.ACL.EnableTokenReplication, boolField),
 		"autopilot": l.block("autopilot", fields{
 			"cleanup_dead_servers":      boolField(&c.Autopilot.CleanupDeadServers),
 			"dead_server_cleanup_after": durationField(&c.Autopilot.DeadServerCleanupAfter),
@@ -465,7 +467,7 @@ var notImplemented = func() map[string]bool {
 		"default_query_time", "disable_anonymous_signature", "disable_coordinates",
 		"disable_host_node_id", "disable_http_unprintable_char_filter",
 		"disable_remote_exec", "disable_update_check",
-		"discard_check_output", "discovery_max_stale", "enable_acl_replication",
+		"discard_check_output", "discovery_max_stale",
 		"enable_agent_tls_for_checks", "enable_central_service_config",
 		"enable_syslog",
 		"experiments", "gossip_lan", "gossip_wan", "http_config",

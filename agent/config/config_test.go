@@ -794,14 +794,14 @@ acl {
 }
 `)
 	json := write(t, t.TempDir(), "b.json", `{"data_dir": "/d", "acl_master_token": "old-root",
-		"acl_default_policy": "deny", "acl_down_policy": "allow", "acl_ttl": "45s", "acl": {"enabled": true}}`)
+		"acl_default_policy": "deny", "acl_down_policy": "allow", "acl_ttl": "45s", "enable_acl_replication": true, "acl": {"enabled": true}}`)
 	for _, f := range []string{hcl, json} {
 		c, err := Load([]string{"-config-file", f})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !c.ACL.Enabled || c.ACL.DefaultPolicyOrAllow() != "deny" || c.ACL.DownPolicy == "" || c.ACL.TokenTTL != 45*time.Second ||
-			c.ACL.Tokens["initial_management"] == "" {
+			c.ACL.Tokens["initial_management"] == "" || !c.ACL.EnableTokenReplication {
 			t.Errorf("%s: acl %+v", f, c.ACL)
 		}
 		if len(c.Warnings) != 0 {

@@ -30,14 +30,16 @@ type ACL struct {
 	// DefaultPolicy decides what no rule of a token decides: "allow" (the
 	// default, as in Consul) or "deny".
 	DefaultPolicy string
-	// DownPolicy is what an agent does when it cannot reach the servers.
-	// Herald's agents hold every token and policy in their projection, so
-	// they always keep answering from it (Consul's default, extend-cache);
-	// the key is checked and kept for /v1/agent/self.
+	// DownPolicy is what an agent of a secondary datacenter answers for a
+	// token its replicated state lacks when the primary cannot be reached:
+	// "allow", "deny", "extend-cache" (the default) or "async-cache"
+	// (agent/acldown.go). Within a datacenter every agent holds the whole
+	// ACL state, so there is nothing to fall back from.
 	DownPolicy string
-	// EnableTokenReplication and TokenTTL are accepted for Consul's config
-	// files: every agent follows the system shard's events, so there is
-	// neither replication nor a cache to expire.
+	// EnableTokenReplication makes a secondary datacenter replicate the
+	// primary's global tokens, not only its policies and roles; TokenTTL is
+	// how long a secondary keeps the primary's answer for a token it does
+	// not hold (default 30s).
 	EnableTokenReplication bool
 	TokenTTL               time.Duration
 	// EnableTokenPersistence keeps the tokens set through the API in the

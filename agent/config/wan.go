@@ -25,8 +25,8 @@ type WAN struct {
 	// datacenter's nodes give their WAN addresses.
 	TranslateAddrs bool
 	// PrimaryDatacenter is Consul's primary_datacenter; default this
-	// datacenter. It names where ACL state would come from once ACL
-	// replication exists.
+	// datacenter. Another datacenter's name makes this one a secondary,
+	// which replicates that one's ACL state (agent/aclrep.go).
 	PrimaryDatacenter string
 	// GatewayPort is the embedded NATS gateway listener of a server
 	// (ports.nats_gateway, -nats-gateway-port; default DefaultGatewayPort,

@@ -136,6 +136,8 @@ var types = map[Type]typeInfo{
 	TypeACLRoleDelete:   {"acl-role-delete", ShardSystem, func() Body { return new(ACLRoleDeleteBody) }},
 	TypeACLBootstrap:    {"acl-bootstrap", ShardSystem, func() Body { return new(ACLBootstrapBody) }},
 	TypeACLInit:         {"acl-init", ShardSystem, func() Body { return new(ACLInitBody) }},
+	// ACL replication (aclrep.go).
+	TypeACLReplicate: {"acl-replicate", ShardSystem, func() Body { return new(ACLReplicateBody) }},
 	// The service mesh's config entries (configentry.go).
 	TypeConfigEntrySet:    {"config-entry-set", ShardCatalog, func() Body { return new(ConfigEntrySetBody) }},
 	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},

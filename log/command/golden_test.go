@@ -72,6 +72,15 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 69}, Deadline: 9, Body: &ACLRoleDeleteBody{ID: "r1"}},
 	{Time: 1, ID: RequestID{7, 70}, Deadline: 9, Body: &ACLBootstrapBody{AccessorID: "a", SecretID: "s", ResetIndex: 4, CreateTime: 2}},
 	{Time: 1, ID: RequestID{7, 71}, Deadline: 9, Body: &ACLInitBody{ManagementAccessorID: "a", ManagementSecretID: "s", CreateTime: 2}},
+	{Time: 1, ID: RequestID{7, 80}, Deadline: 9, Body: &ACLReplicateBody{
+		Policies: []event.ACLPolicy{{ID: "p1", Name: "pn", Description: "d", Rules: `key_prefix "" { policy = "read" }`, Datacenters: []string{"dc2"}}},
+		Roles: []event.ACLRole{{ID: "r1", Name: "r", Description: "d", Policies: []event.ACLLink{{ID: "p1"}},
+			ServiceIdentities: []event.ACLServiceIdentity{{ServiceName: "web"}}, NodeIdentities: []event.ACLNodeIdentity{{NodeName: "n1", Datacenter: "dc2"}}}},
+		Tokens: []ACLReplicatedToken{{SecretID: "s3cr3t", Token: event.ACLToken{AccessorID: "a1", Description: "d",
+			Policies: []event.ACLLink{{ID: "p1"}}, Roles: []event.ACLLink{{ID: "r1"}}, ExpirationTime: 5, CreateTime: 2}}},
+		DeletePolicies: []string{"p0"}, DeleteRoles: []string{"r0"}, DeleteTokens: []string{"a0"},
+		Status: ACLReplicationStatus{SourceDatacenter: "dc1", ReplicationType: "tokens", ReplicatedIndex: 3, ReplicatedRoleIndex: 4,
+			ReplicatedTokenIndex: 5, LastSuccess: 6, LastError: 7, LastErrorMessage: "e"}}},
 	// A register with the fields of its first extension (pinned as register-2).
 	{Time: 1, ID: RequestID{7, 10}, Deadline: 9, Body: &CatalogRegisterBody{
 		Node: event.Node{Node: "n1", Address: "10.0.0.1", Locality: &event.Locality{Region: "r", Zone: "z"}},
