@@ -17,9 +17,10 @@ import (
 // rebuild and a JSON encoding of the whole answer.
 type answerCache struct {
 	mu      sync.Mutex
-	entries map[string]cachedAnswer
+	entries map[string]*cachedAnswer
 }
 
+// cachedAnswer is one read's answer at one index.
 type cachedAnswer struct {
 	index  uint64
 	body   []byte
@@ -36,6 +37,9 @@ const maxCachedAnswers = 1024
 // on, answers are filtered by token, and shared by the same token's
 // requests only.
 func answerKey(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return r.URL.Path + "?" + cacheScope(r)
+	}
 	q := r.URL.Query()
 	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc", "token"} {
 		q.Del(p)
@@ -50,9 +54,9 @@ func answerKey(r *http.Request) string {
 func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
 	key := answerKey(r)
 	s.cache.mu.Lock()
-	hit, ok := s.cache.entries[key]
+	hit := s.cache.entries[key]
 	s.cache.mu.Unlock()
-	reused := ok && hit.index == index
+	reused := hit != nil && hit.index == index
 	if !reused {
 		v, err := build()
 		if err != nil {
@@ -62,10 +66,10 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			return err
 		}
-		hit = cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
+		hit = &cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
 		s.cache.mu.Lock()
 		if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
-			s.cache.entries = map[string]cachedAnswer{}
+			s.cache.entries = map[string]*cachedAnswer{}
 		}
 		s.cache.entries[key] = hit
 		s.cache.mu.Unlock()
@@ -78,8 +82,19 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 			w.Header().Set("X-Cache", "MISS")
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
+	return writeEncoded(w, hit)
+}
+
+// writeEncoded sends a cached answer with its length, so that a large one
+// goes out in two writes (the connection's buffer holding the headers,
+// then the rest) rather than in chunked framing and a third write for the
+// last chunk. Waking thousands of watchers, that write is most of the cost
+// of each.
+func writeEncoded(w http.ResponseWriter, a *cachedAnswer) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(hit.body)
+	_, err := w.Write(a.body)
 	return err
 }
