@@ -33,7 +33,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 	if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 		return err
 	}
-	params := r.URL.Query()
+	params := q.params
 	_, keys := params["keys"]
 	_, recurse := params["recurse"]
 	_, raw := params["raw"]
@@ -88,7 +88,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 		_, err := w.Write(entry.Value)
 		return err
 	}
-	return writeJSON(w, http.StatusOK, []*event.KVEntry{entry})
+	return writeKVEntry(w, entry)
 }
 
 // uintParam parses an optional unsigned query parameter; Consul answers a

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,6 +326,8 @@ type query struct {
 	mode  consistency
 	index uint64
 	wait  time.Duration
+	// params is the request's query string, parsed once for the handler.
+	params url.Values
 }
 
 const (
@@ -335,9 +338,9 @@ const (
 // parseQuery reads ?dc ?stale ?consistent ?index ?wait; bad values are
 // Consul's 400s.
 func (s *Server) parseQuery(r *http.Request) (query, error) {
-	q := query{mode: modeDefault, wait: defaultWait}
 	v := r.URL.Query()
-	if err := s.checkDC(r); err != nil {
+	q := query{mode: modeDefault, wait: defaultWait, params: v}
+	if err := s.checkDCIn(v); err != nil {
 		return q, err
 	}
 	_, stale := v["stale"]
@@ -371,7 +374,12 @@ func (s *Server) parseQuery(r *http.Request) (query, error) {
 // datacenter it has no path to: those are forwarded before they get here
 // (remote.go) when the agent has a way to other datacenters.
 func (s *Server) checkDC(r *http.Request) error {
-	if dc := r.URL.Query().Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
+	return s.checkDCIn(r.URL.Query())
+}
+
+// checkDCIn is checkDC on a query string already parsed.
+func (s *Server) checkDCIn(v url.Values) error {
+	if dc := v.Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
 		return &apiError{http.StatusInternalServerError, "No path to datacenter"}
 	}
 	return nil
