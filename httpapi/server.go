@@ -393,17 +393,27 @@ func (s *Server) prepareRead(r *http.Request, q query, shardID command.Shard) er
 	return nil
 }
 
+// The query headers' names in canonical form, so that setMeta, which runs
+// on every read, stores them without canonicalizing each one again.
+var (
+	headerIndex         = http.CanonicalHeaderKey("X-Consul-Index")
+	headerKnownLeader   = http.CanonicalHeaderKey("X-Consul-KnownLeader")
+	headerLastContact   = http.CanonicalHeaderKey("X-Consul-LastContact")
+	headerConsistency   = http.CanonicalHeaderKey("X-Consul-Effective-Consistency")
+	headerDefaultPolicy = http.CanonicalHeaderKey("X-Consul-Default-ACL-Policy")
+)
+
 // setMeta writes Consul's query headers.
 func (s *Server) setMeta(w http.ResponseWriter, q query, shardID command.Shard, index uint64) {
 	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(index, 10))
+	h[headerIndex] = []string{strconv.FormatUint(index, 10)}
 	_, known := s.cfg.Raft.Leader(shardID)
-	h.Set("X-Consul-KnownLeader", strconv.FormatBool(known))
+	h[headerKnownLeader] = []string{strconv.FormatBool(known)}
 	// Reads are served by this server's own replica, which hears from the
 	// leader every heartbeat; with one server it is the leader.
-	h.Set("X-Consul-LastContact", "0")
-	h.Set("X-Consul-Effective-Consistency", string(q.mode))
-	h.Set("X-Consul-Default-ACL-Policy", s.defaultACLPolicy())
+	h[headerLastContact] = []string{"0"}
+	h[headerConsistency] = []string{string(q.mode)}
+	h[headerDefaultPolicy] = []string{s.defaultACLPolicy()}
 }
 
 // blocking runs a read as a blocking query (see the package comment).
