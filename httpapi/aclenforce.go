@@ -28,7 +28,7 @@ const headerFilteredByACLs = "X-Consul-Results-Filtered-By-ACLs"
 // token: the agent's default token applies.
 func requestToken(r *http.Request) string {
 	if strings.Contains(r.URL.RawQuery, "token=") {
-		if t := r.URL.Query().Get("token"); t != "" {
+		if t := queryOf(r).Get("token"); t != "" {
 			return t
 		}
 	}
@@ -80,7 +80,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (http.Resp
 		id.Authorizer = acl.DenyAll()
 	}
 	ra := &requestACL{presented: secret != "", secret: secret}
-	if q := r.URL.Query(); r.Method == http.MethodGet && (q.Has("index") || q.Has("hash")) {
+	if q := queryOf(r); r.Method == http.MethodGet && (q.Has("index") || q.Has("hash")) {
 		ra.guard = &revocationGuard{ResponseWriter: w, resolver: s.cfg.ACL, secret: secret}
 		w = ra.guard
 	}

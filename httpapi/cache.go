@@ -40,11 +40,16 @@ func answerKey(r *http.Request) string {
 	if r.URL.RawQuery == "" {
 		return r.URL.Path + "?" + cacheScope(r)
 	}
-	q := r.URL.Query()
-	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc", "token"} {
-		q.Del(p)
+	// The request's parsed query is shared (queryOf): copy what is kept.
+	q := url.Values{}
+	for name, values := range queryOf(r) {
+		switch name {
+		case "index", "wait", "stale", "consistent", "cached", "dc", "token":
+		default:
+			q[name] = values
+		}
 	}
-	return r.URL.Path + "?" + url.Values(q).Encode() + cacheScope(r)
+	return r.URL.Path + "?" + q.Encode() + cacheScope(r)
 }
 
 // writeCachedJSON answers with the JSON of build(), reusing the bytes
@@ -74,7 +79,7 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 		s.cache.entries[key] = hit
 		s.cache.mu.Unlock()
 	}
-	if _, cached := r.URL.Query()["cached"]; cached {
+	if _, cached := queryOf(r)["cached"]; cached {
 		if reused {
 			w.Header().Set("X-Cache", "HIT")
 			w.Header().Set("Age", strconv.FormatInt(int64(s.cfg.Now().Sub(hit.stored).Seconds()), 10))

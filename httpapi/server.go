@@ -233,8 +233,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
-		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)
-		r = r.WithContext(context.WithValue(ctx, blockingKey{}, &s.blockingQueries))
+		r = r.WithContext(context.WithValue(r.Context(), readScopeKey{},
+			&readScope{stopped: s.stopped, blocking: &s.blockingQueries, query: r.URL.Query()}))
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -246,13 +246,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // this one once it is back. Other requests are not affected.
 func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
 
-type stopKey struct{}
-
 // stopping is closed when the Server that serves the request has been
 // stopped; it is nil (never ready) outside a Server's requests.
 func stopping(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(stopKey{}).(chan struct{})
-	return ch
+	if rs, ok := ctx.Value(readScopeKey{}).(*readScope); ok {
+		return rs.stopped
+	}
+	return nil
 }
 
 // apiError is an error with the status code Consul answers it with.
@@ -338,7 +338,7 @@ const (
 // parseQuery reads ?dc ?stale ?consistent ?index ?wait; bad values are
 // Consul's 400s.
 func (s *Server) parseQuery(r *http.Request) (query, error) {
-	v := r.URL.Query()
+	v := queryOf(r)
 	q := query{mode: modeDefault, wait: defaultWait, params: v}
 	if err := s.checkDCIn(v); err != nil {
 		return q, err
@@ -374,7 +374,7 @@ func (s *Server) parseQuery(r *http.Request) (query, error) {
 // datacenter it has no path to: those are forwarded before they get here
 // (remote.go) when the agent has a way to other datacenters.
 func (s *Server) checkDC(r *http.Request) error {
-	return s.checkDCIn(r.URL.Query())
+	return s.checkDCIn(queryOf(r))
 }
 
 // checkDCIn is checkDC on a query string already parsed.
@@ -426,7 +426,10 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	if q.index == 0 || idx > q.index {
 		return v, idx
 	}
-	n, _ := ctx.Value(blockingKey{}).(*atomic.Int64)
+	var n *atomic.Int64
+	if rs, ok := ctx.Value(readScopeKey{}).(*readScope); ok {
+		n = rs.blocking
+	}
 	if n != nil {
 		n.Add(1)
 		defer n.Add(-1)
