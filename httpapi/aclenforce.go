@@ -170,15 +170,6 @@ func canRead(res acl.Resource) func(a acl.Authorizer, name string) bool {
 	return func(a acl.Authorizer, name string) bool { return a.Allowed(res, name, acl.Read) }
 }
 
-// cacheScope is what an answer cached for the request is shared with: the
-// requests of the same token, when ACLs filter answers.
-func cacheScope(r *http.Request) string {
-	if aclOf(r.Context()) == nil {
-		return ""
-	}
-	return "\x00" + acl.IdentityFrom(r.Context()).AccessorID
-}
-
 // revocationGuard stands between a blocking read's handler and the client:
 // when the token is found revoked while the read waits, it discards the
 // handler's answer and the request is answered 403 instead. An answer the

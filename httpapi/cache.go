@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/heraldhq/herald/acl"
 )
 
 // answerCache keeps the last encoded answer of each distinct read, tagged
@@ -17,7 +20,17 @@ import (
 // rebuild and a JSON encoding of the whole answer.
 type answerCache struct {
 	mu      sync.Mutex
-	entries map[string]*cachedAnswer
+	entries map[answerKey]*cachedAnswer
+}
+
+// answerKey names a read: its path and the parameters that shape its
+// answer, and with ACLs on the view of the token that filtered it, its
+// authorizer. The resolver gives a token a new authorizer when its rights
+// change, so an answer filtered under the old ones, cached at an index the
+// data has not moved from, is not served under the new ones.
+type answerKey struct {
+	read string
+	view any
 }
 
 // cachedAnswer is one read's answer at one index.
@@ -31,25 +44,47 @@ type cachedAnswer struct {
 // costs one encoding per distinct read and keeps memory flat.
 const maxCachedAnswers = 1024
 
-// answerKey names a read by its path and the parameters that shape its
-// answer; those that only say how to wait or how consistent to be are left
-// out, since every waiter of the same data must share the entry. With ACLs
-// on, answers are filtered by token, and shared by the same token's
-// requests only.
-func answerKey(r *http.Request) string {
-	if r.URL.RawQuery == "" {
-		return r.URL.Path + "?" + cacheScope(r)
-	}
-	// The request's parsed query is shared (queryOf): copy what is kept.
-	q := url.Values{}
-	for name, values := range queryOf(r) {
-		switch name {
-		case "index", "wait", "stale", "consistent", "cached", "dc", "token":
-		default:
-			q[name] = values
+// keyOf names the request's read. Parameters that only say how to wait
+// or how consistent to be are left out, since every waiter of the same
+// data must share the entry. It reports false when the token's authorizer
+// cannot be compared, and the answer must not be cached.
+func keyOf(r *http.Request) (answerKey, bool) {
+	k := answerKey{read: r.URL.Path + "?"}
+	if r.URL.RawQuery != "" {
+		// The request's parsed query is shared (queryOf): copy what is kept.
+		q := url.Values{}
+		for name, values := range queryOf(r) {
+			switch name {
+			case "index", "wait", "stale", "consistent", "cached", "dc", "token":
+			default:
+				q[name] = values
+			}
 		}
+		k.read += q.Encode()
 	}
-	return r.URL.Path + "?" + q.Encode() + cacheScope(r)
+	var ok bool
+	k.view, ok = cacheView(r)
+	return k, ok
+}
+
+// cacheView is the view an answer to the request was filtered under: nil
+// with ACLs off, else the token's authorizer. It reports false when that
+// cannot be compared (== could panic), and the answer must not be cached;
+// authorizers are pointers or plain values.
+func cacheView(r *http.Request) (any, bool) {
+	if aclOf(r.Context()) == nil {
+		return nil, true
+	}
+	a := acl.IdentityFrom(r.Context()).Authorizer
+	if a == nil {
+		return nil, false
+	}
+	switch reflect.TypeOf(a).Kind() {
+	case reflect.Pointer, reflect.Bool, reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return a, true
+	}
+	return nil, false
 }
 
 // writeCachedJSON answers with the JSON of build(), reusing the bytes
@@ -57,10 +92,13 @@ func answerKey(r *http.Request) string {
 // it got as Consul's agent cache tells it: X-Cache HIT (with the answer's
 // Age in seconds) or MISS.
 func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
-	key := answerKey(r)
-	s.cache.mu.Lock()
-	hit := s.cache.entries[key]
-	s.cache.mu.Unlock()
+	key, cacheable := keyOf(r)
+	var hit *cachedAnswer
+	if cacheable {
+		s.cache.mu.Lock()
+		hit = s.cache.entries[key]
+		s.cache.mu.Unlock()
+	}
 	reused := hit != nil && hit.index == index
 	if !reused {
 		v, err := build()
@@ -72,12 +110,14 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 			return err
 		}
 		hit = &cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
-		s.cache.mu.Lock()
-		if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
-			s.cache.entries = map[string]*cachedAnswer{}
+		if cacheable {
+			s.cache.mu.Lock()
+			if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
+				s.cache.entries = map[answerKey]*cachedAnswer{}
+			}
+			s.cache.entries[key] = hit
+			s.cache.mu.Unlock()
 		}
-		s.cache.entries[key] = hit
-		s.cache.mu.Unlock()
 	}
 	if _, cached := queryOf(r)["cached"]; cached {
 		if reused {

@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/health"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/projections"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // catalogWith returns a catalog holding n passing instances of service,
@@ -93,5 +96,63 @@ func TestCachedAnswerLength(t *testing.T) {
 	}
 	if len(entries) != 30 || meta.LastIndex != 1 {
 		t.Fatalf("official client: %d entries at index %d, want 30 at 1", len(entries), meta.LastIndex)
+	}
+}
+
+// TestCachedAnswerFollowsTokenView: an answer cached for a token is not
+// served to it once its rights changed, even when the data's index did
+// not move: the cache is keyed on the token's view (its authorizer), as
+// the DNS answer cache is, not on its accessor alone.
+func TestCachedAnswerFollowsTokenView(t *testing.T) {
+	a, table := startACLAgent(t)
+	admin := aclClient(t, a, managementSecret)
+	for _, name := range []string{"web", "api"} {
+		if _, err := admin.Catalog().Register(&api.CatalogRegistration{Node: "n1", Address: "10.0.0.1",
+			Service: &api.AgentService{ID: name, Service: name, Port: 80}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := aclClient(t, a, appSecret)
+	var index uint64
+	poll.Eventually(t, 10*time.Second, "app sees web alone", func() (bool, string) {
+		services, meta, err := app.Catalog().Services(nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		if _, ok := services["web"]; !ok || len(services) != 1 {
+			return false, fmt.Sprintf("services %v", services)
+		}
+		index = meta.LastIndex
+		return true, ""
+	})
+
+	// The app token is granted every service; the catalog does not change.
+	table.mu.Lock()
+	id := table.ids[appSecret]
+	id.Authorizer = prefixRulesAuthorizer{acl.ResourceService: {"": acl.Read}, acl.ResourceNode: {"": acl.Read}}
+	table.ids[appSecret] = id
+	table.mu.Unlock()
+
+	services, meta, err := app.Catalog().Services(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.LastIndex != index {
+		t.Fatalf("the catalog moved from %d to %d: the test needs it still", index, meta.LastIndex)
+	}
+	if _, ok := services["api"]; !ok {
+		t.Fatalf("after the grant the token still gets the answer cached for its old rights: %v", services)
+	}
+
+	// And back: a right taken away takes what it showed out of the answer.
+	table.mu.Lock()
+	id.Authorizer = prefixRulesAuthorizer{acl.ResourceService: {"web": acl.Read}, acl.ResourceNode: {"": acl.Read}}
+	table.ids[appSecret] = id
+	table.mu.Unlock()
+	if services, _, err = app.Catalog().Services(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := services["api"]; ok {
+		t.Fatalf("after the right was taken away the token still sees api: %v", services)
 	}
 }
