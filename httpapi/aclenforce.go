@@ -28,7 +28,7 @@ const headerFilteredByACLs = "X-Consul-Results-Filtered-By-ACLs"
 // token: the agent's default token applies.
 func requestToken(r *http.Request) string {
 	if strings.Contains(r.URL.RawQuery, "token=") {
-		if t := r.URL.Query().Get("token"); t != "" {
+		if t := queryOf(r).Get("token"); t != "" {
 			return t
 		}
 	}
@@ -80,7 +80,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (http.Resp
 		id.Authorizer = acl.DenyAll()
 	}
 	ra := &requestACL{presented: secret != "", secret: secret}
-	if q := r.URL.Query(); r.Method == http.MethodGet && (q.Has("index") || q.Has("hash")) {
+	if q := queryOf(r); r.Method == http.MethodGet && (q.Has("index") || q.Has("hash")) {
 		ra.guard = &revocationGuard{ResponseWriter: w, resolver: s.cfg.ACL, secret: secret}
 		w = ra.guard
 	}
@@ -168,15 +168,6 @@ func markFiltered(w http.ResponseWriter, ra *requestACL) {
 // canRead is the visibility rule of a list's items named by one resource.
 func canRead(res acl.Resource) func(a acl.Authorizer, name string) bool {
 	return func(a acl.Authorizer, name string) bool { return a.Allowed(res, name, acl.Read) }
-}
-
-// cacheScope is what an answer cached for the request is shared with: the
-// requests of the same token, when ACLs filter answers.
-func cacheScope(r *http.Request) string {
-	if aclOf(r.Context()) == nil {
-		return ""
-	}
-	return "\x00" + acl.IdentityFrom(r.Context()).AccessorID
 }
 
 // revocationGuard stands between a blocking read's handler and the client:

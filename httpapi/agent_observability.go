@@ -99,10 +99,6 @@ func (w *statusWriter) Flush() {
 // Unwrap serves http.ResponseController.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// blockingKey carries the Server's count of waiting blocking queries in
-// a read's context.
-type blockingKey struct{}
-
 // agentMetrics serves Consul's MetricsInfo, or with ?format=prometheus the
 // Prometheus text format, which as in Consul needs a positive
 // telemetry.prometheus_retention_time.

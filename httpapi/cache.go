@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/heraldhq/herald/acl"
 )
 
 // answerCache keeps the last encoded answer of each distinct read, tagged
@@ -17,9 +20,20 @@ import (
 // rebuild and a JSON encoding of the whole answer.
 type answerCache struct {
 	mu      sync.Mutex
-	entries map[string]cachedAnswer
+	entries map[answerKey]*cachedAnswer
 }
 
+// answerKey names a read: its path and the parameters that shape its
+// answer, and with ACLs on the view of the token that filtered it, its
+// authorizer. The resolver gives a token a new authorizer when its rights
+// change, so an answer filtered under the old ones, cached at an index the
+// data has not moved from, is not served under the new ones.
+type answerKey struct {
+	read string
+	view any
+}
+
+// cachedAnswer is one read's answer at one index.
 type cachedAnswer struct {
 	index  uint64
 	body   []byte
@@ -30,17 +44,47 @@ type cachedAnswer struct {
 // costs one encoding per distinct read and keeps memory flat.
 const maxCachedAnswers = 1024
 
-// answerKey names a read by its path and the parameters that shape its
-// answer; those that only say how to wait or how consistent to be are left
-// out, since every waiter of the same data must share the entry. With ACLs
-// on, answers are filtered by token, and shared by the same token's
-// requests only.
-func answerKey(r *http.Request) string {
-	q := r.URL.Query()
-	for _, p := range []string{"index", "wait", "stale", "consistent", "cached", "dc", "token"} {
-		q.Del(p)
+// keyOf names the request's read. Parameters that only say how to wait
+// or how consistent to be are left out, since every waiter of the same
+// data must share the entry. It reports false when the token's authorizer
+// cannot be compared, and the answer must not be cached.
+func keyOf(r *http.Request) (answerKey, bool) {
+	k := answerKey{read: r.URL.Path + "?"}
+	if r.URL.RawQuery != "" {
+		// The request's parsed query is shared (queryOf): copy what is kept.
+		q := url.Values{}
+		for name, values := range queryOf(r) {
+			switch name {
+			case "index", "wait", "stale", "consistent", "cached", "dc", "token":
+			default:
+				q[name] = values
+			}
+		}
+		k.read += q.Encode()
 	}
-	return r.URL.Path + "?" + url.Values(q).Encode() + cacheScope(r)
+	var ok bool
+	k.view, ok = cacheView(r)
+	return k, ok
+}
+
+// cacheView is the view an answer to the request was filtered under: nil
+// with ACLs off, else the token's authorizer. It reports false when that
+// cannot be compared (== could panic), and the answer must not be cached;
+// authorizers are pointers or plain values.
+func cacheView(r *http.Request) (any, bool) {
+	if aclOf(r.Context()) == nil {
+		return nil, true
+	}
+	a := acl.IdentityFrom(r.Context()).Authorizer
+	if a == nil {
+		return nil, false
+	}
+	switch reflect.TypeOf(a).Kind() {
+	case reflect.Pointer, reflect.Bool, reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return a, true
+	}
+	return nil, false
 }
 
 // writeCachedJSON answers with the JSON of build(), reusing the bytes
@@ -48,11 +92,14 @@ func answerKey(r *http.Request) string {
 // it got as Consul's agent cache tells it: X-Cache HIT (with the answer's
 // Age in seconds) or MISS.
 func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
-	key := answerKey(r)
-	s.cache.mu.Lock()
-	hit, ok := s.cache.entries[key]
-	s.cache.mu.Unlock()
-	reused := ok && hit.index == index
+	key, cacheable := keyOf(r)
+	var hit *cachedAnswer
+	if cacheable {
+		s.cache.mu.Lock()
+		hit = s.cache.entries[key]
+		s.cache.mu.Unlock()
+	}
+	reused := hit != nil && hit.index == index
 	if !reused {
 		v, err := build()
 		if err != nil {
@@ -62,15 +109,17 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			return err
 		}
-		hit = cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
-		s.cache.mu.Lock()
-		if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
-			s.cache.entries = map[string]cachedAnswer{}
+		hit = &cachedAnswer{index: index, body: buf.Bytes(), stored: s.cfg.Now()}
+		if cacheable {
+			s.cache.mu.Lock()
+			if s.cache.entries == nil || len(s.cache.entries) >= maxCachedAnswers {
+				s.cache.entries = map[answerKey]*cachedAnswer{}
+			}
+			s.cache.entries[key] = hit
+			s.cache.mu.Unlock()
 		}
-		s.cache.entries[key] = hit
-		s.cache.mu.Unlock()
 	}
-	if _, cached := r.URL.Query()["cached"]; cached {
+	if _, cached := queryOf(r)["cached"]; cached {
 		if reused {
 			w.Header().Set("X-Cache", "HIT")
 			w.Header().Set("Age", strconv.FormatInt(int64(s.cfg.Now().Sub(hit.stored).Seconds()), 10))
@@ -78,8 +127,19 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 			w.Header().Set("X-Cache", "MISS")
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
+	return writeEncoded(w, hit)
+}
+
+// writeEncoded sends a cached answer with its length, so that a large one
+// goes out in two writes (the connection's buffer holding the headers,
+// then the rest) rather than in chunked framing and a third write for the
+// last chunk. Waking thousands of watchers, that write is most of the cost
+// of each.
+func writeEncoded(w http.ResponseWriter, a *cachedAnswer) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(hit.body)
+	_, err := w.Write(a.body)
 	return err
 }

@@ -295,7 +295,7 @@ func (s *Server) instancesOf(w http.ResponseWriter, r *http.Request, prefix stri
 	if name == "" {
 		return nil, 0, false, badRequest("Missing service name")
 	}
-	tags := r.URL.Query()["tag"]
+	tags := queryOf(r)["tag"]
 	meta := nodeMetaFilter(r)
 	return readCatalogIndex(s, w, r, func(watch bool) ([]projections.Instance, uint64, <-chan struct{}) {
 		all, index, ch := lookup(name, watch)

@@ -46,7 +46,7 @@ func (s *Server) routeCoordinates() {
 // ?segment when it is given.
 func (s *Server) coordinates(r *http.Request) []CoordinateEntry {
 	all := s.cfg.Operator.Coordinates()
-	segment, bySegment := r.URL.Query()["segment"]
+	segment, bySegment := queryOf(r)["segment"]
 	out := make([]CoordinateEntry, 0, len(all))
 	for _, c := range all {
 		if bySegment && c.Segment != segment[0] {
@@ -144,7 +144,7 @@ func (s *Server) coordinateUpdate(w http.ResponseWriter, r *http.Request) error 
 // comes back as it was. The list is copied, never sorted in place: it may
 // be a projection's.
 func sortNear[T any](s *Server, r *http.Request, list []T, node func(T) string) []T {
-	return sortNearTo(s, r.URL.Query().Get("near"), list, node)
+	return sortNearTo(s, queryOf(r).Get("near"), list, node)
 }
 
 // sortNearTo is sortNear from the node near names: a prepared query's
@@ -180,7 +180,7 @@ func sortNearTo[T any](s *Server, near string, list []T, node func(T) string) []
 // answer depends on coordinates, which move without the index moving, so
 // it is built afresh.
 func (s *Server) writeNearJSON(w http.ResponseWriter, r *http.Request, index uint64, build func() (any, error)) error {
-	if r.URL.Query().Get("near") == "" {
+	if queryOf(r).Get("near") == "" {
 		return s.writeCachedJSON(w, r, index, build)
 	}
 	v, err := build()

@@ -13,7 +13,7 @@ import (
 // go-bexpr as Consul uses it); nil when there is none. An invalid
 // expression is a 400.
 func newFilter(r *http.Request) (*bexpr.Evaluator, error) {
-	expr := r.URL.Query().Get("filter")
+	expr := queryOf(r).Get("filter")
 	if expr == "" {
 		return nil, nil
 	}
@@ -82,7 +82,7 @@ func filterMap[T any](r *http.Request, m map[string]T) (map[string]T, error) {
 // nodeMetaFilter reads ?node-meta=key:value (repeatable): a node must have
 // every pair.
 func nodeMetaFilter(r *http.Request) map[string]string {
-	pairs := r.URL.Query()["node-meta"]
+	pairs := queryOf(r)["node-meta"]
 	if len(pairs) == 0 {
 		return nil
 	}

@@ -64,8 +64,8 @@ func (s *Server) healthService(w http.ResponseWriter, r *http.Request) error {
 // writeHealthInstances answers instances in /v1/health/service's shape,
 // with ?passing.
 func (s *Server) writeHealthInstances(w http.ResponseWriter, r *http.Request, instances []projections.Instance, index uint64) error {
-	_, passingOnly := r.URL.Query()["passing"]
-	if v := r.URL.Query().Get("passing"); v == "false" || v == "0" {
+	_, passingOnly := queryOf(r)["passing"]
+	if v := queryOf(r).Get("passing"); v == "false" || v == "0" {
 		passingOnly = false
 	}
 	instances = aclFilter(w, r, instances, canReadInstance)

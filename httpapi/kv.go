@@ -33,7 +33,7 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 	if err := s.prepareRead(r, q, command.ShardKV); err != nil {
 		return err
 	}
-	params := r.URL.Query()
+	params := q.params
 	_, keys := params["keys"]
 	_, recurse := params["recurse"]
 	_, raw := params["raw"]
@@ -88,13 +88,13 @@ func (s *Server) kvGet(w http.ResponseWriter, r *http.Request, key string) error
 		_, err := w.Write(entry.Value)
 		return err
 	}
-	return writeJSON(w, http.StatusOK, []*event.KVEntry{entry})
+	return writeKVEntry(w, entry)
 }
 
 // uintParam parses an optional unsigned query parameter; Consul answers a
 // malformed one with 400 and the message given.
 func uintParam(r *http.Request, name, msg string) (uint64, bool, error) {
-	raw, present := r.URL.Query()[name]
+	raw, present := queryOf(r)[name]
 	if !present {
 		return 0, false, nil
 	}
@@ -112,7 +112,7 @@ func (s *Server) kvPut(w http.ResponseWriter, r *http.Request, key string) error
 	if key == "" {
 		return badRequest("Missing key name")
 	}
-	params := r.URL.Query()
+	params := queryOf(r)
 	op := command.KVOp{Verb: command.KVSet, Key: key}
 	var err error
 	if op.Flags, _, err = uintParam(r, "flags", "Invalid flags"); err != nil {
@@ -216,7 +216,7 @@ func (s *Server) kvDelete(w http.ResponseWriter, r *http.Request, key string) er
 		return err
 	}
 	op := command.KVOp{Verb: command.KVDelete, Key: key}
-	if _, recurse := r.URL.Query()["recurse"]; recurse {
+	if _, recurse := queryOf(r)["recurse"]; recurse {
 		op.Verb = command.KVDeleteTree
 	} else if key == "" {
 		return badRequest("Missing key name")

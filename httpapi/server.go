@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -239,8 +240,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet {
 		// Only reads block; they learn of Stop through their context.
-		ctx := context.WithValue(r.Context(), stopKey{}, s.stopped)
-		r = r.WithContext(context.WithValue(ctx, blockingKey{}, &s.blockingQueries))
+		r = r.WithContext(context.WithValue(r.Context(), readScopeKey{},
+			&readScope{stopped: s.stopped, blocking: &s.blockingQueries, query: r.URL.Query()}))
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -252,13 +253,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // this one once it is back. Other requests are not affected.
 func (s *Server) Stop() { s.stopOnce.Do(func() { close(s.stopped) }) }
 
-type stopKey struct{}
-
 // stopping is closed when the Server that serves the request has been
 // stopped; it is nil (never ready) outside a Server's requests.
 func stopping(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(stopKey{}).(chan struct{})
-	return ch
+	if rs, ok := ctx.Value(readScopeKey{}).(*readScope); ok {
+		return rs.stopped
+	}
+	return nil
 }
 
 // apiError is an error with the status code Consul answers it with.
@@ -332,6 +333,8 @@ type query struct {
 	mode  consistency
 	index uint64
 	wait  time.Duration
+	// params is the request's query string, parsed once for the handler.
+	params url.Values
 }
 
 const (
@@ -342,9 +345,9 @@ const (
 // parseQuery reads ?dc ?stale ?consistent ?index ?wait; bad values are
 // Consul's 400s.
 func (s *Server) parseQuery(r *http.Request) (query, error) {
-	q := query{mode: modeDefault, wait: defaultWait}
-	v := r.URL.Query()
-	if err := s.checkDC(r); err != nil {
+	v := queryOf(r)
+	q := query{mode: modeDefault, wait: defaultWait, params: v}
+	if err := s.checkDCIn(v); err != nil {
 		return q, err
 	}
 	_, stale := v["stale"]
@@ -378,7 +381,12 @@ func (s *Server) parseQuery(r *http.Request) (query, error) {
 // datacenter it has no path to: those are forwarded before they get here
 // (remote.go) when the agent has a way to other datacenters.
 func (s *Server) checkDC(r *http.Request) error {
-	if dc := r.URL.Query().Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
+	return s.checkDCIn(queryOf(r))
+}
+
+// checkDCIn is checkDC on a query string already parsed.
+func (s *Server) checkDCIn(v url.Values) error {
+	if dc := v.Get("dc"); dc != "" && !strings.EqualFold(dc, s.cfg.Datacenter) {
 		return &apiError{http.StatusInternalServerError, "No path to datacenter"}
 	}
 	return nil
@@ -392,17 +400,27 @@ func (s *Server) prepareRead(r *http.Request, q query, shardID command.Shard) er
 	return nil
 }
 
+// The query headers' names in canonical form, so that setMeta, which runs
+// on every read, stores them without canonicalizing each one again.
+var (
+	headerIndex         = http.CanonicalHeaderKey("X-Consul-Index")
+	headerKnownLeader   = http.CanonicalHeaderKey("X-Consul-KnownLeader")
+	headerLastContact   = http.CanonicalHeaderKey("X-Consul-LastContact")
+	headerConsistency   = http.CanonicalHeaderKey("X-Consul-Effective-Consistency")
+	headerDefaultPolicy = http.CanonicalHeaderKey("X-Consul-Default-ACL-Policy")
+)
+
 // setMeta writes Consul's query headers.
 func (s *Server) setMeta(w http.ResponseWriter, q query, shardID command.Shard, index uint64) {
 	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(index, 10))
+	h[headerIndex] = []string{strconv.FormatUint(index, 10)}
 	_, known := s.cfg.Raft.Leader(shardID)
-	h.Set("X-Consul-KnownLeader", strconv.FormatBool(known))
+	h[headerKnownLeader] = []string{strconv.FormatBool(known)}
 	// Reads are served by this server's own replica, which hears from the
 	// leader every heartbeat; with one server it is the leader.
-	h.Set("X-Consul-LastContact", "0")
-	h.Set("X-Consul-Effective-Consistency", string(q.mode))
-	h.Set("X-Consul-Default-ACL-Policy", s.defaultACLPolicy())
+	h[headerLastContact] = []string{"0"}
+	h[headerConsistency] = []string{string(q.mode)}
+	h[headerDefaultPolicy] = []string{s.defaultACLPolicy()}
 }
 
 // blocking runs a read as a blocking query (see the package comment).
@@ -415,7 +433,10 @@ func blocking[T any](ctx context.Context, q query, read func(watch bool) (T, uin
 	if q.index == 0 || idx > q.index {
 		return v, idx
 	}
-	n, _ := ctx.Value(blockingKey{}).(*atomic.Int64)
+	var n *atomic.Int64
+	if rs, ok := ctx.Value(readScopeKey{}).(*readScope); ok {
+		n = rs.blocking
+	}
 	if n != nil {
 		n.Add(1)
 		defer n.Add(-1)
