@@ -102,6 +102,13 @@ func (a *Agent) answerEvents(ctx context.Context, req *wan.EventsRequest) *wan.E
 	}
 	ctx, cancel := context.WithTimeout(ctx, req.Wait+5*time.Second)
 	defer cancel()
+	if req.Newest {
+		last, err := watch.LastIndex(ctx, js, a.cfg.Datacenter, req.Shard)
+		if err != nil {
+			return refuse(http.StatusInternalServerError, "%s", err)
+		}
+		return &wan.EventsResponse{Last: last}
+	}
 	res, err := watch.Fetch(ctx, js, a.cfg.Datacenter, watch.FetchRequest{
 		Shard: req.Shard, After: req.After, MaxEvents: req.MaxEvents, MaxBytes: req.MaxBytes, Wait: req.Wait,
 		Keep: func(ev event.Event) bool {

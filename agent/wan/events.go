@@ -31,6 +31,9 @@ type EventsRequest struct {
 	MaxEvents int    `json:",omitempty"`
 	MaxBytes  int    `json:",omitempty"`
 	Wait      time.Duration
+	// Newest asks for no events, only the index of the newest event in
+	// the stream as Last: where to follow from to get only new ones.
+	Newest bool `json:",omitempty"`
 	// Token is the ACL token the events are read with: the answering
 	// datacenter keeps only the events whose subjects the token could
 	// subscribe to on its NATS server.
