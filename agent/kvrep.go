@@ -92,6 +92,9 @@ func (a *Agent) answerEvents(ctx context.Context, req *wan.EventsRequest) *wan.E
 		}
 		mayRead = natsauth.ReadFilter(a.cfg.Datacenter, id.Authorizer)
 	}
+	if req.Snapshot {
+		return a.answerSnapshot(req, mayRead)
+	}
 	nc := a.natsConn
 	if nc == nil {
 		return refuse(http.StatusInternalServerError, "this server has no event stream")
@@ -126,6 +129,37 @@ func (a *Agent) answerEvents(ctx context.Context, req *wan.EventsRequest) *wan.E
 		return refuse(http.StatusInternalServerError, "%s", err)
 	}
 	return &wan.EventsResponse{Events: res.Events, Last: res.Last}
+}
+
+// maxSnapshotBytes bounds a snapshot answer: one NATS message between
+// datacenters.
+const maxSnapshotBytes = 6 << 20
+
+// answerSnapshot answers a Snapshot request: the KV entries under the
+// prefix that the token may read, and the index of the kv shard's last
+// change, from this server's projection. Every event up to that index is
+// in the entries, so following the events after it misses nothing (an
+// event after it that the entries already hold applies again harmlessly).
+func (a *Agent) answerSnapshot(req *wan.EventsRequest, mayRead func(string) bool) *wan.EventsResponse {
+	if req.Shard != event.ShardKV {
+		return &wan.EventsResponse{Error: "a snapshot is of the kv shard", Status: http.StatusBadRequest, Last: req.After}
+	}
+	index := a.kv.Index()
+	entries, _, _ := a.kv.List(req.Prefix, false)
+	out := &wan.EventsResponse{Last: index}
+	size := 0
+	for _, e := range entries {
+		if !mayRead(watch.Subject(a.cfg.Datacenter, event.Event{Type: event.KVUpdated, Shard: event.ShardKV, Key: e.Key, KV: e})) {
+			continue
+		}
+		size += len(e.Key) + len(e.Value) + 64
+		if size > maxSnapshotBytes {
+			return &wan.EventsResponse{Error: fmt.Sprintf("the keys under %q are over %d MiB, more than one answer carries", req.Prefix, maxSnapshotBytes>>20),
+				Status: http.StatusRequestEntityTooLarge, Last: req.After}
+		}
+		out.KV = append(out.KV, e.Clone())
+	}
+	return out
 }
 
 // kvReplicationLeaderCheck is how often a server looks whether it leads
@@ -280,6 +314,14 @@ func (r *kvReplicator) lead(ctx context.Context) {
 		if p != nil {
 			recorded = p.SourceIndex
 		}
+		if recorded == 0 {
+			// The first copy: the keys the source has now, then the
+			// changes after them.
+			var ok bool
+			if recorded, ok = r.copyAll(ctx, recorded); !ok {
+				continue
+			}
+		}
 		r.follow(ctx, recorded)
 	}
 }
@@ -300,10 +342,15 @@ func (r *kvReplicator) follow(ctx context.Context, recorded uint64) {
 			continue
 		case resp.Gap != nil:
 			// Changes the replication needs are gone from the source's
-			// stream: it cannot go on exactly. It stays where it is,
-			// and says so, until an operator resolves it.
-			r.fail(ctx, "gap in the source's event stream", fmt.Errorf("events after index %d are gone (%s); the next it holds is %d",
-				resp.Gap.After, resp.Gap.Detail, resp.Gap.Next))
+			// stream (it was away longer than the stream keeps them):
+			// copy the source's keys whole again, and go on after them.
+			r.fail(ctx, "gap in the source's event stream; copying the prefix again",
+				fmt.Errorf("events after index %d are gone (%s); the next it holds is %d", resp.Gap.After, resp.Gap.Detail, resp.Gap.Next))
+			var ok bool
+			if recorded, ok = r.copyAll(ctx, recorded); !ok {
+				return
+			}
+			after = recorded
 			continue
 		}
 		ops := r.ops(resp.Events)
@@ -330,6 +377,58 @@ func (r *kvReplicator) follow(ctx context.Context, recorded uint64) {
 		r.mu.Unlock()
 		recorded, after = resp.Last, resp.Last
 	}
+}
+
+// copyAll copies the source's keys under the prefix whole, as one batch
+// continuing from recorded: each key set, and each destination key the
+// source does not have deleted. It returns the source index the batch
+// recorded, and false when it did not apply (the caller starts over from
+// the record).
+func (r *kvReplicator) copyAll(ctx context.Context, recorded uint64) (uint64, bool) {
+	resp, err := r.a.FetchEvents(ctx, &wan.EventsRequest{Datacenter: r.cfg.SourceDatacenter, Shard: event.ShardKV,
+		Prefix: r.cfg.Prefix, Snapshot: true, Token: r.token()})
+	switch {
+	case err != nil:
+		r.fail(ctx, "copy the source's keys", err)
+		return recorded, false
+	case resp.Error != "":
+		r.fail(ctx, "copy the source's keys", errors.New(resp.Error))
+		return recorded, false
+	case resp.Last <= recorded:
+		// The source has nothing newer than the record.
+		return recorded, true
+	}
+	var ops []command.KVReplicateOp
+	have := map[string]bool{}
+	for _, e := range resp.KV {
+		key := r.cfg.DestinationPrefix + strings.TrimPrefix(e.Key, r.cfg.Prefix)
+		have[key] = true
+		ops = append(ops, command.KVReplicateOp{Index: resp.Last, Key: key, Flags: e.Flags, Value: e.Value})
+	}
+	local, _, _ := r.a.kv.List(r.cfg.DestinationPrefix, false)
+	for _, e := range local {
+		if !have[e.Key] {
+			ops = append(ops, command.KVReplicateOp{Index: resp.Last, Key: e.Key, Delete: true})
+		}
+	}
+	body := &command.KVReplicateBody{SourceDatacenter: r.cfg.SourceDatacenter, Prefix: r.cfg.Prefix,
+		DestinationPrefix: r.cfg.DestinationPrefix, Expect: recorded, Last: resp.Last, Ops: ops}
+	res, err := r.a.host.Propose(ctx, command.Command{Time: time.Now().UnixNano(), Body: body})
+	if err != nil {
+		r.fail(ctx, "apply the copy of the source's keys", err)
+		return recorded, false
+	}
+	if !res.Succeeded {
+		r.a.log.Info("kv replication: copy refused; resuming from the recorded index",
+			"source_datacenter", r.cfg.SourceDatacenter, "prefix", r.cfg.Prefix, "why", res.Refusal)
+		return recorded, false
+	}
+	r.mu.Lock()
+	r.applied += uint64(len(ops))
+	r.mu.Unlock()
+	r.a.log.Info("kv replication: copied the source's keys", "source_datacenter", r.cfg.SourceDatacenter,
+		"prefix", r.cfg.Prefix, "keys", len(resp.KV), "source_index", resp.Last)
+	return resp.Last, true
 }
 
 // ops are the changes of a batch's KV events, as destination keys.

@@ -152,14 +152,27 @@ func TestKVReplication(t *testing.T) {
 	// The same Raft and NATS ports across the restart below.
 	ports := []string{fmt.Sprintf("-server-port=%d", agenttest.FreePort(t)), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t))}
 	a2, c2 := startDC(t, "dc2", append([]string{"-data-dir=" + dir2, "-hcl", repl}, ports...)...)
-	federate(t, a2, c1, c2, "")
-
 	kv1, kv2 := c1.KV(), c2.KV()
 	put := func(k, v string) {
 		t.Helper()
 		if _, err := kv1.Put(&api.KVPair{Key: k, Value: []byte(v), Flags: 7}, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Before the replication can start: a key in dc1, which the first
+	// copy brings, and a local key under the destination prefix in dc2,
+	// which it deletes (the destination mirrors the source).
+	put("app/old", "0")
+	if _, err := kv2.Put(&api.KVPair{Key: "mirror/app/local", Value: []byte("x")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	federate(t, a2, c1, c2, "")
+	poll.Eventually(t, 30*time.Second, "the first copy", func() (bool, string) {
+		s := replicationStatus(t, c2)
+		return s["SourceIndex"].(float64) > 0, fmt.Sprint(s)
+	})
+	if p, _, err := kv2.Get("mirror/app/old", nil); err != nil || p == nil || string(p.Value) != "0" {
+		t.Errorf("the key dc1 had before the replication started: %+v %v", p, err)
 	}
 	put("app/a", "1")
 	put("app/b", "1")
@@ -175,7 +188,7 @@ func TestKVReplication(t *testing.T) {
 	}
 	put("app/c", "1")
 
-	want := map[string]string{"mirror/app/a": "2", "mirror/app/c": "1"}
+	want := map[string]string{"mirror/app/a": "2", "mirror/app/c": "1", "mirror/app/old": "0"}
 	mirror := func() (map[string]*api.KVPair, error) {
 		pairs, _, err := kv2.List("mirror/", nil)
 		out := map[string]*api.KVPair{}
@@ -209,10 +222,11 @@ func TestKVReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	status := replicationStatus(t, c2)
-	// Nine changes in dc1 (app/a twice, app/b and its delete, two keys
-	// and their tree delete, app/c), each applied once.
-	if status["SourceIndex"] != float64(src.ModifyIndex) || status["Running"] != true || status["AppliedChanges"] != float64(9) {
-		t.Errorf("status: %v, want SourceIndex %d, running, 9 changes applied", status, src.ModifyIndex)
+	// The first copy's two changes (app/old, the local key's delete),
+	// then nine in dc1 (app/a twice, app/b and its delete, two keys and
+	// their tree delete, app/c), each applied once.
+	if status["SourceIndex"] != float64(src.ModifyIndex) || status["Running"] != true || status["AppliedChanges"] != float64(11) {
+		t.Errorf("status: %v, want SourceIndex %d, running, 11 changes applied", status, src.ModifyIndex)
 	}
 
 	// dc2's server restarts on its data: the replication resumes after
@@ -230,12 +244,12 @@ func TestKVReplication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"mirror/app/a", "mirror/app/c"} {
+	for _, k := range []string{"mirror/app/a", "mirror/app/c", "mirror/app/old"} {
 		if again[k] == nil || again[k].ModifyIndex != got[k].ModifyIndex {
 			t.Errorf("%s after the restart: %+v, want it untouched at ModifyIndex %d", k, again[k], got[k].ModifyIndex)
 		}
 	}
-	if len(again) != 3 {
+	if len(again) != 4 {
 		t.Errorf("mirror after the restart: %v", again)
 	}
 }

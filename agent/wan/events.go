@@ -31,6 +31,11 @@ type EventsRequest struct {
 	MaxEvents int    `json:",omitempty"`
 	MaxBytes  int    `json:",omitempty"`
 	Wait      time.Duration
+	// Snapshot asks, instead of events, for the KV entries under Prefix
+	// as the answering server has them, and Last the index they are at:
+	// where to follow the events from (a replication's first copy, or its
+	// new start after a gap).
+	Snapshot bool `json:",omitempty"`
 	// Newest asks for no events, only the index of the newest event in
 	// the stream as Last: where to follow from to get only new ones.
 	Newest bool `json:",omitempty"`
@@ -45,7 +50,9 @@ type EventsRequest struct {
 // Error (with Status, an HTTP status) when the request was refused.
 type EventsResponse struct {
 	Events []event.Event `json:",omitempty"`
-	Last   uint64
+	// KV are the entries a Snapshot request asked for.
+	KV   []*event.KVEntry `json:",omitempty"`
+	Last uint64
 	Gap    *EventsGap `json:",omitempty"`
 	Error  string     `json:",omitempty"`
 	Status int        `json:",omitempty"`
