@@ -51,8 +51,8 @@ type EventsRequest struct {
 type EventsResponse struct {
 	Events []event.Event `json:",omitempty"`
 	// KV are the entries a Snapshot request asked for.
-	KV   []*event.KVEntry `json:",omitempty"`
-	Last uint64
+	KV     []*event.KVEntry `json:",omitempty"`
+	Last   uint64
 	Gap    *EventsGap `json:",omitempty"`
 	Error  string     `json:",omitempty"`
 	Status int        `json:",omitempty"`
