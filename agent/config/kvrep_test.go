@@ -22,7 +22,7 @@ kv_replication {
   prefix = "shared/"
   token = "t"
 }`)
-	c := mustLoad(t, "-server", "-data-dir=" + dir, "-datacenter=dc2", "-config-file="+hcl)
+	c := mustLoad(t, "-server", "-data-dir="+dir, "-datacenter=dc2", "-config-file="+hcl)
 	want := []KVReplication{
 		{SourceDatacenter: "dc1", Prefix: "app/", DestinationPrefix: "mirror/app/"},
 		{SourceDatacenter: "dc3", Prefix: "shared/", DestinationPrefix: "shared/", Token: "t"},
@@ -31,7 +31,7 @@ kv_replication {
 		t.Errorf("HCL: %+v, want %+v", c.KVReplication, want)
 	}
 	js := write(t, dir, "repl.json", `{"kv_replication": [{"source_datacenter": "dc1", "prefix": "a/"}]}`)
-	if c := mustLoad(t, "-server", "-data-dir=" + dir, "-datacenter=dc2", "-config-file="+js); len(c.KVReplication) != 1 || c.KVReplication[0].DestinationPrefix != "a/" {
+	if c := mustLoad(t, "-server", "-data-dir="+dir, "-datacenter=dc2", "-config-file="+js); len(c.KVReplication) != 1 || c.KVReplication[0].DestinationPrefix != "a/" {
 		t.Errorf("JSON: %+v", c.KVReplication)
 	}
 
