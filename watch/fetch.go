@@ -47,6 +47,10 @@ type FetchResult struct {
 // moved on.
 const fetchScanMax = 10_000
 
+// fetchConsumerInactive is when the server drops a fetch's consumer that
+// nobody deleted.
+const fetchConsumerInactive = 30 * time.Second
+
 // fetchIndexWait is how long a fetch waits for the rest of an index whose
 // first events it has read: the publisher sends them together.
 const fetchIndexWait = 2 * time.Second
@@ -69,6 +73,10 @@ func Fetch(ctx context.Context, js jetstream.JetStream, dc string, req FetchRequ
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:   start,
+		// A fetch's consumer is deleted when it ends (below); this is
+		// for one whose deletion was lost, which would otherwise stay
+		// the library's 5 minutes: a follower pulls many times a second.
+		InactiveThreshold: fetchConsumerInactive,
 	})
 	if err != nil {
 		return out, fmt.Errorf("watch: consumer on stream %s: %w", name, err)
@@ -77,7 +85,16 @@ func Fetch(ctx context.Context, js jetstream.JetStream, dc string, req FetchRequ
 	if err != nil {
 		return out, fmt.Errorf("watch: consume stream %s: %w", name, err)
 	}
-	defer it.Stop()
+	defer func() {
+		it.Stop()
+		if info := cons.CachedInfo(); info != nil {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+				defer cancel()
+				js.DeleteConsumer(ctx, name, info.Name)
+			}()
+		}
+	}()
 
 	f := &follower{shard: req.Shard, from: req.After + 1, wantSeq: start, done: req.After}
 	var (
