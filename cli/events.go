@@ -76,6 +76,7 @@ can start from a past index:
     $ {{prog}} events                                  # from now on
     $ {{prog}} events -from-index=1200                 # from index 1200 on
     $ {{prog}} events -subject='herald.dc1.catalog.service.web.>'
+    $ {{prog}} events -datacenter=dc2 -from-index=50  # another datacenter's, through the agent
 
 It runs until interrupted. If events it needs are no longer in the stream
 (they expired or were deleted), it says so and exits with 2; the message
