@@ -3,6 +3,7 @@ package statemachine
 import (
 	"testing"
 
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
 
@@ -69,5 +70,28 @@ func TestKVReplicationProgressRead(t *testing.T) {
 	}
 	if p, err := s.KVReplicationProgress("dc1", "other/", "mirror/"); err != nil || p != nil {
 		t.Errorf("progress of another replication: %+v %v, want none", p, err)
+	}
+}
+
+// The history of a key written by replication replays on a live replica,
+// and so does a catalog history holding a config entry write (whose store
+// the replay lacked).
+func TestHistoryReplaysReplicationAndConfigEntries(t *testing.T) {
+	s := open(t, Config{Sink: &recordingSink{}, Shard: "kv"})
+	update(t, s, ruleEntry(t, 1, ruleT0, &command.KVReplicateBody{SourceDatacenter: "dc1", Prefix: "app/",
+		DestinationPrefix: "mirror/", Expect: 0, Last: 5, Ops: []command.KVReplicateOp{{Index: 5, Key: "mirror/a", Value: []byte("1")}}}))
+	update(t, s, ruleEntry(t, 2, ruleT0, &command.KVReplicateBody{SourceDatacenter: "dc1", Prefix: "app/",
+		DestinationPrefix: "mirror/", Expect: 5, Last: 9, Ops: []command.KVReplicateOp{{Index: 9, Key: "mirror/a", Value: []byte("2")}}}))
+	h, err := s.ObjectHistory(ObjectKV, "mirror/a")
+	if err != nil || len(h.Changes) != 2 {
+		t.Fatalf("history of a replicated key: %+v %v, want two changes", h, err)
+	}
+
+	c := open(t, Config{Sink: &recordingSink{}, Shard: "catalog"})
+	update(t, c, ruleEntry(t, 1, ruleT0, &command.ConfigEntrySetBody{Entry: event.ConfigEntry{Kind: "service-defaults", Name: "web",
+		Body: []byte(`{"Kind":"service-defaults","Name":"web"}`)}}))
+	update(t, c, ruleEntry(t, 2, ruleT0, &command.CatalogRegisterBody{Node: event.Node{Node: "n1", Address: "10.0.0.1"}}))
+	if h, err := c.ObjectHistory(ObjectNode, "n1"); err != nil || len(h.Changes) != 1 {
+		t.Fatalf("history of a node after a config entry write: %+v %v", h, err)
 	}
 }
