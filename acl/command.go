@@ -66,6 +66,13 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 			}
 		}
 		return nil
+	case *command.KVReplicateBody:
+		// A replication batch writes and deletes anything under its
+		// destination prefix, as a tree delete there would.
+		if !a.id.Authorizer.AllowedPrefix(ResourceKey, b.DestinationPrefix, Write) {
+			return &PermissionDeniedError{AccessorID: a.id.AccessorID, Resource: ResourceKey, Access: Write, Name: b.DestinationPrefix}
+		}
+		return nil
 	case *command.CatalogRegisterBody:
 		return a.register(b)
 	case *command.CatalogDeregisterBody:

@@ -111,6 +111,8 @@ type Agent struct {
 	originReadable atomic.Bool
 	// aclEnforce is what ACL enforcement needs (acl_enforce.go).
 	aclEnforce aclEnforcement
+	// kvReplicators run the kv_replication blocks (kvrep.go).
+	kvReplicators []*kvReplicator
 }
 
 // New prepares an agent; Start runs it.
@@ -172,6 +174,7 @@ func (a *Agent) Start() (err error) {
 	if err := a.startWAN(ctx); err != nil {
 		return err
 	}
+	a.startKVReplication(ctx)
 	if a.cfg.Server && !a.cfg.Dev {
 		if err := a.startClustered(ctx); err != nil {
 			return err

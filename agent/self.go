@@ -60,6 +60,9 @@ func (a *Agent) Self() any {
 		"Meta":   meta,
 		"Stats":  a.stats(),
 	}
+	if r := a.kvReplicationStatus(); r != nil {
+		self["KVReplication"] = r
+	}
 	maps.Copy(self["DebugConfig"].(map[string]any), a.debugAddrs())
 	maps.Copy(self["DebugConfig"].(map[string]any), a.gossipDebugConfig())
 	return self

@@ -23,6 +23,7 @@ import (
 func (a *Agent) wireUI(api *httpapi.Server) {
 	api.SetEventTail(uiEventTail{a})
 	api.SetHistory(a.history)
+	api.SetEventFeed(a)
 	if !a.cfg.UIEnabled && a.cfg.UIDir == "" {
 		return
 	}

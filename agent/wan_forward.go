@@ -273,7 +273,13 @@ func (a *Agent) serveWAN() (func(), error) {
 		stopHTTP()
 		return nil, err
 	}
-	return func() { stopHTTP(); stopDNS() }, nil
+	stopEvents, err := a.serveEvents(conn, wan.SubjectEvents(a.cfg.Datacenter))
+	if err != nil {
+		stopHTTP()
+		stopDNS()
+		return nil, err
+	}
+	return func() { stopHTTP(); stopDNS(); stopEvents() }, nil
 }
 
 // serveRelay answers the client agents' requests for any datacenter, on
@@ -300,5 +306,11 @@ func serveRelayOn(conn *nats.Conn, a *Agent) (func(), error) {
 		stopHTTP()
 		return nil, err
 	}
-	return func() { stopHTTP(); stopDNS() }, nil
+	stopEvents, err := a.serveEvents(conn, relaySubjectEvents(a.cfg.Datacenter))
+	if err != nil {
+		stopHTTP()
+		stopDNS()
+		return nil, err
+	}
+	return func() { stopHTTP(); stopDNS(); stopEvents() }, nil
 }

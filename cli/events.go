@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +59,10 @@ func (c *eventsCmd) flags() *flag.FlagSet {
 		"The `address` of the agent to ask where its event stream is, when neither -nats-url nor "+
 			"$HERALD_NATS_URL is set. Defaults to $HERALD_HTTP_ADDR, then $CONSUL_HTTP_ADDR, then "+
 			defaultHTTPAddr+".")
-	fs.StringVar(&c.datacenter, "datacenter", "dc1", "The `datacenter` whose events to follow.")
+	fs.StringVar(&c.datacenter, "datacenter", "",
+		"The `datacenter` whose events to follow. Defaults to the agent's at -http-addr (then dc1). Without "+
+			"-nats-url and $HERALD_NATS_URL, another datacenter's events come through that agent and the NATS "+
+			"gateways between the datacenters.")
 	c.natsTokenFlags(fs)
 	return fs
 }
@@ -74,6 +76,7 @@ can start from a past index:
     $ {{prog}} events                                  # from now on
     $ {{prog}} events -from-index=1200                 # from index 1200 on
     $ {{prog}} events -subject='herald.dc1.catalog.service.web.>'
+    $ {{prog}} events -datacenter=dc2 -from-index=50  # another datacenter's, through the agent
 
 It runs until interrupted. If events it needs are no longer in the stream
 (they expired or were deleted), it says so and exits with 2; the message
@@ -97,25 +100,26 @@ func init() {
 const agentEventStreamTimeout = 5 * time.Second
 
 // agentEventStream asks the agent where its event stream is
-// (/v1/agent/self's Config.EventStreamURL): an agent whose default NATS
-// port was taken listens on another. It returns "" when the agent cannot
-// be asked or does not say.
-func (c *eventsCmd) agentEventStream(cio IO) string {
+// (/v1/agent/self's Config.EventStreamURL; an agent whose default NATS
+// port was taken listens on another) and its datacenter. It returns ""
+// for what the agent cannot be asked or does not say.
+func (c *eventsCmd) agentEventStream(cio IO) (url, dc string) {
 	cfg, err := c.http.apiConfig(cio.Env)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	cfg.HttpClient.Timeout = agentEventStreamTimeout
 	client, err := api.NewClient(cfg)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	self, err := client.Agent().Self()
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	url, _ := self["Config"]["EventStreamURL"].(string)
-	return url
+	url, _ = self["Config"]["EventStreamURL"].(string)
+	dc, _ = self["Config"]["Datacenter"].(string)
+	return url, dc
 }
 
 func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
@@ -141,7 +145,20 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	}
 	url := pick(c.natsURL, cio.Env, "HERALD_NATS_URL")
 	if url == "" {
-		url = c.agentEventStream(cio)
+		// The agent says where its stream is; another datacenter's
+		// comes through it.
+		agentURL, agentDC := c.agentEventStream(cio)
+		if c.datacenter == "" {
+			c.datacenter = agentDC
+		}
+		if agentDC != "" && !strings.EqualFold(c.datacenter, agentDC) {
+			c.datacenter = strings.ToLower(c.datacenter)
+			return c.followRemote(ctx, fs, pattern, cio)
+		}
+		url = agentURL
+	}
+	if c.datacenter == "" {
+		c.datacenter = "dc1"
 	}
 	if url == "" {
 		url = defaultNATSURL
@@ -176,17 +193,7 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 			return 1
 		}
 	}
-	show := func(ev event.Event) error {
-		if pattern != nil && !subjectMatches(pattern, strings.Split(watch.Subject(c.datacenter, ev), ".")) {
-			return nil
-		}
-		line, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		_, err = cio.Stdout.Write(append(line, '\n'))
-		return err
-	}
+	show := c.printer(pattern, cio)
 	stop, errs, err := watch.Subscribe(ctx, js, c.datacenter, c.shard, from, show)
 	if err != nil {
 		fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
@@ -204,10 +211,7 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 		case !ok || err == nil:
 			return 0
 		case errors.As(err, &gap):
-			fmt.Fprintf(cio.Stderr, "Error! Gap in the %s event stream: events after index %d are no longer "+
-				"available (%s). The next index it holds is %d: run again with -from-index=%d to carry on from there.\n",
-				gap.Shard, gap.After, gap.Detail, gap.Next, gap.Next)
-			return eventsGapExit
+			return printGap(cio, gap)
 		default:
 			fmt.Fprintf(cio.Stderr, "Error! %s\n", err)
 			return 1
@@ -215,24 +219,36 @@ func (c *eventsCmd) run(ctx context.Context, args []string, cio IO) int {
 	}
 }
 
+// printer prints the events that match pattern (nil: all), one JSON
+// object a line.
+func (c *eventsCmd) printer(pattern []string, cio IO) func(event.Event) error {
+	return func(ev event.Event) error {
+		if pattern != nil && !subjectMatches(pattern, strings.Split(watch.Subject(c.datacenter, ev), ".")) {
+			return nil
+		}
+		line, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		_, err = cio.Stdout.Write(append(line, '\n'))
+		return err
+	}
+}
+
+// printGap says where a gap is and how to carry on after it.
+func printGap(cio IO, gap *watch.GapError) int {
+	fmt.Fprintf(cio.Stderr, "Error! Gap in the %s event stream: events after index %d are no longer "+
+		"available (%s). The next index it holds is %d: run again with -from-index=%d to carry on from there.\n",
+		gap.Shard, gap.After, gap.Detail, gap.Next, gap.Next)
+	return eventsGapExit
+}
+
 // nextIndex is the index after the newest event in the shard's stream, so
 // that following from it prints only what is published from now on.
 func (c *eventsCmd) nextIndex(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	name := watch.StreamName(c.datacenter, c.shard)
-	s, err := js.Stream(ctx, name)
+	idx, err := watch.LastIndex(ctx, js, c.datacenter, c.shard)
 	if err != nil {
-		return 0, fmt.Errorf("event stream %s: %w", name, err)
-	}
-	m, err := s.GetLastMsgForSubject(ctx, watch.StreamSubjects(c.datacenter, c.shard))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("event stream %s: newest event: %w", name, err)
-	}
-	idx, err := strconv.ParseUint(m.Header.Get(watch.HeaderIndex), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("event stream %s: newest event has no valid %s header", name, watch.HeaderIndex)
+		return 0, err
 	}
 	return idx + 1, nil
 }

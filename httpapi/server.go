@@ -130,6 +130,8 @@ type Server struct {
 	eventTail EventTail
 	// history serves the UI's history endpoint (ui_history.go).
 	history HistorySource
+	// eventFeed serves the event feed (eventfeed.go).
+	eventFeed EventFeed
 }
 
 // New returns the API's handler.
@@ -202,6 +204,7 @@ func New(cfg Config) *Server {
 	s.routeConfigEntries()
 	s.routeIntentions()
 	s.routeDebug()
+	s.routeEventFeed()
 	return s
 }
 

@@ -21,7 +21,8 @@ func (s *StateMachine) trimHistory(batch *pebble.Batch, last uint64, newest int6
 		queries:  newPebbleQueries(batch, true),
 		operator: newOperatorStore(batch, true),
 		ca:       newPebbleCA(batch, true),
-		acl:      newACLStore(batch, true), config: newConfigEntryStore(batch, true)}
+		acl:      newACLStore(batch, true), config: newConfigEntryStore(batch, true),
+		kvrep: newKVReplicationStore(batch, true)}
 	folded := 0
 	for s.histFirst <= last && folded < foldBatch {
 		held := last - s.histFirst + 1

@@ -228,7 +228,7 @@ func baseStores(batch *pebble.Batch) stores {
 		queries:  newPebbleQueries(batch, true),
 		operator: newOperatorStore(batch, true),
 		ca:       newPebbleCA(batch, true),
-		acl:      newACLStore(batch, true)}
+		acl:      newACLStore(batch, true), config: newConfigEntryStore(batch, true), kvrep: newKVReplicationStore(batch, true)}
 }
 
 func indexOfKey(k []byte) uint64 {

@@ -219,7 +219,8 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		queries:  newPebbleQueries(batch, false),
 		operator: newOperatorStore(batch, false),
 		ca:       newPebbleCA(batch, false),
-		acl:      newACLStore(batch, false), config: newConfigEntryStore(batch, false)}
+		acl:      newACLStore(batch, false), config: newConfigEntryStore(batch, false),
+		kvrep: newKVReplicationStore(batch, false)}
 
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
@@ -329,6 +330,7 @@ type stores struct {
 	ca       caStore
 	acl      aclStore
 	config   configEntryStore
+	kvrep    kvReplicationStore
 }
 
 // apply dispatches one command to the rules of its type. A refused command
@@ -369,6 +371,8 @@ func apply(st stores, idx uint64, cmd command.Command, emit func(event.Event)) (
 		err = applyConnectCASet(st.ca, idx, cmd.Time, body, emit)
 	case *command.CatalogTxnBody:
 		return applyCatalogTxn(st.catalog, idx, body.Ops, emit)
+	case *command.KVReplicateBody:
+		err = applyKVReplicate(st.kvrep, st.kv, st.sessions, idx, cmd.Time, body, emit)
 	default:
 		return command.Result{}, fmt.Errorf("no apply rule for command type %v", cmd.Type())
 	}

@@ -186,6 +186,9 @@ func (l *loader) topLevel() fields {
 	for k, set := range l.wanFields() {
 		top[k] = set
 	}
+	for k, set := range l.kvReplicationField() {
+		top[k] = set
+	}
 	return top
 }
 

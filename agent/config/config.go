@@ -141,6 +141,8 @@ type Config struct {
 	NodeMeta map[string]string
 	// WAN is federation with other datacenters (wan.go).
 	WAN WAN
+	// KVReplication are the kv_replication blocks (kvrep.go).
+	KVReplication []KVReplication
 	// Encrypt is the base64 gossip encryption key; with the other gossip
 	// encryption settings, see gossip.go.
 	Encrypt               string
@@ -547,6 +549,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateEncrypt(); err != nil {
+		return err
+	}
+	if err := c.validateKVReplication(); err != nil {
 		return err
 	}
 	if err := c.validateWAN(); err != nil {

@@ -141,6 +141,8 @@ var types = map[Type]typeInfo{
 	// The service mesh's config entries (configentry.go).
 	TypeConfigEntrySet:    {"config-entry-set", ShardCatalog, func() Body { return new(ConfigEntrySetBody) }},
 	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},
+	// KV replication from another datacenter (kvrep.go).
+	TypeKVReplicate: {"kv-replicate", ShardKV, func() Body { return new(KVReplicateBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

@@ -111,6 +111,8 @@ var goldenCommands = []Command{
 		{Kind: CatalogOpService, Verb: "set", Node: event.Node{Node: "n1"}, Service: &event.Service{Kind: event.KindMeshGateway, ID: "gw", Service: "gw",
 			Proxy: &event.ServiceProxy{Config: map[string]any{"a": "b"}}}},
 	}}},
+	{Time: 1, ID: RequestID{7, 84}, Deadline: 9, Body: &KVReplicateBody{SourceDatacenter: "dc1", Prefix: "app/", DestinationPrefix: "mirror/app/",
+		Expect: 10, Last: 14, Ops: []KVReplicateOp{{Index: 12, Key: "mirror/app/a", Flags: 3, Value: []byte("v")}, {Index: 14, Key: "mirror/app/b", Delete: true}}}},
 }
 
 const goldenFile = "testdata/golden.txt"
