@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/heraldhq/herald/acl"
+	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/testutil/poll"
 )
@@ -43,10 +44,13 @@ func (trustingClient) Resolve(secret string) (acl.Identity, error) {
 	return acl.Identity{AccessorID: "client-view", Authorizer: acl.AllowAll()}, nil
 }
 
-// A client agent forwards its caller's token with each write; the server
-// judges the write by it, and the client answers the server's refusal as
-// the same 403.
-func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
+// startJudgedClientAgent starts a server that knows the tokens
+// secret-management (management) and secret-app (write on keys under app/
+// only), and a client agent joined to it that lets every request through
+// (trustingClient): what reaches the log is what the server allows. It
+// returns the client agent and a management client of the server.
+func startJudgedClientAgent(t *testing.T) (*agent.Agent, *api.Client) {
+	t.Helper()
 	manage := acl.Identity{AccessorID: "accessor-management", SecretID: "secret-management", Authorizer: acl.ManageAll()}
 	tokens := serverTokens{
 		"secret-management": manage,
@@ -60,6 +64,14 @@ func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
 	self := membersOf(t, cs)["srv"]
 	cli := agenttest.StartWithACL(t, trustingClient{}, agentToken, "-node=cli", "-data-dir="+t.TempDir(),
 		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	return cli, cs
+}
+
+// A client agent forwards its caller's token with each write; the server
+// judges the write by it, and the client answers the server's refusal as
+// the same 403.
+func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
+	cli, cs := startJudgedClientAgent(t)
 	client := func(token string) *api.KV {
 		c, err := api.NewClient(&api.Config{Address: cli.HTTPAddr(), Token: token})
 		if err != nil {
@@ -99,19 +111,7 @@ func TestClientAgentWritesAreJudgedByTheServers(t *testing.T) {
 // A client agent has a server sign its leaf certificates; the server judges
 // the request by the caller's token, which needs service:write.
 func TestClientAgentLeafSigningIsJudgedByTheServers(t *testing.T) {
-	manage := acl.Identity{AccessorID: "accessor-management", SecretID: "secret-management", Authorizer: acl.ManageAll()}
-	tokens := serverTokens{
-		"secret-management": manage,
-		"secret-app":        {AccessorID: "accessor-app", Authorizer: onlyKeysUnder("app/")},
-		"":                  {AccessorID: acl.AnonymousTokenID, Authorizer: acl.DenyAll()},
-	}
-	agentToken := func() acl.Identity { return manage }
-	srv := agenttest.StartWithACL(t, tokens, agentToken, "-server", "-bootstrap-expect=1", "-node=srv",
-		"-data-dir="+t.TempDir(), fmt.Sprintf("-nats-port=%d", agenttest.FreePort(t)))
-	cs, _ := api.NewClient(&api.Config{Address: srv.HTTPAddr(), Token: "secret-management"})
-	self := membersOf(t, cs)["srv"]
-	cli := agenttest.StartWithACL(t, trustingClient{}, agentToken, "-node=cli", "-data-dir="+t.TempDir(),
-		fmt.Sprintf("-retry-join=%s:%d", self.Addr, self.Port))
+	cli, _ := startJudgedClientAgent(t)
 	agentAPI := func(token string) *api.Agent {
 		c, err := api.NewClient(&api.Config{Address: cli.HTTPAddr(), Token: token})
 		if err != nil {
