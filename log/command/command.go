@@ -139,6 +139,11 @@ var types = map[Type]typeInfo{
 	// The service mesh's config entries (configentry.go).
 	TypeConfigEntrySet:    {"config-entry-set", ShardCatalog, func() Body { return new(ConfigEntrySetBody) }},
 	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},
+	// The chunked restore (restore.go): like TypeRestore, every shard.
+	TypeRestoreBegin:  {"restore-begin", ShardAny, func() Body { return new(RestoreBeginBody) }},
+	TypeRestoreChunk:  {"restore-chunk", ShardAny, func() Body { return new(RestoreChunkBody) }},
+	TypeRestoreCommit: {"restore-commit", ShardAny, func() Body { return new(RestoreCommitBody) }},
+	TypeRestoreAbort:  {"restore-abort", ShardAny, func() Body { return new(RestoreAbortBody) }},
 }
 
 // String names a type for logs and `herald debug log`.
