@@ -32,10 +32,6 @@ type SnapshotMeta struct {
 	Time    time.Time
 }
 
-// maxSnapshotSize bounds a restore's body: a shard's whole state travels
-// in one Raft entry.
-const maxSnapshotSize = 60 << 20
-
 func (s *Server) snapshotEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodPut {
 		return s.snapshotRestore(w, r)
@@ -105,84 +101,17 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	return gz.Close()
 }
 
-// ReadSnapshot reads and verifies a snapshot archive.
+// ReadSnapshot reads and verifies a snapshot archive, whole: its meta.json
+// and each shard's stream, by file name.
 func ReadSnapshot(r io.Reader) (SnapshotMeta, map[string][]byte, error) {
-	var meta SnapshotMeta
-	gz, err := gzip.NewReader(r)
-	if err != nil {
-		return meta, nil, fmt.Errorf("not a snapshot archive: %v", err)
-	}
 	files := map[string][]byte{}
-	tr := tar.NewReader(gz)
-	total := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return meta, nil, fmt.Errorf("not a snapshot archive: %v", err)
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxSnapshotSize+1))
-		if err != nil {
-			return meta, nil, err
-		}
-		if total += len(b); total > maxSnapshotSize*4 {
-			return meta, nil, fmt.Errorf("snapshot archive too large")
-		}
-		files[h.Name] = b
-	}
-	sums, ok := files["SHA256SUMS"]
-	if !ok {
-		return meta, nil, fmt.Errorf("snapshot archive has no SHA256SUMS")
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-		sum, name, ok := strings.Cut(line, "  ")
-		data, present := files[name]
-		got := sha256.Sum256(data)
-		if !ok || !present || hex.EncodeToString(got[:]) != sum {
-			return meta, nil, fmt.Errorf("snapshot archive is corrupt: checksum of %q does not match", name)
-		}
-	}
-	if err := json.Unmarshal(files["meta.json"], &meta); err != nil {
-		return meta, nil, fmt.Errorf("snapshot archive has no valid meta.json: %v", err)
+	meta, err := walkSnapshot(r, func(name string, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		files[name] = b
+		return err
+	})
+	if err != nil {
+		return meta, nil, err
 	}
 	return meta, files, nil
-}
-
-// snapshotRestore serves PUT /v1/snapshot: each shard's state is replaced
-// by the archive's, through its Raft log, keeping the archive's indexes.
-func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkDC(r); err != nil {
-		return err
-	}
-	_, files, err := ReadSnapshot(io.LimitReader(r.Body, maxSnapshotSize*4))
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	for _, id := range command.Shards() {
-		if _, ok := files[id.String()+".snap"]; !ok && id != command.ShardSystem {
-			return badRequest("snapshot archive lacks shard %s", id.String())
-		}
-	}
-	for _, id := range command.Shards() {
-		data, ok := files[id.String()+".snap"]
-		if !ok {
-			// A snapshot saved before the system shard existed: the ACL
-			// state stays as it is.
-			continue
-		}
-		if len(data) > maxSnapshotSize {
-			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("shard %s is %d bytes; a restore takes at most %d", id.String(), len(data), maxSnapshotSize)}
-		}
-		res, err := s.cfg.Raft.ProposeTo(r.Context(), id, command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.RestoreBody{Data: data}})
-		if err != nil {
-			return err
-		}
-		if !res.Succeeded {
-			return badRequest("restore of shard %s refused: %s", id, res.Refusal)
-		}
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }
