@@ -22,6 +22,11 @@ import (
 // enough that a restore of a few GB is a few thousand entries.
 const restoreChunkSize = 2 << 20
 
+// restoreStepTimeout bounds each command of a restore. A commit rewrites
+// the whole shard on every replica before it is answered (seconds for
+// hundreds of MB), far longer than the usual write is given.
+const restoreStepTimeout = 5 * time.Minute
+
 // maxSnapshotSideFile bounds the archive's small files (meta.json,
 // SHA256SUMS), which are read whole.
 const maxSnapshotSideFile = 1 << 20
@@ -101,6 +106,8 @@ func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
 	}
 	restoreID := event.NewUUID()
 	propose := func(ctx context.Context, shard command.Shard, body command.Body) error {
+		ctx, cancel := context.WithTimeout(ctx, restoreStepTimeout)
+		defer cancel()
 		res, err := s.cfg.Raft.ProposeTo(ctx, shard, command.Command{Time: s.cfg.Now().UnixNano(), Body: body})
 		if err != nil {
 			return err
