@@ -638,6 +638,8 @@ func (a *Agent) startHTTP() error {
 		ACLServer:      a.aclServer(),
 		Remote:         a,
 		EnableDebug:    a.cfg.EnableDebug,
+
+		SnapshotSpoolDir: a.dataDir,
 	})
 	a.api = api
 	a.wireUI(api)

@@ -122,6 +122,7 @@ func run() int {
 			return tool.Abort(ctx, err)
 		}
 	}
+	tool.Logf("load steps retried: %d", retries.Load())
 	fmt.Printf("\n| part | measure | etcd | Herald |\n| --- | --- | --- | --- |\n")
 	for _, r := range rows {
 		fmt.Printf("| %s | %s | %s | %s |\n", r.part, r.what, r.etcd, r.herald)
@@ -175,7 +176,7 @@ func loadKeys(ctx context.Context, o options, put func(ctx context.Context, keys
 				for i := from; i < min(from+o.batch, o.keys); i++ {
 					keys = append(keys, keyName(i))
 				}
-				if err := put(ctx, keys); err != nil {
+				if err := retry(ctx, func() error { return put(ctx, keys) }); err != nil {
 					errs <- err
 					return
 				}
@@ -190,6 +191,22 @@ func loadKeys(ctx context.Context, o options, put func(ctx context.Context, keys
 	}
 	return time.Since(start), ctx.Err()
 }
+
+// retry tries a load step (a transaction of sets, which may be applied
+// twice to the same effect) up to 5 times: on a loaded machine a write
+// may time out and then have been applied or not.
+func retry(ctx context.Context, step func() error) error {
+	var err error
+	for range 5 {
+		if err = step(); err == nil || ctx.Err() != nil {
+			return err
+		}
+		retries.Add(1)
+	}
+	return err
+}
+
+var retries atomic.Int64
 
 var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
@@ -238,6 +255,13 @@ func kvScale(ctx context.Context, o options, dir string) error {
 	value := bytes.Repeat([]byte("v"), o.valueSize)
 	part := fmt.Sprintf("KV, %d keys of %d B", o.keys, o.valueSize)
 	res := map[string]map[string]string{"etcd": {}, "herald": {}}
+	defer func() {
+		for name, r := range res {
+			for k, v := range r {
+				tool.Logf("%s %s: %s", name, k, v)
+			}
+		}
+	}()
 	order := []string{}
 
 	if o.etcd != "" {
@@ -506,7 +530,10 @@ func catalogScale(ctx context.Context, o options, dir string) error {
 					}
 				}
 				body, _ := json.Marshal(ops)
-				if _, err := httpDo(ctx, "PUT", base+"/v1/txn", bytes.NewReader(body), 0); err != nil {
+				if err := retry(ctx, func() error {
+					_, err := httpDo(ctx, "PUT", base+"/v1/txn", bytes.NewReader(body), 0)
+					return err
+				}); err != nil {
 					errs <- err
 					return
 				}
