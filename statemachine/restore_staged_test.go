@@ -73,8 +73,8 @@ func TestStagedRestore(t *testing.T) {
 	apply(entry(t, 1, now, set("stale", "gone after the restore")))
 	idx = 1
 	out := apply(next(&command.RestoreBeginBody{ID: "r1"}),
-		next(&command.RestoreChunkBody{ID: "r1", Seq: 1, Records: chunks[1]}), // out of order
-		next(&command.RestoreChunkBody{ID: "r0", Seq: 0, Records: chunks[0]}), // another restore
+		next(&command.RestoreChunkBody{ID: "r1", Seq: 1, Records: chunks[1]}),            // out of order
+		next(&command.RestoreChunkBody{ID: "r0", Seq: 0, Records: chunks[0]}),            // another restore
 		next(&command.RestoreChunkBody{ID: "r1", Seq: 0, Records: []byte{0x10, 5, 'a'}}), // truncated record
 	)
 	for i, want := range []bool{true, false, false, false} {
