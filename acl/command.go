@@ -101,7 +101,8 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 		return a.queryWrite(b.ID)
 	case *command.AutopilotSetBody, *command.ConnectCASetBody:
 		return id.Check(ResourceOperator, "", Write)
-	case *command.RestoreBody:
+	case *command.RestoreBody, *command.RestoreBeginBody, *command.RestoreChunkBody,
+		*command.RestoreCommitBody, *command.RestoreAbortBody:
 		// A snapshot holds the ACL state too: restoring one is management.
 		return id.Check(ResourceACL, "", Write)
 	case *command.ConfigEntrySetBody:

@@ -648,6 +648,8 @@ func (a *Agent) startHTTP() error {
 		EnableDebug:    a.cfg.EnableDebug,
 		// ACL replication (aclrep.go).
 		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
+		// Snapshot saves spool each shard to a file (snapshot.go).
+		SnapshotSpoolDir: a.dataDir,
 	})
 	a.api = api
 	a.wireUI(api)

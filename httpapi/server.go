@@ -73,6 +73,10 @@ type Config struct {
 	Events UserEvents
 	// Snapshots serves /v1/snapshot.
 	Snapshots Snapshotter
+	// SnapshotSpoolDir holds each shard's stream while GET /v1/snapshot
+	// builds its archive (the agent's data dir, on disk); empty: the
+	// system's temporary directory.
+	SnapshotSpoolDir string
 	// Metrics records the API's metrics and serves /v1/agent/metrics; nil
 	// records nothing.
 	Metrics *telemetry.Registry

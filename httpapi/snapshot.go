@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -32,10 +34,6 @@ type SnapshotMeta struct {
 	Time    time.Time
 }
 
-// maxSnapshotSize bounds a restore's body: a shard's whole state travels
-// in one Raft entry.
-const maxSnapshotSize = 60 << 20
-
 func (s *Server) snapshotEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodPut {
 		return s.snapshotRestore(w, r)
@@ -46,25 +44,55 @@ func (s *Server) snapshotEndpoint(w http.ResponseWriter, r *http.Request) error 
 // snapshotSave serves GET /v1/snapshot: a gzipped tar of meta.json, one
 // stream per shard and SHA256SUMS, each shard read after a Raft read
 // barrier so that it holds every write acknowledged before the request.
+// Each shard's stream is spooled to a file (a tar entry needs its size,
+// SHA256SUMS every checksum, before they are written), so that a large
+// state is never held in memory.
 func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	q, err := s.parseQuery(r)
 	if err != nil {
 		return err
 	}
 	meta := SnapshotMeta{Version: 1, Indexes: map[string]uint64{}, Time: s.cfg.Now().UTC()}
-	files := map[string][]byte{}
+	type spooled struct {
+		file *os.File
+		size int64
+		sum  string
+	}
+	shards := map[string]*spooled{}
+	defer func() {
+		for _, sp := range shards {
+			sp.file.Close()
+			os.Remove(sp.file.Name())
+		}
+	}()
 	for _, id := range command.Shards() {
 		if err := s.cfg.Raft.ReadIndex(r.Context(), id); err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		index, err := s.cfg.Snapshots.Export(id, &buf)
+		f, err := os.CreateTemp(s.cfg.SnapshotSpoolDir, "snapshot-"+id.String()+"-*.spool")
 		if err != nil {
 			return err
 		}
-		name := id.String()
-		files[name+".snap"] = buf.Bytes()
-		meta.Indexes[name] = index
+		sp := &spooled{file: f}
+		name := id.String() + ".snap"
+		shards[name] = sp
+		hash := sha256.New()
+		bw := bufio.NewWriterSize(io.MultiWriter(f, hash), 256<<10)
+		index, err := s.cfg.Snapshots.Export(id, bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		if sp.size, err = f.Seek(0, io.SeekCurrent); err != nil {
+			return err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		sp.sum = hex.EncodeToString(hash.Sum(nil))
+		meta.Indexes[id.String()] = index
 		meta.Index = max(meta.Index, index)
 	}
 	meta.ID = fmt.Sprintf("%d-%d", meta.Index, meta.Time.UnixMilli())
@@ -72,32 +100,48 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	files["meta.json"] = metaJSON
-	var sums strings.Builder
-	names := make([]string, 0, len(files))
-	for n := range files {
+	sums := map[string]string{}
+	for name, sp := range shards {
+		sums[name] = sp.sum
+	}
+	metaSum := sha256.Sum256(metaJSON)
+	sums["meta.json"] = hex.EncodeToString(metaSum[:])
+	names := make([]string, 0, len(sums))
+	for n := range sums {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var list strings.Builder
 	for _, n := range names {
-		sum := sha256.Sum256(files[n])
-		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), n)
+		fmt.Fprintf(&list, "%s  %s\n", sums[n], n)
 	}
-	files["SHA256SUMS"] = []byte(sums.String())
-	names = append(names, "SHA256SUMS")
+	sumsFile := []byte(list.String())
 
 	w.Header().Set("Content-Type", "application/x-gzip")
 	s.setMeta(w, q, command.ShardCatalog, meta.Index)
 	w.WriteHeader(http.StatusOK)
 	gz := gzip.NewWriter(w)
 	tw := tar.NewWriter(gz)
+	entry := func(name string, size int64, body io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: size, ModTime: meta.Time}); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, body)
+		return err
+	}
 	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o600, Size: int64(len(files[n])), ModTime: meta.Time}); err != nil {
+		var err error
+		if sp, ok := shards[n]; ok {
+			err = entry(n, sp.size, sp.file)
+		} else {
+			err = entry(n, int64(len(metaJSON)), bytes.NewReader(metaJSON))
+		}
+		if err != nil {
 			return err
 		}
-		if _, err := tw.Write(files[n]); err != nil {
-			return err
-		}
+	}
+	if err := entry("SHA256SUMS", int64(len(sumsFile)), bytes.NewReader(sumsFile)); err != nil {
+		return err
 	}
 	if err := tw.Close(); err != nil {
 		return err
@@ -105,84 +149,17 @@ func (s *Server) snapshotSave(w http.ResponseWriter, r *http.Request) error {
 	return gz.Close()
 }
 
-// ReadSnapshot reads and verifies a snapshot archive.
+// ReadSnapshot reads and verifies a snapshot archive, whole: its meta.json
+// and each shard's stream, by file name.
 func ReadSnapshot(r io.Reader) (SnapshotMeta, map[string][]byte, error) {
-	var meta SnapshotMeta
-	gz, err := gzip.NewReader(r)
-	if err != nil {
-		return meta, nil, fmt.Errorf("not a snapshot archive: %v", err)
-	}
 	files := map[string][]byte{}
-	tr := tar.NewReader(gz)
-	total := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return meta, nil, fmt.Errorf("not a snapshot archive: %v", err)
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxSnapshotSize+1))
-		if err != nil {
-			return meta, nil, err
-		}
-		if total += len(b); total > maxSnapshotSize*4 {
-			return meta, nil, fmt.Errorf("snapshot archive too large")
-		}
-		files[h.Name] = b
-	}
-	sums, ok := files["SHA256SUMS"]
-	if !ok {
-		return meta, nil, fmt.Errorf("snapshot archive has no SHA256SUMS")
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
-		sum, name, ok := strings.Cut(line, "  ")
-		data, present := files[name]
-		got := sha256.Sum256(data)
-		if !ok || !present || hex.EncodeToString(got[:]) != sum {
-			return meta, nil, fmt.Errorf("snapshot archive is corrupt: checksum of %q does not match", name)
-		}
-	}
-	if err := json.Unmarshal(files["meta.json"], &meta); err != nil {
-		return meta, nil, fmt.Errorf("snapshot archive has no valid meta.json: %v", err)
+	meta, err := walkSnapshot(r, func(name string, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		files[name] = b
+		return err
+	})
+	if err != nil {
+		return meta, nil, err
 	}
 	return meta, files, nil
-}
-
-// snapshotRestore serves PUT /v1/snapshot: each shard's state is replaced
-// by the archive's, through its Raft log, keeping the archive's indexes.
-func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkDC(r); err != nil {
-		return err
-	}
-	_, files, err := ReadSnapshot(io.LimitReader(r.Body, maxSnapshotSize*4))
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	for _, id := range command.Shards() {
-		if _, ok := files[id.String()+".snap"]; !ok && id != command.ShardSystem {
-			return badRequest("snapshot archive lacks shard %s", id.String())
-		}
-	}
-	for _, id := range command.Shards() {
-		data, ok := files[id.String()+".snap"]
-		if !ok {
-			// A snapshot saved before the system shard existed: the ACL
-			// state stays as it is.
-			continue
-		}
-		if len(data) > maxSnapshotSize {
-			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("shard %s is %d bytes; a restore takes at most %d", id.String(), len(data), maxSnapshotSize)}
-		}
-		res, err := s.cfg.Raft.ProposeTo(r.Context(), id, command.Command{Time: s.cfg.Now().UnixNano(), Body: &command.RestoreBody{Data: data}})
-		if err != nil {
-			return err
-		}
-		if !res.Succeeded {
-			return badRequest("restore of shard %s refused: %s", id, res.Refusal)
-		}
-	}
-	w.WriteHeader(http.StatusOK)
-	return nil
 }

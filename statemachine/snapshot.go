@@ -44,6 +44,9 @@ type snapshotState struct {
 	// withoutSecrets leaves the tokens' SecretIDs and the CA's private
 	// keys out (ExportWithoutSecrets).
 	withoutSecrets bool
+	// export is a snapshot for /v1/snapshot or a client agent, which
+	// leaves a restore in progress out (areaRestoreStaging).
+	export bool
 }
 
 // PrepareSnapshot pins the current state; SaveSnapshot streams it while
@@ -77,7 +80,7 @@ func (s *StateMachine) export(w io.Writer, withoutSecrets bool) (uint64, error) 
 	}
 	s.exports.Add(1)
 	defer s.exports.Done()
-	st := &snapshotState{snap: s.db.NewSnapshot(), withoutSecrets: withoutSecrets}
+	st := &snapshotState{snap: s.db.NewSnapshot(), withoutSecrets: withoutSecrets, export: true}
 	s.mu.RUnlock()
 	applied, _ := readU64(st.snap, keyApplied)
 	offset, _ := readU64(st.snap, keyIndexOffset)
@@ -107,7 +110,11 @@ func (s *StateMachine) SaveSnapshot(ctx interface{}, w io.Writer, done <-chan st
 	bw.Write(u64Bytes(applied))
 	bw.Write(u64Bytes(offset))
 	var lenBuf [binary.MaxVarintLen64]byte
-	for _, area := range snapshotAreas {
+	areas := snapshotAreas
+	if !st.export {
+		areas = append(areas[:len(areas):len(areas)], areaRestoreStaging)
+	}
+	for _, area := range areas {
 		it := st.snap.NewIter(&pebble.IterOptions{LowerBound: []byte{area}, UpperBound: areaEnd(area)})
 		for ok := it.First(); ok; ok = it.Next() {
 			// Every record: one may be large, and a stop (Close of the

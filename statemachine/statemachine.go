@@ -225,9 +225,16 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	var changes []indexEvents
 	reqs := requests{batch: batch, clock: s.clock}
 	restored := false
+	// rest are the entries after a restore commit that is not first: they
+	// go to a later Update (applyRestoreCommit needs the first place).
+	var rest []sm.Entry
 	for i := range entries {
 		e := &entries[i]
 		cmd, err := command.Decode(e.Cmd)
+		if _, commit := cmd.Body.(*command.RestoreCommitBody); commit && i > 0 {
+			entries, rest = entries[:i], entries[i:]
+			break
+		}
 		if err != nil {
 			if errors.Is(err, command.ErrUnknownType) && cmd.Flags&command.FlagIgnoreUnknown != 0 {
 				s.log.Warn("skipping command of unknown type", "index", e.Index, "error", err)
@@ -258,6 +265,9 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		} else if rb, ok := cmd.Body.(*command.RestoreBody); ok {
 			res, events, err = s.applyRestore(batch, e.Index, rb)
 			restored = restored || res.Succeeded
+		} else if handled, rres, revents, rerr := s.applyStagedRestore(batch, e.Index, cmd.Body); handled {
+			res, events, err = rres, revents, rerr
+			restored = restored || (res.Succeeded && len(events) > 0)
 		} else {
 			res, err = apply(live, s.logical(e.Index), cmd, func(ev event.Event) { events = append(events, ev) })
 			if err == nil {
@@ -317,6 +327,12 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		s.notifyOutbox()
 	}
 	s.measureApply(start, len(entries))
+	if len(rest) > 0 {
+		if _, err := s.Update(rest); err != nil {
+			return nil, err
+		}
+		entries = entries[:len(entries)+len(rest)]
+	}
 	return entries, nil
 }
 

@@ -143,6 +143,11 @@ var types = map[Type]typeInfo{
 	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},
 	// KV replication from another datacenter (kvrep.go).
 	TypeKVReplicate: {"kv-replicate", ShardKV, func() Body { return new(KVReplicateBody) }},
+	// The chunked restore (restore.go): like TypeRestore, every shard.
+	TypeRestoreBegin:  {"restore-begin", ShardAny, func() Body { return new(RestoreBeginBody) }},
+	TypeRestoreChunk:  {"restore-chunk", ShardAny, func() Body { return new(RestoreChunkBody) }},
+	TypeRestoreCommit: {"restore-commit", ShardAny, func() Body { return new(RestoreCommitBody) }},
+	TypeRestoreAbort:  {"restore-abort", ShardAny, func() Body { return new(RestoreAbortBody) }},
 }
 
 // String names a type for logs and `herald debug log`.

@@ -104,6 +104,10 @@ var goldenCommands = []Command{
 	{Time: 1, ID: RequestID{7, 72}, Deadline: 9, Body: &ConfigEntrySetBody{Entry: event.ConfigEntry{Kind: "service-defaults", Name: "web",
 		Body: []byte(`{"Kind":"service-defaults","Name":"web","Protocol":"http"}`)}, CAS: true, Index: 4}},
 	{Time: 1, ID: RequestID{7, 73}, Deadline: 9, Body: &ConfigEntryDeleteBody{Kind: "service-defaults", Name: "web", CAS: true, Index: 5}},
+	{Time: 1, ID: RequestID{7, 88}, Deadline: 9, Body: &RestoreBeginBody{ID: "r1"}},
+	{Time: 1, ID: RequestID{7, 89}, Deadline: 9, Body: &RestoreChunkBody{ID: "r1", Seq: 3, Records: []byte("records")}},
+	{Time: 1, ID: RequestID{7, 90}, Deadline: 9, Body: &RestoreCommitBody{ID: "r1", Chunks: 4, Index: 1234}},
+	{Time: 1, ID: RequestID{7, 91}, Deadline: 9, Body: &RestoreAbortBody{ID: "r1"}},
 	// A catalog transaction with a service's extension fields (catalog-txn-2).
 	{Time: 1, ID: RequestID{7, 15}, Deadline: 9, Body: &CatalogTxnBody{Ops: []CatalogOp{
 		{Kind: CatalogOpNode, Verb: "set", Node: event.Node{Node: "n1", Address: "10.0.0.1"}},
