@@ -10,3 +10,11 @@ func SetACLTokenMinExpirationTTL(d time.Duration) (restore func()) {
 	aclTokenMinExpirationTTL = d
 	return func() { aclTokenMinExpirationTTL = old }
 }
+
+// SetRestoreChunkSize changes how many bytes of a shard each chunk of a
+// restore carries, until the returned function restores it.
+func SetRestoreChunkSize(n int) (restore func()) {
+	old := restoreChunkSize
+	restoreChunkSize = n
+	return func() { restoreChunkSize = old }
+}

@@ -19,8 +19,9 @@ import (
 
 // restoreChunkSize is about how many bytes of a shard's snapshot each
 // RestoreChunk command carries: small enough for a Raft entry, large
-// enough that a restore of a few GB is a few thousand entries.
-const restoreChunkSize = 2 << 20
+// enough that a restore of a few GB is a few thousand entries. A variable
+// only so that a test can cut a small snapshot in several chunks.
+var restoreChunkSize = 2 << 20
 
 // restoreStepTimeout bounds each command of a restore. A commit rewrites
 // the whole shard on every replica before it is answered (seconds for

@@ -24,12 +24,13 @@ const oldRestoreCap = 60 << 20
 // A snapshot whose kv shard is larger than a restore could once take
 // restores on a one-server cluster over other data, and on a fresh
 // three-server cluster, where every replica ends with the same state.
-// Under the race detector (make test) the shard is 8 MB, still several
-// chunks: writing 64 MB there takes minutes.
+// Under the race detector (make test) the shard is 2 MB, cut in chunks of
+// 256 kB, still several: writing 64 MB there takes minutes.
 func TestSnapshotRestoreLargerThanOneEntry(t *testing.T) {
 	size := oldRestoreCap
 	if raceDetector || testing.Short() {
-		size = 8 << 20
+		size = 2 << 20
+		t.Cleanup(httpapi.SetRestoreChunkSize(256 << 10))
 	}
 	src := agenttest.Start(t, "-server", "-bootstrap-expect=1", "-data-dir="+t.TempDir(), "-node=big-src")
 	c := agenttest.Client(t, src.HTTPAddr())
