@@ -54,12 +54,26 @@ func ephemeralEnd() int {
 	return end
 }
 
-// On returns a port that is free on the local address host for TCP and UDP.
+// handedOut are the ports On has returned, by address: a test picks every
+// port of its servers before it starts any, so a port that is still free
+// can have been handed out already, and is not handed out again.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// On returns a port that is free on the local address host for TCP and UDP,
+// and that this process has not been given before.
 func On(host string) (int, error) {
 	low, high := portRange()
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 100 {
 		port := low + rand.IntN(high-low)
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		if handedOut.addrs[addr] {
+			continue
+		}
 		tcp, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
@@ -70,6 +84,7 @@ func On(host string) (int, error) {
 			continue
 		}
 		udp.Close()
+		handedOut.addrs[addr] = true
 		return port, nil
 	}
 	return 0, fmt.Errorf("no free port on %s in %d–%d after 100 tries", host, low, high-1)

@@ -46,3 +46,19 @@ func TestPortsComeFromAboveTheEphemeralRangeWhenThereIsRoom(t *testing.T) {
 		}
 	}
 }
+
+// A port is never handed out twice, even once it is free again: tests pick
+// all their servers' ports before starting any.
+func TestAPortIsHandedOutOnce(t *testing.T) {
+	seen := map[int]bool{}
+	for range 500 {
+		port, err := Loopback()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		seen[port] = true
+	}
+}
