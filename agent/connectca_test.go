@@ -17,9 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
-	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/testutil/poll"
 )
 
@@ -333,28 +331,7 @@ func TestConnectCAOnClientAgentAndAcrossRestart(t *testing.T) {
 // first catalog leader created: there is exactly one, however the
 // leadership went while they formed.
 func TestConnectCASameRootOnEveryServer(t *testing.T) {
-	serf := []int{agenttest.FreePort(t), agenttest.FreePort(t), agenttest.FreePort(t)}
-	var clients []*api.Client
-	for i := range serf {
-		// agenttest.Start waits for a leader, which a server of a new
-		// cluster has only once the others are there: start them all first.
-		cfg, err := config.Load([]string{
-			"-bind=127.0.0.1", "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-wan-port=-1",
-			fmt.Sprintf("-server-port=%d", agenttest.FreePort(t)), fmt.Sprintf("-serf-lan-port=%d", serf[i]),
-			"-server", "-bootstrap-expect=3", "-data-dir=" + t.TempDir(), fmt.Sprintf("-node=ca-s%d", i),
-			fmt.Sprintf("-retry-join=127.0.0.1:%d", serf[0]), "-hcl", "performance { raft_multiplier = 1 }",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := agent.New(cfg, nil)
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(a.Shutdown)
-		c, _ := api.NewClient(&api.Config{Address: a.HTTPAddr()})
-		clients = append(clients, c)
-	}
+	clients := agenttest.StartServers(t, 3, "ca")
 	first, _ := activeRoots(t, clients[0])
 	for i, c := range clients {
 		poll.Eventually(t, 30*time.Second, fmt.Sprintf("server %d lists the root", i), func() (bool, string) {

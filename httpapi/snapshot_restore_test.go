@@ -10,9 +10,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
-	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/testutil/poll"
 )
@@ -69,7 +67,7 @@ func TestSnapshotRestoreLargerThanOneEntry(t *testing.T) {
 	}
 
 	// Three servers, fresh: each replica holds the same state.
-	servers := startThreeServers(t)
+	servers := agenttest.StartServers(t, 3, "restore")
 	start = time.Now()
 	if err := servers[0].Snapshot().Restore(nil, bytes.NewReader(archive)); err != nil {
 		t.Fatal(err)
@@ -125,40 +123,4 @@ func saveSnapshot(t *testing.T, c *api.Client) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// startThreeServers starts a three-server cluster and returns a client of
-// each server, once each has a leader.
-func startThreeServers(t *testing.T) []*api.Client {
-	t.Helper()
-	serf := []int{agenttest.FreePort(t), agenttest.FreePort(t), agenttest.FreePort(t)}
-	var agents []*agent.Agent
-	var clients []*api.Client
-	for i := range serf {
-		// agenttest.Start waits for a leader, which a server of a new
-		// cluster has only once the others are there: start them all first.
-		cfg, err := config.Load([]string{
-			"-bind=127.0.0.1", "-client=127.0.0.1", "-http-port=0", "-dns-port=-1", "-nats-port=0", "-serf-wan-port=-1",
-			fmt.Sprintf("-server-port=%d", agenttest.FreePort(t)), fmt.Sprintf("-serf-lan-port=%d", serf[i]),
-			"-server", "-bootstrap-expect=3", "-data-dir=" + t.TempDir(), fmt.Sprintf("-node=restore-s%d", i),
-			fmt.Sprintf("-retry-join=127.0.0.1:%d", serf[0]), "-hcl", "performance { raft_multiplier = 1 }",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := agent.New(cfg, nil)
-		if err := a.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(a.Shutdown)
-		agents = append(agents, a)
-		clients = append(clients, agenttest.Client(t, a.HTTPAddr()))
-	}
-	for i, c := range clients {
-		poll.Eventually(t, 60*time.Second, fmt.Sprintf("server %d has a leader", i), func() (bool, string) {
-			l, err := c.Status().Leader()
-			return err == nil && l != "", fmt.Sprint(l, err)
-		})
-	}
-	return clients
 }

@@ -1,16 +1,18 @@
 package agenttest
 
 import (
-	"github.com/hashicorp/consul/api"
-
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/testutil/freeport"
+	"github.com/heraldhq/herald/testutil/poll"
 )
 
 // FreePort returns a loopback TCP port that was free a moment ago. Raft
@@ -71,6 +73,43 @@ func StartPrepared(t testing.TB, prepare func(*agent.Agent), args ...string) *ag
 		t.Fatalf("agent cannot register itself in the catalog: %v", err)
 	}
 	return a
+}
+
+// StartServers starts a cluster of n servers, named <prefix>-s0 and on,
+// plus args, and returns an official client of each once each has a
+// leader. They are started together, as Start waits for a leader, which a
+// server of a new cluster has only once the others are there.
+func StartServers(t testing.TB, n int, prefix string, args ...string) []*api.Client {
+	t.Helper()
+	serf := make([]int, n)
+	for i := range serf {
+		serf[i] = FreePort(t)
+	}
+	var clients []*api.Client
+	for i := range serf {
+		cfg, err := config.Load(append([]string{
+			"-bind=127.0.0.1", "-client=127.0.0.1", "-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-wan-port=-1",
+			fmt.Sprintf("-server-port=%d", FreePort(t)), fmt.Sprintf("-serf-lan-port=%d", serf[i]),
+			"-server", fmt.Sprintf("-bootstrap-expect=%d", n), "-data-dir=" + t.TempDir(), fmt.Sprintf("-node=%s-s%d", prefix, i),
+			fmt.Sprintf("-retry-join=127.0.0.1:%d", serf[0]), "-hcl", "performance { raft_multiplier = 1 }",
+		}, args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := agent.New(cfg, nil)
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Shutdown)
+		clients = append(clients, Client(t, a.HTTPAddr()))
+	}
+	for i, c := range clients {
+		poll.Eventually(t, 60*time.Second, fmt.Sprintf("server %d has a leader", i), func() (bool, string) {
+			l, err := c.Status().Leader()
+			return err == nil && l != "", fmt.Sprint(l, err)
+		})
+	}
+	return clients
 }
 
 // StartDev starts a -dev agent and returns its HTTP address.
