@@ -22,7 +22,7 @@ func startReloadableAgent(t *testing.T, configDir string) string {
 	loadArgs := []string{
 		"-dev", "-config-dir=" + configDir,
 		"-bind=127.0.0.1", "-client=127.0.0.1",
-		"-http-port=0", "-dns-port=0", "-nats-port=0",
+		"-http-port=0", "-dns-port=0", "-nats-port=0", "-serf-lan-port=0", "-serf-wan-port=-1",
 		"-server-port=" + strconv.Itoa(agenttest.FreePort(t)),
 	}
 	cfg, err := config.Load(loadArgs)
