@@ -148,29 +148,13 @@ func (d *decoder) aclIdentities() ([]event.ACLServiceIdentity, []event.ACLNodeId
 func (b *ACLTokenSetBody) encode(e *encoder) {
 	e.bool(b.Create)
 	e.string(b.SecretID)
-	t := &b.Token
-	e.string(t.AccessorID)
-	e.string(t.Description)
-	e.aclLinks(t.Policies)
-	e.aclLinks(t.Roles)
-	e.aclIdentities(t.ServiceIdentities, t.NodeIdentities)
-	e.bool(t.Local)
-	e.varint(t.ExpirationTime)
-	e.varint(t.CreateTime)
+	e.aclToken(&b.Token)
 }
 
 func (b *ACLTokenSetBody) decode(d *decoder) error {
 	b.Create = d.bool()
 	b.SecretID = d.string()
-	t := &b.Token
-	t.AccessorID = d.string()
-	t.Description = d.string()
-	t.Policies = d.aclLinks()
-	t.Roles = d.aclLinks()
-	t.ServiceIdentities, t.NodeIdentities = d.aclIdentities()
-	t.Local = d.bool()
-	t.ExpirationTime = d.varint()
-	t.CreateTime = d.varint()
+	d.aclToken(&b.Token)
 	return d.err
 }
 
@@ -182,19 +166,12 @@ func (b *ACLTokenDeleteBody) decode(d *decoder) error {
 
 func (b *ACLPolicySetBody) encode(e *encoder) {
 	e.bool(b.Create)
-	p := &b.Policy
-	e.string(p.ID)
-	e.string(p.Name)
-	e.string(p.Description)
-	e.string(p.Rules)
-	e.strings(p.Datacenters)
+	e.aclPolicy(&b.Policy)
 }
 
 func (b *ACLPolicySetBody) decode(d *decoder) error {
 	b.Create = d.bool()
-	p := &b.Policy
-	p.ID, p.Name, p.Description, p.Rules = d.string(), d.string(), d.string(), d.string()
-	p.Datacenters = d.strings()
+	d.aclPolicy(&b.Policy)
 	return d.err
 }
 
@@ -206,20 +183,12 @@ func (b *ACLPolicyDeleteBody) decode(d *decoder) error {
 
 func (b *ACLRoleSetBody) encode(e *encoder) {
 	e.bool(b.Create)
-	r := &b.Role
-	e.string(r.ID)
-	e.string(r.Name)
-	e.string(r.Description)
-	e.aclLinks(r.Policies)
-	e.aclIdentities(r.ServiceIdentities, r.NodeIdentities)
+	e.aclRole(&b.Role)
 }
 
 func (b *ACLRoleSetBody) decode(d *decoder) error {
 	b.Create = d.bool()
-	r := &b.Role
-	r.ID, r.Name, r.Description = d.string(), d.string(), d.string()
-	r.Policies = d.aclLinks()
-	r.ServiceIdentities, r.NodeIdentities = d.aclIdentities()
+	d.aclRole(&b.Role)
 	return d.err
 }
 
@@ -287,4 +256,56 @@ func (b *ACLInitBody) Redacted() Body {
 		c.ManagementSecretID = RedactedText
 	}
 	return &c
+}
+
+// The wire forms of a policy, a role and a token (without its secret),
+// shared by the ACL commands and acl-replicate.
+
+func (e *encoder) aclPolicy(p *event.ACLPolicy) {
+	e.string(p.ID)
+	e.string(p.Name)
+	e.string(p.Description)
+	e.string(p.Rules)
+	e.strings(p.Datacenters)
+}
+
+func (d *decoder) aclPolicy(p *event.ACLPolicy) {
+	p.ID, p.Name, p.Description, p.Rules = d.string(), d.string(), d.string(), d.string()
+	p.Datacenters = d.strings()
+}
+
+func (e *encoder) aclRole(r *event.ACLRole) {
+	e.string(r.ID)
+	e.string(r.Name)
+	e.string(r.Description)
+	e.aclLinks(r.Policies)
+	e.aclIdentities(r.ServiceIdentities, r.NodeIdentities)
+}
+
+func (d *decoder) aclRole(r *event.ACLRole) {
+	r.ID, r.Name, r.Description = d.string(), d.string(), d.string()
+	r.Policies = d.aclLinks()
+	r.ServiceIdentities, r.NodeIdentities = d.aclIdentities()
+}
+
+func (e *encoder) aclToken(t *event.ACLToken) {
+	e.string(t.AccessorID)
+	e.string(t.Description)
+	e.aclLinks(t.Policies)
+	e.aclLinks(t.Roles)
+	e.aclIdentities(t.ServiceIdentities, t.NodeIdentities)
+	e.bool(t.Local)
+	e.varint(t.ExpirationTime)
+	e.varint(t.CreateTime)
+}
+
+func (d *decoder) aclToken(t *event.ACLToken) {
+	t.AccessorID = d.string()
+	t.Description = d.string()
+	t.Policies = d.aclLinks()
+	t.Roles = d.aclLinks()
+	t.ServiceIdentities, t.NodeIdentities = d.aclIdentities()
+	t.Local = d.bool()
+	t.ExpirationTime = d.varint()
+	t.CreateTime = d.varint()
 }

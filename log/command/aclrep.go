@@ -54,34 +54,16 @@ func (*ACLReplicateBody) Type() Type { return TypeACLReplicate }
 func (b *ACLReplicateBody) encode(e *encoder) {
 	e.uvarint(uint64(len(b.Policies)))
 	for i := range b.Policies {
-		p := &b.Policies[i]
-		e.string(p.ID)
-		e.string(p.Name)
-		e.string(p.Description)
-		e.string(p.Rules)
-		e.strings(p.Datacenters)
+		e.aclPolicy(&b.Policies[i])
 	}
 	e.uvarint(uint64(len(b.Roles)))
 	for i := range b.Roles {
-		r := &b.Roles[i]
-		e.string(r.ID)
-		e.string(r.Name)
-		e.string(r.Description)
-		e.aclLinks(r.Policies)
-		e.aclIdentities(r.ServiceIdentities, r.NodeIdentities)
+		e.aclRole(&b.Roles[i])
 	}
 	e.uvarint(uint64(len(b.Tokens)))
 	for i := range b.Tokens {
-		t := &b.Tokens[i].Token
 		e.string(b.Tokens[i].SecretID)
-		e.string(t.AccessorID)
-		e.string(t.Description)
-		e.aclLinks(t.Policies)
-		e.aclLinks(t.Roles)
-		e.aclIdentities(t.ServiceIdentities, t.NodeIdentities)
-		e.bool(t.Local)
-		e.varint(t.ExpirationTime)
-		e.varint(t.CreateTime)
+		e.aclToken(&b.Tokens[i].Token)
 	}
 	e.strings(b.DeletePolicies)
 	e.strings(b.DeleteRoles)
@@ -101,33 +83,20 @@ func (b *ACLReplicateBody) decode(d *decoder) error {
 	if n := d.count(5); n > 0 {
 		b.Policies = make([]event.ACLPolicy, n)
 		for i := range b.Policies {
-			p := &b.Policies[i]
-			p.ID, p.Name, p.Description, p.Rules = d.string(), d.string(), d.string(), d.string()
-			p.Datacenters = d.strings()
+			d.aclPolicy(&b.Policies[i])
 		}
 	}
 	if n := d.count(6); n > 0 {
 		b.Roles = make([]event.ACLRole, n)
 		for i := range b.Roles {
-			r := &b.Roles[i]
-			r.ID, r.Name, r.Description = d.string(), d.string(), d.string()
-			r.Policies = d.aclLinks()
-			r.ServiceIdentities, r.NodeIdentities = d.aclIdentities()
+			d.aclRole(&b.Roles[i])
 		}
 	}
 	if n := d.count(10); n > 0 {
 		b.Tokens = make([]ACLReplicatedToken, n)
 		for i := range b.Tokens {
 			b.Tokens[i].SecretID = d.string()
-			t := &b.Tokens[i].Token
-			t.AccessorID = d.string()
-			t.Description = d.string()
-			t.Policies = d.aclLinks()
-			t.Roles = d.aclLinks()
-			t.ServiceIdentities, t.NodeIdentities = d.aclIdentities()
-			t.Local = d.bool()
-			t.ExpirationTime = d.varint()
-			t.CreateTime = d.varint()
+			d.aclToken(&b.Tokens[i].Token)
 		}
 	}
 	b.DeletePolicies = d.strings()
