@@ -25,7 +25,6 @@ type memLog struct {
 	// the log keeps them, as after a crash before Published was recorded.
 	drop      bool
 	published []uint64 // every Published call, in order
-	readTo    uint64   // highest index the last Read covered
 	notify    chan struct{}
 	readErr   error
 }
@@ -57,21 +56,14 @@ func (l *memLog) Read(after uint64, max int) ([]event.Event, error) {
 	for j < len(l.events) && (j-i < max || l.events[j].Index == l.events[j-1].Index) {
 		j++
 	}
-	l.readTo = after
-	if j > i {
-		l.readTo = l.events[j-1].Index
-	}
 	return append([]event.Event(nil), l.events[i:j]...), nil
 }
 
+// Wait keeps the state machine's contract and no more: the channel closes
+// on the next Append, whatever earlier Reads saw.
 func (l *memLog) Wait() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n := len(l.events); n > 0 && l.events[n-1].Index > l.readTo {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
 	return l.notify
 }
 

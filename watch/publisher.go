@@ -23,8 +23,9 @@ type EventLog interface {
 	// Read returns events with Index > after, oldest first, at most about
 	// max of them, never splitting the events of one index between calls.
 	Read(after uint64, max int) ([]event.Event, error)
-	// Wait returns a channel closed when events newer than the last Read
-	// may exist.
+	// Wait returns a channel closed when events are added after the
+	// call. Call it before Read: an event added between a Read that found
+	// nothing and a later Wait would wake no one.
 	Wait() <-chan struct{}
 	// Published says events up to index were delivered and the log may
 	// drop them. A new Publisher may repeat an index an earlier one
@@ -453,12 +454,16 @@ func (p *Publisher) pump(ctx context.Context, cur *cursor, status <-chan nats.St
 		}
 
 		if len(pending) == 0 && wake == nil {
+			// Ask for the wake-up before reading: an event applied
+			// between an empty read and the ask would otherwise wait
+			// for the next write, which may never come.
+			next := p.cfg.Log.Wait()
 			pending, err = p.read(cur)
 			if err != nil {
 				return err
 			}
 			if len(pending) == 0 {
-				wake = p.cfg.Log.Wait()
+				wake = next
 			}
 		}
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -478,4 +479,35 @@ func TestPublisherRunEnds(t *testing.T) {
 	case <-time.After(waitLong):
 		t.Fatal("Run did not end after its connection was closed")
 	}
+}
+
+// appendAfterEmptyRead is a log on which an event is applied right after the
+// publisher's first read that finds nothing, before it can wait: the window
+// in which a wake-up asked for after the read is lost.
+type appendAfterEmptyRead struct {
+	*memLog
+	once sync.Once
+	late []event.Event
+}
+
+func (l *appendAfterEmptyRead) Read(after uint64, max int) ([]event.Event, error) {
+	evs, err := l.memLog.Read(after, max)
+	if err == nil && len(evs) == 0 {
+		l.once.Do(func() { l.memLog.Append(l.late...) })
+	}
+	return evs, err
+}
+
+// An event applied between an empty read and the wait is published without
+// any later write to wake the publisher: found when a restarted server's
+// stream stopped two events short once the writes ended.
+func TestPublisherMissesNoEventAppliedWhileIdle(t *testing.T) {
+	s := startTestServer(t)
+	nc := connect(t, s.ClientURL())
+	log := &appendAfterEmptyRead{memLog: newMemLog(), late: kvEvents(7, "late")}
+	p := newTestPublisher(t, nc, log)
+	runPublisher(t, p)
+	poll.True(t, waitLong, "the event applied while the publisher was idle is published",
+		func() bool { return p.PublishedIndex() == 7 })
+	checkStream(t, nc, log.late)
 }
