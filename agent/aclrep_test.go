@@ -176,3 +176,86 @@ acl {
 		return err == nil && st.LastError.After(st.LastSuccess) && st.LastErrorMessage != "", fmt.Sprintf("%+v %v", st, err)
 	})
 }
+
+// Without token replication a secondary holds no global token, so its
+// token reads are the primary's: /v1/acl/token/self answers for a token
+// the primary made (it authorizes here through the primary), a read by
+// accessor and the list show the primary's tokens, and a local token of
+// the secondary is still read here.
+func TestSecondaryTokenReadsWithoutTokenReplication(t *testing.T) {
+	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
+acl {
+  enabled = true
+  default_policy = "deny"
+  tokens {
+    initial_management = %q
+    agent = %q
+  }
+}`, repRoot, repRoot))
+	a2, _ := startDC(t, "dc2", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
+acl {
+  enabled = true
+  default_policy = "deny"
+  tokens {
+    replication = %q
+    agent = %q
+    agent_recovery = %q
+  }
+}`, repRoot, repRoot, repRecovery))
+	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
+	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
+	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
+		t.Fatalf("join -wan: %v", err)
+	}
+	policy, _, err := c1.ACL().PolicyCreate(&api.ACLPolicy{Name: "app", Rules: `key_prefix "app/" { policy = "write" }`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := c1.ACL().TokenCreate(&api.ACLToken{Description: "app", Policies: []*api.ACLTokenPolicyLink{{ID: policy.ID}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The token authorizes in dc2 once the policy is replicated, and
+	// reads itself there.
+	app2 := aclClient(t, a2.HTTPAddr(), token.SecretID)
+	poll.Eventually(t, 30*time.Second, "the primary's token writes in dc2", func() (bool, string) {
+		_, err := app2.KV().Put(&api.KVPair{Key: "app/x", Value: []byte("1")}, nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	self, _, err := app2.ACL().TokenReadSelf(nil)
+	if err != nil {
+		t.Fatalf("token/self in dc2: %v", err)
+	}
+	if self.AccessorID != token.AccessorID || self.SecretID != token.SecretID || len(self.Policies) != 1 || self.Policies[0].Name != "app" {
+		t.Errorf("token/self in dc2 = %+v, want accessor %s with policy app", self, token.AccessorID)
+	}
+	read, _, err := c2.ACL().TokenRead(token.AccessorID, nil)
+	if err != nil || read.Description != "app" {
+		t.Errorf("token read by accessor in dc2 = %+v, %v; want the primary's token", read, err)
+	}
+	list, _, err := c2.ACL().TokenList(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range list {
+		found = found || l.AccessorID == token.AccessorID
+	}
+	if !found {
+		t.Errorf("token list in dc2 lacks the primary's token %s (%d tokens)", token.AccessorID, len(list))
+	}
+
+	// A token dc2 holds itself is read in dc2.
+	local, _, err := c2.ACL().TokenCreate(&api.ACLToken{Description: "dc2 only", Local: true, Policies: []*api.ACLTokenPolicyLink{{Name: "app"}}}, nil)
+	if err != nil {
+		t.Fatalf("local token in dc2: %v", err)
+	}
+	got, _, err := c2.ACL().TokenRead(local.AccessorID, nil)
+	if err != nil || !got.Local || got.Description != "dc2 only" {
+		t.Errorf("local token read in dc2 = %+v, %v", got, err)
+	}
+	if _, _, err := c1.ACL().TokenRead(local.AccessorID, nil); err == nil {
+		t.Error("dc2's local token is in dc1")
+	}
+}

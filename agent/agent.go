@@ -648,6 +648,7 @@ func (a *Agent) startHTTP() error {
 		EnableDebug:    a.cfg.EnableDebug,
 		// ACL replication (aclrep.go).
 		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
+		ACLTokenReplication:  a.cfg.ACL.EnableTokenReplication,
 		// Snapshot saves spool each shard to a file (snapshot.go).
 		SnapshotSpoolDir: a.dataDir,
 	})

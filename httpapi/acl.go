@@ -75,7 +75,7 @@ func (s *Server) aclRoute(path string, h func(http.ResponseWriter, *http.Request
 		if err := s.checkDC(r); err != nil {
 			return err
 		}
-		if s.forwardACLWrite(w, r) {
+		if s.forwardToPrimary(w, r) {
 			return nil
 		}
 		return h(w, r)

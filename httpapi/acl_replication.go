@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
@@ -76,19 +77,25 @@ func unixTime(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// forwardACLWrite sends a write of global ACL state to the primary
-// datacenter when this datacenter is a secondary, and reports whether it
-// did: policies, roles, global tokens and the bootstrap are the primary's,
-// which replication brings back here; a local token (Local: true) is
-// written here. As in Consul, the write is answered by the primary, and
-// the record reaches this datacenter's reads once replicated.
-func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
+// forwardToPrimary sends a request for ACL state that is the primary
+// datacenter's to the primary, when this datacenter is a secondary, and
+// reports whether it did. Writes of policies, roles, global tokens and
+// the bootstrap go there, and replication brings the records back; a
+// local token (Local: true) is written here. As in Consul, the primary
+// answers, and the record reaches this datacenter's reads once
+// replicated. Reads go there only for tokens this datacenter does not
+// hold (tokenReadAtPrimary).
+func (s *Server) forwardToPrimary(w http.ResponseWriter, r *http.Request) bool {
 	primary := s.cfg.ACLPrimaryDatacenter
-	if primary == "" || primary == s.cfg.Datacenter || s.cfg.Remote == nil || r.Method == http.MethodGet {
+	if primary == "" || primary == s.cfg.Datacenter || s.cfg.Remote == nil {
 		return false
 	}
 	path := r.URL.Path
 	switch {
+	case r.Method == http.MethodGet:
+		if !s.tokenReadAtPrimary(r) {
+			return false
+		}
 	case strings.HasPrefix(path, "/v1/acl/policy"), strings.HasPrefix(path, "/v1/acl/role"), path == "/v1/acl/bootstrap":
 	case strings.HasPrefix(path, "/v1/acl/token"):
 		if s.localTokenWrite(r) {
@@ -99,6 +106,37 @@ func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.cfg.Remote.Forward(w, r, primary)
 	return true
+}
+
+// tokenReadAtPrimary reports whether a token read on a secondary is the
+// primary's to answer: a token this datacenter does not hold (a global
+// token not replicated yet, or any global token when
+// acl.enable_token_replication is off, which the secondary's resolver asks
+// the primary for), and the token list when tokens are not replicated,
+// as Consul's secondaries send token reads to the primary when they do
+// not replicate tokens. Without it, a token that works here would read
+// as "ACL not found" from /v1/acl/token/self.
+func (s *Server) tokenReadAtPrimary(r *http.Request) bool {
+	if r.URL.Path == "/v1/acl/tokens" {
+		return !s.cfg.ACLTokenReplication
+	}
+	id, ok := strings.CutPrefix(r.URL.Path, "/v1/acl/token/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return false
+	}
+	secret := acl.IdentityFrom(r.Context()).SecretID
+	if id == "self" && secret == "" {
+		return false
+	}
+	held := false
+	s.cfg.ACLState.Read(false, func(v projections.ACLView) {
+		if id == "self" {
+			held = v.TokenBySecret(secret) != nil
+		} else {
+			held = v.Token(id) != nil
+		}
+	})
+	return !held
 }
 
 // localTokenWrite reports whether a token write is of a local token: an

@@ -110,6 +110,10 @@ type Config struct {
 	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
 	// on, where global ACL writes go (acl_replication.go); "" otherwise.
 	ACLPrimaryDatacenter string
+	// ACLTokenReplication says the secondary replicates global tokens
+	// (acl.enable_token_replication); without it, token reads are the
+	// primary's.
+	ACLTokenReplication bool
 	// EnableDebug serves Go's runtime profiles under /debug/pprof/
 	// (enable_debug; debug.go).
 	EnableDebug bool
