@@ -12,6 +12,7 @@ import (
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/agent/leader"
 	"github.com/heraldhq/herald/agent/tokens"
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/httpapi"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/projections"
@@ -108,6 +109,29 @@ func (a *Agent) startACLInit(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		init.Run(ctx)
+	}()
+}
+
+// tokenReapEvery is the token reaper's sweep interval; zero is the
+// reaper's default. Tests shorten it.
+var tokenReapEvery time.Duration
+
+// startTokenReaper has a server delete expired tokens while it leads the
+// system shard (leader.TokenReaper).
+func (a *Agent) startTokenReaper(ctx context.Context) {
+	if !a.cfg.ACL.Enabled || a.host == nil {
+		return
+	}
+	r := leader.TokenReaper{Raft: a.host, Secondary: a.aclSecondary(), Logger: a.log.With("component", "acl"),
+		Every: tokenReapEvery,
+		Expired: func() (out []*event.ACLToken) {
+			a.acl.Read(false, func(v projections.ACLView) { out = v.ExpiredTokens() })
+			return out
+		}}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		r.Run(ctx)
 	}()
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 	"github.com/heraldhq/herald/testutil/poll"
 )
@@ -188,5 +189,44 @@ func TestDataDirWithoutSystemShard(t *testing.T) {
 	}
 	if id, err := upgraded.ResolveToken(root.SecretID); err != nil || id.AccessorID != root.AccessorID {
 		t.Fatalf("resolve after the upgrade: %+v %v", id, err)
+	}
+}
+
+// The system shard's leader deletes a token once it has expired (reads
+// hide it from that moment; the record goes at the next sweep), as
+// Consul's leader reaps expired tokens, and leaves the others.
+func TestExpiredTokensAreDeleted(t *testing.T) {
+	defer agent.SetTokenReapEvery(50 * time.Millisecond)()
+	a := agenttest.Start(t, "-dev", "-hcl", aclDenyWithRoot)
+	c := aclClient(t, a.HTTPAddr(), rootSecret)
+	var kept *api.ACLToken
+	poll.Eventually(t, 30*time.Second, "the initial management token works", func() (bool, string) {
+		var err error
+		kept, _, err = c.ACL().TokenCreate(&api.ACLToken{Description: "kept"}, nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	const accessor, secret = "0d4c6a52-5b7e-4f0e-8d3c-2b1a09f8e7d6", "6b2f9e1d-3c4a-4e5b-9f60-7a8b9c0d1e2f"
+	expires := time.Now().Add(time.Second)
+	_, err := a.Propose(t.Context(), command.Command{Time: time.Now().UnixNano(), Body: &command.ACLTokenSetBody{Create: true, SecretID: secret,
+		Token: event.ACLToken{AccessorID: accessor, Description: "short-lived", ExpirationTime: expires.UnixNano()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.ACL().TokenRead(accessor, nil); err != nil {
+		t.Fatalf("the short-lived token before it expires: %v", err)
+	}
+	poll.Eventually(t, 20*time.Second, "the expired token deleted", func() (bool, string) {
+		if time.Now().Before(expires) {
+			return false, "not expired yet"
+		}
+		left := a.ExpiredTokens()
+		return len(left) == 0, fmt.Sprintf("%d expired tokens held", len(left))
+	})
+	if _, _, err := c.ACL().TokenRead(kept.AccessorID, nil); err != nil {
+		t.Errorf("a token without an expiration time: %v", err)
+	}
+	// The deletion is an ordinary one: its AccessorID may be used again.
+	if _, _, err := c.ACL().TokenCreate(&api.ACLToken{AccessorID: accessor, Description: "again"}, nil); err != nil {
+		t.Errorf("the expired token's AccessorID used again: %v", err)
 	}
 }

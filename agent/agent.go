@@ -197,6 +197,7 @@ func (a *Agent) Start() (err error) {
 	a.startConnectCA(ctx)
 	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
+	a.startTokenReaper(ctx)
 	a.startACLReplication(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {

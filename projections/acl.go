@@ -396,6 +396,19 @@ func (v ACLView) Tokens() []*event.ACLToken {
 	return out
 }
 
+// ExpiredTokens lists the tokens whose expiration time has passed, which
+// every other read hides, for the leader that deletes them.
+func (v ACLView) ExpiredTokens() []*event.ACLToken {
+	var out []*event.ACLToken
+	for _, t := range v.a.tokens {
+		if expired(t, v.now) {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(x, y *event.ACLToken) int { return strings.Compare(x.AccessorID, y.AccessorID) })
+	return out
+}
+
 // Policy is the policy with that ID, nil when there is none.
 func (v ACLView) Policy(id string) *event.ACLPolicy { return v.a.policies[lower(id)] }
 
