@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,12 +40,13 @@ func FanoutQuery(ctx context.Context, cfg FanoutConfig, query string) (FanoutRes
 	if query != "" {
 		target += "?" + query
 	}
-	resp, _, err := probe.do(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return res, fmt.Errorf("fanout: reading the index to watch: %w", err)
+	addrs := cfg.Addrs
+	if len(addrs) == 0 {
+		addrs = []string{cfg.Addr}
 	}
-	if res.Index, err = consulIndex(resp); err != nil {
-		return res, fmt.Errorf("fanout: %w", err)
+	var err error
+	if res.Index, err = agreedIndex(ctx, addrs, target, cfg.SetupTimeout); err != nil {
+		return res, err
 	}
 	if cfg.Quiet <= 0 {
 		if cfg.Quiet, err = quietThreshold(ctx, probe); err != nil {
@@ -62,7 +64,10 @@ func FanoutQuery(ctx context.Context, cfg FanoutConfig, query string) (FanoutRes
 	if query != "" {
 		sep = "&"
 	}
-	url := "http://" + cfg.Addr + target + sep + "index=" + strconv.FormatUint(res.Index, 10) + "&wait=" + cfg.Wait.String()
+	urls := make([]string, len(addrs))
+	for i, a := range addrs {
+		urls[i] = "http://" + a + target + sep + "index=" + strconv.FormatUint(res.Index, 10) + "&wait=" + cfg.Wait.String()
+	}
 	book := newFanoutBook(cfg.Watchers)
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
 		if i.Err == nil {
@@ -75,7 +80,7 @@ func FanoutQuery(ctx context.Context, cfg FanoutConfig, query string) (FanoutRes
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			at, err := watchOnce(httptrace.WithClientTrace(wctx, trace), client, url, res.Index)
+			at, err := watchOnce(httptrace.WithClientTrace(wctx, trace), client, urls[i%len(urls)], res.Index)
 			book.end(i, at, err)
 		}()
 	}
@@ -127,6 +132,47 @@ func FanoutQuery(ctx context.Context, cfg FanoutConfig, query string) (FanoutRes
 	}
 	book.summarize(&res, changeAt)
 	return res, nil
+}
+
+// agreedIndex is the X-Consul-Index every agent answers for target. With
+// several agents it asks until they all answer and agree (an agent's own
+// copy may lag the others by a moment, or not have the key yet), within
+// timeout: watchers of different agents must wait for the same change.
+// One agent is asked once.
+func agreedIndex(ctx context.Context, addrs []string, target string, timeout time.Duration) (uint64, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		var seen []uint64
+		var lastErr error
+		for _, a := range addrs {
+			probe := NewConsulHTTP(a)
+			resp, _, err := probe.do(ctx, http.MethodGet, target, nil)
+			probe.Close()
+			var idx uint64
+			if err == nil {
+				idx, err = consulIndex(resp)
+			}
+			if err != nil {
+				lastErr = fmt.Errorf("reading the index to watch at %s: %w", a, err)
+				break
+			}
+			seen = append(seen, idx)
+		}
+		if lastErr == nil && slices.Min(seen) == slices.Max(seen) {
+			return seen[0], nil
+		}
+		if len(addrs) == 1 || time.Now().After(deadline) {
+			if lastErr != nil {
+				return 0, fmt.Errorf("fanout: %w", lastErr)
+			}
+			return 0, fmt.Errorf("fanout: the agents do not agree on the index to watch: %v", seen)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // fanoutDefaults fills the zero fields of cfg that both fan-outs share.

@@ -13,6 +13,11 @@ type FanoutConfig struct {
 	// Addr is the agent, host:port; Path what every watcher asks for,
 	// e.g. "/v1/health/service/api".
 	Addr, Path string
+	// Addrs, if set, are agents the watchers are spread over in turn
+	// (Addr still takes the quiet probes): client agents, say, each
+	// answering from its own copy. The index watched is the one every
+	// agent answers once they agree.
+	Addrs []string
 	// Watchers is the number of blocking queries, each on its own
 	// keep-alive connection (HTTP/1.1 has one request in flight per
 	// connection).

@@ -94,3 +94,54 @@ func TestFanoutCountsEarlyAnswersAndFailures(t *testing.T) {
 		t.Error("a path without X-Consul-Index accepted")
 	}
 }
+
+// Watchers spread over several agents wait for the index they all answer,
+// and are all woken by the one change.
+func TestFanoutSpreadsOverAgents(t *testing.T) {
+	_, addr1 := newFakeDisco(t)
+	_, addr2 := newFakeDisco(t)
+	ctx := context.Background()
+	for _, a := range []string{addr1, addr2} {
+		c := NewConsulHTTP(a)
+		if err := c.RegisterInstances(ctx, "api", 2); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	c2 := NewConsulHTTP(addr2)
+	defer c2.Close()
+	const watchers = 40
+	res, err := Fanout(ctx, FanoutConfig{
+		Addr: addr1, Addrs: []string{addr1, addr2}, Path: "/v1/health/service/api", Watchers: watchers,
+		Pending: func() (int, error) { return 0, nil },
+		Change: func(ctx context.Context) error {
+			// The same change on both agents, as a write reaches every
+			// client agent's copy.
+			c1 := NewConsulHTTP(addr1)
+			defer c1.Close()
+			if err := c1.RegisterInstance(ctx, "api", 1, "warning"); err != nil {
+				return err
+			}
+			return c2.RegisterInstance(ctx, "api", 1, "warning")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Woken != watchers || res.Errors != 0 || res.Early != 0 {
+		t.Fatalf("woken %d early %d errors %d (%s), want all %d woken", res.Woken, res.Early, res.Errors, res.FirstError, watchers)
+	}
+	if res.Index == 0 {
+		t.Error("no index watched")
+	}
+
+	// Agents that never agree on the index are an error, not a run.
+	if err := c2.RegisterInstance(ctx, "api", 3, "passing"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Fanout(ctx, FanoutConfig{Addr: addr1, Addrs: []string{addr1, addr2}, Path: "/v1/health/service/api", Watchers: 2,
+		SetupTimeout: 300 * time.Millisecond, Change: func(context.Context) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "do not agree") {
+		t.Errorf("agents at different indexes: %v, want a disagreement", err)
+	}
+}

@@ -20,7 +20,9 @@ import (
 type cluster struct {
 	servers []*bench.Herald // replaced in place when a server is restarted
 	client  *bench.Herald
-	dc      string
+	// more are further client agents, for the watch scenario.
+	more []*bench.Herald
+	dc   string
 	// natsCluster says the servers' NATS servers form one NATS cluster,
 	// with the event streams replicated over it.
 	natsCluster bool
@@ -31,7 +33,12 @@ type cluster struct {
 
 // all is every Herald process running now.
 func (c *cluster) all() []*bench.Herald {
-	return append(slices.Clone(c.servers), c.client)
+	return append(append(slices.Clone(c.servers), c.client), c.more...)
+}
+
+// clientAgents is every client agent.
+func (c *cluster) clientAgents() []*bench.Herald {
+	return append([]*bench.Herald{c.client}, c.more...)
 }
 
 // leaders says which servers lead the two shards, as indexes into

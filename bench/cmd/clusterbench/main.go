@@ -10,7 +10,7 @@
 //
 // Usage, from the repository root after `make build`:
 //
-//	go run ./bench/cmd/clusterbench [-duration=8s] [-scenarios=put,dns,failover] [-kills=10] [-json=FILE]
+//	go run ./bench/cmd/clusterbench [-duration=8s] [-scenarios=put,dns,watch,failover] [-kills=10] [-watchers=20000] [-json=FILE]
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 
 // The scenarios, in the order they run: failover last, as it leaves
 // the cluster with other leaders and restarted servers.
-var scenarioOrder = []string{"put", "dns", "failover"}
+var scenarioOrder = []string{"put", "dns", "watch", "failover"}
 
 // What the scenarios use.
 const (
@@ -55,6 +55,9 @@ type options struct {
 	keys, valueSize int
 	dnsClients      int
 	instances       int
+	watchers        int
+	watchClients    int
+	openFiles       uint64
 	kills           int
 	kill            string // "kv" or "catalog": which shard's leader is killed
 	writeTimeout    time.Duration
@@ -81,7 +84,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for every `herald agent` started")
 	flag.BoolVar(&o.natsCluster, "nats-cluster", false, "make the servers' embedded NATS servers one NATS cluster with the event streams replicated over it (each server then binds an address of its own, 127.0.7.1-3), as servers on separate hosts are by default; without it every server is on 127.0.0.1 with a NATS server of its own")
 	flag.IntVar(&o.etcdMembers, "etcd-members", 3, "members of the etcd cluster put is compared with")
-	flag.StringVar(&scenarios, "scenarios", "put,dns,failover", "comma-separated scenarios: put, dns, failover (they always run in this order)")
+	flag.StringVar(&scenarios, "scenarios", "put,dns,failover", "comma-separated scenarios: put, dns, watch, failover (they always run in this order)")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "measured time per target in put and dns")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each target's first slice")
 	flag.IntVar(&o.rounds, "rounds", 2, "split each measurement into this many slices, alternating targets A B B A ...")
@@ -90,6 +93,9 @@ func parseFlags() (options, error) {
 	flag.IntVar(&o.valueSize, "value-size", bench.DefaultValueSize, "bytes per value of put")
 	flag.IntVar(&o.dnsClients, "dns-clients", 32, "concurrent UDP clients of dns")
 	flag.IntVar(&o.instances, "instances", 10, "passing instances of the service dns looks up")
+	flag.IntVar(&o.watchers, "watchers", 20000, "watch: blocking queries on one key, spread over the client agents")
+	flag.IntVar(&o.watchClients, "watch-clients", 3, "watch: client agents the watchers are spread over (the cluster then has that many)")
+	flag.Uint64Var(&o.openFiles, "open-files", 65536, "watch: open-file limit to raise this process (and the agents it starts) to")
 	flag.IntVar(&o.kills, "kills", 10, "leader kills of failover")
 	flag.StringVar(&o.kill, "kill", "kv", "whose leader failover kills: kv (the kv shard's, which KV writes need) or catalog (the one /v1/status/leader names)")
 	flag.DurationVar(&o.writeTimeout, "write-timeout", 500*time.Millisecond, "failover: timeout of every write through the client agent")
@@ -118,8 +124,8 @@ func parseFlags() (options, error) {
 		return o, errors.New("no scenarios")
 	case o.rounds < 1 || o.duration < time.Duration(o.rounds)*time.Millisecond:
 		return o, errors.New("-rounds must be at least 1 and -duration long enough to split")
-	case o.putClients < 1 || o.dnsClients < 1 || o.instances < 1 || o.kills < 1 || o.etcdMembers < 1:
-		return o, errors.New("-put-clients, -dns-clients, -instances, -kills and -etcd-members must be at least 1")
+	case o.putClients < 1 || o.dnsClients < 1 || o.instances < 1 || o.kills < 1 || o.etcdMembers < 1 || o.watchers < 1 || o.watchClients < 1:
+		return o, errors.New("-put-clients, -dns-clients, -instances, -kills, -etcd-members, -watchers and -watch-clients must be at least 1")
 	case o.kill != "kv" && o.kill != "catalog":
 		return o, fmt.Errorf("-kill=%q: want kv or catalog", o.kill)
 	case o.writeTimeout <= 0:
@@ -201,8 +207,14 @@ func run() int {
 			return tool.Fail(1, err)
 		}
 	}
+	clients := 1
+	if o.on("watch") {
+		// Before the agents start: they inherit the limit.
+		rep.OpenFiles, rep.OpenFilesMsg = tool.RaiseOpenFiles(o.openFiles)
+		clients = o.watchClients
+	}
 	extra := append([]string{"-log-level=warn"}, strings.Fields(o.heraldArgs)...)
-	ccfg := bench.ClusterConfig{Bin: o.herald, Dir: dir, Servers: servers, Clients: 1, DNS: true, Extra: extra}
+	ccfg := bench.ClusterConfig{Bin: o.herald, Dir: dir, Servers: servers, Clients: clients, DNS: true, Extra: extra}
 	if o.natsCluster {
 		// Herald takes no NATS route to its own address: servers on one
 		// host need an address each.
@@ -216,7 +228,7 @@ func run() int {
 	if err != nil {
 		return tool.Fail(1, err)
 	}
-	b.c = &cluster{servers: ss, client: cs[0], natsCluster: o.natsCluster}
+	b.c = &cluster{servers: ss, client: cs[0], more: cs[1:], natsCluster: o.natsCluster}
 
 	if err := waitEtcd(ctx, b.etcd, o.startTimeout); err != nil {
 		return tool.Abort(ctx, err)
@@ -242,6 +254,8 @@ func run() int {
 			err = runPut(ctx, o, b, &l, &rep)
 		case "dns":
 			err = runDNS(ctx, o, b.c, l, &rep)
+		case "watch":
+			err = runWatch(ctx, o, b.c, l, &rep)
 		case "failover":
 			err = runFailover(ctx, o, b.c, &l, &rep)
 		}

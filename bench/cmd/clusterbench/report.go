@@ -127,6 +127,10 @@ type report struct {
 	Ratios       []ratio         `json:"ratios,omitempty"`
 	DNS          *dnsReport      `json:"dns,omitempty"`
 	Failover     *failoverReport `json:"failover,omitempty"`
+	Watch        *watchReport    `json:"watch,omitempty"`
+	// OpenFiles is the open-file limit the watch scenario ran under.
+	OpenFiles    uint64 `json:"open_files,omitempty"`
+	OpenFilesMsg string `json:"open_files_note,omitempty"`
 	// FailoverError is why the failover scenario stopped early.
 	FailoverError string `json:"failover_error,omitempty"`
 	// Noise is the share of CPU time other processes took during each
@@ -256,6 +260,7 @@ func (r *report) compute() {
 		got = fmt.Sprintf("%d of %d kills", done, len(f.Kills))
 	}
 	add("every kill followed by a successful write and a healthy cluster", got, ok, measured)
+	r.Checks = append(r.Checks, r.watchCheck())
 }
 
 // firstLine is s up to its first newline: errors that carry the end of a
@@ -281,7 +286,11 @@ func (r *report) print(w io.Writer) {
 	} else {
 		fmt.Fprint(w, " (a NATS server of its own each)")
 	}
-	fmt.Fprint(w, " and a client agent")
+	if r.Watch != nil && len(r.Watch.Clients) > 1 {
+		fmt.Fprintf(w, " and %d client agents", len(r.Watch.Clients))
+	} else {
+		fmt.Fprint(w, " and a client agent")
+	}
 	if r.EtcdMembers > 0 {
 		fmt.Fprintf(w, ", etcd with %d members", r.EtcdMembers)
 		if r.EtcdVersion != "" {
@@ -310,6 +319,10 @@ func (r *report) print(w io.Writer) {
 				fmtCPU(perQuery(d.ClientTicksClient, d.ClientQueries)), time.Duration(d.ServersTicksClient)*tick,
 				d.Server, d.ServerQueries, time.Duration(d.ServerTicksServer)*tick, fmtCPU(perQuery(d.ServerTicksServer, d.ServerQueries)))
 		}
+	}
+
+	if r.Watch != nil {
+		r.Watch.print(w)
 	}
 
 	if f := r.Failover; f != nil {

@@ -65,9 +65,12 @@ func TestReport(t *testing.T) {
 			{N: 3, Node: "s3", Led: "kv", FailoverSample: sample(2 * time.Second), After: leaderNames{"s3", "s1"}},
 			{N: 4, Node: "s1", Led: "kv", FailoverSample: sample(1500 * time.Millisecond), After: leaderNames{"s3", "s2"}},
 		}},
+		Watch: &watchReport{Asked: 300, Clients: []string{"c1", "c2", "c3"}, Writer: "s2",
+			FanoutResult: bench.FanoutResult{Watchers: 300, Woken: 300, P50: 20 * time.Millisecond, P99: 40 * time.Millisecond},
+			ClientsCPU:   300 * time.Millisecond},
 	}
 	r.compute()
-	if got := statuses(r); got != "PASS,PASS,PASS" {
+	if got := statuses(r); got != "PASS,PASS,PASS,PASS" {
 		t.Fatalf("checks %s, want all PASS: %+v", got, r.Checks)
 	}
 	if r.Failover.Median != 1750*time.Millisecond || r.Failover.Max != 3*time.Second {
@@ -93,7 +96,9 @@ func TestReport(t *testing.T) {
 	r.print(&out)
 	for _, s := range []string{"client/etcd", "x0.10", "leader/etcd", "x1.20", "client/server", "x1.05",
 		"load average (1, 5, 15 min): 3.00 2.00 1.00 at the start, 4.00 2.50 1.25 at the end",
-		"median 1.75s, max 3.00s over 4 kills", "catalog+kv", "s3/s1", "the kv shard's leader"} {
+		"median 1.75s, max 3.00s over 4 kills", "catalog+kv", "s3/s1", "the kv shard's leader",
+		"300 watchers through 3 client agents all woken, p99 < 50.0ms", "spread over client agents [c1 c2 c3]; one write through s2",
+		"client agents 300.0ms (1.00ms a watcher)"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("report lacks %q:\n%s", s, out.String())
 		}
@@ -106,8 +111,9 @@ func TestReport(t *testing.T) {
 	r.Results[4].Errors = 2
 	r.DNS.ServersTicksClient = 400
 	r.Failover.Kills = append(r.Failover.Kills, kill{N: 5, Node: "s2", Led: "kv", Error: "no write succeeded within 1m0s"})
+	r.Watch.P99 = 2 * time.Second
 	r.compute()
-	if got := statuses(r); got != "MISS,MISS,MISS" {
+	if got := statuses(r); got != "MISS,MISS,MISS,MISS" {
 		t.Fatalf("checks %s, want all MISS: %+v", got, r.Checks)
 	}
 	if !strings.Contains(r.Checks[0].Got, "2 errors") || r.Checks[2].Got != "4 of 5 kills" {
@@ -125,7 +131,7 @@ func TestReport(t *testing.T) {
 	// Nothing measured: n/a, not MISS.
 	empty := &report{}
 	empty.compute()
-	if got := statuses(empty); got != "n/a,n/a,n/a" {
+	if got := statuses(empty); got != "n/a,n/a,n/a,n/a" {
 		t.Errorf("empty run: %s", got)
 	}
 }
