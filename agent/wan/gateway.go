@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,7 +163,8 @@ func (g *Gateway) startServer() error {
 	if err != nil {
 		return fmt.Errorf("wan: gateway NATS: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{log: g.log, verifiesItself: g.cfg.TLS != nil && g.cfg.TLS.VerifyConnection != nil}, false, false, false)
+	ns.SetLoggerV2(natsLogger{log: g.log, verifiesItself: g.cfg.TLS != nil && g.cfg.TLS.VerifyConnection != nil,
+		repeats: &repeatFilter{seen: map[string]*repeated{}, now: time.Now}}, false, false, false)
 	ns.Start()
 	within := g.cfg.ReadyWithin
 	if within <= 0 {
@@ -321,6 +323,62 @@ type natsLogger struct {
 	// in its own VerifyConnection: NATS, seeing InsecureSkipVerify, would
 	// warn that it does not.
 	verifiesItself bool
+	// repeats holds back a message logged less than a minute ago.
+	repeats *repeatFilter
+}
+
+// repeatEvery is how often one kind of gateway message is logged: NATS
+// retries a refused gateway (a wrong certificate, say) about every
+// second, and says so each time.
+const repeatEvery = time.Minute
+
+// gatewayConnPrefix is how NATS starts a message about one connection:
+// its remote address and its id, which change on every retry.
+var gatewayConnPrefix = regexp.MustCompile(`^\S+ - [a-z]+:\d+ - `)
+
+// repeatFilter lets a message through once per repeatEvery, judged
+// without its connection prefix, and says how many it held back.
+type repeatFilter struct {
+	mu   sync.Mutex
+	seen map[string]*repeated
+	now  func() time.Time
+}
+
+type repeated struct {
+	logged time.Time
+	held   int
+}
+
+// pass reports whether msg is to be logged, with a note of how many like
+// it were held back since it last was.
+func (f *repeatFilter) pass(msg string) (bool, string) {
+	if f == nil {
+		return true, ""
+	}
+	key := gatewayConnPrefix.ReplaceAllString(msg, "")
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.seen[key]
+	if r != nil && now.Sub(r.logged) < repeatEvery {
+		r.held++
+		return false, ""
+	}
+	note := ""
+	if r != nil && r.held > 0 {
+		note = fmt.Sprintf(" (and %d more like it in the last %v)", r.held, now.Sub(r.logged).Round(time.Second))
+	}
+	if len(f.seen) >= 1024 {
+		clear(f.seen) // bounded: messages naming many peers cannot grow it
+	}
+	f.seen[key] = &repeated{logged: now}
+	return true, note
+}
+
+func (l natsLogger) warn(msg string) {
+	if ok, note := l.repeats.pass(msg); ok {
+		l.log.Warn(msg + note)
+	}
 }
 
 // natsInsecureWarning starts the warning NATS gives for a gateway TLS
@@ -333,9 +391,9 @@ func (l natsLogger) Warnf(format string, v ...any) {
 	if l.verifiesItself && strings.HasPrefix(msg, natsInsecureWarning) {
 		return
 	}
-	l.log.Warn(msg)
+	l.warn(msg)
 }
-func (l natsLogger) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l natsLogger) Errorf(format string, v ...any) { l.warn(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l natsLogger) Debugf(format string, v ...any) {}
 func (l natsLogger) Tracef(format string, v ...any) {}
