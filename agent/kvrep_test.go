@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -266,4 +268,53 @@ func replicationStatus(t *testing.T, c *api.Client) map[string]any {
 		t.Fatalf("no KVReplication in /v1/agent/self: %v", self["KVReplication"])
 	}
 	return list[0].(map[string]any)
+}
+
+// A client agent reads another datacenter's events through its servers'
+// relay (herald.<dc>.rpc.wan.events): the agent's own FetchEvents and its
+// /v1/agent/event-stream?dc=, as `herald events -datacenter` calls it.
+func TestEventFeedThroughClientAgent(t *testing.T) {
+	_, c1 := startDC(t, "dc1")
+	a2, c2 := startDC(t, "dc2")
+	federate(t, a2, c1, c2, "")
+	lan, err := c2.Agent().Members(false)
+	if err != nil || len(lan) != 1 {
+		t.Fatalf("dc2's LAN members: %v %v", lan, err)
+	}
+	cl := agenttest.Start(t, "-node=c-dc2", "-datacenter=dc2", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-retry-join=%s:%d", lan[0].Addr, lan[0].Port))
+	if _, err := c1.KV().Put(&api.KVPair{Key: "app/through-client", Value: []byte("v")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	has := func(events []event.Event) bool {
+		for _, e := range events {
+			if e.Key == "app/through-client" && e.Type == event.KVUpdated {
+				return true
+			}
+		}
+		return false
+	}
+	poll.Eventually(t, 30*time.Second, "dc1's event read through dc2's client agent", func() (bool, string) {
+		resp, err := cl.FetchEvents(context.Background(), &wan.EventsRequest{Datacenter: "dc1", Shard: event.ShardKV})
+		if err != nil || resp.Error != "" {
+			return false, fmt.Sprint(resp, err)
+		}
+		return has(resp.Events), fmt.Sprintf("%d events, last %d", len(resp.Events), resp.Last)
+	})
+	req, err := http.NewRequest(http.MethodGet, "http://"+cl.HTTPAddr()+"/v1/agent/event-stream?dc=dc1&shard=kv&prefix=app/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var batch wan.EventsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&batch); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("event-stream on the client agent: %d %v", resp.StatusCode, err)
+	}
+	if !has(batch.Events) || batch.Last == 0 {
+		t.Errorf("event-stream on the client agent: %d events, last %d; want dc1's write", len(batch.Events), batch.Last)
+	}
 }
