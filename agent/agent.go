@@ -198,6 +198,7 @@ func (a *Agent) Start() (err error) {
 	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
 	a.startACLReplication(ctx)
+	a.startConfigReplication(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -648,6 +649,8 @@ func (a *Agent) startHTTP() error {
 		EnableDebug:    a.cfg.EnableDebug,
 		// ACL replication (aclrep.go).
 		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
+		// Config entry replication (cfgrep.go).
+		PrimaryDatacenter: a.primaryForHTTP(),
 		// Snapshot saves spool each shard to a file (snapshot.go).
 		SnapshotSpoolDir: a.dataDir,
 	})

@@ -84,7 +84,7 @@ func unixTime(ns int64) time.Time {
 // the record reaches this datacenter's reads once replicated.
 func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
 	primary := s.cfg.ACLPrimaryDatacenter
-	if primary == "" || primary == s.cfg.Datacenter || s.cfg.Remote == nil || r.Method == http.MethodGet {
+	if !s.toPrimary(r, primary) {
 		return false
 	}
 	path := r.URL.Path

@@ -110,6 +110,9 @@ type Config struct {
 	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
 	// on, where global ACL writes go (acl_replication.go); "" otherwise.
 	ACLPrimaryDatacenter string
+	// PrimaryDatacenter is primary_datacenter on a secondary, "" elsewhere:
+	// config entry writes go there (primary.go).
+	PrimaryDatacenter string
 	// EnableDebug serves Go's runtime profiles under /debug/pprof/
 	// (enable_debug; debug.go).
 	EnableDebug bool

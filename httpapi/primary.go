@@ -1,0 +1,27 @@
+package httpapi
+
+import "net/http"
+
+// Writes a secondary datacenter sends on to the primary, as Consul's
+// secondaries forward them: the primary answers, and what it wrote reaches
+// this datacenter's reads once replicated. Reads stay local. Which writes
+// are the primary's is each caller's rule: the global ACL state with ACLs
+// on (forwardACLWrite), config entries and the intentions kept in them
+// (forwardConfigWrite).
+
+// toPrimary reports whether r is a write to send to primary: a datacenter
+// other than this one, and one this server can reach.
+func (s *Server) toPrimary(r *http.Request, primary string) bool {
+	return primary != "" && primary != s.cfg.Datacenter && s.cfg.Remote != nil && r.Method != http.MethodGet
+}
+
+// forwardConfigWrite sends a write of config entries (or of intentions,
+// which live in service-intentions entries) to the primary datacenter when
+// this one is a secondary, and reports whether it did.
+func (s *Server) forwardConfigWrite(w http.ResponseWriter, r *http.Request) bool {
+	if !s.toPrimary(r, s.cfg.PrimaryDatacenter) {
+		return false
+	}
+	s.cfg.Remote.Forward(w, r, s.cfg.PrimaryDatacenter)
+	return true
+}
