@@ -97,7 +97,7 @@ func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		return false
 	}
-	s.cfg.Remote.Forward(w, r, primary)
+	s.forwardToPrimary(w, r, primary)
 	return true
 }
 

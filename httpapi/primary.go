@@ -22,6 +22,21 @@ func (s *Server) forwardConfigWrite(w http.ResponseWriter, r *http.Request) bool
 	if !s.toPrimary(r, s.cfg.PrimaryDatacenter) {
 		return false
 	}
-	s.cfg.Remote.Forward(w, r, s.cfg.PrimaryDatacenter)
+	s.forwardToPrimary(w, r, s.cfg.PrimaryDatacenter)
 	return true
+}
+
+// forwardToPrimary answers r with primary's answer to it. The request
+// names the primary as its datacenter: one that named this datacenter
+// (?dc=) would otherwise be sent straight back here by the primary.
+func (s *Server) forwardToPrimary(w http.ResponseWriter, r *http.Request, primary string) {
+	q := r.URL.Query()
+	if q.Has("dc") {
+		q.Set("dc", primary)
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		r = r.Clone(r.Context())
+		r.URL = &u
+	}
+	s.cfg.Remote.Forward(w, r, primary)
 }
