@@ -56,7 +56,7 @@ func absent(e api.ConfigEntry) bool { return e == nil }
 // server then restarts on its data: replication resumes from the recorded
 // index, and the entries that did not change keep their ModifyIndex.
 func TestConfigReplication(t *testing.T) {
-	_, c1 := startDC(t, "dc1", "-hcl", `primary_datacenter = "dc1"`)
+	a1, c1 := startDC(t, "dc1", "-hcl", `primary_datacenter = "dc1"`)
 	dir2 := t.TempDir()
 	hcl2 := `primary_datacenter = "dc1"
 config_entries {
@@ -197,6 +197,38 @@ config_entries {
 			t.Errorf("%s after the restart: %+v %v, want it untouched at ModifyIndex %d", k, e, err, idx)
 		}
 	}
+
+	// The primary gone: the status says so, as do Consul's gauges, and
+	// dc2 keeps serving its copy.
+	poll.Eventually(t, 30*time.Second, "the status and gauges up to date", func() (bool, string) {
+		return gauge(t, c2, "leader.replication.config-entries.status") == 1, "status gauge not 1"
+	})
+	a1.Shutdown()
+	poll.Eventually(t, 60*time.Second, "the failure in the status", func() (bool, string) {
+		s := configStats(t, c2)
+		return s["last_error"] != "" && s["last_error_message"] != "" && gauge(t, c2, "leader.replication.config-entries.status") == 0,
+			fmt.Sprint(s)
+	})
+	if idx := gauge(t, c2, "leader.replication.config-entries.index"); idx == 0 {
+		t.Errorf("the index gauge: %v", idx)
+	}
+	waitEntry(t, c2, "dc2's copy with dc1 down", api.ServiceDefaults, "web", protocolIs("grpc"))
+}
+
+// gauge is the last value of the gauge whose name ends in name at c's
+// agent, -1 when it has none.
+func gauge(t *testing.T, c *api.Client, name string) float32 {
+	t.Helper()
+	info, err := c.Agent().Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range info.Gauges {
+		if strings.HasSuffix(g.Name, "."+name) {
+			return g.Value
+		}
+	}
+	return -1
 }
 
 // With ACLs on, dc1 the primary: replication reads dc1's entries with
