@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/agent/rpc"
 	"github.com/heraldhq/herald/agent/tokens"
 	"github.com/heraldhq/herald/agent/wan"
 	"github.com/heraldhq/herald/configentry"
@@ -54,6 +55,32 @@ func (a *Agent) primaryForHTTP() string {
 		return ""
 	}
 	return a.cfg.WAN.PrimaryDatacenter
+}
+
+// rpcRaft is the log as client agents' writes reach it (startRPC). On a
+// secondary, their config entry writes are refused: a client agent that
+// knows the primary (its own primary_datacenter) sends them there over
+// HTTP (httpapi's forwardConfigWrite), and one that does not would write
+// them here, where replication would undo them.
+func (a *Agent) rpcRaft() rpc.Raft {
+	if !a.configSecondary() {
+		return a.host
+	}
+	return secondaryRPCRaft{Raft: a.host, primary: a.cfg.WAN.PrimaryDatacenter}
+}
+
+type secondaryRPCRaft struct {
+	rpc.Raft
+	primary string
+}
+
+func (r secondaryRPCRaft) ProposeTo(ctx context.Context, shard command.Shard, cmd command.Command) (command.Result, error) {
+	switch cmd.Body.(type) {
+	case *command.ConfigEntrySetBody, *command.ConfigEntryDeleteBody:
+		return command.Result{}, fmt.Errorf("config entries are written in the primary datacenter %q: "+
+			"set primary_datacenter = %q on this agent to send them there", r.primary, r.primary)
+	}
+	return r.Raft.ProposeTo(ctx, shard, cmd)
 }
 
 // startConfigReplication runs the replication loop on a server of a

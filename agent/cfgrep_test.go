@@ -313,3 +313,37 @@ service_prefix "" { policy = "read" }`}, nil)
 		t.Fatalf("dc1's proxy-defaults after the refused write: %+v %v", p, err)
 	}
 }
+
+// Client agents of a secondary: one that knows the primary
+// (primary_datacenter) sends a config entry write there, and it comes back
+// replicated; one that does not is refused by dc2's servers, saying why,
+// rather than writing an entry here that replication would undo. Both
+// read dc2's copy.
+func TestConfigReplicationClientAgents(t *testing.T) {
+	_, c1 := startDC(t, "dc1", "-hcl", `primary_datacenter = "dc1"`)
+	a2, c2 := startDC(t, "dc2", "-hcl", `primary_datacenter = "dc1"`)
+	federate(t, a2, c1, c2, "")
+	srv := membersOf(t, c2)["s-dc2"]
+	join := fmt.Sprintf("-retry-join=%s:%d", srv.Addr, srv.Port)
+	knows := agenttest.Client(t, agenttest.Start(t, "-node=knows", "-datacenter=dc2", "-data-dir="+t.TempDir(), join,
+		"-hcl", `primary_datacenter = "dc1"`).HTTPAddr())
+	unaware := agenttest.Client(t, agenttest.Start(t, "-node=unaware", "-datacenter=dc2", "-data-dir="+t.TempDir(), join).HTTPAddr())
+
+	poll.Eventually(t, 30*time.Second, "a write through dc2's client agent that knows the primary", func() (bool, string) {
+		_, _, err := knows.ConfigEntries().Set(&api.ServiceConfigEntry{Kind: api.ServiceDefaults, Name: "via-client", Protocol: "http"}, nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	if e, _, err := c1.ConfigEntries().Get(api.ServiceDefaults, "via-client", nil); err != nil || !protocolIs("http")(e) {
+		t.Fatalf("the write through dc2's client agent, read in dc1: %+v %v", e, err)
+	}
+	waitEntry(t, knows, "the write back in dc2, read by the client agent", api.ServiceDefaults, "via-client", protocolIs("http"))
+	waitEntry(t, unaware, "dc2's copy, read by the other client agent", api.ServiceDefaults, "via-client", protocolIs("http"))
+
+	_, _, err := unaware.ConfigEntries().Set(&api.ServiceConfigEntry{Kind: api.ServiceDefaults, Name: "local", Protocol: "http"}, nil)
+	if err == nil || !strings.Contains(err.Error(), `config entries are written in the primary datacenter "dc1"`) {
+		t.Fatalf("a write through a client agent that does not know the primary: %v, want the servers' refusal", err)
+	}
+	if e, _, err := c2.ConfigEntries().Get(api.ServiceDefaults, "local", nil); err == nil {
+		t.Fatalf("the refused write is in dc2: %+v", e)
+	}
+}
