@@ -208,26 +208,28 @@ func (a *Agent) replicateConfigRound(ctx context.Context) error {
 	}
 	since := prev.SourceIndex
 	// Every kind shares the primary's config entry index: a blocking list
-	// of one kind returns at a change of any.
-	_, index, _, err := a.primaryConfigList(ctx, configentry.Kinds[0], url.Values{
+	// of one kind returns at a change of any. Any server of the primary
+	// may answer it (stale), so its index only says that something may
+	// have changed.
+	_, blocked, _, err := a.primaryConfigList(ctx, configentry.Kinds[0], url.Values{
 		"index": {strconv.FormatUint(since, 10)}, "wait": {configReplicationWait.String()}, "stale": {""}})
 	if err != nil {
 		return err
 	}
-	if index == since && since != 0 {
+	if blocked == since && since != 0 {
 		return nil
 	}
-	body := &command.ConfigReplicateBody{SourceDatacenter: a.cfg.WAN.PrimaryDatacenter, SourceIndex: index,
-		// The primary's index went back (it was restored, or rebuilt):
-		// what it holds now is the truth all the same.
-		Resync: index < since}
-	for _, kind := range configentry.Kinds {
-		// Read after the blocking list: at least as new as index, so a
-		// change the round misses is after index, and the next round
-		// sees it.
-		remote, _, filtered, err := a.primaryConfigList(ctx, kind, url.Values{"stale": {""}})
+	// The lists are consistent reads (each after a read barrier at the
+	// server that answers it): each holds every change up to its index,
+	// so every change up to the least of them is in the round.
+	body := &command.ConfigReplicateBody{SourceDatacenter: a.cfg.WAN.PrimaryDatacenter}
+	for i, kind := range configentry.Kinds {
+		remote, index, filtered, err := a.primaryConfigList(ctx, kind, url.Values{"consistent": {""}})
 		if err != nil {
 			return err
+		}
+		if i == 0 || index < body.SourceIndex {
+			body.SourceIndex = index
 		}
 		upserts, deletes, err := a.configDiff(kind, remote, filtered)
 		if err != nil {
@@ -236,6 +238,12 @@ func (a *Agent) replicateConfigRound(ctx context.Context) error {
 		body.Upserts = append(body.Upserts, upserts...)
 		body.Deletes = append(body.Deletes, deletes...)
 	}
+	if body.SourceIndex == since {
+		return nil
+	}
+	// The primary's index went back (it was restored, or rebuilt): what
+	// it holds now is the truth all the same.
+	body.Resync = body.SourceIndex < since
 	if !a.host.IsLeader(command.ShardCatalog) {
 		return nil
 	}
