@@ -175,6 +175,7 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startKVReplication(ctx)
+	a.startConfigReplication(ctx)
 	if a.cfg.Server && !a.cfg.Dev {
 		if err := a.startClustered(ctx); err != nil {
 			return err
@@ -198,7 +199,6 @@ func (a *Agent) Start() (err error) {
 	a.startConfigEntries(ctx)
 	a.startACLInit(ctx)
 	a.startACLReplication(ctx)
-	a.startConfigReplication(ctx)
 	a.local.Start()
 	if err := a.startEvents(a.natsConn); err != nil {
 		return err
@@ -649,10 +649,10 @@ func (a *Agent) startHTTP() error {
 		EnableDebug:    a.cfg.EnableDebug,
 		// ACL replication (aclrep.go).
 		ACLPrimaryDatacenter: a.aclPrimaryForHTTP(),
-		// Config entry replication (cfgrep.go).
-		PrimaryDatacenter: a.primaryForHTTP(),
 		// Snapshot saves spool each shard to a file (snapshot.go).
 		SnapshotSpoolDir: a.dataDir,
+		// Config entry writes go to the primary (cfgrep.go).
+		PrimaryDatacenter: a.primaryForHTTP(),
 	})
 	a.api = api
 	a.wireUI(api)

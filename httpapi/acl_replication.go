@@ -84,7 +84,7 @@ func unixTime(ns int64) time.Time {
 // the record reaches this datacenter's reads once replicated.
 func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
 	primary := s.cfg.ACLPrimaryDatacenter
-	if !s.toPrimary(r, primary) {
+	if primary == "" || primary == s.cfg.Datacenter || s.cfg.Remote == nil || r.Method == http.MethodGet {
 		return false
 	}
 	path := r.URL.Path
@@ -97,7 +97,7 @@ func (s *Server) forwardACLWrite(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		return false
 	}
-	s.forwardToPrimary(w, r, primary)
+	s.cfg.Remote.Forward(w, r, primary)
 	return true
 }
 

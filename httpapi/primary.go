@@ -5,9 +5,9 @@ import "net/http"
 // Writes a secondary datacenter sends on to the primary, as Consul's
 // secondaries forward them: the primary answers, and what it wrote reaches
 // this datacenter's reads once replicated. Reads stay local. Which writes
-// are the primary's is each caller's rule: the global ACL state with ACLs
-// on (forwardACLWrite), config entries and the intentions kept in them
-// (forwardConfigWrite).
+// are the primary's is each caller's rule: here config entries and the
+// intentions kept in them (forwardConfigWrite); the ACL writes have theirs
+// in acl_replication.go.
 
 // toPrimary reports whether r is a write to send to primary: a datacenter
 // other than this one, and one this server can reach.
@@ -22,14 +22,14 @@ func (s *Server) forwardConfigWrite(w http.ResponseWriter, r *http.Request) bool
 	if !s.toPrimary(r, s.cfg.PrimaryDatacenter) {
 		return false
 	}
-	s.forwardToPrimary(w, r, s.cfg.PrimaryDatacenter)
+	s.sendToPrimary(w, r, s.cfg.PrimaryDatacenter)
 	return true
 }
 
-// forwardToPrimary answers r with primary's answer to it. The request
+// sendToPrimary answers r with primary's answer to it. The request
 // names the primary as its datacenter: one that named this datacenter
 // (?dc=) would otherwise be sent straight back here by the primary.
-func (s *Server) forwardToPrimary(w http.ResponseWriter, r *http.Request, primary string) {
+func (s *Server) sendToPrimary(w http.ResponseWriter, r *http.Request, primary string) {
 	q := r.URL.Query()
 	if q.Has("dc") {
 		q.Set("dc", primary)

@@ -107,12 +107,12 @@ type Config struct {
 	// Remote reaches the other datacenters (remote.go); nil answers
 	// every other datacenter "No path to datacenter".
 	Remote Remote
-	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
-	// on, where global ACL writes go (acl_replication.go); "" otherwise.
-	ACLPrimaryDatacenter string
 	// PrimaryDatacenter is primary_datacenter on a secondary, "" elsewhere:
 	// config entry writes go there (primary.go).
 	PrimaryDatacenter string
+	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
+	// on, where global ACL writes go (acl_replication.go); "" otherwise.
+	ACLPrimaryDatacenter string
 	// EnableDebug serves Go's runtime profiles under /debug/pprof/
 	// (enable_debug; debug.go).
 	EnableDebug bool
