@@ -120,6 +120,13 @@ config_entries {
 		t.Fatalf("the write sent to dc2, read in dc1: %+v %v", e, err)
 	}
 	waitEntry(t, c2, "the write sent to dc2 back in dc2", api.ServiceDefaults, "from-dc2", protocolIs("tcp"))
+	// One that names dc2 (?dc=dc2, here through dc1's agent) is sent to
+	// dc1 as dc1's, not back to dc2.
+	if _, _, err := ce1.Set(&api.ServiceConfigEntry{Kind: api.ServiceDefaults, Name: "via-dc2", Protocol: "tcp"},
+		&api.WriteOptions{Datacenter: "dc2"}); err != nil {
+		t.Fatalf("a write for dc2: %v", err)
+	}
+	waitEntry(t, c2, "the write for dc2 in dc2", api.ServiceDefaults, "via-dc2", protocolIs("tcp"))
 	// A CAS write sent to dc2 compares with the primary's index.
 	fromDC2, _, err := ce1.Get(api.ServiceDefaults, "from-dc2", nil)
 	if err != nil {

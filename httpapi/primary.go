@@ -9,20 +9,15 @@ import "net/http"
 // intentions kept in them (forwardConfigWrite); the ACL writes have theirs
 // in acl_replication.go.
 
-// toPrimary reports whether r is a write to send to primary: a datacenter
-// other than this one, and one this server can reach.
-func (s *Server) toPrimary(r *http.Request, primary string) bool {
-	return primary != "" && primary != s.cfg.Datacenter && s.cfg.Remote != nil && r.Method != http.MethodGet
-}
-
 // forwardConfigWrite sends a write of config entries (or of intentions,
 // which live in service-intentions entries) to the primary datacenter when
 // this one is a secondary, and reports whether it did.
 func (s *Server) forwardConfigWrite(w http.ResponseWriter, r *http.Request) bool {
-	if !s.toPrimary(r, s.cfg.PrimaryDatacenter) {
+	primary := s.cfg.PrimaryDatacenter
+	if primary == "" || primary == s.cfg.Datacenter || s.cfg.Remote == nil || r.Method == http.MethodGet {
 		return false
 	}
-	s.sendToPrimary(w, r, s.cfg.PrimaryDatacenter)
+	s.sendToPrimary(w, r, primary)
 	return true
 }
 
