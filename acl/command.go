@@ -111,6 +111,21 @@ func AuthorizeCommand(id Identity, cmd command.Command, st CommandState) error {
 	case *command.ConfigEntryDeleteBody:
 		res, name, _ := ConfigEntryResource(b.Kind, b.Name)
 		return id.Check(res, name, Write)
+	case *command.ConfigReplicateBody:
+		// The primary's entries, which only a secondary's leader proposes
+		// (as the server itself): a token would need operator write, and
+		// write on each entry.
+		refs := make([]command.ConfigEntryRef, 0, len(b.Upserts)+len(b.Deletes))
+		for _, e := range b.Upserts {
+			refs = append(refs, command.ConfigEntryRef{Kind: e.Kind, Name: e.Name})
+		}
+		for _, r := range append(refs, b.Deletes...) {
+			res, name, _ := ConfigEntryResource(r.Kind, r.Name)
+			if err := id.Check(res, name, Write); err != nil {
+				return err
+			}
+		}
+		return id.Check(ResourceOperator, "", Write)
 	case *command.ACLReplicateBody:
 		// The primary's records, which only a secondary's leader proposes:
 		// ACL management, as Consul asks of the replication token.

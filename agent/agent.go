@@ -175,6 +175,7 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startKVReplication(ctx)
+	a.startConfigReplication(ctx)
 	if a.cfg.Server && !a.cfg.Dev {
 		if err := a.startClustered(ctx); err != nil {
 			return err
@@ -652,6 +653,8 @@ func (a *Agent) startHTTP() error {
 		ACLTokenReplication:  a.cfg.ACL.EnableTokenReplication,
 		// Snapshot saves spool each shard to a file (snapshot.go).
 		SnapshotSpoolDir: a.dataDir,
+		// Config entry writes go to the primary (cfgrep.go).
+		PrimaryDatacenter: a.primaryForHTTP(),
 	})
 	a.api = api
 	a.wireUI(api)

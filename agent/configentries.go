@@ -9,9 +9,16 @@ import (
 )
 
 // startConfigEntries has a server write the config entries of its
-// config_entries { bootstrap } where they do not exist yet.
+// config_entries { bootstrap } where they do not exist yet. Only in the
+// primary datacenter, as in Consul: a secondary's entries are the
+// primary's (cfgrep.go), and replication would delete its own.
 func (a *Agent) startConfigEntries(ctx context.Context) {
 	if a.host == nil || len(a.cfg.ConfigEntriesBootstrap) == 0 {
+		return
+	}
+	if a.configSecondary() {
+		a.log.Info("config_entries bootstrap left out: this datacenter replicates the config entries of the primary",
+			"primary", a.cfg.WAN.PrimaryDatacenter)
 		return
 	}
 	var entries []event.ConfigEntry

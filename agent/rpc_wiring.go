@@ -13,7 +13,7 @@ func (a *Agent) startRPC() error {
 	if a.natsConn == nil {
 		return nil
 	}
-	stop, err := rpc.ServeWithACL(a.natsConn, a.cfg.Datacenter, a.host, serverShards{a}, a.rpcACL(), a.log.With("component", "rpc"))
+	stop, err := rpc.ServeWithACL(a.natsConn, a.cfg.Datacenter, a.rpcRaft(), serverShards{a}, a.rpcACL(), a.log.With("component", "rpc"))
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,9 @@ func (a *Agent) stats() map[string]any {
 	if a.wan.gossip != nil {
 		out["serf_wan"] = a.wan.gossip.Serf().Stats()
 	}
+	if rep := a.configReplicationStats(); rep != nil {
+		out["config_entry_replication"] = rep
+	}
 	return out
 }
 

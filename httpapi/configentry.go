@@ -26,6 +26,9 @@ func (s *Server) routeConfigEntries() {
 // configApply writes an entry; with ?cas only if its ModifyIndex is the
 // given one, answering whether it was written.
 func (s *Server) configApply(w http.ResponseWriter, r *http.Request) error {
+	if s.forwardConfigWrite(w, r) {
+		return nil
+	}
 	var raw map[string]any
 	if err := decodeBody(r, &raw); err != nil {
 		return err
@@ -68,6 +71,9 @@ func (s *Server) configEntry(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodDelete {
 		if name == "" {
 			return badRequest("Must provide a name")
+		}
+		if s.forwardConfigWrite(w, r) {
+			return nil
 		}
 		return s.configDelete(w, r, kind, name)
 	}

@@ -59,6 +59,9 @@ func canReadIntention(a acl.Authorizer, ixn *api.Intention) bool {
 }
 
 func (s *Server) intentionsRoot(w http.ResponseWriter, r *http.Request) error {
+	if s.forwardConfigWrite(w, r) {
+		return nil
+	}
 	if r.Method == http.MethodPost {
 		return s.intentionCreate(w, r)
 	}
@@ -74,6 +77,9 @@ func (s *Server) intentionsRoot(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) intentionsSub(w http.ResponseWriter, r *http.Request) error {
+	if s.forwardConfigWrite(w, r) {
+		return nil
+	}
 	switch rest := strings.TrimPrefix(r.URL.Path, "/v1/connect/intentions/"); {
 	case rest == "exact":
 		return s.intentionExact(w, r)

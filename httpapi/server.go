@@ -107,6 +107,9 @@ type Config struct {
 	// Remote reaches the other datacenters (remote.go); nil answers
 	// every other datacenter "No path to datacenter".
 	Remote Remote
+	// PrimaryDatacenter is primary_datacenter on a secondary, "" elsewhere:
+	// config entry writes go there (primary.go).
+	PrimaryDatacenter string
 	// ACLPrimaryDatacenter is primary_datacenter on a secondary with ACLs
 	// on, where global ACL writes go (acl_replication.go); "" otherwise.
 	ACLPrimaryDatacenter string

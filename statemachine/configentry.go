@@ -22,13 +22,15 @@ func configEntryEventKey(kind, name string) string { return "config/" + kind + "
 type configEntryStore struct {
 	batch *pebble.Batch
 	area  byte
+	// replication is the area of the replication status (cfgrep.go).
+	replication byte
 }
 
 func newConfigEntryStore(b *pebble.Batch, base bool) configEntryStore {
 	if base {
-		return configEntryStore{batch: b, area: baseOf(areaConfigEntries)}
+		return configEntryStore{batch: b, area: baseOf(areaConfigEntries), replication: baseOf(areaConfigReplication)}
 	}
-	return configEntryStore{batch: b, area: areaConfigEntries}
+	return configEntryStore{batch: b, area: areaConfigEntries, replication: areaConfigReplication}
 }
 
 func configEntryKey(area byte, kind, name string) []byte { return areaKey(area, kind+"\x00"+name) }
@@ -46,6 +48,8 @@ func applyConfigEntry(st configEntryStore, idx uint64, cmd command.Command, emit
 		err = applyConfigEntrySet(st, idx, body, emit)
 	case *command.ConfigEntryDeleteBody:
 		err = applyConfigEntryDelete(st, idx, body, emit)
+	case *command.ConfigReplicateBody:
+		err = applyConfigReplicate(st, idx, cmd.Time, body, emit)
 	default:
 		return command.Result{}, false, nil
 	}

@@ -37,7 +37,7 @@ const (
 // dataAreas are the areas that hold the state; each has a base twin.
 var dataAreas = []byte{areaKV, areaNodes, areaServices, areaChecks, areaSessions, areaLockWait,
 	areaConnectCA, areaQueries, areaOperator, areaACLTokens, areaACLPolicies, areaACLRoles, areaACLMeta,
-	areaConfigEntries, areaACLReplication, areaKVReplication}
+	areaConfigEntries, areaACLReplication, areaKVReplication, areaConfigReplication}
 
 // snapshotAreas are the areas that snapshots carry, in stream order.
 var snapshotAreas = append(append([]byte(nil), dataAreas...), areaRequests, areaClock)

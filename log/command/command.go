@@ -143,6 +143,8 @@ var types = map[Type]typeInfo{
 	TypeConfigEntryDelete: {"config-entry-delete", ShardCatalog, func() Body { return new(ConfigEntryDeleteBody) }},
 	// KV replication from another datacenter (kvrep.go).
 	TypeKVReplicate: {"kv-replicate", ShardKV, func() Body { return new(KVReplicateBody) }},
+	// Config entry replication from the primary datacenter (cfgrep.go).
+	TypeConfigReplicate: {"config-replicate", ShardCatalog, func() Body { return new(ConfigReplicateBody) }},
 	// The chunked restore (restore.go): like TypeRestore, every shard.
 	TypeRestoreBegin:  {"restore-begin", ShardAny, func() Body { return new(RestoreBeginBody) }},
 	TypeRestoreChunk:  {"restore-chunk", ShardAny, func() Body { return new(RestoreChunkBody) }},

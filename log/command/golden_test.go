@@ -117,6 +117,11 @@ var goldenCommands = []Command{
 	}}},
 	{Time: 1, ID: RequestID{7, 84}, Deadline: 9, Body: &KVReplicateBody{SourceDatacenter: "dc1", Prefix: "app/", DestinationPrefix: "mirror/app/",
 		Expect: 10, Last: 14, Ops: []KVReplicateOp{{Index: 12, Key: "mirror/app/a", Flags: 3, Value: []byte("v")}, {Index: 14, Key: "mirror/app/b", Delete: true}}}},
+	{Time: 1, ID: RequestID{7, 92}, Deadline: 9, Body: &ConfigReplicateBody{SourceDatacenter: "dc1", SourceIndex: 17,
+		Upserts: []event.ConfigEntry{{Kind: "service-defaults", Name: "web", Body: []byte(`{"Kind":"service-defaults","Name":"web","Protocol":"http"}`)}},
+		Deletes: []ConfigEntryRef{{Kind: "service-router", Name: "api"}}}},
+	{Time: 1, ID: RequestID{7, 93}, Deadline: 9, Body: &ConfigReplicateBody{SourceDatacenter: "dc1", SourceIndex: 3, Resync: true}},
+	{Time: 1, ID: RequestID{7, 94}, Deadline: 9, Body: &ConfigReplicateBody{SourceDatacenter: "dc1", Error: "GET /v1/config/mesh at dc1: 500 No path to datacenter"}},
 }
 
 const goldenFile = "testdata/golden.txt"
