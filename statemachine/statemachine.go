@@ -92,6 +92,10 @@ type StateMachine struct {
 	// may open a state machine again after closing it.
 	closing chan struct{}
 	exports sync.WaitGroup
+
+	// swapHook, set by tests, may stop a restore's swap after a step as a
+	// crash would (restore_staged.go).
+	swapHook func(swapStepName) error
 }
 
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
