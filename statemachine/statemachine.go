@@ -318,7 +318,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	s.clock = reqs.clock
 	if restored {
 		// The whole state was replaced: projections start over from it.
-		if err := s.cfg.Sink.Load(s.logical(last), dbSource{s.db}); err != nil {
+		if err := s.reloadAfterRestore(s.logical(last)); err != nil {
 			return nil, fmt.Errorf("shard %s: reload projections after a restore: %w", s.cfg.Shard, err)
 		}
 	} else {
