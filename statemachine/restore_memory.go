@@ -3,29 +3,34 @@ package statemachine
 import (
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
-// restoreGCPercent is the garbage collector's headroom (GOGC) while the
-// projections are built again after a restore. The old projections serve
-// reads until the new ones are whole, so for that time the live heap holds
+// restoreGCPercent is the garbage collector's headroom (GOGC) during a
+// restore. Staging a chunk makes garbage of several times its size (the
+// command, Raft's copies, the batch) and the old projections serve reads
+// until the new ones are whole, so for that time the live heap holds
 // both; with Go's default headroom (100: the heap may grow to twice what
-// is live) the heap's goal, and the memory the process keeps afterwards,
-// grew by twice the new projections. A smaller headroom costs a few more
-// collections, once per restore.
+// is live) the heap grew to twice the live state during a restore, and the
+// process kept that size afterwards. A smaller headroom costs more
+// collections, during a restore only.
 const restoreGCPercent = 25
 
-// restoreGC counts the shards building their projections again: each
-// shard applies on its own goroutine, and the setting is the process's.
+// restoreGC counts the restores under way (a restore request, a shard
+// building its projections again): each shard applies on its own
+// goroutine, and the setting is the process's.
 var restoreGC struct {
 	sync.Mutex
 	active  int
 	percent int // the setting before the first of them
 }
 
-// lowGCHeadroom sets restoreGCPercent until release is called, unless the
+// LowGCHeadroom sets restoreGCPercent until release is called, unless the
 // process runs with a smaller headroom or none (GOGC=off, which a memory
-// limit then governs).
-func lowGCHeadroom() (release func()) {
+// limit then governs). The server that reads a restore's archive holds it
+// for the whole restore; every replica holds it while it builds its
+// projections again.
+func LowGCHeadroom() (release func()) {
 	restoreGC.Lock()
 	defer restoreGC.Unlock()
 	if restoreGC.active == 0 {
@@ -53,9 +58,11 @@ func lowGCHeadroom() (release func()) {
 // the old projections held back to the system: a restore is rare, and
 // without this the process kept its peak size.
 func (s *StateMachine) reloadAfterRestore(index uint64) error {
-	release := lowGCHeadroom()
+	start := time.Now()
+	release := LowGCHeadroom()
 	err := s.cfg.Sink.Load(index, dbSource{s.db})
 	release()
 	debug.FreeOSMemory()
+	s.log.Info("projections loaded again after a restore", "took", time.Since(start).Round(time.Millisecond))
 	return err
 }

@@ -17,8 +17,8 @@ func gcPercent() int {
 // setting, or none, is left alone.
 func TestLowGCHeadroom(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(80))
-	a := lowGCHeadroom()
-	b := lowGCHeadroom()
+	a := LowGCHeadroom()
+	b := LowGCHeadroom()
 	if p := gcPercent(); p != restoreGCPercent {
 		t.Fatalf("during two reloads GOGC is %d, want %d", p, restoreGCPercent)
 	}
@@ -33,7 +33,7 @@ func TestLowGCHeadroom(t *testing.T) {
 	}
 	for _, own := range []int{10, -1} {
 		debug.SetGCPercent(own)
-		release := lowGCHeadroom()
+		release := LowGCHeadroom()
 		if p := gcPercent(); p != own {
 			t.Fatalf("process at GOGC %d: during a reload %d", own, p)
 		}

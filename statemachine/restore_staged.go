@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -256,7 +257,8 @@ func (s *StateMachine) swapInStaged() error {
 	if err := emptyDir(dir); err != nil {
 		return err
 	}
-	tables, err := s.writeStagedTables(dir)
+	start := time.Now()
+	tables, records, err := s.writeStagedTables(dir)
 	if err != nil {
 		return err
 	}
@@ -269,6 +271,7 @@ func (s *StateMachine) swapInStaged() error {
 	if err := s.swapStep(swapIngested); err != nil {
 		return err
 	}
+	s.log.Info("restore swapped in", "records", records, "tables", len(tables), "took", time.Since(start).Round(time.Millisecond))
 	// Pebble holds the tables by links of its own.
 	return os.RemoveAll(dir)
 }

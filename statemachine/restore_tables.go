@@ -63,9 +63,9 @@ func (t *tableSeq) finish() error {
 // writeStagedTables writes the staged records (areaRestoreStaging) into
 // sorted tables under dir: one sequence for the data areas, one for their
 // base twins (all base areas sort after all data areas, so the two never
-// overlap). It returns the tables' paths, for Ingest. Memory holds a block
-// at a time, whatever the number of records.
-func (s *StateMachine) writeStagedTables(dir string) ([]string, error) {
+// overlap). It returns the tables' paths, for Ingest, and the number of
+// records. Memory holds a block at a time, whatever the number of records.
+func (s *StateMachine) writeStagedTables(dir string) (paths []string, records int, err error) {
 	opts := pebbleOptions().EnsureDefaults().MakeWriterOptions(0, s.db.FormatMajorVersion().MaxTableFormat())
 	opts.Cache = nil // the tables are written, not read: no block of theirs is cached
 	data := &tableSeq{dir: dir, name: "data", opts: opts}
@@ -81,23 +81,24 @@ func (s *StateMachine) writeStagedTables(dir string) ([]string, error) {
 			continue
 		}
 		if err := data.set(k, it.Value()); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		baseKey = append(append(baseKey[:0], baseOf(k[0])), k[1:]...)
 		if err := base.set(baseKey, it.Value()); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
+		records++
 	}
 	if err := it.Error(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := data.finish(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := base.finish(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return append(data.paths, base.paths...), nil
+	return append(data.paths, base.paths...), records, nil
 }
 
 // emptyDir removes dir and whatever it holds, and makes it again.
