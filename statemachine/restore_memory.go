@@ -29,7 +29,8 @@ var restoreGC struct {
 // process runs with a smaller headroom or none (GOGC=off, which a memory
 // limit then governs). The server that reads a restore's archive holds it
 // for the whole restore; every replica holds it while it builds its
-// projections again.
+// projections again. The last release gives the memory freed meanwhile
+// back to the system.
 func LowGCHeadroom() (release func()) {
 	restoreGC.Lock()
 	defer restoreGC.Unlock()
@@ -44,25 +45,31 @@ func LowGCHeadroom() (release func()) {
 	return func() {
 		once.Do(func() {
 			restoreGC.Lock()
-			defer restoreGC.Unlock()
 			restoreGC.active--
-			if restoreGC.active == 0 {
+			last := restoreGC.active == 0
+			if last {
 				debug.SetGCPercent(restoreGC.percent)
+			}
+			restoreGC.Unlock()
+			if last {
+				// What the old state held goes back to the system: a
+				// restore is rare, and without this the process kept
+				// its peak size. Once, at the end, as it costs a full
+				// collection.
+				debug.FreeOSMemory()
 			}
 		})
 	}
 }
 
 // reloadAfterRestore builds the projections again from the restored state,
-// with a small GC headroom (restoreGCPercent), and then gives the memory
-// the old projections held back to the system: a restore is rare, and
-// without this the process kept its peak size.
+// with a small GC headroom (restoreGCPercent); the old projections' memory
+// goes back to the system when the last restore under way is done.
 func (s *StateMachine) reloadAfterRestore(index uint64) error {
 	start := time.Now()
 	release := LowGCHeadroom()
 	err := s.cfg.Sink.Load(index, dbSource{s.db})
 	release()
-	debug.FreeOSMemory()
 	s.log.Info("projections loaded again after a restore", "took", time.Since(start).Round(time.Millisecond))
 	return err
 }
