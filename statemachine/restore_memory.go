@@ -45,18 +45,16 @@ func LowGCHeadroom() (release func()) {
 	return func() {
 		once.Do(func() {
 			restoreGC.Lock()
+			defer restoreGC.Unlock()
 			restoreGC.active--
-			last := restoreGC.active == 0
-			if last {
-				debug.SetGCPercent(restoreGC.percent)
-			}
-			restoreGC.Unlock()
-			if last {
+			if restoreGC.active == 0 {
 				// What the old state held goes back to the system: a
 				// restore is rare, and without this the process kept
 				// its peak size. Once, at the end, as it costs a full
-				// collection.
+				// collection; before the headroom grows again, which
+				// would let the heap grow first.
 				debug.FreeOSMemory()
+				debug.SetGCPercent(restoreGC.percent)
 			}
 		})
 	}
