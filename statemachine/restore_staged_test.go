@@ -209,8 +209,13 @@ func TestStagedRestoreCrashAtEachStep(t *testing.T) {
 	}
 	wantState := dbState(t, straight)
 
-	for _, step := range []swapStepName{swapCleared, swapTablesWritten, swapIngested, swapDone} {
-		t.Run(fmt.Sprint(step), func(t *testing.T) {
+	steps := []struct {
+		name string
+		step swapStepName
+	}{{"cleared", swapCleared}, {"tables written", swapTablesWritten}, {"ingested", swapIngested}, {"swapped", swapDone}}
+	for _, tc := range steps {
+		step := tc.step
+		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := open(t, Config{Dir: dir})
 			if err := apply(s, log[:commitAt]); err != nil {
