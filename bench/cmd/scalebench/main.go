@@ -77,7 +77,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.startTimeout, "start-timeout", 10*time.Minute, "how long a server may take to start and serve")
 	flag.StringVar(&o.tmp, "tmp", "", "parent of the temporary directory (default $TMPDIR or /tmp); use a disk, not tmpfs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
-	flag.StringVar(&o.heapProfiles, "heap-profiles", "", "directory for heap profiles of Herald taken every 2 s during the restore (starts it with enable_debug)")
+	flag.StringVar(&o.heapProfiles, "heap-profiles", "", "directory for heap profiles and memory statistics of Herald taken every second of the restore (starts it with enable_debug)")
 	flag.Parse()
 	var err error
 	if o.herald, err = exec.LookPath(o.herald); err != nil {
@@ -158,10 +158,10 @@ func dirSize(dir string) int64 {
 }
 
 // heapProfiles saves the server's heap profile (/debug/pprof/heap) every
-// second into dir, as restore-heap-NN.pb.gz, with the runtime's memory
-// statistics at that time in restore-heap-NN.txt (the end of the profile's
-// text form) and the process's VmRSS, until the returned function is called; nothing when dir is
-// empty.
+// second into dir, as restore-heap-NN.pb.gz, and the runtime's memory
+// statistics (the end of the profile's text form) with the process's
+// VmRSS in restore-heap-NN.txt, until the returned function is called;
+// nothing when dir is empty.
 func heapProfiles(ctx context.Context, dir, base string, rss func() int64) (stop func()) {
 	if dir == "" {
 		return func() {}
