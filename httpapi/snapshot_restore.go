@@ -106,6 +106,7 @@ func (s *Server) snapshotRestore(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	restoreID := event.NewUUID()
+	defer statemachine.LowGCHeadroom()()
 	propose := func(ctx context.Context, shard command.Shard, body command.Body) error {
 		ctx, cancel := context.WithTimeout(ctx, restoreStepTimeout)
 		defer cancel()

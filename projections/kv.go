@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 	"sync"
@@ -52,9 +53,22 @@ func NewKV() *KV {
 }
 
 // Load replaces the tree with the state in src, read at index.
+//
+// The old tree serves reads until the new one is whole, so both are alive
+// meanwhile; an entry the new state holds unchanged (a restore of this
+// cluster's own recent snapshot, a reload at start-up of what was loaded)
+// is taken over from the old tree instead of held twice: entries in the
+// tree are never changed in place (Apply replaces them), so sharing one
+// is safe. That keeps a reload's live heap near one tree's, not two.
 func (kv *KV) Load(index uint64, src event.Source) error {
+	kv.mu.Lock()
+	old := kv.entries.Clone() // copy-on-write: Apply may go on with kv.entries
+	kv.mu.Unlock()
 	entries := btree.NewG(32, func(a, b *event.KVEntry) bool { return a.Key < b.Key })
 	err := src.ScanKV("", func(e *event.KVEntry) error {
+		if prev, ok := old.Get(e); ok && sameEntry(prev, e) {
+			e = prev
+		}
 		entries.ReplaceOrInsert(e)
 		return nil
 	})
@@ -79,6 +93,15 @@ func (kv *KV) Load(index uint64, src event.Source) error {
 	kv.keyWatch.fireAll()
 	kv.treeWatch.fireAll()
 	return nil
+}
+
+// sameEntry reports whether a and b hold the same key, value (nil and
+// empty apart, as Consul's API tells them apart), indexes, flags and
+// session.
+func sameEntry(a, b *event.KVEntry) bool {
+	return a.Key == b.Key && a.CreateIndex == b.CreateIndex && a.ModifyIndex == b.ModifyIndex &&
+		a.LockIndex == b.LockIndex && a.Flags == b.Flags && a.Session == b.Session &&
+		(a.Value == nil) == (b.Value == nil) && bytes.Equal(a.Value, b.Value)
 }
 
 // Apply folds the events of one Raft index into the tree and wakes the

@@ -96,3 +96,49 @@ func TestKeysWithSeparator(t *testing.T) {
 		}
 	}
 }
+
+// kvSource is a Source holding only KV entries, in key order.
+type kvSource []*event.KVEntry
+
+func (s kvSource) ScanKV(prefix string, fn func(*event.KVEntry) error) error {
+	for _, e := range s {
+		if strings.HasPrefix(e.Key, prefix) {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+func (kvSource) ScanCatalog(func(*event.Node) error, func(*event.Service) error, func(*event.Check) error) error {
+	return nil
+}
+func (kvSource) ScanSessions(func(*event.Session) error) error      { return nil }
+func (kvSource) ScanQueries(func(*event.PreparedQuery) error) error { return nil }
+
+// A reload keeps the old tree's entry for a key whose entry is unchanged
+// (so a reload does not hold it twice) and takes the new one for every
+// other: a changed value, index, flag or session, or nil against empty.
+func TestLoadTakesOverUnchangedEntries(t *testing.T) {
+	entry := func(key string, value []byte, modify uint64) *event.KVEntry {
+		return &event.KVEntry{Key: key, Value: value, CreateIndex: 1, ModifyIndex: modify}
+	}
+	kv := NewKV()
+	first := kvSource{entry("a", []byte("1"), 2), entry("b", []byte("1"), 2), entry("c", []byte("1"), 2),
+		entry("d", nil, 2), entry("e", []byte("1"), 2)}
+	if err := kv.Load(2, first); err != nil {
+		t.Fatal(err)
+	}
+	flagged := entry("e", []byte("1"), 2)
+	flagged.Flags = 7
+	second := kvSource{entry("a", []byte("1"), 2), entry("b", []byte("2"), 2), entry("c", []byte("1"), 3),
+		entry("d", []byte{}, 2), flagged, entry("f", []byte("1"), 2)}
+	if err := kv.Load(3, second); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*event.KVEntry{first[0], second[1], second[2], second[3], second[4], second[5]} {
+		if got, _, _ := kv.Get(want.Key, false); got != want {
+			t.Errorf("key %s: got %+v (%p), want the entry %p", want.Key, got, got, want)
+		}
+	}
+}

@@ -2,11 +2,13 @@ package statemachine
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -83,15 +85,15 @@ func applyRestoreChunk(batch *pebble.Batch, b *command.RestoreChunkBody) (comman
 	if err := chunkRecords(b.Records, func(byte, []byte, []byte) error { return nil }); err != nil {
 		return command.Refused(err.Error()), nil
 	}
+	var k []byte
 	err = chunkRecords(b.Records, func(area byte, key, value []byte) error {
 		if !isDataArea(area) {
 			// The exactly-once records and the clock belong to the
 			// log the snapshot came from, as in applyRestore.
 			return nil
 		}
-		k := make([]byte, 0, len(stagingRecords)+1+len(key))
-		k = append(append(append(k, stagingRecords...), area), key...)
-		return batch.Set(k, value, nil)
+		k = append(append(append(k[:0], stagingRecords...), area), key...)
+		return batch.Set(k, value, nil) // Set copies k and value
 	})
 	if err != nil {
 		return command.Result{}, err
@@ -100,15 +102,45 @@ func applyRestoreChunk(batch *pebble.Batch, b *command.RestoreChunkBody) (comman
 }
 
 // chunkRecords calls fn for each record of a chunk: whole records of a
-// snapshot stream, without header and end mark.
+// snapshot stream, without header and end mark. The key and value given
+// to fn are parts of records (a chunk may be 2 MB, and parsing it into
+// copies was most of a restore's garbage): fn must not keep them.
 func chunkRecords(records []byte, fn func(area byte, key, value []byte) error) error {
-	r := bytes.NewReader(records)
-	br := bufio.NewReader(io.MultiReader(r, bytes.NewReader([]byte{snapshotEnd})))
-	if err := snapshotRecords(br, fn); err != nil {
-		return err
+	part := func() ([]byte, error) {
+		n, w := binary.Uvarint(records)
+		if w <= 0 {
+			return nil, errors.New("snapshot record: truncated length")
+		}
+		if n > maxRecordPart {
+			return nil, fmt.Errorf("snapshot record of %d bytes is corrupt", n)
+		}
+		if uint64(len(records)-w) < n {
+			return nil, fmt.Errorf("snapshot record: %w", io.ErrUnexpectedEOF)
+		}
+		p := records[w : w+int(n) : w+int(n)]
+		records = records[w+int(n):]
+		return p, nil
 	}
-	if br.Buffered() > 0 || r.Len() > 0 {
-		return errors.New("snapshot chunk holds an end mark before its last record")
+	for len(records) > 0 {
+		area := records[0]
+		records = records[1:]
+		if area == snapshotEnd {
+			return errors.New("snapshot chunk holds an end mark before its last record")
+		}
+		if err := checkRecordArea(area); err != nil {
+			return err
+		}
+		key, err := part()
+		if err != nil {
+			return err
+		}
+		value, err := part()
+		if err != nil {
+			return err
+		}
+		if err := fn(area, key, value); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -125,13 +157,23 @@ func applyRestoreAbort(batch *pebble.Batch, b *command.RestoreAbortBody) (comman
 // applyRestoreCommit swaps the staged restore in at Raft index raftIndex.
 // Update gives it the first place of its batch (nothing uncommitted comes
 // before it), because the swap is too large for one Pebble batch: the data
-// areas and the history are cleared and the staged records copied into
-// them (and their base twins) straight into the database, a few MB per
-// commit, under mu so that no export or lookup sees the state half
-// swapped. Only the closing changes go into Update's batch, with the
-// applied index: dropping the staging area and moving the offset. A crash
-// before that batch leaves the applied index before this entry and the
-// staging area intact, so replaying the entry does the same swap again.
+// areas and the history are cleared, then the staged records are written
+// into sorted tables (for the data areas and their base twins) that Pebble
+// ingests, straight into the database, under mu so that no export or
+// lookup sees the state half swapped (swapInStaged). Only the closing
+// changes go into Update's batch, with the applied index: dropping the
+// staging area and moving the offset.
+//
+// A crash anywhere before that batch leaves the applied index before this
+// entry and the staging area whole (only that batch drops it), so the
+// entry is applied again after the restart, and its swap ends in the same
+// state whatever part of the interrupted one survived: the clearing
+// deletes whatever the data areas hold, tables of the first attempt
+// included, and the tables are written afresh from the staging area (left
+// over files are removed first) and ingested above the clearing (an
+// ingestion takes a sequence number above every write before it). Every
+// replica ingests the same records, read in key order from the same
+// staging area, so the swap is as deterministic as a batch would be.
 func (s *StateMachine) applyRestoreCommit(batch *pebble.Batch, raftIndex uint64, b *command.RestoreCommitBody) (command.Result, []event.Event, error) {
 	id, next, ok, err := stagingHeader(batch)
 	if err != nil {
@@ -144,6 +186,9 @@ func (s *StateMachine) applyRestoreCommit(batch *pebble.Batch, raftIndex uint64,
 		return command.Refused(fmt.Sprintf("restore %q holds %d chunks, not %d", b.ID, next, b.Chunks)), nil, nil
 	}
 	if err := s.swapInStaged(); err != nil {
+		return command.Result{}, nil, err
+	}
+	if err := s.swapStep(swapDone); err != nil {
 		return command.Result{}, nil, err
 	}
 	if b.Index >= s.logical(raftIndex) {
@@ -163,13 +208,34 @@ func (s *StateMachine) applyRestoreCommit(batch *pebble.Batch, raftIndex uint64,
 		[]event.Event{{Type: event.StateRestored, Shard: s.cfg.Shard, Index: index}}, nil
 }
 
+// The steps of a swap, after each of which a test may stop it as a crash
+// would (StateMachine.swapHook).
+type swapStepName int
+
+const (
+	swapCleared       swapStepName = iota // data areas, base twins and history cleared
+	swapTablesWritten                     // the staged records written into tables
+	swapIngested                          // the tables ingested
+	swapDone                              // the swap over, before Update's closing batch
+)
+
+// swapStep lets a test stop the swap after step as a crash would: the
+// error it returns makes Update fail, as Dragonboat would stop the
+// replica.
+func (s *StateMachine) swapStep(step swapStepName) error {
+	if s.swapHook == nil {
+		return nil
+	}
+	return s.swapHook(step)
+}
+
 // swapInStaged replaces the data areas, their base twins and the history
 // with the staged records (see applyRestoreCommit).
 func (s *StateMachine) swapInStaged() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.db.NewBatch()
-	defer func() { w.Close() }()
+	defer w.Close()
 	if err := w.DeleteRange([]byte{areaHistory}, []byte{areaHistory + 1}, nil); err != nil {
 		return err
 	}
@@ -181,32 +247,33 @@ func (s *StateMachine) swapInStaged() error {
 			return err
 		}
 	}
-	it := s.db.NewIter(&pebble.IterOptions{LowerBound: stagingRecords, UpperBound: prefixEnd(stagingRecords)})
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()[len(stagingRecords):] // area | key
-		if len(k) == 0 {
-			continue
-		}
-		if err := w.Set(k, it.Value(), nil); err != nil {
-			return err
-		}
-		base := append([]byte{baseOf(k[0])}, k[1:]...)
-		if err := w.Set(base, it.Value(), nil); err != nil {
-			return err
-		}
-		if w.Len() > recoverChunk {
-			if err := w.Commit(pebble.NoSync); err != nil {
-				return err
-			}
-			w.Close()
-			w = s.db.NewBatch()
-		}
-	}
-	if err := it.Error(); err != nil {
+	if err := w.Commit(pebble.NoSync); err != nil {
 		return err
 	}
-	return w.Commit(pebble.NoSync)
+	if err := s.swapStep(swapCleared); err != nil {
+		return err
+	}
+	dir := filepath.Join(s.cfg.Dir, restoreTablesDir)
+	if err := emptyDir(dir); err != nil {
+		return err
+	}
+	start := time.Now()
+	tables, records, err := s.writeStagedTables(dir)
+	if err != nil {
+		return err
+	}
+	if err := s.swapStep(swapTablesWritten); err != nil {
+		return err
+	}
+	if err := s.db.Ingest(tables); err != nil {
+		return fmt.Errorf("ingest the restored state: %w", err)
+	}
+	if err := s.swapStep(swapIngested); err != nil {
+		return err
+	}
+	s.log.Info("restore swapped in", "records", records, "tables", len(tables), "took", time.Since(start).Round(time.Millisecond))
+	// Pebble holds the tables by links of its own.
+	return os.RemoveAll(dir)
 }
 
 // applyStagedRestore applies the commands of a chunked restore; handled is

@@ -3,6 +3,8 @@ package statemachine
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,5 +121,135 @@ func TestStagedRestore(t *testing.T) {
 	out = apply(restoreEntry(t, idx+2, now, &command.RestoreCommitBody{ID: "r1", Chunks: uint64(len(chunks)), Index: index}))
 	if resultOf(t, out[0]).Succeeded {
 		t.Fatal("a second commit of the same restore succeeded")
+	}
+}
+
+// stagedRestoreLog is the log of a restore over a shard that held one
+// key: a write, the restore's begin, chunks and commit, and a write after
+// it; the commit is entry commitAt (0-based). want is the state the
+// restore carries.
+func stagedRestoreLog(t *testing.T) (log []sm.Entry, commitAt int, want map[string]string) {
+	t.Helper()
+	now := time.Unix(1000, 0)
+	src := open(t, Config{})
+	var entries []sm.Entry
+	for i := uint64(1); i <= 60; i++ {
+		entries = append(entries, entry(t, i, now, set(fmt.Sprintf("k/%02d", i), strings.Repeat("v", int(i)))))
+	}
+	if _, err := src.Update(entries); err != nil {
+		t.Fatal(err)
+	}
+	var snap bytes.Buffer
+	if _, err := src.Export(&snap); err != nil {
+		t.Fatal(err)
+	}
+	log = append(log, entry(t, 1, now, set("stale", "gone after the restore")))
+	log = append(log, restoreEntry(t, 2, now, &command.RestoreBeginBody{ID: "r1"}))
+	var chunks uint64
+	index, err := SplitSnapshot(bytes.NewReader(snap.Bytes()), 500, func(records []byte) error {
+		log = append(log, restoreEntry(t, uint64(len(log)+1), now,
+			&command.RestoreChunkBody{ID: "r1", Seq: chunks, Records: append([]byte(nil), records...)}))
+		chunks++
+		return nil
+	})
+	if err != nil || chunks < 3 {
+		t.Fatalf("split: %d chunks, %v", chunks, err)
+	}
+	commitAt = len(log)
+	log = append(log, restoreEntry(t, uint64(len(log)+1), now, &command.RestoreCommitBody{ID: "r1", Chunks: chunks, Index: index}))
+	log = append(log, restoreEntry(t, uint64(len(log)+1), now, &command.KVBody{Op: set("after", "x")}))
+	return log, commitAt, liveKV(t, src)
+}
+
+// dbState is every key and value of the database but the per-replica
+// bookkeeping (areaLocal), in key order.
+func dbState(t *testing.T, s *StateMachine) []string {
+	t.Helper()
+	it := s.db.NewIter(nil)
+	defer it.Close()
+	var out []string
+	for ok := it.First(); ok; ok = it.Next() {
+		if it.Key()[0] == areaLocal {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%x=%x", it.Key(), it.Value()))
+	}
+	if err := it.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A replica that stops at any step of a restore's swap (as a crash would:
+// the swap's error stops Update, the state machine is closed and opened
+// again on the same data) applies the commit again from the index it
+// reopens at, and ends with exactly the state of a replica that was never
+// interrupted; no table file of the swap is left behind.
+func TestStagedRestoreCrashAtEachStep(t *testing.T) {
+	log, commitAt, want := stagedRestoreLog(t)
+	apply := func(s *StateMachine, es []sm.Entry) error {
+		_, err := s.Update(append([]sm.Entry(nil), es...))
+		return err
+	}
+
+	straight := open(t, Config{})
+	if err := apply(straight, log[:commitAt]); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(straight, log[commitAt:]); err != nil {
+		t.Fatal(err)
+	}
+	got := liveKV(t, straight)
+	if got["after"] == "" {
+		t.Fatal("the write after the restore is missing")
+	}
+	delete(got, "after")
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("restored state differs:\n got %v\nwant %v", got, want)
+	}
+	wantState := dbState(t, straight)
+
+	steps := []struct {
+		name string
+		step swapStepName
+	}{{"cleared", swapCleared}, {"tables written", swapTablesWritten}, {"ingested", swapIngested}, {"swapped", swapDone}}
+	for _, tc := range steps {
+		step := tc.step
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, Config{Dir: dir})
+			if err := apply(s, log[:commitAt]); err != nil {
+				t.Fatal(err)
+			}
+			crash := fmt.Errorf("crash after step %d", step)
+			s.swapHook = func(at swapStepName) error {
+				if at == step {
+					return crash
+				}
+				return nil
+			}
+			if err := apply(s, log[commitAt:]); err == nil || !strings.Contains(err.Error(), crash.Error()) {
+				t.Fatalf("update through the crash: %v", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			again := open(t, Config{Dir: dir})
+			applied := again.Applied()
+			if applied != uint64(commitAt) {
+				t.Fatalf("reopened at index %d, want %d (before the commit)", applied, commitAt)
+			}
+			if err := apply(again, log[applied:]); err != nil {
+				t.Fatal(err)
+			}
+			if got := dbState(t, again); !reflect.DeepEqual(got, wantState) {
+				t.Fatalf("state after the replayed swap differs from the uninterrupted one:\n got %d keys %v\nwant %d keys %v",
+					len(got), got, len(wantState), wantState)
+			}
+			if _, err := os.Stat(filepath.Join(dir, restoreTablesDir)); !os.IsNotExist(err) {
+				t.Fatalf("the swap's tables are left behind: %v", err)
+			}
+		})
 	}
 }

@@ -178,8 +178,8 @@ func snapshotRecords(r *bufio.Reader, fn func(area byte, key, value []byte) erro
 		if area == snapshotEnd {
 			return nil
 		}
-		if area&baseFlag != 0 || area < areaKV {
-			return fmt.Errorf("snapshot record in area %#x, which snapshots never carry", area)
+		if err := checkRecordArea(area); err != nil {
+			return err
 		}
 		key, err := readChunk(r)
 		if err != nil {
@@ -326,12 +326,23 @@ func (s *StateMachine) applyRestore(batch *pebble.Batch, raftIndex uint64, b *co
 		[]event.Event{{Type: event.StateRestored, Shard: s.cfg.Shard, Index: index}}, nil
 }
 
+// checkRecordArea refuses a record in an area that snapshots never carry.
+func checkRecordArea(area byte) error {
+	if area&baseFlag != 0 || area < areaKV {
+		return fmt.Errorf("snapshot record in area %#x, which snapshots never carry", area)
+	}
+	return nil
+}
+
+// maxRecordPart bounds a record's key or value: a longer one is corrupt.
+const maxRecordPart = 64 << 20
+
 func readChunk(r *bufio.Reader) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot record: %w", err)
 	}
-	if n > 64<<20 {
+	if n > maxRecordPart {
 		return nil, fmt.Errorf("snapshot record of %d bytes is corrupt", n)
 	}
 	b := make([]byte, n)

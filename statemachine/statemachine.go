@@ -92,6 +92,10 @@ type StateMachine struct {
 	// may open a state machine again after closing it.
 	closing chan struct{}
 	exports sync.WaitGroup
+
+	// swapHook, set by tests, may stop a restore's swap after a step as a
+	// crash would (restore_staged.go).
+	swapHook func(swapStepName) error
 }
 
 var _ sm.IOnDiskStateMachine = (*StateMachine)(nil)
@@ -314,7 +318,7 @@ func (s *StateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	s.clock = reqs.clock
 	if restored {
 		// The whole state was replaced: projections start over from it.
-		if err := s.cfg.Sink.Load(s.logical(last), dbSource{s.db}); err != nil {
+		if err := s.reloadAfterRestore(s.logical(last)); err != nil {
 			return nil, fmt.Errorf("shard %s: reload projections after a restore: %w", s.cfg.Shard, err)
 		}
 	} else {

@@ -54,6 +54,9 @@ type options struct {
 	startTimeout          time.Duration
 	tmp                   string
 	keep                  bool
+	// heapProfiles, if set, is where heap profiles of the server taken
+	// during the restore go (the server runs with enable_debug).
+	heapProfiles string
 }
 
 func main() { os.Exit(run()) }
@@ -74,6 +77,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.startTimeout, "start-timeout", 10*time.Minute, "how long a server may take to start and serve")
 	flag.StringVar(&o.tmp, "tmp", "", "parent of the temporary directory (default $TMPDIR or /tmp); use a disk, not tmpfs")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	flag.StringVar(&o.heapProfiles, "heap-profiles", "", "directory for heap profiles and memory statistics of Herald taken every second of the restore (starts it with enable_debug)")
 	flag.Parse()
 	var err error
 	if o.herald, err = exec.LookPath(o.herald); err != nil {
@@ -151,6 +155,52 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// heapProfiles saves the server's heap profile (/debug/pprof/heap) every
+// second into dir, as restore-heap-NN.pb.gz, and the runtime's memory
+// statistics (the end of the profile's text form) with the process's
+// VmRSS in restore-heap-NN.txt, until the returned function is called;
+// nothing when dir is empty.
+func heapProfiles(ctx context.Context, dir, base string, rss func() int64) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tool.Logf("heap profiles: %v", err)
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			b, err := httpDo(ctx, "GET", base+"/debug/pprof/heap", nil, 0)
+			if err != nil {
+				if ctx.Err() == nil {
+					tool.Logf("heap profile %d: %v", i, err)
+				}
+				continue
+			}
+			name := filepath.Join(dir, fmt.Sprintf("restore-heap-%02d", i))
+			if err := os.WriteFile(name+".pb.gz", b, 0o644); err != nil {
+				tool.Logf("heap profile %d: %v", i, err)
+			}
+			text, err := httpDo(ctx, "GET", base+"/debug/pprof/heap?debug=1", nil, 0)
+			if at := bytes.Index(text, []byte("# runtime.MemStats")); err == nil && at >= 0 {
+				stats := fmt.Sprintf("# at %s, VmRSS %s\n%s", time.Now().UTC().Format("15:04:05.000"), mb(rss()), text[at:])
+				os.WriteFile(name+".txt", []byte(stats), 0o644)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func keyName(i int) string { return fmt.Sprintf("scale/%08d", i) }
@@ -344,7 +394,11 @@ func kvScale(ctx context.Context, o options, dir string) error {
 	}
 
 	// Herald.
-	h, err := bench.StartHerald(bench.HeraldConfig{Bin: o.herald, Dir: dir, Name: "herald-kv", Node: "kv1"})
+	hcfg := bench.HeraldConfig{Bin: o.herald, Dir: dir, Name: "herald-kv", Node: "kv1"}
+	if o.heapProfiles != "" {
+		hcfg.Extra = []string{"-hcl", "enable_debug = true"}
+	}
+	h, err := bench.StartHerald(hcfg)
 	if err != nil {
 		return err
 	}
@@ -427,10 +481,12 @@ func kvScale(ctx context.Context, o options, dir string) error {
 		return err
 	}
 	peak = bench.SamplePeakRSS(h.Pid(), 20*time.Millisecond)
+	stopProfiles := heapProfiles(ctx, o.heapProfiles, base, func() int64 { return rss(h.Server) })
 	start = time.Now()
 	_, err = httpDo(ctx, "PUT", base+"/v1/snapshot", sf, n)
 	took = time.Since(start)
 	p = peak.Stop()
+	stopProfiles()
 	sf.Close()
 	if err != nil {
 		r["restore"] = "failed: " + err.Error()
