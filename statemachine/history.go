@@ -95,7 +95,7 @@ func OpenOffline(dir string) (*Offline, error) {
 	opts := pebbleOptions()
 	opts.ReadOnly = true
 	opts.ErrorIfNotExists = true
-	db, err := pebble.Open(dir, opts)
+	db, err := openPebble(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open %s (is the server stopped?): %w", dir, err)
 	}

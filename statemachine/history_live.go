@@ -195,7 +195,7 @@ func (s *StateMachine) pin() (*pebble.Snapshot, error) {
 func baseReplica(snap *pebble.Snapshot) (*pebble.DB, error) {
 	opts := pebbleOptions()
 	opts.FS = vfs.NewMem()
-	db, err := pebble.Open("", opts)
+	db, err := openPebble("", opts)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,6 @@ func (t *tableSeq) finish() error {
 // records. Memory holds a block at a time, whatever the number of records.
 func (s *StateMachine) writeStagedTables(dir string) (paths []string, records int, err error) {
 	opts := pebbleOptions().EnsureDefaults().MakeWriterOptions(0, s.db.FormatMajorVersion().MaxTableFormat())
-	opts.Cache = nil // the tables are written, not read: no block of theirs is cached
 	data := &tableSeq{dir: dir, name: "data", opts: opts}
 	base := &tableSeq{dir: dir, name: "base", opts: opts}
 	defer data.finish()
