@@ -230,6 +230,18 @@ acl {
 	if self.AccessorID != token.AccessorID || self.SecretID != token.SecretID || len(self.Policies) != 1 || self.Policies[0].Name != "app" {
 		t.Errorf("token/self in dc2 = %+v, want accessor %s with policy app", self, token.AccessorID)
 	}
+	// Named with ?dc= of the secondary, a request sent on to the primary
+	// names the primary instead, or the primary would send it back.
+	if _, _, err := app2.ACL().TokenReadSelf(&api.QueryOptions{Datacenter: "dc2"}); err != nil {
+		t.Errorf("token/self in dc2 with ?dc=dc2: %v", err)
+	}
+	viaDC2, _, err := c2.ACL().PolicyCreate(&api.ACLPolicy{Name: "via-dc2"}, &api.WriteOptions{Datacenter: "dc2"})
+	if err != nil {
+		t.Fatalf("a policy written to dc2 with ?dc=dc2: %v", err)
+	}
+	if p, _, err := c1.ACL().PolicyRead(viaDC2.ID, nil); err != nil || p == nil || p.Name != "via-dc2" {
+		t.Errorf("the policy written through dc2, read in dc1: %+v %v", p, err)
+	}
 	read, _, err := c2.ACL().TokenRead(token.AccessorID, nil)
 	if err != nil || read.Description != "app" {
 		t.Errorf("token read by accessor in dc2 = %+v, %v; want the primary's token", read, err)

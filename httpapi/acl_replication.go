@@ -104,7 +104,7 @@ func (s *Server) forwardToPrimary(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		return false
 	}
-	s.cfg.Remote.Forward(w, r, primary)
+	s.sendToPrimary(w, r, primary)
 	return true
 }
 
