@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/agent/agenttest"
+
 	"github.com/heraldhq/herald/testutil/poll"
 )
 
@@ -269,5 +271,69 @@ acl {
 	}
 	if _, _, err := c1.ACL().TokenRead(local.AccessorID, nil); err == nil {
 		t.Error("dc2's local token is in dc1")
+	}
+}
+
+// A client agent of a secondary that does not know the primary (no
+// primary_datacenter) sends its writes to dc2's servers, which refuse
+// those of the primary's ACL state, saying why, rather than write a
+// policy here that replication would undo; a local token it writes stays
+// in dc2.
+func TestSecondaryServersRefuseGlobalACLWritesOfUnawareClients(t *testing.T) {
+	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
+acl {
+  enabled = true
+  default_policy = "deny"
+  tokens {
+    initial_management = %q
+    agent = %q
+  }
+}`, repRoot, repRoot))
+	aclDC2 := fmt.Sprintf(`acl {
+  enabled = true
+  default_policy = "deny"
+  enable_token_replication = true
+  tokens {
+    replication = %q
+    agent = %q
+    agent_recovery = %q
+  }
+}`, repRoot, repRoot, repRecovery)
+	a2, _ := startDC(t, "dc2", "-hcl", `primary_datacenter = "dc1"`, "-hcl", aclDC2)
+	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
+	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
+	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
+		t.Fatalf("join -wan: %v", err)
+	}
+	poll.Eventually(t, 30*time.Second, "dc1's management token replicated to dc2", func() (bool, string) {
+		_, _, err := c2.ACL().TokenReadSelf(nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	lan, err := aclClient(t, a2.HTTPAddr(), repRecovery).Agent().Members(false)
+	if err != nil || len(lan) != 1 {
+		t.Fatalf("dc2's LAN members: %v %v", lan, err)
+	}
+	unaware := agenttest.Start(t, "-node=unaware", "-datacenter=dc2", "-data-dir="+t.TempDir(),
+		fmt.Sprintf("-retry-join=%s:%d", lan[0].Addr, lan[0].Port), "-hcl", aclDC2)
+	cu := aclClient(t, unaware.HTTPAddr(), repRoot)
+
+	var local *api.ACLToken
+	poll.Eventually(t, 30*time.Second, "a local token written through the client agent", func() (bool, string) {
+		local, _, err = cu.ACL().TokenCreate(&api.ACLToken{Description: "dc2 only", Local: true}, nil)
+		return err == nil, fmt.Sprint(err)
+	})
+	if got, _, err := c2.ACL().TokenRead(local.AccessorID, nil); err != nil || !got.Local {
+		t.Errorf("the local token in dc2: %+v %v", got, err)
+	}
+	_, _, err = cu.ACL().PolicyCreate(&api.ACLPolicy{Name: "stray"}, nil)
+	if err == nil || !strings.Contains(err.Error(), `are written in the primary datacenter "dc1"`) {
+		t.Fatalf("a policy written through a client agent that does not know the primary: %v, want the servers' refusal", err)
+	}
+	if _, _, err := cu.ACL().TokenCreate(&api.ACLToken{Description: "global"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "global ACL tokens are written in the primary datacenter") {
+		t.Errorf("a global token written through that client agent: %v, want the servers' refusal", err)
+	}
+	if p, _, err := c2.ACL().PolicyReadByName("stray", nil); err == nil && p != nil {
+		t.Errorf("the refused policy is in dc2: %+v", p)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/configentry"
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
+	"github.com/heraldhq/herald/projections"
 )
 
 // Config entry replication (docs/multi-datacenter.md, "Config entry
@@ -58,27 +59,58 @@ func (a *Agent) primaryForHTTP() string {
 }
 
 // rpcRaft is the log as client agents' writes reach it (startRPC). On a
-// secondary, their config entry writes are refused: a client agent that
-// knows the primary (its own primary_datacenter) sends them there over
-// HTTP (httpapi's forwardConfigWrite), and one that does not would write
-// them here, where replication would undo them.
+// secondary, their writes of the primary's state are refused: config
+// entries, and ACL policies, roles, global tokens and the bootstrap. A
+// client agent that knows the primary (its own primary_datacenter) sends
+// them there over HTTP (httpapi's forwardConfigWrite and
+// forwardToPrimary), and one that does not would write them here, where
+// replication would undo them.
 func (a *Agent) rpcRaft() rpc.Raft {
 	if !a.configSecondary() {
 		return a.host
 	}
-	return secondaryRPCRaft{Raft: a.host, primary: a.cfg.WAN.PrimaryDatacenter}
+	return secondaryRPCRaft{Raft: a.host, primary: a.cfg.WAN.PrimaryDatacenter, localToken: func(accessor string) bool {
+		if a.acl == nil {
+			return false
+		}
+		local := false
+		a.acl.Read(false, func(v projections.ACLView) {
+			if t := v.Token(accessor); t != nil {
+				local = t.Local
+			}
+		})
+		return local
+	}}
 }
 
 type secondaryRPCRaft struct {
 	rpc.Raft
 	primary string
+	// localToken reports whether this datacenter holds a local token of
+	// that AccessorID, which is written here.
+	localToken func(accessor string) bool
 }
 
 func (r secondaryRPCRaft) ProposeTo(ctx context.Context, shard command.Shard, cmd command.Command) (command.Result, error) {
-	switch cmd.Body.(type) {
+	what := ""
+	switch b := cmd.Body.(type) {
 	case *command.ConfigEntrySetBody, *command.ConfigEntryDeleteBody:
-		return command.Result{}, fmt.Errorf("config entries are written in the primary datacenter %q: "+
-			"set primary_datacenter = %q on this agent to send them there", r.primary, r.primary)
+		what = "config entries"
+	case *command.ACLPolicySetBody, *command.ACLPolicyDeleteBody, *command.ACLRoleSetBody, *command.ACLRoleDeleteBody,
+		*command.ACLBootstrapBody:
+		what = "ACL policies, roles and the bootstrap"
+	case *command.ACLTokenSetBody:
+		if !b.Token.Local {
+			what = "global ACL tokens"
+		}
+	case *command.ACLTokenDeleteBody:
+		if !r.localToken(b.AccessorID) {
+			what = "global ACL tokens"
+		}
+	}
+	if what != "" {
+		return command.Result{}, fmt.Errorf("%s are written in the primary datacenter %q: "+
+			"set primary_datacenter = %q on this agent to send them there", what, r.primary, r.primary)
 	}
 	return r.Raft.ProposeTo(ctx, shard, cmd)
 }
