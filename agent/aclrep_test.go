@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
 
 	"github.com/heraldhq/herald/testutil/poll"
@@ -30,14 +31,30 @@ func aclClient(t *testing.T, addr, token string) *api.Client {
 	return c
 }
 
-// Two one-server datacenters with ACLs on, dc1 the primary: what is
-// written in dc1 (a policy, a role, a token) appears in dc2 and the token
-// authorizes there; updates and deletions follow; a local token of dc2
-// stays; a policy written in dc2 goes to dc1; /v1/acl/replication tells
-// the index reached; with dc1 stopped, dc2 answers from its replicated
-// state, and a token it does not hold gets the down policy's answer.
-func TestACLReplication(t *testing.T) {
-	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
+// aclSecondaryConfig is the acl block of dc2's agents in the ACL
+// replication tests, which replicate tokens too when replicateTokens is
+// set; the agent recovery token joins the WAN before dc2 holds any token.
+// Without primary_datacenter: a server gets it beside.
+func aclSecondaryConfig(replicateTokens bool) string {
+	return fmt.Sprintf(`acl {
+  enabled = true
+  default_policy = "deny"
+  enable_token_replication = %t
+  tokens {
+    replication = %q
+    agent = %q
+    agent_recovery = %q
+  }
+}`, replicateTokens, repRoot, repRoot, repRecovery)
+}
+
+// startACLDatacenters starts two one-server datacenters with ACLs on, dc1
+// the primary (its initial management token repRoot) and dc2 its
+// secondary with aclSecondaryConfig, joins them over the WAN, and returns their
+// agents and clients with the management token.
+func startACLDatacenters(t *testing.T, replicateTokens bool) (a1, a2 *agent.Agent, c1, c2 *api.Client) {
+	t.Helper()
+	a1, _ = startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
 acl {
   enabled = true
   default_policy = "deny"
@@ -46,22 +63,23 @@ acl {
     agent = %q
   }
 }`, repRoot, repRoot))
-	a2, _ := startDC(t, "dc2", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  enable_token_replication = true
-  tokens {
-    replication = %q
-    agent = %q
-    agent_recovery = %q
-  }
-}`, repRoot, repRoot, repRecovery))
-	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
-	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
+	a2, _ = startDC(t, "dc2", "-hcl", `primary_datacenter = "dc1"`, "-hcl", aclSecondaryConfig(replicateTokens))
+	c1 = aclClient(t, a1.HTTPAddr(), repRoot)
+	c2 = aclClient(t, a2.HTTPAddr(), repRoot)
 	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
 		t.Fatalf("join -wan: %v", err)
 	}
+	return a1, a2, c1, c2
+}
+
+// Two one-server datacenters with ACLs on, dc1 the primary: what is
+// written in dc1 (a policy, a role, a token) appears in dc2 and the token
+// authorizes there; updates and deletions follow; a local token of dc2
+// stays; a policy written in dc2 goes to dc1; /v1/acl/replication tells
+// the index reached; with dc1 stopped, dc2 answers from its replicated
+// state, and a token it does not hold gets the down policy's answer.
+func TestACLReplication(t *testing.T) {
+	a1, a2, c1, c2 := startACLDatacenters(t, true)
 
 	// The records of dc1 reach dc2, the token with its secret.
 	policy, _, err := c1.ACL().PolicyCreate(&api.ACLPolicy{Name: "app", Rules: `key_prefix "app/" { policy = "write" }`}, nil)
@@ -185,30 +203,7 @@ acl {
 // accessor and the list show the primary's tokens, and a local token of
 // the secondary is still read here.
 func TestSecondaryTokenReadsWithoutTokenReplication(t *testing.T) {
-	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  tokens {
-    initial_management = %q
-    agent = %q
-  }
-}`, repRoot, repRoot))
-	a2, _ := startDC(t, "dc2", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  tokens {
-    replication = %q
-    agent = %q
-    agent_recovery = %q
-  }
-}`, repRoot, repRoot, repRecovery))
-	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
-	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
-	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
-		t.Fatalf("join -wan: %v", err)
-	}
+	_, a2, c1, c2 := startACLDatacenters(t, false)
 	policy, _, err := c1.ACL().PolicyCreate(&api.ACLPolicy{Name: "app", Rules: `key_prefix "app/" { policy = "write" }`}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -280,31 +275,7 @@ acl {
 // policy here that replication would undo; a local token it writes stays
 // in dc2.
 func TestSecondaryServersRefuseGlobalACLWritesOfUnawareClients(t *testing.T) {
-	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  tokens {
-    initial_management = %q
-    agent = %q
-  }
-}`, repRoot, repRoot))
-	aclDC2 := fmt.Sprintf(`acl {
-  enabled = true
-  default_policy = "deny"
-  enable_token_replication = true
-  tokens {
-    replication = %q
-    agent = %q
-    agent_recovery = %q
-  }
-}`, repRoot, repRoot, repRecovery)
-	a2, _ := startDC(t, "dc2", "-hcl", `primary_datacenter = "dc1"`, "-hcl", aclDC2)
-	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
-	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
-	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
-		t.Fatalf("join -wan: %v", err)
-	}
+	_, a2, _, c2 := startACLDatacenters(t, true)
 	poll.Eventually(t, 30*time.Second, "dc1's management token replicated to dc2", func() (bool, string) {
 		_, _, err := c2.ACL().TokenReadSelf(nil)
 		return err == nil, fmt.Sprint(err)
@@ -314,7 +285,7 @@ acl {
 		t.Fatalf("dc2's LAN members: %v %v", lan, err)
 	}
 	unaware := agenttest.Start(t, "-node=unaware", "-datacenter=dc2", "-data-dir="+t.TempDir(),
-		fmt.Sprintf("-retry-join=%s:%d", lan[0].Addr, lan[0].Port), "-hcl", aclDC2)
+		fmt.Sprintf("-retry-join=%s:%d", lan[0].Addr, lan[0].Port), "-hcl", aclSecondaryConfig(true))
 	cu := aclClient(t, unaware.HTTPAddr(), repRoot)
 
 	var local *api.ACLToken

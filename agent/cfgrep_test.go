@@ -242,31 +242,7 @@ func gauge(t *testing.T, c *api.Client, name string) float32 {
 // dc2's replication token; a write sent to dc2 is judged by dc2 (a token
 // without operator write is refused there) and then by dc1.
 func TestConfigReplicationACL(t *testing.T) {
-	a1, _ := startDC(t, "dc1", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  tokens {
-    initial_management = %q
-    agent = %q
-  }
-}`, repRoot, repRoot))
-	a2, _ := startDC(t, "dc2", "-hcl", fmt.Sprintf(`primary_datacenter = "dc1"
-acl {
-  enabled = true
-  default_policy = "deny"
-  enable_token_replication = true
-  tokens {
-    replication = %q
-    agent = %q
-    agent_recovery = %q
-  }
-}`, repRoot, repRoot, repRecovery))
-	c1 := aclClient(t, a1.HTTPAddr(), repRoot)
-	c2 := aclClient(t, a2.HTTPAddr(), repRoot)
-	if err := c1.Agent().Join(wanAddr(t, aclClient(t, a2.HTTPAddr(), repRecovery)), true); err != nil {
-		t.Fatalf("join -wan: %v", err)
-	}
+	_, a2, c1, c2 := startACLDatacenters(t, true)
 
 	if _, _, err := c1.ConfigEntries().Set(&api.ProxyConfigEntry{Kind: api.ProxyDefaults, Name: api.ProxyConfigGlobal,
 		Config: map[string]any{"protocol": "http"}}, nil); err != nil {
