@@ -10,13 +10,13 @@ import (
 
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/agenttest"
-
 	"github.com/heraldhq/herald/testutil/poll"
 )
 
-// Secrets of TestACLReplication: dc1's initial management token, which
-// dc2 uses as its replication token once replicated, and dc2's agent
-// recovery token, which joins the WAN before dc2 has any token.
+// Secrets of the ACL replication tests (startACLDatacenters): dc1's
+// initial management token, which dc2 uses as its replication token once
+// replicated, and dc2's agent recovery token, which joins the WAN before
+// dc2 has any token.
 const (
 	repRoot     = "5a0e1c3b-7d2f-4e8a-9b6c-1f2e3d4c5b6a"
 	repRecovery = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
