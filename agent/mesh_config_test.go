@@ -126,6 +126,12 @@ func TestConfigEntries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "invalid config entry kind: no-such-kind") {
 		t.Errorf("unknown kind: %v %v", resp, err)
 	}
+	// A misspelt field is refused, not dropped.
+	resp, err = c.Raw().Write("/v1/config", map[string]any{"Kind": api.ServiceDefaults, "Name": "typo", "Protocl": "http"}, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), `Request decoding failed: 1 error occurred:`) ||
+		!strings.Contains(err.Error(), `invalid config key "Protocl"`) {
+		t.Errorf("an unknown key: %v %v", resp, err)
+	}
 
 	// Blocking: a list of a kind wakes when an entry changes.
 	_, meta, err := ce.List(api.ServiceResolver, nil)

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/hashicorp/go-multierror"
+	"github.com/mitchellh/mapstructure"
 )
 
 // Kinds are the config entry kinds Herald keeps.
@@ -25,17 +29,25 @@ func KnownKind(kind string) bool {
 	return false
 }
 
-// Decode reads one entry from JSON.
+// Decode reads one entry from JSON as Herald stored it (Body), which
+// holds no key its kind does not have.
 func Decode(data []byte) (api.ConfigEntry, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, err
 	}
-	return DecodeMap(raw)
+	return decodeMap(raw, false)
 }
 
-// DecodeMap reads one entry from a decoded JSON or HCL document.
+// DecodeMap reads one entry a user wrote, from a decoded JSON or HCL
+// document. A key that names no field of the entry's kind is refused, as
+// Consul refuses it ("invalid config key"), rather than dropped: a
+// misspelt field would otherwise be lost without a word.
 func DecodeMap(raw map[string]any) (api.ConfigEntry, error) {
+	return decodeMap(raw, true)
+}
+
+func decodeMap(raw map[string]any, strict bool) (api.ConfigEntry, error) {
 	var kind string
 	for k, v := range raw {
 		if fold(k) == "kind" {
@@ -57,7 +69,49 @@ func DecodeMap(raw map[string]any) (api.ConfigEntry, error) {
 		return nil, err
 	}
 	fitted, _ := fit(raw, reflect.TypeOf(proto)).(map[string]any)
-	return api.DecodeConfigEntry(fitted)
+	if !strict {
+		return api.DecodeConfigEntry(fitted)
+	}
+	// The client library's own decoding, with the keys it left unused.
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToTimeHookFunc(time.RFC3339),
+		),
+		Metadata:         &md,
+		Result:           &proto,
+		WeaklyTypedInput: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := dec.Decode(fitted); err != nil {
+		return nil, err
+	}
+	if err := unusedKeys(md.Unused); err != nil {
+		return nil, err
+	}
+	return proto, nil
+}
+
+// unusedKeys is Consul's refusal of keys that name no field, in its words:
+// one "invalid config key" per key, namespaces named as an Enterprise
+// feature.
+func unusedKeys(unused []string) error {
+	var err error
+	sort.Strings(unused)
+	for _, k := range unused {
+		switch {
+		case fold(k) == "kind":
+			// The kind chose the entry's type; it need not be a field.
+		case strings.HasSuffix(strings.ToLower(k), "namespace"):
+			err = multierror.Append(err, fmt.Errorf("invalid config key %q, namespaces are a consul enterprise feature", k))
+		default:
+			err = multierror.Append(err, fmt.Errorf("invalid config key %q", k))
+		}
+	}
+	return err
 }
 
 // Body is the entry's JSON as Herald stores it: Consul's shape, without
