@@ -39,13 +39,6 @@ const (
 	// aclReplicationWait is a blocking read's wait at the primary: short
 	// enough that a server that lost the lead stops soon after.
 	aclReplicationWait = 10 * time.Second
-	// aclReplicationBackoff bounds the wait between failed rounds; the
-	// first waits aclReplicationRetry.
-	aclReplicationRetry   = 250 * time.Millisecond
-	aclReplicationBackoff = 30 * time.Second
-	// aclReplicationPace is the least time between two rounds, should the
-	// primary answer every blocking read at once.
-	aclReplicationPace = 50 * time.Millisecond
 	// aclReplicationBatch bounds the records of one command.
 	aclReplicationBatch = 256
 )
@@ -102,48 +95,9 @@ func (a *Agent) startACLReplication(ctx context.Context) {
 }
 
 func (a *Agent) replicateACL(ctx context.Context) {
-	log := a.log.With("component", "acl-replication", "primary", a.cfg.WAN.PrimaryDatacenter)
-	retry := aclReplicationRetry
-	for ctx.Err() == nil {
-		if !a.host.IsLeader(command.ShardSystem) {
-			retry = aclReplicationRetry
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		start := time.Now()
-		err := a.replicateACLRound(ctx)
-		if err == nil {
-			retry = aclReplicationRetry
-			sleepCtx(ctx, aclReplicationPace-time.Since(start))
-			continue
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("ACL replication failed", "error", err, "retry_in", retry)
-		a.recordACLReplicationError(ctx, err)
-		if !sleepCtx(ctx, retry) {
-			return
-		}
-		retry = min(2*retry, aclReplicationBackoff)
-	}
-}
-
-// sleepCtx waits d, false when ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	a.runReplication(ctx, replication{shard: command.ShardSystem, round: a.replicateACLRound,
+		recordError: a.recordACLReplicationError,
+		log:         a.log.With("component", "acl-replication", "primary", a.cfg.WAN.PrimaryDatacenter)})
 }
 
 // replicationStatus is the status the system shard holds, with this

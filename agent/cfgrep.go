@@ -33,13 +33,6 @@ const (
 	// configReplicationWait is a blocking list's wait at the primary:
 	// short enough that a server that lost the lead stops soon after.
 	configReplicationWait = 10 * time.Second
-	// configReplicationRetry is the wait after a first failed round,
-	// doubling up to configReplicationBackoff.
-	configReplicationRetry   = 250 * time.Millisecond
-	configReplicationBackoff = 30 * time.Second
-	// configReplicationPace is the least time between two rounds, should
-	// the primary answer every blocking list at once.
-	configReplicationPace = 50 * time.Millisecond
 )
 
 // configSecondary reports whether this agent's datacenter takes its
@@ -131,44 +124,9 @@ func (a *Agent) startConfigReplication(ctx context.Context) {
 }
 
 func (a *Agent) replicateConfig(ctx context.Context) {
-	log := a.log.With("component", "config-replication", "primary", a.cfg.WAN.PrimaryDatacenter)
-	retry := configReplicationRetry
-	barrier := true
-	for ctx.Err() == nil {
-		if !a.host.IsLeader(command.ShardCatalog) {
-			retry, barrier = configReplicationRetry, true
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		start := time.Now()
-		var err error
-		if barrier {
-			// A new leader first applies every round a former one
-			// committed, so that it resumes from the last.
-			if err = a.host.ReadIndex(ctx, command.ShardCatalog); err == nil {
-				barrier = false
-			}
-		}
-		if err == nil {
-			err = a.replicateConfigRound(ctx)
-		}
-		if err == nil {
-			retry = configReplicationRetry
-			sleepCtx(ctx, configReplicationPace-time.Since(start))
-			continue
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		log.Warn("config entry replication failed", "error", err, "retry_in", retry)
-		a.recordConfigReplicationError(ctx, err)
-		if !sleepCtx(ctx, retry) {
-			return
-		}
-		retry = min(2*retry, configReplicationBackoff)
-	}
+	a.runReplication(ctx, replication{shard: command.ShardCatalog, round: a.replicateConfigRound,
+		recordError: a.recordConfigReplicationError,
+		log:         a.log.With("component", "config-replication", "primary", a.cfg.WAN.PrimaryDatacenter)})
 }
 
 // configReplicationStatus is the status this server's replica of the
