@@ -87,15 +87,7 @@ func (a *Agent) startACLReplication(ctx context.Context) {
 	if a.host == nil || !a.aclSecondary() {
 		return
 	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.replicateACL(ctx)
-	}()
-}
-
-func (a *Agent) replicateACL(ctx context.Context) {
-	a.runReplication(ctx, replication{shard: command.ShardSystem, round: a.replicateACLRound,
+	a.startReplication(ctx, replication{shard: command.ShardSystem, round: a.replicateACLRound,
 		recordError: a.recordACLReplicationError,
 		log:         a.log.With("component", "acl-replication", "primary", a.cfg.WAN.PrimaryDatacenter)})
 }

@@ -116,15 +116,7 @@ func (a *Agent) startConfigReplication(ctx context.Context) {
 		return
 	}
 	a.configReplicationGauges()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.replicateConfig(ctx)
-	}()
-}
-
-func (a *Agent) replicateConfig(ctx context.Context) {
-	a.runReplication(ctx, replication{shard: command.ShardCatalog, round: a.replicateConfigRound,
+	a.startReplication(ctx, replication{shard: command.ShardCatalog, round: a.replicateConfigRound,
 		recordError: a.recordConfigReplicationError,
 		log:         a.log.With("component", "config-replication", "primary", a.cfg.WAN.PrimaryDatacenter)})
 }

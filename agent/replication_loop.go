@@ -35,6 +35,15 @@ type replication struct {
 	log         *slog.Logger
 }
 
+// startReplication runs r on a goroutine of the agent's (runReplication).
+func (a *Agent) startReplication(ctx context.Context, r replication) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.runReplication(ctx, r)
+	}()
+}
+
 // runReplication runs r's rounds while this server leads r's shard, until
 // ctx ends. A server that becomes leader first passes a read barrier, so
 // that it has applied every round a former leader committed and resumes

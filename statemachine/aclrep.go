@@ -1,11 +1,7 @@
 package statemachine
 
 import (
-	"encoding/json"
-	"errors"
 	"strings"
-
-	"github.com/cockroachdb/pebble"
 
 	"github.com/heraldhq/herald/acl"
 	"github.com/heraldhq/herald/event"
@@ -174,20 +170,9 @@ func replicateToken(st aclStore, idx uint64, rt *command.ACLReplicatedToken, emi
 // ACLReplicationStatus is the replication status as this replica of the
 // system shard has applied it; the zero status when none was recorded.
 func (s *StateMachine) ACLReplicationStatus() (command.ACLReplicationStatus, error) {
-	var out command.ACLReplicationStatus
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return out, ErrClosed
+	st, err := readRecord[command.ACLReplicationStatus](s, areaKey(areaACLReplication, keyACLReplicationStatus))
+	if st == nil {
+		return command.ACLReplicationStatus{}, err
 	}
-	v, closer, err := s.db.Get(areaKey(areaACLReplication, keyACLReplicationStatus))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return out, nil
-	}
-	if err != nil {
-		return out, err
-	}
-	defer closer.Close()
-	err = json.Unmarshal(v, &out)
-	return out, err
+	return *st, err
 }

@@ -52,8 +52,8 @@ func childKey(area byte, node, id string) []byte {
 	return areaKey(area, strings.ToLower(node)+"\x00"+strings.ToLower(id))
 }
 
-func getJSON[T any](b *pebble.Batch, key []byte) (*T, error) {
-	v, closer, err := b.Get(key)
+func getJSON[T any](r pebble.Reader, key []byte) (*T, error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
@@ -63,7 +63,7 @@ func getJSON[T any](b *pebble.Batch, key []byte) (*T, error) {
 	defer closer.Close()
 	out := new(T)
 	if err := json.Unmarshal(v, out); err != nil {
-		return nil, fmt.Errorf("corrupt catalog record %q: %w", key, err)
+		return nil, fmt.Errorf("corrupt record %q: %w", key, err)
 	}
 	return out, nil
 }

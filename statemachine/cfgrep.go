@@ -1,11 +1,6 @@
 package statemachine
 
 import (
-	"encoding/json"
-	"errors"
-
-	"github.com/cockroachdb/pebble"
-
 	"github.com/heraldhq/herald/event"
 	"github.com/heraldhq/herald/log/command"
 )
@@ -70,20 +65,9 @@ func applyConfigReplicate(st configEntryStore, idx uint64, now int64, b *command
 // replica of the catalog shard has applied it; the zero status when no
 // round was recorded.
 func (s *StateMachine) ConfigReplicationStatus() (command.ConfigReplicationStatus, error) {
-	var out command.ConfigReplicationStatus
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.db == nil {
-		return out, ErrClosed
+	st, err := readRecord[command.ConfigReplicationStatus](s, areaKey(areaConfigReplication, keyConfigReplicationStatus))
+	if st == nil {
+		return command.ConfigReplicationStatus{}, err
 	}
-	v, closer, err := s.db.Get(areaKey(areaConfigReplication, keyConfigReplicationStatus))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return out, nil
-	}
-	if err != nil {
-		return out, err
-	}
-	defer closer.Close()
-	err = json.Unmarshal(v, &out)
-	return out, err
+	return *st, err
 }

@@ -106,12 +106,16 @@ func applyKVReplicate(st kvReplicationStore, kv kvStore, sessions sessionStore, 
 // source to destination as this replica has applied it; nil when no
 // batch of it has applied yet.
 func (s *StateMachine) KVReplicationProgress(source, prefix, destination string) (*KVReplicationProgress, error) {
+	return readRecord[KVReplicationProgress](s, kvReplicationKey(areaKVReplication, source, prefix, destination))
+}
+
+// readRecord reads one JSON record of this replica's state, nil when there
+// is none: the replications' status records.
+func readRecord[T any](s *StateMachine, key []byte) (*T, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db == nil {
 		return nil, ErrClosed
 	}
-	b := s.db.NewIndexedBatch()
-	defer b.Close()
-	return getJSON[KVReplicationProgress](b, kvReplicationKey(areaKVReplication, source, prefix, destination))
+	return getJSON[T](s.db, key)
 }
