@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	dblogger "github.com/lni/dragonboat/v4/logger"
+	"github.com/lni/dragonboat/v4/raftpb"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/heraldhq/herald/log/command"
@@ -96,13 +99,55 @@ func nodeHostConfig(cfg Config) config.NodeHostConfig {
 		RTTMillisecond: tickMillis,
 		RaftAddress:    cfg.RaftAddress,
 		ListenAddress:  cfg.ListenAddress,
-		Expert:         config.ExpertConfig{LogDB: config.GetTinyMemLogDBConfig()},
+		Expert:         config.ExpertConfig{LogDB: logDBConfig(cfg.Dir)},
 	}
 	if cfg.TLS != nil {
 		c.MutualTLS, c.CAFile, c.CertFile, c.KeyFile = true, cfg.TLS.CAFile, cfg.TLS.CertFile, cfg.TLS.KeyFile
 	}
 	return c
 }
+
+// logDBConfig is where Dragonboat keeps the Raft log: its smallest
+// memtables, in one Pebble database per Raft shard. Dragonboat's default
+// is 16 databases, a shard's log going to the one its ID picks, so with
+// Herald's three shards thirteen stood open and unused, each with its WAL,
+// memtable, goroutines and timers: a new data dir opened twice as slowly
+// and held 70 more files. Dragonboat records the count in the data dir
+// and refuses to open it with another, so a data dir made with a
+// different count keeps it.
+func logDBConfig(dir string) config.LogDBConfig {
+	c := config.GetTinyMemLogDBConfig()
+	c.Shards = newLogDBShards
+	if recorded := recordedLogDBShards(dir); recorded > 0 {
+		c.Shards = recorded
+	}
+	return c
+}
+
+// newLogDBShards is the log database count of a new data dir: one per
+// Raft shard, since Dragonboat picks a shard's database by its ID modulo
+// the count (the IDs are 1, 2 and 3).
+var newLogDBShards = uint64(len(command.Shards()))
+
+// recordedLogDBShards is the log database count Dragonboat recorded in
+// dir, 0 when dir holds no Raft data yet. Its record is an 8-byte hash
+// and a raftpb.RaftDataStatus; Dragonboat itself checks the hash when it
+// opens the dir, and a record that does not decode is left to it.
+func recordedLogDBShards(dir string) uint64 {
+	b, err := os.ReadFile(filepath.Join(dir, dragonboatStatusFile))
+	if err != nil || len(b) < 8 {
+		return 0
+	}
+	var status raftpb.RaftDataStatus
+	if status.Unmarshal(b[8:]) != nil {
+		return 0
+	}
+	return status.LogdbShardCount
+}
+
+// dragonboatStatusFile is the record Dragonboat keeps of the settings a
+// Raft data dir was made with.
+const dragonboatStatusFile = "dragonboat.ds"
 
 // quietDragonboat keeps Dragonboat's own chatter to errors: it reports
 // routine elections as warnings. Its loggers are global, so this runs once
