@@ -12,14 +12,18 @@ func (h *Host) Retry(ctx context.Context, shard command.Shard, write bool, op fu
 	return h.retry(ctx, shard, write, op)
 }
 
-// RecordedLogDBShards exposes the log database count a data dir records.
-var RecordedLogDBShards = recordedLogDBShards
+// RecordedLayout exposes the step worker and log database counts a data
+// dir records.
+func RecordedLayout(dir string) (stepWorkers, logDBs uint64) {
+	s, _ := recordedLayout(dir)
+	return s.StepWorkerCount, s.LogdbShardCount
+}
 
-// SetNewLogDBShards makes new data dirs with n log databases, as versions
-// before Herald chose its own count did with Dragonboat's 16, and returns
-// a function that puts the count back.
-func SetNewLogDBShards(n uint64) (restore func()) {
-	old := newLogDBShards
-	newLogDBShards = n
-	return func() { newLogDBShards = old }
+// SetNewLayout makes new data dirs with Dragonboat's default counts, 16
+// step workers and 16 log databases, as versions before Herald chose its
+// own did, and returns a function that puts Herald's back.
+func SetNewLayout(stepWorkers, logDBs uint64) (restore func()) {
+	oldSteps, oldDBs := newStepWorkers, newLogDBShards
+	newStepWorkers, newLogDBShards = stepWorkers, logDBs
+	return func() { newStepWorkers, newLogDBShards = oldSteps, oldDBs }
 }

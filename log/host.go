@@ -99,7 +99,7 @@ func nodeHostConfig(cfg Config) config.NodeHostConfig {
 		RTTMillisecond: tickMillis,
 		RaftAddress:    cfg.RaftAddress,
 		ListenAddress:  cfg.ListenAddress,
-		Expert:         config.ExpertConfig{LogDB: logDBConfig(cfg.Dir)},
+		Expert:         expertConfig(cfg.Dir),
 	}
 	if cfg.TLS != nil {
 		c.MutualTLS, c.CAFile, c.CertFile, c.KeyFile = true, cfg.TLS.CAFile, cfg.TLS.CertFile, cfg.TLS.KeyFile
@@ -107,42 +107,53 @@ func nodeHostConfig(cfg Config) config.NodeHostConfig {
 	return c
 }
 
-// logDBConfig is where Dragonboat keeps the Raft log: its smallest
-// memtables, in one Pebble database per Raft shard. Dragonboat's default
-// is 16 databases, a shard's log going to the one its ID picks, so with
-// Herald's three shards thirteen stood open and unused, each with its WAL,
-// memtable, goroutines and timers: a new data dir opened twice as slowly
-// and held 70 more files. Dragonboat records the count in the data dir
-// and refuses to open it with another, so a data dir made with a
-// different count keeps it.
-func logDBConfig(dir string) config.LogDBConfig {
-	c := config.GetTinyMemLogDBConfig()
-	c.Shards = newLogDBShards
-	if recorded := recordedLogDBShards(dir); recorded > 0 {
-		c.Shards = recorded
+// expertConfig sizes Dragonboat's workers and log databases for Herald's
+// three Raft shards. Dragonboat's defaults are for thousands: 16 Pebble
+// databases for the log, a shard's log going to the one its ID picks, 16
+// step workers and 16 apply workers, each waking five times a second, and
+// pools of 48 snapshot and 32 close workers. With three shards, thirteen
+// databases stood open and unused, each with its WAL, memtable, goroutines
+// and timers: a new data dir opened twice as slowly and held 70 more
+// files. Each kind now gets four workers or, for the log, one database
+// per shard; the IDs (1, 2 and 3) keep every shard on a worker and a
+// database of its own, as Dragonboat picks them by ID modulo the count.
+//
+// Dragonboat records the step worker and log database counts in the data
+// dir and refuses to open it with others, so a data dir made with other
+// counts (every one made before this layout) keeps its own.
+func expertConfig(dir string) config.ExpertConfig {
+	c := config.ExpertConfig{Engine: config.EngineConfig{ExecShards: newStepWorkers, CommitShards: shardWorkers,
+		ApplyShards: shardWorkers, SnapshotShards: shardWorkers, CloseShards: shardWorkers},
+		LogDB: config.GetTinyMemLogDBConfig()}
+	c.LogDB.Shards = newLogDBShards
+	if recorded, ok := recordedLayout(dir); ok {
+		c.Engine.ExecShards, c.LogDB.Shards = recorded.StepWorkerCount, recorded.LogdbShardCount
 	}
 	return c
 }
 
-// newLogDBShards is the log database count of a new data dir: one per
-// Raft shard, since Dragonboat picks a shard's database by its ID modulo
-// the count (the IDs are 1, 2 and 3).
-var newLogDBShards = uint64(len(command.Shards()))
+// shardWorkers is the size of each of Dragonboat's worker pools: at least
+// one more than the highest shard ID, so that each shard has its own.
+const shardWorkers = 4
 
-// recordedLogDBShards is the log database count Dragonboat recorded in
-// dir, 0 when dir holds no Raft data yet. Its record is an 8-byte hash
-// and a raftpb.RaftDataStatus; Dragonboat itself checks the hash when it
-// opens the dir, and a record that does not decode is left to it.
-func recordedLogDBShards(dir string) uint64 {
-	b, err := os.ReadFile(filepath.Join(dir, dragonboatStatusFile))
-	if err != nil || len(b) < 8 {
-		return 0
-	}
+// The counts a new data dir records (variables for the test that makes a
+// data dir as earlier versions did).
+var (
+	newStepWorkers = uint64(shardWorkers)
+	newLogDBShards = uint64(len(command.Shards()))
+)
+
+// recordedLayout is what Dragonboat recorded of the settings dir was made
+// with; not ok when dir holds no Raft data yet. Its record is an 8-byte
+// hash and a raftpb.RaftDataStatus; Dragonboat itself checks the hash when
+// it opens the dir, and a record that does not decode is left to it.
+func recordedLayout(dir string) (raftpb.RaftDataStatus, bool) {
 	var status raftpb.RaftDataStatus
-	if status.Unmarshal(b[8:]) != nil {
-		return 0
+	b, err := os.ReadFile(filepath.Join(dir, dragonboatStatusFile))
+	if err != nil || len(b) < 8 || status.Unmarshal(b[8:]) != nil {
+		return status, false
 	}
-	return status.LogdbShardCount
+	return status, status.StepWorkerCount > 0 && status.LogdbShardCount > 0
 }
 
 // dragonboatStatusFile is the record Dragonboat keeps of the settings a

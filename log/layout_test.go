@@ -10,19 +10,20 @@ import (
 	"github.com/heraldhq/herald/log/command"
 )
 
-// TestDataDirKeepsItsLogDatabaseCount: a new data dir keeps the Raft log
-// in one database per shard; a data dir made with Dragonboat's default of
-// 16 (every version before) opens again with its data, as Dragonboat
-// refuses a data dir opened with another count than it was made with.
-func TestDataDirKeepsItsLogDatabaseCount(t *testing.T) {
+// TestDataDirKeepsItsLayout: a new data dir keeps the Raft log in one
+// database per shard and has four step workers; a data dir made with
+// Dragonboat's defaults of 16 each (every version before) opens again with
+// its data, as Dragonboat refuses a data dir opened with other counts than
+// it was made with.
+func TestDataDirKeepsItsLayout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
 	fresh := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor("fresh")}
 	fresh.start(t, map[uint64]string{fresh.id: fresh.addr})
 	t.Cleanup(fresh.stop)
-	if got, want := hlog.RecordedLogDBShards(filepath.Join(fresh.dir, "raft")), uint64(len(command.Shards())); got != want {
-		t.Errorf("a new data dir records %d log databases, want %d", got, want)
+	if steps, dbs := hlog.RecordedLayout(filepath.Join(fresh.dir, "raft")); steps != 4 || dbs != uint64(len(command.Shards())) {
+		t.Errorf("a new data dir records %d step workers and %d log databases, want 4 and %d", steps, dbs, len(command.Shards()))
 	}
 	if err := put(ctx, fresh.host, "k", "fresh"); err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func TestDataDirKeepsItsLogDatabaseCount(t *testing.T) {
 	waitValue(t, fresh, "k", "fresh")
 	fresh.stop()
 
-	restore := hlog.SetNewLogDBShards(16)
+	restore := hlog.SetNewLayout(16, 16)
 	old := &server{dir: t.TempDir(), addr: freeAddr(t), id: hlog.ReplicaIDFor("old")}
 	old.start(t, map[uint64]string{old.id: old.addr})
 	restore()
@@ -42,8 +43,8 @@ func TestDataDirKeepsItsLogDatabaseCount(t *testing.T) {
 	old.stop()
 
 	old.start(t, nil)
-	if got := hlog.RecordedLogDBShards(filepath.Join(old.dir, "raft")); got != 16 {
-		t.Errorf("the older data dir records %d log databases after a restart, want its 16", got)
+	if steps, dbs := hlog.RecordedLayout(filepath.Join(old.dir, "raft")); steps != 16 || dbs != 16 {
+		t.Errorf("the older data dir records %d step workers and %d log databases after a restart, want its 16 and 16", steps, dbs)
 	}
 	waitValue(t, old, "k", "before")
 	if err := put(ctx, old.host, "k", "after"); err != nil {
