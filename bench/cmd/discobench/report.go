@@ -49,10 +49,10 @@ type watchReport struct {
 // and how long it then took to hold them all.
 type registerReport struct {
 	Target     string        `json:"target"`
-	Registered int           `json:"registered"` // successful registrations, warm-up included
-	InCatalog  int           `json:"in_catalog"` // of them, in the catalog at the end
+	Registered int           `json:"registered"`            // successful registrations, warm-up included
+	InCatalog  int           `json:"in_catalog"`            // of them, in the catalog at the end
 	CatchUp    time.Duration `json:"catch_up_ns,omitempty"` // from InCatalog's read until all were there
-	CaughtUp   bool          `json:"caught_up"` // false: not within catchUpTimeout
+	CaughtUp   bool          `json:"caught_up"`             // false: not within catchUpTimeout
 	Error      string        `json:"error,omitempty"`
 }
 
@@ -76,13 +76,13 @@ func newVersus(scenario string, h, c bench.Result) (versus, bool) {
 
 // report is everything a run measured; it is printed and written as JSON.
 type report struct {
-	Started      time.Time       `json:"started"`
-	CPUs         int             `json:"cpus"`
-	HeraldBinary string          `json:"herald_binary"`
-	Duration     string          `json:"duration_per_target"`
-	Rounds       int             `json:"dns_rounds"`
-	DNSAnswer    string          `json:"dns_answer,omitempty"` // the answer both DNS targets give
-	Bare         string          `json:"bare_server"`          // inproc or process
+	Started      time.Time `json:"started"`
+	CPUs         int       `json:"cpus"`
+	HeraldBinary string    `json:"herald_binary"`
+	Duration     string    `json:"duration_per_target"`
+	Rounds       int       `json:"dns_rounds"`
+	DNSAnswer    string    `json:"dns_answer,omitempty"` // the answer both DNS targets give
+	Bare         string    `json:"bare_server"`          // inproc or process
 	// ConsulBinary and ConsulVersion name the Consul measured beside
 	// Herald, if any; ConsulDNSAnswer is the answer its DNS gave.
 	ConsulBinary    string           `json:"consul_binary,omitempty"`
@@ -96,8 +96,8 @@ type report struct {
 	Register        []registerReport `json:"register,omitempty"`
 	PeakRSS         int64            `json:"herald_peak_rss_bytes,omitempty"`
 	ConsulPeakRSS   int64            `json:"consul_peak_rss_bytes,omitempty"`
-	OpenFiles    uint64          `json:"open_file_limit"`
-	OpenFilesMsg string          `json:"open_file_note,omitempty"`
+	OpenFiles       uint64           `json:"open_file_limit"`
+	OpenFilesMsg    string           `json:"open_file_note,omitempty"`
 	// ForeignCPU is the share of CPU time other processes took while the
 	// scenarios ran; nil where it cannot be read.
 	ForeignCPU *float64 `json:"foreign_cpu_share,omitempty"`
