@@ -153,7 +153,7 @@ func run() int {
 	if o.consul != "" {
 		rep.ConsulBinary, rep.ConsulVersion = o.consul, bench.BinaryVersion(o.consul)
 		_, dnsOn := o.scenarios["dns"]
-		c, err := bench.StartConsul(o.consul, dir, dnsOn)
+		c, err := bench.StartConsul(o.consul, dir, dnsOn, consulExtra(o)...)
 		if err != nil {
 			return tool.Fail(1, err)
 		}
@@ -186,7 +186,19 @@ func run() int {
 		case "health":
 			err = runHealth(ctx, o, peers, idx, clients, &rep)
 		case "watch":
-			err = runWatch(ctx, o, srv, &rep)
+			// One change each, Herald first: the watchers of one are
+			// closed before the other's are opened.
+			for _, p := range peers {
+				var w *watchReport
+				if w, err = runWatch(ctx, o, p); err != nil {
+					break
+				}
+				if p.name == "herald" {
+					rep.Watch = w
+				} else {
+					rep.ConsulWatch = w
+				}
+			}
 		case "register":
 			err = runRegister(ctx, o, peers, idx, clients, &rep)
 		}
@@ -456,28 +468,29 @@ func (g *registerReport) follow(ctx context.Context, c *bench.ConsulHTTP) error 
 	return nil
 }
 
-// runWatch holds blocking queries on api's health, flips one instance's
-// check to warning through the catalog, and times every watcher's answer.
-func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
-	n, capNote, err := bench.ConnCap(o.watchers, "watchers", srv.Server)
+// runWatch holds blocking queries on api's health on p, flips one
+// instance's check to warning through the catalog, and times every
+// watcher's answer.
+func runWatch(ctx context.Context, o options, p *peer) (*watchReport, error) {
+	n, capNote, err := bench.ConnCap(o.watchers, "watchers", p.srv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if capNote != "" {
 		tool.Logf("%s", capNote)
 	}
-	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
+	w := &watchReport{Target: p.name, Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
 	// Who had the CPUs while the watchers were woken.
-	m := &bench.WakeMeter{Server: srv.Server}
+	m := &bench.WakeMeter{Server: p.srv}
 	m.Start()
-	c := bench.NewConsulHTTP(srv.HTTPAddr)
+	c := bench.NewConsulHTTP(p.httpAddr)
 	defer c.Close()
 	res, err := bench.Fanout(ctx, bench.FanoutConfig{
-		Addr: srv.HTTPAddr, Path: w.Path, Watchers: n,
-		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
+		Addr: p.httpAddr, Path: w.Path, Watchers: n,
+		Pending: func() (int, error) { return bench.UnreadTCP(p.httpPort) },
 		Before: func() {
 			m.Before()
-			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
+			tool.Logf("%s RSS %s before the watches, %s with them open", p.name, fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
 		After:  m.After,
@@ -485,12 +498,11 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 	})
 	w.FanoutResult = res
 	w.RSSBefore, w.RSSDuring = m.RSSBefore, m.RSSDuring
-	w.WakeWall, w.WakeHeraldCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
+	w.WakeWall, w.WakeServerCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
-	rep.Watch = w
+	tool.Logf("watch on %s: %d of %d woken, p50 %s p99 %s max %s", p.name, res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
 	// Put the check back, so that a later health read sees 30 passing.
-	return c.RegisterInstance(ctx, healthService, 0, "passing")
+	return w, c.RegisterInstance(ctx, healthService, 0, "passing")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/heraldhq/herald/bench"
@@ -38,15 +39,27 @@ type peer struct {
 	name     string // "herald" or "consul": the target column
 	srv      *bench.Server
 	httpAddr string // host:port
+	httpPort int
 	dnsAddr  string // host:port; "" without DNS
 }
 
 func (s *server) peer() *peer {
-	return &peer{name: "herald", srv: s.Server, httpAddr: s.HTTPAddr, dnsAddr: s.DNSAddr}
+	return &peer{name: "herald", srv: s.Server, httpAddr: s.HTTPAddr, httpPort: s.HTTPPort, dnsAddr: s.DNSAddr}
 }
 
 func consulPeer(c *bench.Consul) *peer {
-	return &peer{name: "consul", srv: c.Server, httpAddr: c.HTTPAddr, dnsAddr: c.DNSAddr}
+	return &peer{name: "consul", srv: c.Server, httpAddr: c.HTTPAddr, httpPort: c.HTTPPort, dnsAddr: c.DNSAddr}
+}
+
+// consulExtra are the arguments Consul gets beyond bench.StartConsul's:
+// with the watch scenario, room for its watchers, all from 127.0.0.1,
+// where Consul's default admits 200 HTTP connections per client address
+// (limits.http_max_conns_per_client) and refuses the rest.
+func consulExtra(o options) []string {
+	if _, ok := o.scenarios["watch"]; !ok {
+		return nil
+	}
+	return []string{fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", o.watchers+bench.FDReserve)}
 }
 
 // waitReady polls until p accepts a write (a leader is elected and the

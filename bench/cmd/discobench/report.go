@@ -28,19 +28,22 @@ type row = bench.Row
 // did not measure it.
 type check = bench.Check
 
-// watchReport is the watch fan-out with the server's memory around it.
+// watchReport is the watch fan-out on one server with its memory around
+// it.
 type watchReport struct {
 	bench.FanoutResult
+	Target    string `json:"target"`
 	Asked     int    `json:"watchers_asked"`
 	CapNote   string `json:"cap_note,omitempty"` // why fewer watchers ran than asked
 	Path      string `json:"path"`
 	Instances int    `json:"instances"`
 	RSSBefore int64  `json:"rss_before_bytes"`
 	RSSDuring int64  `json:"rss_during_bytes"`
-	// CPU time Herald and discobench used from the change until every
-	// watcher had answered (WakeWall), to tell server from client cost.
+	// CPU time the server and discobench used from the change until
+	// every watcher had answered (WakeWall), to tell server from client
+	// cost.
 	WakeWall      time.Duration `json:"wake_wall_ns,omitempty"`
-	WakeHeraldCPU time.Duration `json:"wake_herald_cpu_ns,omitempty"`
+	WakeServerCPU time.Duration `json:"wake_server_cpu_ns,omitempty"`
 	WakeOwnCPU    time.Duration `json:"wake_discobench_cpu_ns,omitempty"`
 }
 
@@ -93,6 +96,7 @@ type report struct {
 	DNSP50Ratio     float64          `json:"dns_p50_ratio,omitempty"`
 	Versus          []versus         `json:"herald_over_consul,omitempty"`
 	Watch           *watchReport     `json:"watch,omitempty"`
+	ConsulWatch     *watchReport     `json:"consul_watch,omitempty"` // the same on Consul, held to no target
 	Register        []registerReport `json:"register,omitempty"`
 	PeakRSS         int64            `json:"herald_peak_rss_bytes,omitempty"`
 	ConsulPeakRSS   int64            `json:"consul_peak_rss_bytes,omitempty"`
@@ -252,37 +256,14 @@ func (r *report) print(w io.Writer) {
 		}
 	}
 
-	if x := r.Watch; x != nil {
-		if len(r.Results) > 0 || len(r.Register) > 0 {
+	for i, x := range []*watchReport{r.Watch, r.ConsulWatch} {
+		if x == nil {
+			continue
+		}
+		if len(r.Results) > 0 || len(r.Register) > 0 || i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "watch: %d blocking queries on %s?index=%d (%d instances), then one check passing -> warning\n",
-			x.Watchers, x.Path, x.Index, x.Instances)
-		if x.CapNote != "" {
-			fmt.Fprintf(w, "  %s\n", x.CapNote)
-		}
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "in flight\twoken\tearly\terrors\tp50\tp90\tp99\tmax\tchange took\t")
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.InFlight, x.Woken, x.Early, x.Errors,
-			fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), fmtDur(x.ChangeTook))
-		tw.Flush()
-		if x.FirstError != "" {
-			fmt.Fprintf(w, "  first watcher error: %s\n", x.FirstError)
-		}
-		settled := "settled"
-		if !x.Settled {
-			settled = "had NOT settled (timed out)"
-		}
-		fmt.Fprintf(w, "  sending every query took %s; the server then %s in %s\n",
-			fmtDur(x.Connect), settled, fmtDur(x.Settle))
-		if x.WakeWall > 0 {
-			fmt.Fprintf(w, "  from the change to the last answer (%s): herald used %s of CPU, discobench (the watchers) %s, on %d CPUs\n",
-				fmtDur(x.WakeWall), fmtDur(x.WakeHeraldCPU), fmtDur(x.WakeOwnCPU), r.CPUs)
-		}
-		if x.RSSBefore > 0 && x.RSSDuring > 0 {
-			fmt.Fprintf(w, "  herald RSS: %s before, %s during the watches (%+.1f kB per watch)\n",
-				fmtMB(x.RSSBefore), fmtMB(x.RSSDuring), float64(x.RSSDuring-x.RSSBefore)/1e3/float64(max(x.InFlight, 1)))
-		}
+		x.print(w, r.CPUs)
 	}
 
 	var notes []string
@@ -316,3 +297,34 @@ func fmtDur(d time.Duration) string { return bench.FormatDuration(d) }
 
 // fmtMB prints bytes in decimal megabytes.
 func fmtMB(b int64) string { return bench.FormatMB(b) }
+
+// print writes the watch fan-out on one server.
+func (x *watchReport) print(w io.Writer, cpus int) {
+	fmt.Fprintf(w, "watch on %s: %d blocking queries on %s?index=%d (%d instances), then one check passing -> warning\n",
+		x.Target, x.Watchers, x.Path, x.Index, x.Instances)
+	if x.CapNote != "" {
+		fmt.Fprintf(w, "  %s\n", x.CapNote)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "in flight\twoken\tearly\terrors\tp50\tp90\tp99\tmax\tchange took\t")
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.InFlight, x.Woken, x.Early, x.Errors,
+		fmtDur(x.P50), fmtDur(x.P90), fmtDur(x.P99), fmtDur(x.Max), fmtDur(x.ChangeTook))
+	tw.Flush()
+	if x.FirstError != "" {
+		fmt.Fprintf(w, "  first watcher error: %s\n", x.FirstError)
+	}
+	settled := "settled"
+	if !x.Settled {
+		settled = "had NOT settled (timed out)"
+	}
+	fmt.Fprintf(w, "  sending every query took %s; the server then %s in %s\n",
+		fmtDur(x.Connect), settled, fmtDur(x.Settle))
+	if x.WakeWall > 0 {
+		fmt.Fprintf(w, "  from the change to the last answer (%s): %s used %s of CPU, discobench (the watchers) %s, on %d CPUs\n",
+			fmtDur(x.WakeWall), x.Target, fmtDur(x.WakeServerCPU), fmtDur(x.WakeOwnCPU), cpus)
+	}
+	if x.RSSBefore > 0 && x.RSSDuring > 0 {
+		fmt.Fprintf(w, "  %s RSS: %s before, %s during the watches (%+.1f kB per watch)\n",
+			x.Target, fmtMB(x.RSSBefore), fmtMB(x.RSSDuring), float64(x.RSSDuring-x.RSSBefore)/1e3/float64(max(x.InFlight, 1)))
+	}
+}

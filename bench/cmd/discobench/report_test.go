@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -65,9 +66,9 @@ func TestPrint(t *testing.T) {
 			{Scenario: "register@16", Target: "herald", Result: bench.Result{OpsPerSec: 700, FirstError: "HTTP 500: boom", Errors: 1}},
 		},
 		Register: []registerReport{{Target: "herald", Registered: 100, InCatalog: 40, CaughtUp: true, CatchUp: 1500 * time.Millisecond}},
-		Watch: &watchReport{Asked: 20000, Path: "/v1/health/service/api", Instances: 30, RSSBefore: 50e6, RSSDuring: 250e6,
+		Watch: &watchReport{Target: "herald", Asked: 20000, Path: "/v1/health/service/api", Instances: 30, RSSBefore: 50e6, RSSDuring: 250e6,
 			FanoutResult: bench.FanoutResult{Watchers: 10000, InFlight: 10000, Woken: 10000, P99: time.Second, Settled: true},
-			WakeWall:     2 * time.Second, WakeHeraldCPU: time.Second, WakeOwnCPU: 3 * time.Second},
+			WakeWall:     2 * time.Second, WakeServerCPU: time.Second, WakeOwnCPU: 3 * time.Second},
 	}
 	r.compute()
 	r.LoadStart, r.LoadEnd = "3.00 2.00 1.00", "4.00 2.50 1.25"
@@ -181,7 +182,11 @@ func TestPrintConsul(t *testing.T) {
 		Register: []registerReport{
 			{Target: "herald", Registered: 9000, InCatalog: 9000, CaughtUp: true},
 			{Target: "consul", Registered: 1000, InCatalog: 500},
-		}}
+		},
+		ConsulWatch: &watchReport{Target: "consul", Asked: 20000, Path: "/v1/health/service/api", Instances: 30,
+			FanoutResult: bench.FanoutResult{Watchers: 20000, InFlight: 20000, Woken: 20000, P99: 3 * time.Second, Settled: true},
+			WakeWall:     4 * time.Second, WakeServerCPU: 5 * time.Second, WakeOwnCPU: 2 * time.Second},
+	}
 	r.compute()
 	var b bytes.Buffer
 	r.print(&b)
@@ -202,6 +207,10 @@ func TestPrintConsul(t *testing.T) {
 		"consul peak RSS during the run: 120.0 MB",
 		"PASS health@32 herald/consul >= 10 x12.00 (12000 vs 1000 ops/s)",
 		"MISS register@16 herald/consul >= 10 x9.00 (900 vs 100 ops/s)",
+		"watch on consul: 20000 blocking queries on /v1/health/service/api?index=0 (30 instances), then one check passing -> warning",
+		"from the change to the last answer (4.00s): consul used 5.00s of CPU, discobench (the watchers) 2.00s, on 2 CPUs",
+		// Consul's watchers are held to no target: Herald's is not measured.
+		"n/a watchers p99 < 50.0ms not measured",
 	} {
 		if !lines[want] {
 			t.Errorf("output lacks the line %q:\n%s", want, out)
@@ -209,5 +218,17 @@ func TestPrintConsul(t *testing.T) {
 	}
 	if strings.Contains(out, "\n\n\n") {
 		t.Errorf("two blank lines in a row:\n%s", out)
+	}
+}
+
+func TestConsulExtra(t *testing.T) {
+	o := options{scenarios: map[string]int{"dns": 32}, watchers: 20000}
+	if got := consulExtra(o); len(got) != 0 {
+		t.Errorf("without watch: %q, want nothing", got)
+	}
+	o.scenarios["watch"] = 0
+	want := fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", 20000+bench.FDReserve)
+	if got := consulExtra(o); len(got) != 1 || got[0] != want {
+		t.Errorf("with watch: %q, want [%s]", got, want)
 	}
 }
