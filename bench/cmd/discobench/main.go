@@ -153,7 +153,7 @@ func run() int {
 	if o.consul != "" {
 		rep.ConsulBinary, rep.ConsulVersion = o.consul, bench.BinaryVersion(o.consul)
 		_, dnsOn := o.scenarios["dns"]
-		c, err := bench.StartConsul(o.consul, dir, dnsOn, consulExtra(o)...)
+		c, err := bench.StartConsul(o.consul, dir, dnsOn, consulExtra(o, rep.OpenFiles)...)
 		if err != nil {
 			return tool.Fail(1, err)
 		}

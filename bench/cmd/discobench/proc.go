@@ -54,13 +54,24 @@ func consulPeer(c *bench.Consul) *peer {
 // consulExtra are the arguments Consul gets beyond bench.StartConsul's:
 // with the watch scenario, room for its watchers, all from 127.0.0.1,
 // where Consul's default admits 200 HTTP connections per client address
-// (limits.http_max_conns_per_client) and refuses the rest.
-func consulExtra(o options) []string {
+// (limits.http_max_conns_per_client) and refuses the rest. Consul refuses
+// to start with a limit near its open-file limit, openFiles, which it
+// inherits; bench.ConnCap keeps as many descriptors spare, so the watchers
+// that run fit.
+func consulExtra(o options, openFiles uint64) []string {
 	if _, ok := o.scenarios["watch"]; !ok {
 		return nil
 	}
-	return []string{fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", o.watchers+bench.FDReserve)}
+	conns := o.watchers + consulSpareConns
+	if openFiles > 0 {
+		conns = min(conns, int(openFiles)-bench.FDReserve+consulSpareConns)
+	}
+	return []string{fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", conns)}
 }
+
+// consulSpareConns are connections Consul admits beside the watchers':
+// the fan-out's probes and change, discobench's other clients.
+const consulSpareConns = 64
 
 // waitReady polls until p accepts a write (a leader is elected and the
 // log is writable) and, if it has DNS, its DNS interface answers, giving

@@ -223,12 +223,22 @@ func TestPrintConsul(t *testing.T) {
 
 func TestConsulExtra(t *testing.T) {
 	o := options{scenarios: map[string]int{"dns": 32}, watchers: 20000}
-	if got := consulExtra(o); len(got) != 0 {
+	if got := consulExtra(o, 65536); len(got) != 0 {
 		t.Errorf("without watch: %q, want nothing", got)
 	}
 	o.scenarios["watch"] = 0
-	want := fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", 20000+bench.FDReserve)
-	if got := consulExtra(o); len(got) != 1 || got[0] != want {
-		t.Errorf("with watch: %q, want [%s]", got, want)
+	for _, c := range []struct {
+		openFiles uint64
+		want      int
+	}{
+		{65536, 20000 + consulSpareConns},
+		{0, 20000 + consulSpareConns}, // limit unknown
+		// Capped to the watchers ConnCap lets run, which Consul accepts.
+		{20000, 20000 - bench.FDReserve + consulSpareConns},
+	} {
+		want := fmt.Sprintf("-hcl=limits { http_max_conns_per_client = %d }", c.want)
+		if got := consulExtra(o, c.openFiles); len(got) != 1 || got[0] != want {
+			t.Errorf("open files %d: %q, want [%s]", c.openFiles, got, want)
+		}
 	}
 }
