@@ -5,9 +5,9 @@
 // health change. It starts one persistent (fsync on) Herald server on free
 // loopback ports and, when a `consul` binary is found, a persistent
 // one-server Consul beside it, which gets the same services and the same
-// DNS, health and register load, interleaved with Herald's; it prints a
-// table with the targets Herald aims for, and stops the servers and
-// removes their data when it ends, also on Ctrl+C.
+// load (DNS, health and register interleaved with Herald's, then its own
+// watch fan-out); it prints a table with the targets Herald aims for, and
+// stops the servers and removes their data when it ends, also on Ctrl+C.
 //
 // Usage, from the repository root after `make build`:
 //
@@ -75,7 +75,7 @@ func parseFlags() (options, error) {
 	var scenarios string
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: make build)")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for `herald agent`")
-	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside Herald in the dns, health and register scenarios when found; empty for none")
+	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside Herald in every scenario when found; empty for none")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per target")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario per target")
 	flag.IntVar(&o.rounds, "rounds", 2, "split the dns, health and register measurements into this many slices, alternating targets A B B A ...")
