@@ -3,13 +3,15 @@
 // records from memory, agent service registration, health reads of a
 // 30-instance service, and a fan-out of blocking queries woken by one
 // health change. It starts one persistent (fsync on) Herald server on free
-// loopback ports, runs the scenarios, prints a table with the targets
-// Herald aims for, and stops the server and removes its data when it ends,
-// also on Ctrl+C.
+// loopback ports and, when a `consul` binary is found, a persistent
+// one-server Consul beside it, which gets the same services and the same
+// load (DNS, health and register interleaved with Herald's, then its own
+// watch fan-out); it prints a table with the targets Herald aims for, and
+// stops the servers and removes their data when it ends, also on Ctrl+C.
 //
 // Usage, from the repository root after `make build`:
 //
-//	go run ./bench/cmd/discobench [-duration=10s] [-scenarios=dns,health,watch,register] [-watchers=20000] [-json=FILE]
+//	go run ./bench/cmd/discobench [-duration=10s] [-scenarios=dns,health,watch,register] [-watchers=20000] [-consul=PATH] [-json=FILE]
 package main
 
 import (
@@ -20,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ const (
 type options struct {
 	herald       string
 	heraldArgs   string
+	consul       string // "" when no Consul runs
 	duration     time.Duration
 	warmup       time.Duration
 	rounds       int
@@ -73,9 +75,10 @@ func parseFlags() (options, error) {
 	var scenarios string
 	flag.StringVar(&o.herald, "herald", "./bin/herald", "Herald binary (build: make build)")
 	flag.StringVar(&o.heraldArgs, "herald-args", "", "extra space-separated arguments for `herald agent`")
+	flag.StringVar(&o.consul, "consul", "consul", "Consul binary, measured beside Herald in every scenario when found; empty for none")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario per target")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured load before each scenario per target")
-	flag.IntVar(&o.rounds, "rounds", 2, "split the DNS measurement into this many slices, alternating targets A B B A ...")
+	flag.IntVar(&o.rounds, "rounds", 2, "split the dns, health and register measurements into this many slices, alternating targets A B B A ...")
 	flag.StringVar(&scenarios, "scenarios", "dns,health,watch,register",
 		"comma-separated scenarios, each name or name@clients: dns (default @32), health (@32), register (@16), watch (see -watchers); they always run in the order dns, health, watch, register")
 	flag.IntVar(&o.watchers, "watchers", 20000, "blocking queries held open by the watch scenario")
@@ -108,6 +111,13 @@ func parseFlags() (options, error) {
 	if o.herald, err = exec.LookPath(o.herald); err != nil {
 		return o, fmt.Errorf("herald binary not found (%v): build it with `make build` or pass -herald=PATH", err)
 	}
+	// Consul is optional: without its binary the run goes on without it.
+	if o.consul != "" {
+		if o.consul, err = exec.LookPath(o.consul); err != nil {
+			tool.Logf("no consul binary (%v): Consul is not measured", err)
+			o.consul = ""
+		}
+	}
 	return o, nil
 }
 
@@ -139,18 +149,32 @@ func run() int {
 		return tool.Fail(1, err)
 	}
 	defer srv.Stop()
-	if err := srv.waitReady(ctx, o.startTimeout); err != nil {
-		return tool.Abort(ctx, err)
+	peers := []*peer{srv.peer()}
+	if o.consul != "" {
+		rep.ConsulBinary, rep.ConsulVersion = o.consul, bench.BinaryVersion(o.consul)
+		_, dnsOn := o.scenarios["dns"]
+		c, err := bench.StartConsul(o.consul, dir, dnsOn, consulExtra(o, rep.OpenFiles)...)
+		if err != nil {
+			return tool.Fail(1, err)
+		}
+		defer c.Stop()
+		peers = append(peers, consulPeer(c))
 	}
-	tool.Logf("herald ready: HTTP %s, DNS %s", srv.HTTPAddr, srv.DNSAddr)
-
-	if err := setup(ctx, o, srv); err != nil {
-		return tool.Abort(ctx, err)
+	for _, p := range peers {
+		if err := p.waitReady(ctx, o.startTimeout); err != nil {
+			return tool.Abort(ctx, err)
+		}
+		tool.Logf("%s ready: HTTP %s, DNS %s", p.name, p.httpAddr, p.dnsAddr)
 	}
 
-	before, cpuOK := snapshotCPU(srv)
-	dnsScenario := ""
-	for _, name := range scenarioOrder {
+	for _, p := range peers {
+		if err := setup(ctx, o, p); err != nil {
+			return tool.Abort(ctx, err)
+		}
+	}
+
+	before, cpuOK := snapshotCPU(peers)
+	for idx, name := range scenarioOrder {
 		clients, ok := o.scenarios[name]
 		if !ok {
 			continue
@@ -158,33 +182,51 @@ func run() int {
 		var err error
 		switch name {
 		case "dns":
-			dnsScenario = fmt.Sprintf("dns@%d", clients)
-			err = runDNS(ctx, o, srv, dir, clients, &rep)
+			err = runDNS(ctx, o, peers, dir, clients, &rep)
 		case "health":
-			err = runHealth(ctx, o, srv, clients, &rep)
+			err = runHealth(ctx, o, peers, idx, clients, &rep)
 		case "watch":
-			err = runWatch(ctx, o, srv, &rep)
+			// One change each, Herald first: the watchers of one are
+			// closed before the other's are opened.
+			for _, p := range peers {
+				var w *watchReport
+				if w, err = runWatch(ctx, o, p); err != nil {
+					break
+				}
+				if p.name == "herald" {
+					rep.Watch = w
+				} else {
+					rep.ConsulWatch = w
+				}
+			}
 		case "register":
-			err = runRegister(ctx, o, srv, clients, &rep)
+			err = runRegister(ctx, o, peers, idx, clients, &rep)
 		}
 		if err == nil {
-			err = srv.Alive()
+			err = alive(peers)
 		}
 		if err != nil {
 			return tool.Abort(ctx, fmt.Errorf("%s: %w", name, err))
 		}
 	}
 	rep.LoadEnd = bench.LoadAverage()
-	if after, ok := snapshotCPU(srv); ok && cpuOK {
+	if after, ok := snapshotCPU(peers); ok && cpuOK {
 		share := bench.ForeignShare(before, after)
 		rep.ForeignCPU = &share
 	}
 	if b, err := srv.ProcStatus("VmHWM"); err == nil {
 		rep.PeakRSS = b
 	}
-	srv.Stop()
+	if len(peers) > 1 {
+		if b, err := peers[1].srv.ProcStatus("VmHWM"); err == nil {
+			rep.ConsulPeakRSS = b
+		}
+	}
+	for _, p := range peers {
+		p.srv.Stop()
+	}
 
-	rep.compute(dnsScenario)
+	rep.compute()
 	rep.print(os.Stdout)
 	if o.jsonPath != "" {
 		if err := rep.writeJSON(o.jsonPath); err != nil {
@@ -197,14 +239,14 @@ func run() int {
 	return 0
 }
 
-// setup registers what the read scenarios need through the catalog, all
+// setup registers what the read scenarios need through p's catalog, all
 // passing: web with 10 instances on nodes n0..n9 and api with 30 on
 // n0..n29, and waits until the health endpoint shows them.
-func setup(ctx context.Context, o options, srv *server) error {
+func setup(ctx context.Context, o options, p *peer) error {
 	_, dnsOn := o.scenarios["dns"]
 	_, healthOn := o.scenarios["health"]
 	_, watchOn := o.scenarios["watch"]
-	c := bench.NewConsulHTTP(srv.HTTPAddr)
+	c := bench.NewConsulHTTP(p.httpAddr)
 	defer c.Close()
 	type svc struct {
 		name string
@@ -219,9 +261,9 @@ func setup(ctx context.Context, o options, srv *server) error {
 	}
 	for _, s := range want {
 		if err := c.RegisterInstances(ctx, s.name, s.n); err != nil {
-			return fmt.Errorf("registering %s: %w", s.name, err)
+			return fmt.Errorf("registering %s on %s: %w", s.name, p.name, err)
 		}
-		err := srv.Poll(ctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
+		err := p.srv.Poll(ctx, 10*time.Second, fmt.Sprintf("show %d passing instances of %s", s.n, s.name), func(ctx context.Context) error {
 			n, passing, _, err := c.HealthService(ctx, s.name)
 			if err == nil && (n != s.n || passing != s.n) {
 				err = fmt.Errorf("%d instances, %d passing", n, passing)
@@ -231,35 +273,47 @@ func setup(ctx context.Context, o options, srv *server) error {
 		if err != nil {
 			return err
 		}
-		tool.Logf("registered %d passing instances of %s", s.n, s.name)
+		tool.Logf("registered %d passing instances of %s on %s", s.n, s.name, p.name)
 	}
 	return nil
 }
 
-// runDNS measures SRV lookups on Herald's DNS interface and on a bare
-// server replaying Herald's own answer, in alternating slices.
-func runDNS(ctx context.Context, o options, srv *server, dir string, clients int, rep *report) error {
+// runDNS measures SRV lookups on Herald's DNS interface, on a bare
+// server replaying Herald's own answer and on Consul's DNS interface (when
+// Consul runs), in alternating slices.
+func runDNS(ctx context.Context, o options, peers []*peer, dir string, clients int, rep *report) error {
 	name := dnsService + ".service.consul."
 	// The catalog projection serves DNS; poll until it has the instances.
-	var answer *dns.Msg
-	err := srv.Poll(ctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
-		m, err := bench.LookupOnce(ctx, srv.DNSAddr, name, dns.TypeSRV)
-		if err == nil {
-			err = bench.CheckSRVAnswer(m, dnsInstances)
+	var answers []*dns.Msg
+	for _, p := range peers {
+		var answer *dns.Msg
+		err := p.srv.Poll(ctx, 10*time.Second, "answer "+name+" SRV with 10 instances", func(ctx context.Context) error {
+			m, err := bench.LookupOnce(ctx, p.dnsAddr, name, dns.TypeSRV)
+			if err == nil {
+				err = bench.CheckSRVAnswer(m, dnsInstances)
+			}
+			answer = m
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		answer = m
-		return err
-	})
+		answers = append(answers, answer)
+	}
+	wire, err := answers[0].Pack()
 	if err != nil {
 		return err
 	}
-	wire, err := answer.Pack()
-	if err != nil {
-		return err
+	rep.DNSAnswer = fmt.Sprintf("%d SRV + %d additional (A and OPT), TTL 0, %d bytes", len(answers[0].Answer), len(answers[0].Extra), len(wire))
+	if len(answers) > 1 {
+		cw, err := answers[1].Pack()
+		if err != nil {
+			return err
+		}
+		rep.ConsulDNSAnswer = fmt.Sprintf("%d SRV + %d additional, %d bytes", len(answers[1].Answer), len(answers[1].Extra), len(cw))
 	}
-	rep.DNSAnswer = fmt.Sprintf("%d SRV + %d additional (A and OPT), TTL 0, %d bytes", len(answer.Answer), len(answer.Extra), len(wire))
 
-	bare, err := startBare(o.bare, dir, answer)
+	bare, err := startBare(o.bare, dir, answers[0])
 	if err != nil {
 		return err
 	}
@@ -272,110 +326,171 @@ func runDNS(ctx context.Context, o options, srv *server, dir string, clients int
 		return fmt.Errorf("the bare server's answer: %w", err)
 	}
 
-	scenario := fmt.Sprintf("dns@%d", clients)
-	targets := []struct{ name, addr string }{{"herald", srv.DNSAddr}, {"bare", bare.addr}}
-	parts := map[string][]bench.Result{}
-	slice := o.duration / time.Duration(o.rounds)
-	for r := range o.rounds {
-		order := slices.Clone(targets)
-		if r%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, t := range order {
-			q := bench.DNSQuery{Addr: t.addr, Name: name, Type: dns.TypeSRV, Want: dnsInstances}
-			if r == 0 && o.warmup > 0 {
-				if _, err := bench.RunWorkload(ctx, bench.DNSWorkload(q, clients, o.warmup)); err != nil {
-					return err
-				}
-			}
-			res, err := bench.RunWorkload(ctx, bench.DNSWorkload(q, clients, slice))
-			if err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			parts[t.name] = append(parts[t.name], res)
-			logSlice(scenario, t.name, fmt.Sprintf("slice %d/%d", r+1, o.rounds), res)
-			if err := srv.Alive(); err != nil {
-				return err
-			}
-		}
+	// Herald, the bare server, then Consul: the bare server sits between
+	// the two servers in every round.
+	type target struct{ name, addr string }
+	targets := []target{{"herald", peers[0].dnsAddr}, {"bare", bare.addr}}
+	for _, p := range peers[1:] {
+		targets = append(targets, target{p.name, p.dnsAddr})
 	}
-	for _, t := range targets {
-		rep.Results = append(rep.Results, row{Scenario: scenario, Target: t.name, Result: bench.Combine(parts[t.name]...)})
+	scenario := fmt.Sprintf("dns@%d", clients)
+	results, err := interleave(ctx, o, 0, scenario, len(targets), func(i int) string { return targets[i].name }, peers,
+		func(ctx context.Context, i int, d time.Duration, _ bool) (bench.Result, error) {
+			q := bench.DNSQuery{Addr: targets[i].addr, Name: name, Type: dns.TypeSRV, Want: dnsInstances}
+			return bench.RunWorkload(ctx, bench.DNSWorkload(q, clients, d))
+		})
+	if err != nil {
+		return err
+	}
+	for i, t := range targets {
+		rep.Results = append(rep.Results, row{Scenario: scenario, Target: t.name, Result: results[i]})
 	}
 	return nil
+}
+
+// interleave measures n targets with bench.Interleave (o's duration,
+// rounds and warm-up; shift odd starts with the last target), logs every
+// measured slice, and checks after each that every server still runs.
+func interleave(ctx context.Context, o options, shift int, scenario string, n int, name func(int) string, peers []*peer,
+	measure func(ctx context.Context, target int, d time.Duration, warmup bool) (bench.Result, error)) ([]bench.Result, error) {
+	iv := bench.Interleave{Duration: o.duration, Rounds: o.rounds, Warmup: o.warmup, Shift: shift}
+	done := make([]int, n)
+	return iv.Run(ctx, n, func(ctx context.Context, i int, d time.Duration, warmup bool) (bench.Result, error) {
+		res, err := measure(ctx, i, d, warmup)
+		if err != nil {
+			return res, err
+		}
+		if !warmup && ctx.Err() == nil {
+			done[i]++
+			logSlice(scenario, name(i), fmt.Sprintf("slice %d/%d", done[i], o.rounds), res)
+		}
+		return res, alive(peers)
+	})
 }
 
 func logSlice(scenario, target, what string, res bench.Result) {
 	tool.Logf("%-12s %-7s %s: %s", scenario, target, what, res.Progress("ops"))
 }
 
-// runMeasured runs w's warm-up then its measurement on Herald.
-func runMeasured(ctx context.Context, o options, scenario string, w bench.Workload) (bench.Result, bench.Result, error) {
-	warm, res, err := bench.RunMeasured(ctx, w, o.warmup, o.duration)
-	if err != nil {
-		return warm, res, err
-	}
-	logSlice(scenario, "herald", "measured", res)
-	return warm, res, nil
-}
-
-// runHealth measures /v1/health/service/api with 30 instances.
-func runHealth(ctx context.Context, o options, srv *server, clients int, rep *report) error {
+// runHealth measures /v1/health/service/api with 30 instances on every
+// server, in alternating slices.
+func runHealth(ctx context.Context, o options, peers []*peer, shift, clients int, rep *report) error {
 	scenario := fmt.Sprintf("health@%d", clients)
-	_, res, err := runMeasured(ctx, o, scenario, bench.HealthWorkload(srv.HTTPAddr, healthService, healthCount, clients, o.duration))
+	results, err := interleave(ctx, o, shift, scenario, len(peers), func(i int) string { return peers[i].name }, peers,
+		func(ctx context.Context, i int, d time.Duration, _ bool) (bench.Result, error) {
+			return bench.RunWorkload(ctx, bench.HealthWorkload(peers[i].httpAddr, healthService, healthCount, clients, d))
+		})
 	if err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, row{Scenario: scenario, Target: "herald", Result: res})
+	for i, p := range peers {
+		rep.Results = append(rep.Results, row{Scenario: scenario, Target: p.name, Result: results[i]})
+	}
 	return nil
 }
 
-// runRegister measures agent service registration, then reads how many of
-// the registered services the catalog already holds.
-func runRegister(ctx context.Context, o options, srv *server, clients int, rep *report) error {
+// catchUpTimeout bounds the wait for a server's catalog to hold every
+// service registered with its agent.
+const catchUpTimeout = time.Minute
+
+// runRegister measures agent service registration on every server, in
+// alternating slices. After each slice it reads how many of the services
+// registered so far the server's catalog holds, then waits until it holds
+// them all, so that one server's background sync to its catalog does not
+// load the machine while the other is measured.
+func runRegister(ctx context.Context, o options, peers []*peer, shift, clients int, rep *report) error {
 	scenario := fmt.Sprintf("register@%d", clients)
-	warm, res, err := runMeasured(ctx, o, scenario, bench.RegisterWorkload(srv.HTTPAddr, regService, clients, o.duration))
+	regs := make([]registerReport, len(peers))
+	results, err := interleave(ctx, o, shift, scenario, len(peers), func(i int) string { return peers[i].name }, peers,
+		func(ctx context.Context, i int, d time.Duration, _ bool) (bench.Result, error) {
+			res, err := bench.RunWorkload(ctx, bench.RegisterWorkload(peers[i].httpAddr, regService, clients, d))
+			if err != nil || ctx.Err() != nil {
+				return res, err
+			}
+			g := &regs[i]
+			g.Registered += int(res.Ops)
+			c := bench.NewConsulHTTP(peers[i].httpAddr)
+			defer c.Close()
+			if err := g.follow(ctx, c); err != nil {
+				tool.Logf("%s %s: %v", scenario, peers[i].name, err)
+			}
+			return res, nil
+		})
 	if err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, row{Scenario: scenario, Target: "herald", Result: res})
-	g := &registerReport{Registered: int(warm.Ops + res.Ops)}
-	c := bench.NewConsulHTTP(srv.HTTPAddr)
-	defer c.Close()
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if g.InCatalog, err = c.CatalogCount(cctx, regService); err != nil {
-		g.Error = err.Error()
+	for i, p := range peers {
+		rep.Results = append(rep.Results, row{Scenario: scenario, Target: p.name, Result: results[i]})
+		regs[i].Target = p.name
+		rep.Register = append(rep.Register, regs[i])
 	}
-	rep.Register = g
 	return nil
 }
 
-// runWatch holds blocking queries on api's health, flips one instance's
-// check to warning through the catalog, and times every watcher's answer.
-func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
-	n, capNote, err := bench.ConnCap(o.watchers, "watchers", srv.Server)
+// follow reads how many of the g.Registered services the catalog holds
+// now (InCatalog), then, if not all, polls until it holds them all
+// (CatchUp, the time from the first read) or catchUpTimeout passes.
+func (g *registerReport) follow(ctx context.Context, c *bench.ConsulHTTP) error {
+	start := time.Now()
+	g.CatchUp, g.CaughtUp, g.Error = 0, false, ""
+	count := func() (int, error) {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return c.CatalogCount(cctx, regService)
+	}
+	n, err := count()
 	if err != nil {
+		g.Error = err.Error()
 		return err
+	}
+	g.InCatalog = n
+	if n >= g.Registered {
+		g.CaughtUp = true
+		return nil
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for n < g.Registered {
+		if time.Since(start) > catchUpTimeout {
+			return fmt.Errorf("the catalog holds %d of %d registered services after %s", n, g.Registered, catchUpTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if n, err = count(); err != nil {
+			g.Error = err.Error()
+			return err
+		}
+	}
+	g.CatchUp, g.CaughtUp = time.Since(start), true
+	return nil
+}
+
+// runWatch holds blocking queries on api's health on p, flips one
+// instance's check to warning through the catalog, and times every
+// watcher's answer.
+func runWatch(ctx context.Context, o options, p *peer) (*watchReport, error) {
+	n, capNote, err := bench.ConnCap(o.watchers, "watchers", p.srv)
+	if err != nil {
+		return nil, err
 	}
 	if capNote != "" {
 		tool.Logf("%s", capNote)
 	}
-	w := &watchReport{Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
+	w := &watchReport{Target: p.name, Asked: o.watchers, CapNote: capNote, Path: "/v1/health/service/" + healthService, Instances: healthCount}
 	// Who had the CPUs while the watchers were woken.
-	m := &bench.WakeMeter{Server: srv.Server}
+	m := &bench.WakeMeter{Server: p.srv}
 	m.Start()
-	c := bench.NewConsulHTTP(srv.HTTPAddr)
+	c := bench.NewConsulHTTP(p.httpAddr)
 	defer c.Close()
 	res, err := bench.Fanout(ctx, bench.FanoutConfig{
-		Addr: srv.HTTPAddr, Path: w.Path, Watchers: n,
-		Pending: func() (int, error) { return bench.UnreadTCP(srv.HTTPPort) },
+		Addr: p.httpAddr, Path: w.Path, Watchers: n,
+		Pending: func() (int, error) { return bench.UnreadTCP(p.httpPort) },
 		Before: func() {
 			m.Before()
-			tool.Logf("herald RSS %s before the watches, %s with them open", fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
+			tool.Logf("%s RSS %s before the watches, %s with them open", p.name, fmtMB(m.RSSBefore), fmtMB(m.RSSDuring))
 		},
 		Change: func(ctx context.Context) error { return c.RegisterInstance(ctx, healthService, 0, "warning") },
 		After:  m.After,
@@ -383,12 +498,11 @@ func runWatch(ctx context.Context, o options, srv *server, rep *report) error {
 	})
 	w.FanoutResult = res
 	w.RSSBefore, w.RSSDuring = m.RSSBefore, m.RSSDuring
-	w.WakeWall, w.WakeHeraldCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
+	w.WakeWall, w.WakeServerCPU, w.WakeOwnCPU = m.Wall, m.ServerCPU, m.OwnCPU
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tool.Logf("watch: %d of %d woken, p50 %s p99 %s max %s", res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
-	rep.Watch = w
+	tool.Logf("watch on %s: %d of %d woken, p50 %s p99 %s max %s", p.name, res.Woken, res.Watchers, fmtDur(res.P50), fmtDur(res.P99), fmtDur(res.Max))
 	// Put the check back, so that a later health read sees 30 passing.
-	return c.RegisterInstance(ctx, healthService, 0, "passing")
+	return w, c.RegisterInstance(ctx, healthService, 0, "passing")
 }

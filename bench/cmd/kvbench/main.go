@@ -178,7 +178,7 @@ func run() int {
 	}
 	if o.consul != "" {
 		rep.ConsulVersion = bench.BinaryVersion(o.consul)
-		c, err := bench.StartConsul(o.consul, dir)
+		c, err := bench.StartConsul(o.consul, dir, false)
 		if err != nil {
 			return tool.Fail(1, err)
 		}
