@@ -14,9 +14,11 @@ func TestUnreadInTable(t *testing.T) {
    3: 0100007F:D431 0100007F:1F90 01 00000000:00000010 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1
    4: 0100007F:1F91 0100007F:D433 01 00000000:00000010 00:00000000 00000000     0        0 5 1 0 20 4 30 10 -1
    5: 0100007F:1F90 0100007F:D434 01 00000000:00000001 00:00000000 00000000     0        0 6 1 0 20 4 30 10 -1
+   6: 0D00007F:1F90 0100007F:D435 01 00000000:00000005 00:00000000 00000000     0        0 7 1 0 20 4 30 10 -1
 `)
-	// Port 0x1F90 = 8080: the listener (0A) does not count, nor the client
-	// side (3), nor another port (4), nor an empty queue (2).
+	// Port 0x1F90 = 8080 on 127.0.0.1: the listener (0A) does not count,
+	// nor the client side (3), nor another port (4), nor an empty queue
+	// (2), nor the same port on another loopback address (6).
 	n, err := unreadInTable(table, 8080)
 	if err != nil || n != 2 {
 		t.Errorf("got %d, %v; want 2", n, err)
