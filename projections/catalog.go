@@ -33,6 +33,7 @@ type Catalog struct {
 	byName   map[string]map[string]*event.Service // service name -> node\x00ID (lower case)
 	queries  map[string]*event.PreparedQuery      // lower-case ID (query.go)
 	byDest   map[string]map[string]*event.Service // proxied service name -> node\x00ID of its proxies (mesh.go)
+	destsOf  map[string]map[string]int            // proxy service name -> proxied name -> its instances proxying it (mesh.go)
 
 	nodesIndex, servicesIndex, checksIndex uint64
 	queriesIndex                           uint64
@@ -68,6 +69,7 @@ func (c *Catalog) reset() {
 	c.serviceIndex = map[string]uint64{}
 	c.connectIndex = map[string]uint64{}
 	c.byDest = map[string]map[string]*event.Service{}
+	c.destsOf = map[string]map[string]int{}
 	c.nodeIndex = map[string]uint64{}
 	c.builtMu.Lock()
 	c.built = map[string][]Instance{}
@@ -98,7 +100,7 @@ func (c *Catalog) Load(index uint64, src event.Source) error {
 	c.nodes, c.services, c.checks, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.byName
 	c.queries, c.queriesIndex = fresh.queries, index
 	c.serviceIndex, c.nodeIndex = fresh.serviceIndex, fresh.nodeIndex
-	c.byDest, c.connectIndex = fresh.byDest, fresh.connectIndex
+	c.byDest, c.destsOf, c.connectIndex = fresh.byDest, fresh.destsOf, fresh.connectIndex
 	c.nodesIndex, c.servicesIndex, c.checksIndex = index, index, index
 	c.builtMu.Lock()
 	c.built = map[string][]Instance{}

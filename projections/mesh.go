@@ -31,6 +31,11 @@ func (c *Catalog) putProxy(s *event.Service) {
 			c.byDest[d] = map[string]*event.Service{}
 		}
 		c.byDest[d][instanceKey(s)] = s
+		name := lower(s.Service)
+		if c.destsOf[name] == nil {
+			c.destsOf[name] = map[string]int{}
+		}
+		c.destsOf[name][d]++
 	}
 }
 
@@ -39,6 +44,13 @@ func (c *Catalog) dropProxy(s *event.Service) {
 		delete(c.byDest[d], instanceKey(s))
 		if len(c.byDest[d]) == 0 {
 			delete(c.byDest, d)
+		}
+		name := lower(s.Service)
+		if c.destsOf[name][d]--; c.destsOf[name][d] <= 0 {
+			delete(c.destsOf[name], d)
+			if len(c.destsOf[name]) == 0 {
+				delete(c.destsOf, name)
+			}
 		}
 	}
 }
@@ -56,11 +68,13 @@ func (c *Catalog) touchConnect(index uint64, name string) {
 
 // touchConnectOf records a change to the instances of the service name
 // for the mesh reads that include them: the service's own, and those of
-// the services its proxies front.
+// the services its proxies front. Those come from destsOf, not from the
+// name's instances: a change to one of a thousand instances would
+// otherwise visit all thousand.
 func (c *Catalog) touchConnectOf(index uint64, name string) {
 	c.touchConnect(index, name)
-	for _, s := range c.byName[lower(name)] {
-		c.touchConnect(index, proxyDest(s))
+	for dest := range c.destsOf[lower(name)] {
+		c.touchConnect(index, dest)
 	}
 }
 
