@@ -96,6 +96,11 @@ type State struct {
 	services map[string]*service
 	checks   map[string]*check
 	nodeSync bool // the node itself is registered
+	// unsynced holds the IDs of the services and checks that may be out
+	// of sync: every change adds its ID, and a sync pass looks at these
+	// alone (and forgets those it finds in sync) instead of at every
+	// service and check, which made each registration cost O(services).
+	unsyncedServices, unsyncedChecks map[string]struct{}
 
 	syncMu sync.Mutex // one sync pass at a time
 	// changes counts local changes; synced is the count the last
@@ -127,6 +132,7 @@ func New(cfg Config) *State {
 	}
 	s := &State{cfg: cfg, log: cfg.Logger.With("component", "local"),
 		services: map[string]*service{}, checks: map[string]*check{},
+		unsyncedServices: map[string]struct{}{}, unsyncedChecks: map[string]struct{}{},
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.runner = checks.NewRunner(checks.Config{
 		Notify:                  s.checkChanged,
@@ -226,13 +232,20 @@ func (s *State) Resync() {
 
 func (s *State) markAllOutOfSync() {
 	s.nodeSync = false
-	for _, sv := range s.services {
+	for id, sv := range s.services {
 		sv.inSync = false
+		s.noteService(id)
 	}
-	for _, c := range s.checks {
+	for id, c := range s.checks {
 		c.inSync = false
+		s.noteCheck(id)
 	}
 }
+
+// noteService and noteCheck note that the service or check id changed
+// and may be out of sync; callers hold s.mu.
+func (s *State) noteService(id string) { s.unsyncedServices[id] = struct{}{} }
+func (s *State) noteCheck(id string)   { s.unsyncedChecks[id] = struct{}{} }
 
 // AddService registers a service with its checks, replacing a service of
 // the same ID. With replaceChecks, checks of the service that the new
@@ -301,6 +314,7 @@ func (s *State) addService(def ServiceDefinition, source Source, replaceChecks b
 		}
 	}
 	s.services[def.ID] = &service{def: def, record: rec, source: source, sidecarOf: sidecarOf}
+	s.noteService(def.ID)
 	s.mu.Unlock()
 
 	for _, c := range defs {
@@ -337,6 +351,7 @@ func (s *State) RemoveService(id string) error {
 		}
 	}
 	sv.deleted, sv.inSync = true, false
+	s.noteService(id)
 	if side, ok := s.services[id+SidecarSuffix]; ok && !side.deleted && side.sidecarOf == id {
 		for cid, c := range s.checks {
 			if c.record.ServiceID == id+SidecarSuffix {
@@ -344,6 +359,7 @@ func (s *State) RemoveService(id string) error {
 			}
 		}
 		side.deleted, side.inSync = true, false
+		s.noteService(id + SidecarSuffix)
 	}
 	s.kick()
 	return nil
@@ -397,6 +413,7 @@ func (s *State) addCheck(def CheckDefinition, source Source) error {
 	}
 	c := &check{def: def, record: rec, source: source, runner: true}
 	s.checks[def.ID] = c
+	s.noteCheck(def.ID)
 	s.mu.Unlock()
 	rd := def.runnerDefinition()
 	rd.Local = source != SourceAPI
@@ -435,6 +452,7 @@ func (s *State) removeCheckLocked(id string) {
 		s.runner.Remove(id)
 	}
 	c.deleted, c.inSync = true, false
+	s.noteCheck(id)
 }
 
 // UpdateTTL sets a TTL check's status (pass, warn, fail, update).
@@ -458,6 +476,7 @@ func (s *State) checkChanged(u checks.Update) {
 	}
 	c.record.Status, c.record.Output = u.Status, u.Output
 	c.statusDirty = true
+	s.noteCheck(u.CheckID)
 	s.kick()
 }
 
@@ -481,6 +500,7 @@ func (s *State) SetSpecialCheck(rec event.Check) {
 		}
 	}
 	s.checks[rec.CheckID] = &check{def: CheckDefinition{ID: rec.CheckID, Name: rec.Name, ServiceID: rec.ServiceID}, record: rec}
+	s.noteCheck(rec.CheckID)
 	s.mu.Unlock()
 	s.kick()
 }
@@ -495,6 +515,7 @@ func (s *State) RemoveSpecialCheck(id string) bool {
 		return false
 	}
 	c.deleted, c.inSync = true, false
+	s.noteCheck(id)
 	s.kick()
 	return true
 }
@@ -659,8 +680,9 @@ func (s *State) pendingServiceChecks() map[string][]*check {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string][]*check{}
-	for _, c := range s.checks {
-		if c.record.ServiceID != "" && !c.deleted && !c.inSync {
+	for id := range s.unsyncedChecks {
+		c := s.checks[id]
+		if c != nil && c.record.ServiceID != "" && !c.deleted && !c.inSync {
 			out[c.record.ServiceID] = append(out[c.record.ServiceID], c)
 		}
 	}
@@ -770,9 +792,11 @@ func (s *State) outOfSyncServices() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for id, sv := range s.services {
-		if !sv.inSync {
+	for id := range s.unsyncedServices {
+		if sv := s.services[id]; sv != nil && !sv.inSync {
 			out = append(out, id)
+		} else {
+			delete(s.unsyncedServices, id)
 		}
 	}
 	sort.Strings(out)
@@ -785,9 +809,11 @@ func (s *State) outOfSyncChecks() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
-	for id, c := range s.checks {
-		if !c.inSync || c.statusDirty {
+	for id := range s.unsyncedChecks {
+		if c := s.checks[id]; c != nil && (!c.inSync || c.statusDirty) {
 			out = append(out, id)
+		} else {
+			delete(s.unsyncedChecks, id)
 		}
 	}
 	sort.Strings(out)
