@@ -30,6 +30,11 @@ type Catalog struct {
 	nodes    map[string]*event.Node               // lower-case name
 	services map[string]map[string]*event.Service // node -> service ID (lower case)
 	checks   map[string]map[string]*event.Check   // node -> check ID (lower case)
+	// checksOf holds the same checks by node, then service ID ("" for
+	// the node's own), then check ID, all lower case: an instance's
+	// checks are looked up, not filtered out of every check on its node,
+	// which cost O(checks on the node) per instance.
+	checksOf map[string]map[string]map[string]*event.Check
 	byName   map[string]map[string]*event.Service // service name -> node\x00ID (lower case)
 	queries  map[string]*event.PreparedQuery      // lower-case ID (query.go)
 	byDest   map[string]map[string]*event.Service // proxied service name -> node\x00ID of its proxies (mesh.go)
@@ -64,6 +69,7 @@ func (c *Catalog) reset() {
 	c.nodes = map[string]*event.Node{}
 	c.services = map[string]map[string]*event.Service{}
 	c.checks = map[string]map[string]*event.Check{}
+	c.checksOf = map[string]map[string]map[string]*event.Check{}
 	c.byName = map[string]map[string]*event.Service{}
 	c.queries = map[string]*event.PreparedQuery{}
 	c.serviceIndex = map[string]uint64{}
@@ -97,7 +103,7 @@ func (c *Catalog) Load(index uint64, src event.Source) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nodes, c.services, c.checks, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.byName
+	c.nodes, c.services, c.checks, c.checksOf, c.byName = fresh.nodes, fresh.services, fresh.checks, fresh.checksOf, fresh.byName
 	c.queries, c.queriesIndex = fresh.queries, index
 	c.serviceIndex, c.nodeIndex = fresh.serviceIndex, fresh.nodeIndex
 	c.byDest, c.destsOf, c.connectIndex = fresh.byDest, fresh.destsOf, fresh.connectIndex
@@ -140,11 +146,34 @@ func (c *Catalog) dropByName(s *event.Service) {
 }
 
 func (c *Catalog) putCheck(ch *event.Check) {
-	node := lower(ch.Node)
+	node, id := lower(ch.Node), lower(ch.CheckID)
+	c.dropCheck(node, id)
 	if c.checks[node] == nil {
 		c.checks[node] = map[string]*event.Check{}
 	}
-	c.checks[node][lower(ch.CheckID)] = ch
+	c.checks[node][id] = ch
+	if c.checksOf[node] == nil {
+		c.checksOf[node] = map[string]map[string]*event.Check{}
+	}
+	svc := lower(ch.ServiceID)
+	if c.checksOf[node][svc] == nil {
+		c.checksOf[node][svc] = map[string]*event.Check{}
+	}
+	c.checksOf[node][svc][id] = ch
+}
+
+// dropCheck removes a check, given its lower-case node and ID.
+func (c *Catalog) dropCheck(node, id string) {
+	old := c.checks[node][id]
+	if old == nil {
+		return
+	}
+	delete(c.checks[node], id)
+	svc := lower(old.ServiceID)
+	delete(c.checksOf[node][svc], id)
+	if len(c.checksOf[node][svc]) == 0 {
+		delete(c.checksOf[node], svc)
+	}
 }
 
 // Apply folds one index's events into the catalog and wakes exactly the
@@ -185,6 +214,7 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 			delete(c.nodes, lower(ev.Node.Node))
 			delete(c.services, lower(ev.Node.Node))
 			delete(c.checks, lower(ev.Node.Node))
+			delete(c.checksOf, lower(ev.Node.Node))
 			c.nodesIndex = index
 			touchNode(ev.Node.Node)
 			c.tableWatch.fire("nodes")
@@ -211,17 +241,25 @@ func (c *Catalog) Apply(index uint64, events []event.Event) {
 			c.tableWatch.fire("services")
 		case event.CheckUpdated, event.CheckDeleted:
 			ch := ev.Check
+			touchChecked := func(ch *event.Check) {
+				if ch.ServiceID != "" {
+					touchService(ch.ServiceName)
+				} else {
+					servicesOn(ch.Node)
+				}
+			}
+			// A check registered again for another service (or for the
+			// node) leaves the answers of the one it was on.
+			if old := c.checks[lower(ch.Node)][lower(ch.CheckID)]; old != nil && !strings.EqualFold(old.ServiceID, ch.ServiceID) {
+				touchChecked(old)
+			}
 			if ev.Type == event.CheckUpdated {
 				c.putCheck(ch)
 			} else {
-				delete(c.checks[lower(ch.Node)], lower(ch.CheckID))
+				c.dropCheck(lower(ch.Node), lower(ch.CheckID))
 			}
 			c.checksIndex = index
-			if ch.ServiceID != "" {
-				touchService(ch.ServiceName)
-			} else {
-				servicesOn(ch.Node)
-			}
+			touchChecked(ch)
 			touchNode(ch.Node)
 			c.tableWatch.fire("checks")
 		case event.QueryUpdated, event.QueryDeleted:
@@ -313,10 +351,12 @@ func (c *Catalog) buildInstances(name string) []Instance {
 // on its health; callers hold c.mu.
 func (c *Catalog) instance(node *event.Node, s *event.Service) Instance {
 	inst := Instance{Node: node, Service: s}
-	for _, ch := range c.checks[lower(s.Node)] {
-		if ch.ServiceID == "" || strings.EqualFold(ch.ServiceID, s.ID) {
-			inst.Checks = append(inst.Checks, ch)
-		}
+	of := c.checksOf[lower(s.Node)]
+	for _, ch := range of[""] {
+		inst.Checks = append(inst.Checks, ch)
+	}
+	for _, ch := range of[lower(s.ID)] {
+		inst.Checks = append(inst.Checks, ch)
 	}
 	sortChecks(inst.Checks)
 	return inst
@@ -385,10 +425,8 @@ func (c *Catalog) ServiceChecks(name string, watch bool) ([]*event.Check, uint64
 	key := lower(name)
 	var out []*event.Check
 	for _, s := range c.byName[key] {
-		for _, ch := range c.checks[lower(s.Node)] {
-			if strings.EqualFold(ch.ServiceID, s.ID) {
-				out = append(out, ch)
-			}
+		for _, ch := range c.checksOf[lower(s.Node)][lower(s.ID)] {
+			out = append(out, ch)
 		}
 	}
 	sortChecks(out)
