@@ -162,9 +162,10 @@ func (g *Gateway) startServer() error {
 	}
 	if g.cfg.TLS != nil {
 		opts.Gateway.TLSConfig = g.cfg.TLS.Config
-		// NATS dials the gateways it learns of from the others with
-		// TLSConfig, which then refuses them all; nor does it let them in,
-		// as a gateway links only when it is dialed both ways.
+		// With ConfiguredOnly, TLSConfig refuses every gateway NATS dials
+		// with it: those it learns of from the others, whose datacenter it
+		// does not know. RejectUnknown keeps it from trying, and from
+		// letting them in, since a link needs both ways anyway.
 		opts.Gateway.RejectUnknown = g.cfg.TLS.ConfiguredOnly
 	}
 	if opts.Gateway.Port == 0 {
