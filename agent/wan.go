@@ -165,13 +165,14 @@ func (a *Agent) reconcileGateways(ctx context.Context) {
 	t := time.NewTicker(wanReconcileEvery)
 	defer t.Stop()
 	for {
-		remotes := map[string]string{}
+		remotes := map[string]wan.Remote{}
 		for _, m := range a.wan.gossip.Members() {
 			port, _ := strconv.Atoi(m.Tags[wan.TagGatewayPort])
 			// Alive ones only: a failed server's gateway is kept if it was
 			// known, and a restart for it would only cost requests.
 			if port > 0 && m.Status == membership.StatusAlive {
-				remotes[wan.GatewayName(m.Name)] = net.JoinHostPort(m.Addr, strconv.Itoa(port))
+				remotes[wan.GatewayName(m.Name)] = wan.Remote{Addr: net.JoinHostPort(m.Addr, strconv.Itoa(port)),
+					Datacenter: m.Tags[membership.TagDC]}
 			}
 		}
 		if err := a.wan.gateway.SetRemotes(remotes); err != nil {

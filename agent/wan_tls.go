@@ -1,9 +1,10 @@
 package agent
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
+
+	"github.com/heraldhq/herald/tlsutil"
 )
 
 // gatewayTLS is the TLS of the NATS gateway's links to the other
@@ -13,7 +14,7 @@ import (
 // otherwise: the links are then plain, with the gossip key's password
 // alone. Every server of the federation must agree, since a gateway with
 // TLS refuses one without.
-func (a *Agent) gatewayTLS() (*tls.Config, error) {
+func (a *Agent) gatewayTLS() (*tlsutil.WAN, error) {
 	p := a.cfg.TLS.InternalRPC
 	if !p.VerifyIncoming && !p.VerifyOutgoing {
 		return nil, nil

@@ -260,16 +260,25 @@ func (p Protocol) ClientConfig(datacenter, domain string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.verifyServer(cfg, pool, datacenter, domain); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// verifyServer sets up cfg, a dialing side, to verify a server of
+// datacenter in domain as ClientConfig says, with pool the CA.
+func (p Protocol) verifyServer(cfg *tls.Config, pool *x509.CertPool, datacenter, domain string) error {
 	switch {
 	case p.VerifyOutgoing && p.VerifyServerHostname:
 		if pool == nil {
-			return nil, errors.New("verify_outgoing set, and no CA certificate provided")
+			return errors.New("verify_outgoing set, and no CA certificate provided")
 		}
 		cfg.RootCAs = pool
 		cfg.ServerName = ServerName(datacenter, domain)
 	case p.VerifyOutgoing:
 		if pool == nil {
-			return nil, errors.New("verify_outgoing set, and no CA certificate provided")
+			return errors.New("verify_outgoing set, and no CA certificate provided")
 		}
 		cfg.RootCAs = pool
 		// Go checks the chain and the host name together; the chain alone
@@ -279,7 +288,7 @@ func (p Protocol) ClientConfig(datacenter, domain string) (*tls.Config, error) {
 	default:
 		cfg.InsecureSkipVerify = true
 	}
-	return cfg, nil
+	return nil
 }
 
 // verifyChain checks that the peer's certificate chains to a CA of pool,

@@ -4,28 +4,46 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
-	"strings"
 )
 
-// WANConfig is the TLS of a link between servers of different
-// datacenters of domain that one *tls.Config must serve both ways, as a
-// NATS gateway's does: NATS listens with it, and dials with it every
-// gateway it learns of from the others, without saying which datacenter
-// it dials. So:
+// WAN is the TLS of the links between servers of different datacenters
+// of a domain, as a NATS gateway needs it: one configuration it listens
+// with (and dials with any gateway it learns of from the others, without
+// saying which datacenter it dials), and one for dialing each server it
+// was told of, whose datacenter is known (Dial).
 //
-//   - listening, it presents this server's certificate and, with
-//     VerifyIncoming, requires a client certificate signed by the CA;
-//   - dialing, it presents this server's certificate, and with
-//     VerifyOutgoing verifies the other end's against the CA; with
-//     VerifyServerHostname as well, that certificate must also name
-//     server.<dc>.<domain> for some datacenter dc: a server's certificate,
-//     which a client agent's (client.<dc>.<domain>) of the same CA cannot
-//     pass for. The datacenter itself is not checked, since the dialer
-//     does not know it.
+//   - Listening, Config presents this server's certificate and, with
+//     VerifyIncoming, requires a client certificate signed by the CA.
+//   - Dialing a server of datacenter dc (Dial(dc)), this server's
+//     certificate is presented, and the other end's verified as
+//     ClientConfig verifies a server of dc: with VerifyOutgoing against the
+//     CA, with VerifyServerHostname as well for the name
+//     server.<dc>.<domain> (ServerName), so that neither a client agent's
+//     certificate (client.<dc>.<domain>) nor a server's of another
+//     datacenter passes, as with Consul's verify_server_hostname.
+//   - Dialing with Config, whose datacenter is not known: with
+//     VerifyOutgoing and VerifyServerHostname every server is refused
+//     (ConfiguredOnly), since the name to check is unknown; with
+//     VerifyOutgoing alone the certificate must be the CA's, as with Dial.
 //
 // Both ends need a certificate.
-func (p Protocol) WANConfig(domain string) (*tls.Config, error) {
+type WAN struct {
+	// Config is the TLS to listen with, and to dial a server whose
+	// datacenter is unknown with.
+	Config *tls.Config
+	// ConfiguredOnly is set when Config dials nobody: only the servers
+	// dialed with Dial can link.
+	ConfiguredOnly bool
+
+	p      Protocol
+	domain string
+	base   *tls.Config
+	pool   *x509.CertPool
+}
+
+// WANConfig is the TLS of the links between servers of different
+// datacenters of domain, from the internal_rpc settings p.
+func (p Protocol) WANConfig(domain string) (*WAN, error) {
 	if !p.HasCert() {
 		return nil, errors.New("a TLS link between servers needs cert_file and key_file")
 	}
@@ -33,47 +51,37 @@ func (p Protocol) WANConfig(domain string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	dial, pool, err := p.base()
+	base, pool, err := p.base()
 	if err != nil {
 		return nil, err
 	}
-	if p.VerifyOutgoing && pool == nil {
-		return nil, errors.New("verify_outgoing set, and no CA certificate provided")
+	w := &WAN{p: p, domain: domain, base: base, pool: pool}
+	shared := base.Clone()
+	if err := p.verifyServer(shared, pool, "", domain); err != nil {
+		return nil, err
 	}
-	// The names are checked below, not by Go against the address dialed.
-	dial.InsecureSkipVerify = true
-	if p.VerifyOutgoing {
-		chain := verifyChain(pool)
-		dial.VerifyConnection = func(cs tls.ConnectionState) error {
-			if err := chain(cs); err != nil {
-				return err
-			}
-			if p.VerifyServerHostname && !namesAServer(cs.PeerCertificates[0], domain) {
-				return fmt.Errorf("tls: the certificate names none of server.<datacenter>.%s (names %v): not a server's",
-					strings.TrimSuffix(domain, "."), cs.PeerCertificates[0].DNSNames)
-			}
-			return nil
+	if p.VerifyOutgoing && p.VerifyServerHostname {
+		// The name to check depends on the datacenter, unknown here.
+		shared.ServerName = ""
+		shared.InsecureSkipVerify = true
+		shared.VerifyConnection = func(tls.ConnectionState) error {
+			return errors.New("tls: the datacenter of this server is unknown, so its certificate cannot be checked for " +
+				ServerName("<datacenter>", domain) + ": only the servers of the WAN pool are dialed")
 		}
+		w.ConfiguredOnly = true
 	}
 	// Go asks GetConfigForClient only of a listening side: the accepted
 	// connections get the listening configuration.
-	dial.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return server, nil }
-	return dial, nil
+	shared.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return server, nil }
+	w.Config = shared
+	return w, nil
 }
 
-// namesAServer reports whether cert names server.<dc>.<domain> for some
-// single-label dc.
-func namesAServer(cert *x509.Certificate, domain string) bool {
-	suffix := "." + strings.TrimSuffix(domain, ".")
-	for _, name := range cert.DNSNames {
-		dc, ok := strings.CutPrefix(name, "server.")
-		if !ok {
-			continue
-		}
-		dc, ok = strings.CutSuffix(dc, suffix)
-		if ok && dc != "" && !strings.Contains(dc, ".") {
-			return true
-		}
-	}
-	return false
+// Dial is the TLS to dial a server of datacenter with.
+func (w *WAN) Dial(datacenter string) *tls.Config {
+	cfg := w.base.Clone()
+	// WANConfig made the same call without an error: the CA is there
+	// when it is needed.
+	_ = w.p.verifyServer(cfg, w.pool, datacenter, w.domain)
+	return cfg
 }

@@ -3,7 +3,6 @@ package wan
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/heraldhq/herald/tlsutil"
 )
 
 // TagGatewayPort is the Serf WAN tag with a server's NATS gateway port.
@@ -42,10 +43,13 @@ type GatewayConfig struct {
 	// requires (GatewaySecret of the gossip key).
 	Secret string
 	// TLS, when not nil, is the TLS of every gateway link, both ways
-	// (tlsutil's WANConfig): NATS listens with it and dials the other
-	// gateways with it, and refuses a gateway without TLS. The password
-	// is still required on top of it.
-	TLS    *tls.Config
+	// (tlsutil's WANConfig): NATS listens with its Config, dials each
+	// remote gateway with the configuration for its datacenter (Dial), and
+	// refuses a gateway without TLS. With TLS.ConfiguredOnly (the names
+	// checked), the gateways that NATS learns of from the others and that
+	// were not given to SetRemotes are neither dialed nor let in. The
+	// password is still required on top of TLS.
+	TLS    *tlsutil.WAN
 	Logger *slog.Logger
 	// ReadyWithin is how long the start may take (10 s when zero). NATS
 	// reports a gateway port taken by another process only in its log and
@@ -65,13 +69,21 @@ type Gateway struct {
 	port       int // the gateway port, fixed at the first start
 	clientPort int // the local client port, fixed at the first start
 	token      string
-	remotes    map[string]string // gateway name -> host:port, configured
+	remotes    map[string]Remote // by gateway name, configured
 	conn       *nats.Conn
 	closed     bool
 	// linked and linkedAt are Linked's last answer and its time: every
 	// request in flight to another datacenter asks several times a second.
 	linked   map[string]bool
 	linkedAt time.Time
+}
+
+// Remote is a remote gateway: where it listens, and the datacenter of
+// its server, whose server name its certificate must carry (with TLS and
+// verify_server_hostname).
+type Remote struct {
+	Addr       string // host:port
+	Datacenter string
 }
 
 // linkedFresh is how long Linked's answer is reused.
@@ -109,7 +121,7 @@ func StartGateway(cfg GatewayConfig) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger.With("component", "nats.gateway"), port: cfg.Port,
-		clientPort: -1, token: hex.EncodeToString(tok), remotes: map[string]string{}}
+		clientPort: -1, token: hex.EncodeToString(tok), remotes: map[string]Remote{}}
 	if err := g.startServer(); err != nil {
 		return nil, err
 	}
@@ -146,24 +158,37 @@ func (g *Gateway) startServer() error {
 			Name: g.cfg.Name, Host: g.cfg.Host, Port: g.port, Advertise: g.advertise(),
 			Password: g.cfg.Secret, Username: gatewayUser(g.cfg.Secret),
 			ConnectRetries: 1 << 20,
-			TLSConfig:      g.cfg.TLS,
 		},
+	}
+	if g.cfg.TLS != nil {
+		opts.Gateway.TLSConfig = g.cfg.TLS.Config
+		// With ConfiguredOnly, TLSConfig refuses every gateway NATS dials
+		// with it: those it learns of from the others, whose datacenter it
+		// does not know. RejectUnknown keeps it from trying, and from
+		// letting them in, since a link needs both ways anyway.
+		opts.Gateway.RejectUnknown = g.cfg.TLS.ConfiguredOnly
 	}
 	if opts.Gateway.Port == 0 {
 		opts.Gateway.Port = -1
 	}
-	for name, addr := range g.remotes {
-		u := &url.URL{Scheme: "nats", Host: addr}
+	for name, r := range g.remotes {
+		u := &url.URL{Scheme: "nats", Host: r.Addr}
 		if g.cfg.Secret != "" {
 			u.User = url.UserPassword(gatewayUser(g.cfg.Secret), g.cfg.Secret)
 		}
-		opts.Gateway.Gateways = append(opts.Gateway.Gateways, &server.RemoteGatewayOpts{Name: name, URLs: []*url.URL{u}})
+		// The addresses other gateways tell of for this one are dialed
+		// with its configuration too.
+		rg := &server.RemoteGatewayOpts{Name: name, URLs: []*url.URL{u}}
+		if g.cfg.TLS != nil {
+			rg.TLSConfig = g.cfg.TLS.Dial(r.Datacenter)
+		}
+		opts.Gateway.Gateways = append(opts.Gateway.Gateways, rg)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("wan: gateway NATS: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{log: g.log, verifiesItself: g.cfg.TLS != nil && g.cfg.TLS.VerifyConnection != nil,
+	ns.SetLoggerV2(natsLogger{log: g.log, verifiesItself: g.cfg.TLS != nil && g.cfg.TLS.Config.VerifyConnection != nil,
 		repeats: &repeatFilter{seen: map[string]*repeated{}, now: time.Now}}, false, false, false)
 	ns.Start()
 	within := g.cfg.ReadyWithin
@@ -212,37 +237,40 @@ func (g *Gateway) Port() int {
 // Conn is this process's connection to the gateway's NATS server.
 func (g *Gateway) Conn() *nats.Conn { return g.conn }
 
-// SetRemotes makes sure the gateway knows of every gateway in remotes
-// (name -> host:port). NATS cannot add a remote gateway to a running
-// server, but a gateway learns of those that connect to it and connects
-// back, and tells them of the others it knows: a server that joins the
-// WAN has its gateway connect to the others, and theirs need no change.
-// So the server restarts with the new list only when a remote is neither
-// configured nor connected either way, which is at a server's start once
-// it joined the WAN pool. The connection reconnects and subscribes again
-// by itself; the requests it had in flight then time out.
-func (g *Gateway) SetRemotes(remotes map[string]string) error {
+// SetRemotes makes sure the gateway knows of every gateway in remotes,
+// by name. NATS cannot add a remote gateway to a running server, but a
+// gateway learns of those that connect to it and connects back, and tells
+// them of the others it knows: a server that joins the WAN has its
+// gateway connect to the others, and theirs need no change. So the server
+// restarts with the new list only when a remote is neither configured nor
+// connected either way, which is at a server's start once it joined the
+// WAN pool. With TLS.ConfiguredOnly, a gateway dials only the remotes
+// given here (its datacenter's server name is checked), so it restarts
+// for every new remote it does not dial yet: each server's at the join of
+// another. The connection reconnects and subscribes again by itself; the
+// requests it had in flight then time out.
+func (g *Gateway) SetRemotes(remotes map[string]Remote) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
 		return nil
 	}
-	connected := g.connectedLocked()
+	connected := g.connectedLocked(g.cfg.TLS != nil && g.cfg.TLS.ConfiguredOnly)
 	missing := false
-	for name, addr := range remotes {
+	for name, r := range remotes {
 		if name == g.cfg.Name {
 			continue
 		}
-		if g.remotes[name] != addr && !connected[name] {
+		if g.remotes[name] != r && !connected[name] {
 			missing = true
 		}
 	}
 	if !missing {
 		return nil
 	}
-	for name, addr := range remotes {
+	for name, r := range remotes {
 		if name != g.cfg.Name {
-			g.remotes[name] = addr
+			g.remotes[name] = r
 		}
 	}
 	names := make([]string, 0, len(g.remotes))
@@ -283,8 +311,9 @@ func (g *Gateway) Linked() map[string]bool {
 	return out
 }
 
-// connectedLocked are the remote gateways connected either way.
-func (g *Gateway) connectedLocked() map[string]bool {
+// connectedLocked are the remote gateways connected either way, or
+// those this one dialed when outboundOnly.
+func (g *Gateway) connectedLocked(outboundOnly bool) map[string]bool {
 	out := map[string]bool{}
 	if g.ns == nil {
 		return out
@@ -297,6 +326,9 @@ func (g *Gateway) connectedLocked() map[string]bool {
 		if rg != nil && rg.Connection != nil {
 			out[name] = true
 		}
+	}
+	if outboundOnly {
+		return out
 	}
 	for name, list := range gz.InboundGateways {
 		out[name] = out[name] || len(list) > 0

@@ -25,6 +25,9 @@ func startGateway(t *testing.T, name, secret string) *Gateway {
 
 func addr(g *Gateway) string { return fmt.Sprintf("127.0.0.1:%d", g.Port()) }
 
+// remote is g as a remote gateway of a server of datacenter dc.
+func remote(g *Gateway, dc string) Remote { return Remote{Addr: addr(g), Datacenter: dc} }
+
 // Two gateways that know of each other link both ways; a request on one
 // is answered by a handler on the other, its headers and body kept; a
 // subject nobody serves is ErrNoPath at once.
@@ -32,7 +35,7 @@ func TestGatewaysCarryRequests(t *testing.T) {
 	secret := GatewaySecret("a gossip key")
 	g1, g2 := startGateway(t, "s1_dc1", secret), startGateway(t, "s2_dc2", secret)
 	// Only g1 is told of g2: g2 learns of g1 when g1 connects.
-	if err := g1.SetRemotes(map[string]string{"s2_dc2": addr(g2), "s1_dc1": addr(g1)}); err != nil {
+	if err := g1.SetRemotes(map[string]Remote{"s2_dc2": remote(g2, "dc2"), "s1_dc1": remote(g1, "dc1")}); err != nil {
 		t.Fatal(err)
 	}
 	poll.Eventually(t, 20*time.Second, "the gateways linked both ways", func() (bool, string) {
@@ -76,7 +79,7 @@ func TestGatewaysCarryRequests(t *testing.T) {
 func TestGatewaySecret(t *testing.T) {
 	g1, other, same := startGateway(t, "a", GatewaySecret("k1")), startGateway(t, "b", GatewaySecret("k2")),
 		startGateway(t, "c", GatewaySecret("k1"))
-	if err := g1.SetRemotes(map[string]string{"b": addr(other), "c": addr(same)}); err != nil {
+	if err := g1.SetRemotes(map[string]Remote{"b": remote(other, "dc2"), "c": remote(same, "dc3")}); err != nil {
 		t.Fatal(err)
 	}
 	poll.Eventually(t, 20*time.Second, "the gateways with the same secret linked", func() (bool, string) {
