@@ -36,9 +36,10 @@ robustness: build
 	HERALD_ROBUSTNESS_DURATION=$(HERALD_ROBUSTNESS_DURATION) HERALD_ROBUSTNESS_OUT=$(CURDIR)/robustness-out \
 	$(GO) test -count=1 -timeout 3h -v -run TestRobustness ./robustness/
 
-## bench: Herald against etcd (native client) and, when `consul` is on PATH, Consul; one run, ratios (needs etcd-server)
+## bench: issue 15's targets with the peers beside them: kv put/get against etcd (native client), then DNS against a bare server, health, registration and 20,000 watchers; Consul beside Herald in both when `consul` is on PATH (needs etcd-server)
 bench: build
 	$(GO) run ./bench/cmd/kvbench -herald ./$(BIN)
+	$(GO) run ./bench/cmd/discobench -herald ./$(BIN)
 
 ## bench-cluster: three servers and a client agent against a three-member etcd, DNS on a client, failover (needs etcd-server)
 bench-cluster: build
