@@ -43,16 +43,17 @@ func logLines(t *testing.T, c *api.Client, level string) func() string {
 	}
 	var mu sync.Mutex
 	var all strings.Builder
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
 		for l := range lines {
 			mu.Lock()
 			all.WriteString(l + "\n")
 			mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() { close(stop); <-done })
+	// Not waiting for the stream to end: the client notices stop only at
+	// its next line, which can be a minute away. It ends when the agent
+	// closes it, in the agent's own cleanup, which runs after this one.
+	t.Cleanup(func() { close(stop) })
 	return func() string {
 		mu.Lock()
 		defer mu.Unlock()
