@@ -26,6 +26,12 @@ type Target interface {
 // store lost or never stored a write.
 var ErrNotFound = errors.New("bench: key not found")
 
+// AcceptGzip makes the benches' HTTP clients ask for gzipped answers, as
+// Go's HTTP client does unless told not to, and so the official Consul
+// client and consul-template: Consul gzips every answer to such a client,
+// Herald its large read answers. Off, the answers travel uncompressed.
+var AcceptGzip = true
+
 // newClient returns an HTTP client tuned for a fixed number of concurrent
 // callers: every caller keeps its own keep-alive connection idle between
 // requests instead of dialling a new one, which would measure the loopback
@@ -42,7 +48,7 @@ func newClient(concurrency int) *http.Client {
 			MaxIdleConns:        concurrency,
 			MaxIdleConnsPerHost: concurrency,
 			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
+			DisableCompression:  !AcceptGzip,
 			ForceAttemptHTTP2:   false,
 		},
 		// A stalled server should show as errors, not hang the run.

@@ -129,6 +129,6 @@ func watcherTransport(watchers, dials int) *http.Transport {
 		MaxIdleConns:        watchers + 1,
 		MaxIdleConnsPerHost: watchers + 1,
 		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
+		DisableCompression:  !AcceptGzip,
 	}
 }

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,50 @@ type cachedAnswer struct {
 	index  uint64
 	body   []byte
 	stored time.Time
+
+	// gz is body gzipped, made by the first request that accepts it.
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// gzipMinSize is the smallest answer sent gzipped to a client that
+// accepts it: below about one packet, compressing saves no write.
+const gzipMinSize = 1400
+
+// gzipped returns the answer's body gzipped, compressing it once however
+// many requests are answered with it.
+func (a *cachedAnswer) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(a.body); err == nil && zw.Close() == nil {
+			a.gz = buf.Bytes()
+		}
+	})
+	return a.gz
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip:
+// Go's HTTP client, and so the official Consul client, asks for it unless
+// told not to. A gzip given q=0 is refused.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			q, hasQ := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+			if !hasQ {
+				return true
+			}
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f > 0 {
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }
 
 // maxCachedAnswers bounds the cache; past it the cache starts afresh, which
@@ -127,19 +173,29 @@ func (s *Server) writeCachedJSON(w http.ResponseWriter, r *http.Request, index u
 			w.Header().Set("X-Cache", "MISS")
 		}
 	}
-	return writeEncoded(w, hit)
+	return writeEncoded(w, r, hit)
 }
 
 // writeEncoded sends a cached answer with its length, so that a large one
 // goes out in two writes (the connection's buffer holding the headers,
 // then the rest) rather than in chunked framing and a third write for the
 // last chunk. Waking thousands of watchers, that write is most of the cost
-// of each.
-func writeEncoded(w http.ResponseWriter, a *cachedAnswer) error {
+// of each. A client that accepts gzip (as Consul's HTTP API gzips its
+// answers) gets a large answer gzipped, compressed once per index: a
+// 17 kB health answer of 30 instances is about a tenth of that.
+func writeEncoded(w http.ResponseWriter, r *http.Request, a *cachedAnswer) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	h.Add("Vary", "Accept-Encoding")
+	body := a.body
+	if len(body) >= gzipMinSize && acceptsGzip(r) {
+		if gz := a.gzipped(); gz != nil {
+			body = gz
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(a.body)
+	_, err := w.Write(body)
 	return err
 }

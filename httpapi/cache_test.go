@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -96,6 +98,74 @@ func TestCachedAnswerLength(t *testing.T) {
 	}
 	if len(entries) != 30 || meta.LastIndex != 1 {
 		t.Fatalf("official client: %d entries at index %d, want 30 at 1", len(entries), meta.LastIndex)
+	}
+}
+
+// TestCachedAnswerGzipped: a client that accepts gzip, as Go's HTTP client
+// and so the official Consul client do by default, gets a large cached
+// answer gzipped, with its length and Vary: Accept-Encoding, and the same
+// JSON once decompressed, first and from the cache; a client that does not
+// (no header, or gzip;q=0) gets it plain; a small answer is never gzipped.
+func TestCachedAnswerGzipped(t *testing.T) {
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Datacenter: "dc1", Catalog: catalogWith("api", 30), Raft: leaderRaft{},
+		Logger: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	get := func(path, acceptEncoding string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s %v", path, resp.StatusCode, body, err)
+		}
+		return resp, body
+	}
+	_, plain := get("/v1/health/service/api", "")
+	for _, path := range []string{"/v1/health/service/api", "/v1/health/service/api?index=0"} {
+		resp, body := get(path, "deflate, gzip")
+		if resp.Header.Get("Content-Encoding") != "gzip" || resp.ContentLength != int64(len(body)) ||
+			!slices.Contains(resp.Header.Values("Vary"), "Accept-Encoding") {
+			t.Fatalf("%s with gzip accepted: Content-Encoding %q, Content-Length %d for %d bytes, Vary %q",
+				path, resp.Header.Get("Content-Encoding"), resp.ContentLength, len(body), resp.Header.Values("Vary"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unzipped, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(unzipped, plain) {
+			t.Fatalf("%s: gunzipped answer differs from the plain one (%v)", path, err)
+		}
+		if len(body) >= len(plain)/2 {
+			t.Errorf("%s: gzipped %d bytes of %d", path, len(body), len(plain))
+		}
+	}
+	for _, refused := range []string{"", "identity", "gzip;q=0", "br"} {
+		if resp, body := get("/v1/health/service/api", refused); resp.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, plain) {
+			t.Errorf("Accept-Encoding %q: Content-Encoding %q", refused, resp.Header.Get("Content-Encoding"))
+		}
+	}
+	if resp, _ := get("/v1/catalog/services", "gzip"); resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("a small answer gzipped")
+	}
+
+	client, err := api.NewClient(&api.Config{Address: srv.Listener.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := client.Health().Service("api", "", true, nil)
+	if err != nil || len(entries) != 30 {
+		t.Fatalf("official client (gzip accepted by default): %d entries, %v", len(entries), err)
 	}
 }
 

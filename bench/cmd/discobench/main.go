@@ -90,6 +90,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.tmp, "tmp", "", "parent of the temporary directory holding the server's data (default $TMPDIR or /tmp); on tmpfs fsync costs nothing")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data and server log) for inspection")
 	flag.BoolVar(&o.strict, "strict", false, "exit with status 3 if a target is missed")
+	flag.BoolVar(&bench.AcceptGzip, "gzip", true, "ask for gzipped answers, as Go's HTTP client (and so the official Consul client) does by default")
 	flag.Parse()
 
 	if o.serveBare != "" {
