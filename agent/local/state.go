@@ -101,6 +101,9 @@ type State struct {
 	// alone (and forgets those it finds in sync) instead of at every
 	// service and check, which made each registration cost O(services).
 	unsyncedServices, unsyncedChecks map[string]struct{}
+	// checksOf holds the IDs of each service's checks (putCheck,
+	// dropCheck), so that removing a service does not visit every check.
+	checksOf map[string]map[string]struct{}
 
 	syncMu sync.Mutex // one sync pass at a time
 	// changes counts local changes; synced is the count the last
@@ -133,6 +136,7 @@ func New(cfg Config) *State {
 	s := &State{cfg: cfg, log: cfg.Logger.With("component", "local"),
 		services: map[string]*service{}, checks: map[string]*check{},
 		unsyncedServices: map[string]struct{}{}, unsyncedChecks: map[string]struct{}{},
+		checksOf: map[string]map[string]struct{}{},
 		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.runner = checks.NewRunner(checks.Config{
 		Notify:                  s.checkChanged,
@@ -242,6 +246,39 @@ func (s *State) markAllOutOfSync() {
 	}
 }
 
+// putCheck and dropCheck add a check under its ID and remove it, keeping
+// checksOf; callers hold s.mu.
+func (s *State) putCheck(id string, c *check) {
+	s.dropCheck(id)
+	s.checks[id] = c
+	if s.checksOf[c.record.ServiceID] == nil {
+		s.checksOf[c.record.ServiceID] = map[string]struct{}{}
+	}
+	s.checksOf[c.record.ServiceID][id] = struct{}{}
+}
+
+func (s *State) dropCheck(id string) {
+	old := s.checks[id]
+	if old == nil {
+		return
+	}
+	delete(s.checks, id)
+	delete(s.checksOf[old.record.ServiceID], id)
+	if len(s.checksOf[old.record.ServiceID]) == 0 {
+		delete(s.checksOf, old.record.ServiceID)
+	}
+}
+
+// serviceChecks lists the IDs of the checks of service id; callers hold
+// s.mu.
+func (s *State) serviceChecks(id string) []string {
+	out := make([]string, 0, len(s.checksOf[id]))
+	for cid := range s.checksOf[id] {
+		out = append(out, cid)
+	}
+	return out
+}
+
 // noteService and noteCheck note that the service or check id changed
 // and may be out of sync; callers hold s.mu.
 func (s *State) noteService(id string) { s.unsyncedServices[id] = struct{}{} }
@@ -307,8 +344,8 @@ func (s *State) addService(def ServiceDefinition, source Source, replaceChecks b
 		for _, c := range defs {
 			keep[c.ID] = true
 		}
-		for id, c := range s.checks {
-			if c.record.ServiceID == def.ID && !keep[id] && c.runner {
+		for _, id := range s.serviceChecks(def.ID) {
+			if !keep[id] && s.checks[id].runner {
 				s.removeCheckLocked(id)
 			}
 		}
@@ -345,18 +382,14 @@ func (s *State) RemoveService(id string) error {
 	if !ok || sv.deleted {
 		return fmt.Errorf("%w: Unknown service ID %q. Ensure that the service ID is passed, not the service name.", ErrUnknownService, id)
 	}
-	for cid, c := range s.checks {
-		if c.record.ServiceID == id {
-			s.removeCheckLocked(cid)
-		}
+	for _, cid := range s.serviceChecks(id) {
+		s.removeCheckLocked(cid)
 	}
 	sv.deleted, sv.inSync = true, false
 	s.noteService(id)
 	if side, ok := s.services[id+SidecarSuffix]; ok && !side.deleted && side.sidecarOf == id {
-		for cid, c := range s.checks {
-			if c.record.ServiceID == id+SidecarSuffix {
-				s.removeCheckLocked(cid)
-			}
+		for _, cid := range s.serviceChecks(id + SidecarSuffix) {
+			s.removeCheckLocked(cid)
 		}
 		side.deleted, side.inSync = true, false
 		s.noteService(id + SidecarSuffix)
@@ -412,14 +445,14 @@ func (s *State) addCheck(def CheckDefinition, source Source) error {
 		}
 	}
 	c := &check{def: def, record: rec, source: source, runner: true}
-	s.checks[def.ID] = c
+	s.putCheck(def.ID, c)
 	s.noteCheck(def.ID)
 	s.mu.Unlock()
 	rd := def.runnerDefinition()
 	rd.Local = source != SourceAPI
 	if err := s.runner.Add(rd); err != nil {
 		s.mu.Lock()
-		delete(s.checks, def.ID)
+		s.dropCheck(def.ID)
 		s.mu.Unlock()
 		return err
 	}
@@ -499,7 +532,7 @@ func (s *State) SetSpecialCheck(rec event.Check) {
 			rec.ServiceName, rec.ServiceTags = sv.record.Service, sv.record.Tags
 		}
 	}
-	s.checks[rec.CheckID] = &check{def: CheckDefinition{ID: rec.CheckID, Name: rec.Name, ServiceID: rec.ServiceID}, record: rec}
+	s.putCheck(rec.CheckID, &check{def: CheckDefinition{ID: rec.CheckID, Name: rec.Name, ServiceID: rec.ServiceID}, record: rec})
 	s.noteCheck(rec.CheckID)
 	s.mu.Unlock()
 	s.kick()
@@ -780,7 +813,7 @@ func (s *State) checkSent(c *check, rec event.Check, deleted bool) {
 	}
 	switch {
 	case deleted:
-		delete(s.checks, rec.CheckID)
+		s.dropCheck(rec.CheckID)
 	case cur.record.Status == rec.Status && cur.record.Output == rec.Output:
 		cur.inSync, cur.statusDirty = true, false
 	default:
