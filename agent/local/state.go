@@ -135,9 +135,8 @@ func New(cfg Config) *State {
 	}
 	s := &State{cfg: cfg, log: cfg.Logger.With("component", "local"),
 		services: map[string]*service{}, checks: map[string]*check{},
-		unsyncedServices: map[string]struct{}{}, unsyncedChecks: map[string]struct{}{},
-		checksOf: map[string]map[string]struct{}{},
-		trigger:  make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		unsyncedServices: map[string]struct{}{}, unsyncedChecks: map[string]struct{}{}, checksOf: map[string]map[string]struct{}{},
+		trigger: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	s.runner = checks.NewRunner(checks.Config{
 		Notify:                  s.checkChanged,
 		DeregisterCritical:      s.deregisterCritical,
