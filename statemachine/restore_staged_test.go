@@ -33,15 +33,13 @@ func resultOf(t *testing.T, e sm.Entry) command.Result {
 	return res
 }
 
-// A snapshot staged in chunks and committed replaces the state exactly as
-// the snapshot had it; chunks out of order, of another restore, or a
-// commit that does not count them all are refused and change nothing;
-// entries after a commit in the same Update apply over the restored state.
-func TestStagedRestore(t *testing.T) {
-	now := time.Unix(1000, 0)
+// snapshotOfKeys is a shard that applied n writes, k/01 to k/<n>, the ith
+// with a value of i bytes, at indexes 1 to n, and its snapshot.
+func snapshotOfKeys(t *testing.T, n uint64, now time.Time) (*StateMachine, *bytes.Buffer) {
+	t.Helper()
 	src := open(t, Config{})
 	var entries []sm.Entry
-	for i := uint64(1); i <= 40; i++ {
+	for i := uint64(1); i <= n; i++ {
 		entries = append(entries, entry(t, i, now, set(fmt.Sprintf("k/%02d", i), strings.Repeat("v", int(i)))))
 	}
 	if _, err := src.Update(entries); err != nil {
@@ -51,6 +49,16 @@ func TestStagedRestore(t *testing.T) {
 	if _, err := src.Export(&snap); err != nil {
 		t.Fatal(err)
 	}
+	return src, &snap
+}
+
+// A snapshot staged in chunks and committed replaces the state exactly as
+// the snapshot had it; chunks out of order, of another restore, or a
+// commit that does not count them all are refused and change nothing;
+// entries after a commit in the same Update apply over the restored state.
+func TestStagedRestore(t *testing.T) {
+	now := time.Unix(1000, 0)
+	src, snap := snapshotOfKeys(t, 40, now)
 	var chunks [][]byte
 	index, err := SplitSnapshot(bytes.NewReader(snap.Bytes()), 300, func(records []byte) error {
 		chunks = append(chunks, append([]byte(nil), records...))
@@ -131,18 +139,7 @@ func TestStagedRestore(t *testing.T) {
 func stagedRestoreLog(t *testing.T) (log []sm.Entry, commitAt int, want map[string]string) {
 	t.Helper()
 	now := time.Unix(1000, 0)
-	src := open(t, Config{})
-	var entries []sm.Entry
-	for i := uint64(1); i <= 60; i++ {
-		entries = append(entries, entry(t, i, now, set(fmt.Sprintf("k/%02d", i), strings.Repeat("v", int(i)))))
-	}
-	if _, err := src.Update(entries); err != nil {
-		t.Fatal(err)
-	}
-	var snap bytes.Buffer
-	if _, err := src.Export(&snap); err != nil {
-		t.Fatal(err)
-	}
+	src, snap := snapshotOfKeys(t, 60, now)
 	log = append(log, entry(t, 1, now, set("stale", "gone after the restore")))
 	log = append(log, restoreEntry(t, 2, now, &command.RestoreBeginBody{ID: "r1"}))
 	var chunks uint64
